@@ -1,0 +1,43 @@
+# FaceRights. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create the virtualenv and install the pinned packages
+	@scripts/system-packages.sh
+	@$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+
+.PHONY: run
+run: install ## Set everything up and run web, worker and beat on the embedded defaults
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input -v 0
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	@DEBUG=$${DEBUG:-true} $(BIN)/python scripts/banner.py
+	@DEBUG=$${DEBUG:-true} exec $(BIN)/honcho start -f Procfile
+
+.PHONY: test
+test: install ## Run the whole test suite (PostgreSQL and Redis when they answer)
+	@$(BIN)/python scripts/run_tests.py $(ARGS)
+
+.PHONY: lint
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: format
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

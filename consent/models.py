@@ -1,0 +1,297 @@
+"""Data subjects, their identifiers, notices and the consent ledger.
+
+The consent app imports nothing from dataops: it names the registry's
+ProcessingSystem only through lazy foreign keys ("dataops.ProcessingSystem").
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Purpose(models.Model):
+    """Why a system processes faces (access control, check-in, payment, ...)."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=128)
+    name_en = models.CharField(_("name (English)"), max_length=128)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+
+    class Meta:
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} / {self.name_en}"
+
+
+class DataSubject(models.Model):
+    """A natural person whose facial data some registered system holds.
+
+    Identifiers live in SubjectIdentifier, encrypted under this subject's own
+    data key (`wrapped_key`, itself encrypted under FIELD_ENCRYPTION_KEY).
+    Clearing the wrapped key destroys every identifier at once.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="data_subject",
+    )
+    wrapped_key = models.BinaryField(null=True, editable=False)
+    name_ciphertext = models.BinaryField(null=True, editable=False)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    shredded_at = models.DateTimeField(_("identifiers destroyed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data subject")
+        verbose_name_plural = _("data subjects")
+
+    def __str__(self) -> str:
+        return f"{_('Subject')} {str(self.uuid)[:8]}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.pk}"
+
+
+class SubjectIdentifier(models.Model):
+    """A phone number, email address or external id of a subject, encrypted, with a keyed hash."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("phone number")
+        EMAIL = "email", _("email address")
+        EXTERNAL = "external", _("external id")
+
+    subject = models.ForeignKey(DataSubject, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    ciphertext = models.BinaryField()
+    lookup_hash = models.CharField(_("lookup hash"), max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subject identifier")
+        verbose_name_plural = _("subject identifiers")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "lookup_hash"], name="subject_identifier_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.lookup_hash[:8]}…"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.subject_id}"
+
+
+class Guardianship(models.Model):
+    """A guardian who may act for a ward (a child under 14), once a DPO has verified it."""
+
+    class Relationship(models.TextChoices):
+        PARENT = "parent", _("parent")
+        OTHER_GUARDIAN = "guardian", _("other legal guardian")
+
+    ward = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="guardianships")
+    guardian = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="wards")
+    relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("guardianship")
+        verbose_name_plural = _("guardianships")
+        constraints = [
+            models.UniqueConstraint(fields=["ward", "guardian"], name="guardianship_unique"),
+            models.CheckConstraint(condition=~Q(ward=models.F("guardian")), name="guardianship_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guardian} → {self.ward}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.ward_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.verified_at is not None and self.ended_at is None
+
+
+NOTICE_ITEMS = ("handler", "purpose", "method", "retention", "necessity", "impact", "rights")
+"""The items Measures Art 5 and PIPL Arts 17 and 30 require in every notice (R1)."""
+
+
+class Notice(models.Model):
+    """A versioned notice (告知) of one processing system, in Chinese and English.
+
+    Drafts are edited freely. `notice_publish` checks every required item,
+    numbers the version and freezes the text in `snapshot`; a published notice
+    never changes again (save() refuses).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+
+    system = models.ForeignKey("dataops.ProcessingSystem", on_delete=models.PROTECT, related_name="notices")
+    version = models.PositiveIntegerField(_("version"), null=True, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+
+    handler_zh = models.TextField(_("handler name and contact (Chinese)"), blank=True)
+    handler_en = models.TextField(_("handler name and contact (English)"), blank=True)
+    purpose_zh = models.TextField(_("purpose (Chinese)"), blank=True)
+    purpose_en = models.TextField(_("purpose (English)"), blank=True)
+    method_zh = models.TextField(_("method of processing (Chinese)"), blank=True)
+    method_en = models.TextField(_("method of processing (English)"), blank=True)
+    retention_zh = models.TextField(_("retention period (Chinese)"), blank=True)
+    retention_en = models.TextField(_("retention period (English)"), blank=True)
+    necessity_zh = models.TextField(_("necessity (Chinese)"), blank=True)
+    necessity_en = models.TextField(_("necessity (English)"), blank=True)
+    impact_zh = models.TextField(_("impact on your rights (Chinese)"), blank=True)
+    impact_en = models.TextField(_("impact on your rights (English)"), blank=True)
+    rights_zh = models.TextField(_("how to exercise your rights (Chinese)"), blank=True)
+    rights_en = models.TextField(_("how to exercise your rights (English)"), blank=True)
+    alternatives_zh = models.TextField(_("non-face alternatives (Chinese)"), blank=True)
+    alternatives_en = models.TextField(_("non-face alternatives (English)"), blank=True)
+    other_zh = models.TextField(_("other matters (Chinese)"), blank=True)
+    other_en = models.TextField(_("other matters (English)"), blank=True)
+
+    snapshot = models.JSONField(_("published text"), null=True, blank=True, editable=False)
+    digest = models.CharField(_("SHA-256 of the published text"), max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        constraints = [
+            models.UniqueConstraint(fields=["system", "version"], name="notice_system_version_unique"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | (Q(version__isnull=False) & Q(published_at__isnull=False) & ~Q(digest="")),
+                name="notice_published_is_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.version:
+            return f"{self.system} v{self.version}"
+        return f"{self.system} ({_('draft')})"
+
+    def save(self, *args, **kwargs):
+        if self.pk and Notice.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
+            raise NoticeImmutable("A published notice never changes; publish a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED:
+            raise NoticeImmutable("A published notice is kept as evidence and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class NoticeImmutable(Exception):
+    pass
+
+
+class ConsentRecord(models.Model):
+    """One separate consent (单独同意) of one subject, to one system, for one purpose.
+
+    Withdrawal is a state change plus a ConsentEvent: the record itself is
+    never deleted, so the history can always be shown and proved.
+    """
+
+    class Method(models.TextChoices):
+        SEPARATE = "separate", _("separate electronic consent")
+        WRITTEN = "written", _("written consent (signed record)")
+        GUARDIAN = "guardian", _("consent of a parent or guardian")
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("given")
+        NEEDS_RECONSENT = "needs_reconsent", _("needs renewed consent")  # purpose, method or data changed (R7)
+        SUPERSEDED = "superseded", _("replaced by a newer consent")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("portal")
+        DEVICE = "device", _("at the device")
+        COUNTER = "counter", _("at a counter, on paper")
+        API = "api", _("reported by the system")
+
+    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="consents")
+    system = models.ForeignKey("dataops.ProcessingSystem", on_delete=models.PROTECT, related_name="consents")
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="consents")
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="consents")
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    guardian = models.ForeignKey(
+        DataSubject, on_delete=models.PROTECT, null=True, blank=True, related_name="consents_given_as_guardian"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.ACTIVE)
+    given_at = models.DateTimeField(_("given"))
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    ip_prefix = models.CharField(_("network (IP prefix)"), max_length=64, blank=True)
+    user_agent = models.CharField(_("browser or device"), max_length=255, blank=True)
+    artifact_sha256 = models.CharField(_("SHA-256 of the signed record"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "system", "purpose"],
+                condition=Q(state__in=["active", "needs_reconsent"]),
+                name="consent_one_current_per_purpose",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="guardian") | Q(guardian__isnull=False), name="consent_guardian_named"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="withdrawn") | Q(withdrawn_at__isnull=False), name="consent_withdrawn_dated"
+            ),
+        ]
+        indexes = [models.Index(fields=["system", "state"], name="consent_system_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} / {self.system} / {self.purpose.code}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.subject_id}"
+
+
+class ConsentEvent(models.Model):
+    """The history of a consent: given, withdrawn, renewal required, replaced."""
+
+    class Kind(models.TextChoices):
+        GIVEN = "given", _("given")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        RECONSENT_REQUIRED = "reconsent_required", _("renewed consent required")
+        SUPERSEDED = "superseded", _("replaced by a newer consent")
+
+    record = models.ForeignKey(ConsentRecord, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    at = models.DateTimeField(_("time"))
+    actor = models.CharField(_("actor"), max_length=128)
+    channel = models.CharField(_("channel"), max_length=16, choices=ConsentRecord.Channel.choices, blank=True)
+    ip_prefix = models.CharField(_("network (IP prefix)"), max_length=64, blank=True)
+    user_agent = models.CharField(_("browser or device"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,325 @@
+"""State changes of the consent app. Each runs in one transaction and writes its audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from facerights import crypto
+from facerights.audit import audit_record
+
+from .models import (
+    NOTICE_ITEMS,
+    ConsentEvent,
+    ConsentRecord,
+    DataSubject,
+    Guardianship,
+    Notice,
+    Purpose,
+    SubjectIdentifier,
+)
+from .rules import needs_guardian_consent, normalize_identifier
+
+
+class ConsentError(ValidationError):
+    """A consent the law does not allow, with a message a person can act on."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How an act reached us: shown to the subject and kept as proof."""
+
+    channel: str = ConsentRecord.Channel.PORTAL
+    ip_prefix: str = ""
+    user_agent: str = ""
+
+
+# --- Subjects and identifiers -------------------------------------------------
+
+
+def _aad(subject: DataSubject, kind: str) -> bytes:
+    return f"{subject.uuid}:{kind}".encode()
+
+
+def subject_create(
+    *,
+    actor: str,
+    name: str = "",
+    date_of_birth: dt.date | None = None,
+    identifiers: list[tuple[str, str]] | tuple = (),
+) -> DataSubject:
+    """Create a subject with its own data key, and attach its identifiers."""
+    with transaction.atomic():
+        key, wrapped = crypto.data_key_new()
+        subject = DataSubject(wrapped_key=wrapped, date_of_birth=date_of_birth)
+        if name:
+            subject.name_ciphertext = crypto.encrypt(key, name, aad=_aad(subject, "name"))
+        subject.save()
+        audit_record(actor=actor, action="subject.created", target=subject)
+        for kind, value in identifiers:
+            subject_identifier_add(actor=actor, subject=subject, kind=kind, value=value)
+    return subject
+
+
+class IdentifierTaken(ValidationError):
+    pass
+
+
+def subject_identifier_add(*, actor: str, subject: DataSubject, kind: str, value: str) -> SubjectIdentifier:
+    """Attach an identifier; safe to repeat; refuses one that belongs to someone else."""
+    normalized = normalize_identifier(kind, value)
+    digest = crypto.lookup_hash(kind, normalized)
+    with transaction.atomic():
+        existing = SubjectIdentifier.objects.select_for_update().filter(kind=kind, lookup_hash=digest).first()
+        if existing is not None:
+            if existing.subject_id != subject.pk:
+                raise IdentifierTaken(_("This identifier belongs to another person."), code="taken")
+            return existing
+        key = _subject_key(subject)
+        identifier = SubjectIdentifier.objects.create(
+            subject=subject,
+            kind=kind,
+            ciphertext=crypto.encrypt(key, normalized, aad=_aad(subject, kind)),
+            lookup_hash=digest,
+        )
+        audit_record(actor=actor, action="subject.identifier_added", target=identifier, data={"kind": kind})
+    return identifier
+
+
+def _subject_key(subject: DataSubject) -> bytes:
+    if subject.wrapped_key is None:
+        raise crypto.DecryptionError("this subject's identifiers were destroyed")
+    return crypto.data_key_unwrap(subject.wrapped_key)
+
+
+def subject_find(*, kind: str, value: str) -> DataSubject | None:
+    """The subject with this identifier, by keyed hash; None for no match or a malformed value."""
+    try:
+        normalized = normalize_identifier(kind, value)
+    except ValidationError:
+        return None
+    digest = crypto.lookup_hash(kind, normalized)
+    return DataSubject.objects.filter(identifiers__kind=kind, identifiers__lookup_hash=digest).first()
+
+
+def subject_identifiers(subject: DataSubject) -> list[tuple[str, str]]:
+    """The subject's identifiers in clear, for the subject's own eyes or a notification."""
+    key = _subject_key(subject)
+    return [
+        (row.kind, crypto.decrypt(key, row.ciphertext, aad=_aad(subject, row.kind)))
+        for row in subject.identifiers.order_by("kind", "pk")
+    ]
+
+
+def subject_name(subject: DataSubject) -> str:
+    if not subject.name_ciphertext or subject.wrapped_key is None:
+        return ""
+    return crypto.decrypt(_subject_key(subject), subject.name_ciphertext, aad=_aad(subject, "name"))
+
+
+def subject_link_user(*, actor: str, subject: DataSubject, user) -> DataSubject:
+    """Link an account to a subject (the portal decides when that is proven)."""
+    with transaction.atomic():
+        if subject.user_id == user.pk:
+            return subject
+        if subject.user_id is not None:
+            raise ValidationError(_("This person is already linked to another account."), code="linked")
+        subject.user = user
+        subject.save(update_fields=["user"])
+        audit_record(actor=actor, action="subject.account_linked", target=subject)
+    return subject
+
+
+# --- Guardians ---------------------------------------------------------------------
+
+
+def guardianship_record(
+    *, actor: str, ward: DataSubject, guardian: DataSubject, relationship: str, verified: bool = False
+) -> Guardianship:
+    """Record that `guardian` acts for `ward`; `verified` when a DPO has checked the proof."""
+    with transaction.atomic():
+        guardianship, created = Guardianship.objects.get_or_create(
+            ward=ward, guardian=guardian, defaults={"relationship": relationship}
+        )
+        if created:
+            audit_record(actor=actor, action="guardianship.recorded", target=guardianship)
+        if verified and guardianship.verified_at is None:
+            guardianship.verified_at = timezone.now()
+            guardianship.save(update_fields=["verified_at"])
+            audit_record(actor=actor, action="guardianship.verified", target=guardianship)
+    return guardianship
+
+
+# --- Notices -------------------------------------------------------------------------
+
+
+def notice_text(notice: Notice) -> dict:
+    """The notice's items in both languages, as they are frozen at publication."""
+    items = NOTICE_ITEMS + ("alternatives", "other")
+    return {lang: {item: getattr(notice, f"{item}_{lang}") for item in items} for lang in ("zh", "en")}
+
+
+def notice_publish(*, actor: str, notice: Notice) -> Notice:
+    """Check every required item (R1), number the version and freeze the text."""
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        if notice.status == Notice.Status.PUBLISHED:
+            return notice
+        missing = [
+            f"{item}_{lang}" for item in NOTICE_ITEMS for lang in ("zh", "en") if not getattr(notice, f"{item}_{lang}").strip()
+        ]
+        if missing:
+            raise ValidationError(
+                {field: _("Every notice must state this before it is published.") for field in missing}, code="incomplete"
+            )
+        snapshot = notice_text(notice)
+        latest = Notice.objects.filter(system_id=notice.system_id).aggregate(Max("version"))["version__max"] or 0
+        notice.version = latest + 1
+        notice.snapshot = snapshot
+        notice.digest = hashlib.sha256(
+            json.dumps(snapshot, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        ).hexdigest()
+        notice.published_at = timezone.now()
+        notice.status = Notice.Status.PUBLISHED
+        # The only write to a published row: the one that publishes it.
+        Notice.objects.filter(pk=notice.pk).update(
+            version=notice.version,
+            snapshot=notice.snapshot,
+            digest=notice.digest,
+            published_at=notice.published_at,
+            status=notice.status,
+        )
+        audit_record(
+            actor=actor,
+            action="notice.published",
+            target=notice,
+            data={"system": notice.system_id, "version": notice.version, "digest": notice.digest},
+        )
+    return notice
+
+
+def notice_current(system) -> Notice | None:
+    """The latest published notice of a system."""
+    return system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
+
+
+# --- Consent ---------------------------------------------------------------------------
+
+
+def _record_event(record: ConsentRecord, kind: str, *, actor: str, at, evidence: Evidence | None) -> ConsentEvent:
+    evidence = evidence or Evidence(channel="")
+    return ConsentEvent.objects.create(
+        record=record,
+        kind=kind,
+        at=at,
+        actor=actor,
+        channel=evidence.channel,
+        ip_prefix=evidence.ip_prefix,
+        user_agent=evidence.user_agent[:255],
+    )
+
+
+def consent_grant(
+    *,
+    actor: str,
+    subject: DataSubject,
+    system,
+    purpose: Purpose,
+    notice: Notice,
+    evidence: Evidence,
+    method: str = ConsentRecord.Method.SEPARATE,
+    guardian: DataSubject | None = None,
+    artifact_sha256: str = "",
+    at: dt.datetime | None = None,
+) -> ConsentRecord:
+    """Record a separate consent to one system for one purpose, under its current notice.
+
+    Safe to repeat: the same consent again returns the existing record. A
+    consent under a newer notice replaces the older one.
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        _check_consent(subject, system, purpose, notice, method, guardian, artifact_sha256, at)
+        current = (
+            ConsentRecord.objects.select_for_update()
+            .filter(subject=subject, system=system, purpose=purpose, state__in=["active", "needs_reconsent"])
+            .first()
+        )
+        if current is not None:
+            if current.notice_id == notice.pk and current.state == ConsentRecord.State.ACTIVE:
+                return current
+            current.state = ConsentRecord.State.SUPERSEDED
+            current.save(update_fields=["state"])
+            _record_event(current, ConsentEvent.Kind.SUPERSEDED, actor=actor, at=at, evidence=evidence)
+        record = ConsentRecord.objects.create(
+            subject=subject,
+            system=system,
+            purpose=purpose,
+            notice=notice,
+            method=method,
+            guardian=guardian,
+            given_at=at,
+            channel=evidence.channel,
+            ip_prefix=evidence.ip_prefix,
+            user_agent=evidence.user_agent[:255],
+            artifact_sha256=artifact_sha256,
+        )
+        _record_event(record, ConsentEvent.Kind.GIVEN, actor=actor, at=at, evidence=evidence)
+        audit_record(
+            actor=actor,
+            action="consent.given",
+            target=record,
+            data={"system": system.pk, "purpose": purpose.code, "notice": notice.pk, "method": method},
+        )
+    return record
+
+
+def _check_consent(subject, system, purpose, notice, method, guardian, artifact_sha256, at) -> None:
+    if notice.status != Notice.Status.PUBLISHED or notice.system_id != system.pk:
+        raise ConsentError(_("Consent must be given to a published notice of this system."), code="notice")
+    if notice_current(system).pk != notice.pk:
+        raise ConsentError(_("This notice has been replaced; read the current version first."), code="notice_outdated")
+    if not system.purposes.filter(pk=purpose.pk).exists():
+        raise ConsentError(_("This system does not process faces for that purpose."), code="purpose")
+    minor = needs_guardian_consent(subject.date_of_birth, timezone.localdate(at))
+    if minor:
+        if method != ConsentRecord.Method.GUARDIAN or guardian is None:
+            raise ConsentError(
+                _("A child under 14 cannot consent alone: a parent or guardian must consent."), code="guardian_required"
+            )
+        if not Guardianship.objects.filter(
+            ward=subject, guardian=guardian, verified_at__isnull=False, ended_at__isnull=True
+        ).exists():
+            raise ConsentError(_("Only a verified guardian of this child may consent."), code="guardian_unverified")
+    elif method == ConsentRecord.Method.GUARDIAN:
+        raise ConsentError(_("Guardian consent is only for children under 14."), code="guardian_not_needed")
+    if system.requires_written_consent and not artifact_sha256:
+        raise ConsentError(_("This system requires written consent: a signed record is missing."), code="written")
+
+
+def consent_withdraw(
+    *, actor: str, record: ConsentRecord, evidence: Evidence, at: dt.datetime | None = None
+) -> ConsentRecord:
+    """Withdraw a consent. Needs nothing but the record (R6); safe to repeat.
+
+    Opening the deletions that follow is the caller's business (dataops).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        record = ConsentRecord.objects.select_for_update().get(pk=record.pk)
+        if record.state in (ConsentRecord.State.WITHDRAWN, ConsentRecord.State.SUPERSEDED):
+            return record
+        record.state = ConsentRecord.State.WITHDRAWN
+        record.withdrawn_at = at
+        record.save(update_fields=["state", "withdrawn_at"])
+        _record_event(record, ConsentEvent.Kind.WITHDRAWN, actor=actor, at=at, evidence=evidence)
+        audit_record(actor=actor, action="consent.withdrawn", target=record, data={"system": record.system_id})
+    return record

@@ -1,0 +1,158 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from facerights.admin import AuditedModelAdmin, ReadOnlyAdmin, run_service_action
+from facerights.audit import actor_for
+
+from .models import (
+    EntityGroup,
+    Holding,
+    ImpactAssessment,
+    LegalEntity,
+    ProcessingSystem,
+    RegulatorAccount,
+    Request,
+    ResponseTimePolicy,
+    Site,
+)
+from .services import (
+    impact_assessment_approve,
+    impact_assessment_delete,
+    impact_assessment_deletable,
+    impact_assessment_submit,
+    system_activate,
+    system_retire,
+    system_save,
+    system_suspend,
+)
+
+
+@admin.register(EntityGroup)
+class EntityGroupAdmin(AuditedModelAdmin):
+    list_display = ("name_zh", "name_en")
+
+
+@admin.register(LegalEntity)
+class LegalEntityAdmin(AuditedModelAdmin):
+    list_display = ("name_zh", "credit_code", "province", "dpo_name")
+    list_filter = ("province",)
+    search_fields = ("name_zh", "name_en", "=credit_code")
+
+
+@admin.register(Site)
+class SiteAdmin(AuditedModelAdmin):
+    list_display = ("name_zh", "entity", "is_public_place", "signage_present")
+    list_filter = ("entity", "is_public_place")
+
+
+@admin.register(ProcessingSystem)
+class ProcessingSystemAdmin(admin.ModelAdmin):
+    list_display = ("name_zh", "entity", "site", "kind", "integration", "storage_location", "status")
+    list_filter = ("status", "kind", "integration", "entity")
+    search_fields = ("name_zh", "name_en")
+    readonly_fields = ("status",)
+    filter_horizontal = ("purposes",)
+    actions = ["activate", "suspend", "retire"]
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its purposes in save_related, through the service
+
+    def save_related(self, request, form, formsets, change):
+        purposes = list(form.cleaned_data["purposes"])
+        system_save(actor=actor_for(request.user), system=form.instance, purposes=purposes)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # systems are retired, never deleted: their evidence stays
+
+    def _run(self, request, queryset, service, done):
+        actor = actor_for(request.user)
+        run_service_action(self, request, queryset, lambda system: service(actor=actor, system=system), done)
+
+    @admin.action(description=_("Activate"), permissions=["change"])
+    def activate(self, request, queryset):
+        self._run(request, queryset, system_activate, _("%(count)d activated."))
+
+    @admin.action(description=_("Suspend"), permissions=["change"])
+    def suspend(self, request, queryset):
+        self._run(request, queryset, system_suspend, _("%(count)d suspended."))
+
+    @admin.action(description=_("Retire"), permissions=["change"])
+    def retire(self, request, queryset):
+        self._run(request, queryset, system_retire, _("%(count)d retired."))
+
+
+@admin.register(ImpactAssessment)
+class ImpactAssessmentAdmin(AuditedModelAdmin):
+    list_display = ("title", "entity", "state", "approved_at", "next_review_on")
+    list_filter = ("state", "entity")
+    readonly_fields = ("state", "approved_at", "approved_by", "reassessment_reason")
+    filter_horizontal = ("systems",)
+    actions = ["submit", "approve"]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.state == ImpactAssessment.State.APPROVED:
+            return False  # an approved assessment is evidence; a change needs a new review
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not impact_assessment_deletable(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        impact_assessment_delete(actor=actor_for(request.user), assessment=obj)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")
+
+    @admin.action(description=_("Send to review"), permissions=["change"])
+    def submit(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda a: impact_assessment_submit(actor=actor, assessment=a),
+            _("%(count)d sent to review."),
+        )
+
+    @admin.action(description=_("Approve"), permissions=["approve"])
+    def approve(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda a: impact_assessment_approve(actor=actor, assessment=a),
+            _("%(count)d approved."),
+        )
+
+
+@admin.register(Holding)
+class HoldingAdmin(ReadOnlyAdmin):
+    list_display = ("system", "subject", "data_kind", "enrolled_at", "retention_until", "status")
+    list_filter = ("status", "data_kind", "system")
+    list_select_related = ("system", "subject")
+    search_fields = ("=subject_key",)
+    show_full_result_count = False
+
+
+@admin.register(Request)
+class RequestAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "type", "state", "received_at", "due_on", "due_on_provisional", "acknowledged_at")
+    list_filter = ("state", "type")
+    search_fields = ("=reference",)
+    show_full_result_count = False
+    ordering = ("due_on",)
+
+
+@admin.register(ResponseTimePolicy)
+class ResponseTimePolicyAdmin(AuditedModelAdmin):
+    list_display = ("request_type", "working_days")
+
+
+@admin.register(RegulatorAccount)
+class RegulatorAccountAdmin(AuditedModelAdmin):
+    list_display = ("user", "authority_name", "province")

@@ -1,0 +1,285 @@
+"""Demo data for `make run`: a hotel chain, its sites and systems, and about 200 people.
+
+Everything goes through the same services as the rest of the project, in one
+transaction. Running it again changes nothing. Refuses to run with DEBUG off
+unless --force is given, because the demo accounts have a published password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import ConsentRecord, Notice, Purpose
+from consent.services import (
+    Evidence,
+    consent_grant,
+    guardianship_record,
+    notice_publish,
+    subject_create,
+    subject_link_user,
+)
+from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site
+from dataops.services import (
+    holding_record,
+    impact_assessment_approve,
+    impact_assessment_submit,
+    request_submit,
+    system_activate,
+    system_save,
+)
+from facerights.roles import Role
+from facerights.services import record_save
+
+ACTOR = "command:seed_demo"
+DEMO_PASSWORD = "facerights-demo-2026"
+DEMO_ENTITY_CODE = "91310101MA1FPX0C88"
+
+DEMO_LOGINS = [
+    # (username, email, role, what they see)
+    ("demo", "demo@example.com", Role.DATA_SUBJECT, "data subject with three holdings"),
+    ("dpo", "dpo@example.com", Role.DPO, "data-protection officer (admin)"),
+    ("regulator", "regulator@example.com", Role.REGULATOR, "Shanghai cyberspace administration"),
+]
+
+ALTERNATIVES_ZH = {
+    "card": "刷卡",
+    "pin": "数字密码",
+    "qr_code": "二维码",
+    "staff_check": "人工核验",
+    "id_document": "身份证件核验",
+    "phone_code": "手机验证码",
+    "password": "账户密码",
+}
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
+
+
+class Command(BaseCommand):
+    help = "Create the demo data set (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never in production).")
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates accounts with a published password: run it with DEBUG on, or --force.")
+        if LegalEntity.objects.filter(credit_code=DEMO_ENTITY_CODE).exists():
+            self.stdout.write("Demo data already present.")
+            return
+        with transaction.atomic():
+            self._seed()
+        self.stdout.write(self.style.SUCCESS("Demo data created."))
+
+    def _seed(self) -> None:
+        rng = random.Random(2025_06_01)
+        purposes = {
+            code: record_save(actor=ACTOR, instance=Purpose(code=code, name_zh=zh, name_en=en))
+            for code, zh, en in [
+                ("hotel-check-in", "入住身份核验", "Hotel check-in identity verification"),
+                ("access-control", "门禁通行", "Access control"),
+                ("staff-attendance", "员工考勤", "Staff attendance"),
+                ("member-verification", "会员身份核验", "Member identity verification"),
+            ]
+        }
+        entity = record_save(
+            actor=ACTOR,
+            instance=LegalEntity(
+                name_zh="锦程酒店管理有限公司",
+                name_en="Jincheng Hotel Management Co., Ltd.",
+                credit_code=DEMO_ENTITY_CODE,
+                province="31",
+                registered_address="上海市黄浦区中山东一路18号",
+                operating_address="上海市黄浦区中山东一路18号",
+                legal_representative="陈立新",
+                industry="住宿业",
+                dpo_name="林晓雯",
+                dpo_email="privacy@jincheng.example",
+                dpo_phone="021-5555-0100",
+            ),
+        )
+        sites = [
+            record_save(
+                actor=ACTOR,
+                instance=Site(
+                    entity=entity,
+                    name_zh=zh,
+                    name_en=en,
+                    address=address,
+                    is_public_place=True,
+                    signage_present=True,
+                    collection_area=area,
+                ),
+            )
+            for zh, en, address, area in [
+                ("上海外滩店", "Shanghai Bund hotel", "上海市黄浦区中山东一路18号", "大堂前台自助机前1米范围"),
+                ("杭州西湖店", "Hangzhou West Lake hotel", "浙江省杭州市西湖区北山街28号", "客房楼层电梯厅闸机通道"),
+                ("北京国贸店", "Beijing CBD hotel", "北京市朝阳区建国门外大街1号", "员工通道考勤机前"),
+            ]
+        ]
+        specs = [
+            ("外滩店自助入住机", "Bund check-in kiosk", sites[0], "device", "push", "verify", "hotel-check-in", ["id_document", "staff_check"], 30),
+            ("西湖店楼层门禁闸机", "West Lake floor gates", sites[1], "device", "pull", "identify", "access-control", ["card", "qr_code"], 30),
+            ("国贸店员工考勤机", "CBD staff attendance terminal", sites[2], "device", "pull", "verify", "staff-attendance", ["card", "pin"], 365),
+            ("会员人脸核验服务", "Member face verification service", None, "central", "push", "verify", "member-verification", ["phone_code", "password"], 730),
+            ("云安防服务商（受托处理）", "Cloud security vendor (entrusted)", None, "processor", "manual", "none", "access-control", [], 90),
+        ]
+        systems = []
+        for name_zh, name_en, site, kind, integration, recognition, purpose, alternatives, days in specs:
+            system = ProcessingSystem(
+                entity=entity,
+                site=site,
+                name_zh=name_zh,
+                name_en=name_en,
+                kind=kind,
+                integration=integration,
+                recognition=recognition,
+                keeps_template=True,
+                keeps_image=kind == "processor",
+                storage_location={"device": "device", "central": "server", "processor": "cloud"}[kind],
+                internet_transmission=kind == "processor",
+                alternatives=alternatives,
+                retention_days=days,
+                retention_justification_zh="达到处理目的所需的最短时间：住店或雇佣关系结束后即删除。",
+                retention_justification_en="The shortest time the purpose needs: deleted when the stay or employment ends.",
+                contact_name="系统管理员",
+                contact_email="systems@jincheng.example",
+                contract_reference="JC-DPA-2025-017" if kind == "processor" else "",
+                contract_starts_on=dt.date(2025, 6, 1) if kind == "processor" else None,
+                contract_ends_on=dt.date(2027, 5, 31) if kind == "processor" else None,
+                contract_data_types="人脸图像、人脸特征" if kind == "processor" else "",
+            )
+            systems.append(system_save(actor=ACTOR, system=system, purposes=[purposes[purpose]]))
+        assessment = record_save(
+            actor=ACTOR,
+            instance=ImpactAssessment(
+                entity=entity,
+                title="2025年度人脸识别个人信息保护影响评估",
+                lawfulness="入住核验、门禁与考勤具有特定目的和充分必要性，均取得单独同意，并提供非人脸替代方式。",
+                impact="对个人权益影响限于身份核验场景；数据默认存储于设备内，不通过互联网传输。",
+                risks="设备丢失或被入侵可能导致人脸特征泄露；已评估泄露、篡改、丢失、非法使用的风险。",
+                measures="设备端加密存储、访问控制、安全审计、入侵检测，与风险相称。",
+                reviewer="林晓雯",
+                next_review_on=dt.date(2026, 6, 1),
+            ),
+        )
+        assessment.systems.set(systems)
+        impact_assessment_submit(actor=ACTOR, assessment=assessment)
+        impact_assessment_approve(actor=ACTOR, assessment=assessment)
+
+        notices = {}
+        for system in systems:
+            notice = record_save(actor=ACTOR, instance=Notice(system=system, **_notice_text(entity, system)))
+            notices[system.pk] = notice_publish(actor=ACTOR, notice=notice)
+            system_activate(actor=ACTOR, system=system)
+
+        now = timezone.now()
+
+        def enrol(subject, system, *, guardian=None, days_ago=10):
+            purpose = system.purposes.first()
+            consent = consent_grant(
+                actor=ACTOR,
+                subject=subject,
+                system=system,
+                purpose=purpose,
+                notice=notices[system.pk],
+                evidence=Evidence(channel=ConsentRecord.Channel.DEVICE, user_agent="demo kiosk"),
+                method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
+                guardian=guardian,
+                at=now - dt.timedelta(days=days_ago),
+            )
+            holding_record(
+                actor=ACTOR,
+                subject=subject,
+                system=system,
+                subject_key=f"S{system.pk}-{subject.pk:06d}",
+                data_kind="both" if system.keeps_image else "template",
+                consent=consent,
+                enrolled_at=now - dt.timedelta(days=days_ago),
+            )
+
+        # The demo subject: three holdings at three sites.
+        demo = subject_create(
+            actor=ACTOR,
+            name="王小明",
+            date_of_birth=dt.date(1990, 5, 17),
+            identifiers=[("email", "demo@example.com"), ("phone", "13800138000")],
+        )
+        for system, days_ago in zip(systems[:3], (3, 12, 40)):
+            enrol(demo, system, days_ago=days_ago)
+
+        adults = []
+        for index in range(170):
+            subject = subject_create(
+                actor=ACTOR,
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                date_of_birth=dt.date(rng.randint(1955, 2005), rng.randint(1, 12), rng.randint(1, 28)),
+                identifiers=[("phone", f"1390000{index:04d}")],
+            )
+            adults.append(subject)
+            for system in rng.sample(systems[:4], rng.randint(1, 2)):
+                enrol(subject, system, days_ago=rng.randint(1, 25))
+            if index % 10 == 0:
+                enrol(subject, systems[4], days_ago=rng.randint(1, 25))
+        # Children under 14, with a verified parent who consented for them.
+        for index in range(30):
+            child = subject_create(
+                actor=ACTOR,
+                name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                date_of_birth=dt.date(rng.randint(2014, 2019), rng.randint(1, 12), rng.randint(1, 28)),
+                identifiers=[("external", f"MEMBER-CHILD-{index:04d}")],
+            )
+            parent = adults[index]
+            guardianship_record(actor=ACTOR, ward=child, guardian=parent, relationship="parent", verified=True)
+            enrol(child, systems[0], guardian=parent, days_ago=rng.randint(1, 5))
+
+        users = self._users()
+        subject_link_user(actor=ACTOR, subject=demo, user=users["demo"])
+        RegulatorAccount.objects.create(user=users["regulator"], province="31", authority_name="上海市互联网信息办公室")
+        request_submit(actor=ACTOR, subject=demo, type="access", received_at=now - dt.timedelta(days=2))
+
+    def _users(self) -> dict:
+        User = get_user_model()
+        users = {}
+        for username, email, role, _what in DEMO_LOGINS:
+            user = User.objects.create_user(username=username, email=email, password=DEMO_PASSWORD)
+            user.groups.add(Group.objects.get(name=role))
+            if role == Role.DPO:
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+            users[username] = user
+        return users
+
+
+def _notice_text(entity: LegalEntity, system: ProcessingSystem) -> dict:
+    purpose = system.purposes.first()
+    stored_zh = {"device": "存储于识别设备内，不通过互联网传输", "server": "存储于本公司服务器", "cloud": "由受托人存储于其云服务"}
+    stored_en = {"device": "kept on the device, never sent over the internet", "server": "kept on our own servers", "cloud": "kept by our entrusted processor in its cloud service"}
+    return {
+        "handler_zh": f"{entity.name_zh}，个人信息保护负责人{entity.dpo_name}，{entity.dpo_email}，{entity.dpo_phone}",
+        "handler_en": f"{entity.name_en}; data-protection officer {entity.dpo_name}, {entity.dpo_email}, {entity.dpo_phone}",
+        "purpose_zh": purpose.name_zh,
+        "purpose_en": purpose.name_en,
+        "method_zh": f"{system.get_recognition_display()}；人脸特征{stored_zh[system.storage_location]}。",
+        "method_en": f"Face templates are {stored_en[system.storage_location]}.",
+        "retention_zh": f"{system.retention_days}天，到期自动删除。",
+        "retention_en": f"{system.retention_days} days, then deleted automatically.",
+        "necessity_zh": "用于快速、准确地核验身份；您可随时选择非人脸方式。",
+        "necessity_en": "To verify identity quickly and accurately; you may choose a non-face method at any time.",
+        "impact_zh": "人脸信息属于敏感个人信息，一旦泄露可能危害人身、财产安全；我们采取加密、访问控制等措施。",
+        "impact_en": "Facial information is sensitive; a leak could harm your safety or property. We encrypt it and control access.",
+        "rights_zh": "您可在本门户查阅、复制、撤回同意、删除，或联系个人信息保护负责人。",
+        "rights_en": "Use this portal to see, copy, withdraw consent or delete, or contact our data-protection officer.",
+        "alternatives_zh": "、".join(ALTERNATIVES_ZH[a] for a in system.alternatives) or "不适用",
+        "alternatives_en": ", ".join(system.alternatives) or "Not applicable",
+    }

@@ -1,0 +1,40 @@
+"""Reads of the registry and inventory shared by several callers."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.db.models import Prefetch, QuerySet
+
+from consent.models import DataSubject, Notice
+
+from .models import Holding, LegalEntity, ProcessingSystem
+
+
+def systems_public() -> QuerySet[ProcessingSystem]:
+    """Active systems, with what the public processing-rules pages show."""
+    return (
+        ProcessingSystem.objects.filter(status=ProcessingSystem.Status.ACTIVE)
+        .select_related("entity", "site")
+        .prefetch_related(
+            "purposes",
+            Prefetch("notices", queryset=Notice.objects.filter(status=Notice.Status.PUBLISHED).order_by("-version")),
+        )
+        .order_by("entity__name_zh", "site__name_zh", "name_zh")
+    )
+
+
+def entities_with_public_systems() -> list[tuple[LegalEntity, list[ProcessingSystem]]]:
+    systems = list(systems_public())
+    return [(entity, list(group)) for entity, group in groupby(systems, key=lambda system: system.entity)]
+
+
+def holdings_for_subject(subject: DataSubject) -> QuerySet[Holding]:
+    """Every live holding of a subject, with its system, site and consent: a fixed number of queries."""
+    return (
+        Holding.objects.filter(subject=subject)
+        .exclude(status=Holding.Status.DELETED)
+        .select_related("system__site", "system__entity", "consent__notice", "consent__purpose")
+        .prefetch_related("system__purposes")
+        .order_by("system__site__name_zh", "system__name_zh")
+    )

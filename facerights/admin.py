@@ -1,0 +1,80 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .audit import actor_for, audit_chain_verify
+from .models import AuditEvent, CalendarDay, CalendarYear, User
+from .services import record_delete, record_save
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Saves and deletes through the kernel services, so each change writes its audit event."""
+
+    def save_model(self, request, obj, form, change):
+        record_save(actor=actor_for(request.user), instance=obj)
+
+    def delete_model(self, request, obj):
+        record_delete(actor=actor_for(request.user), instance=obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+def run_service_action(modeladmin, request, queryset, service, done_message):
+    """Apply a service to each selected row; report what worked and why the rest did not."""
+    done = 0
+    for obj in queryset:
+        try:
+            service(obj)
+            done += 1
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(User, UserAdmin)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "chain", "seq", "actor", "action", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("=chain", "=action", "=object_id", "=actor")
+    date_hierarchy = "at"
+    show_full_result_count = False
+    actions = ["verify_chains"]
+
+    @admin.action(description=_("Verify every audit chain"))
+    def verify_chains(self, request, queryset):
+        breaks = audit_chain_verify()
+        if breaks:
+            for found in breaks:
+                self.message_user(request, str(found), messages.ERROR)
+        else:
+            self.message_user(request, _("Every audit chain holds."), messages.SUCCESS)
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(AuditedModelAdmin):
+    list_display = ("year", "is_complete", "source")
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(AuditedModelAdmin):
+    list_display = ("date", "kind", "name")
+    list_filter = ("kind",)
+    date_hierarchy = "date"

@@ -1,0 +1,166 @@
+"""The append-only audit chain: writing events and verifying chains.
+
+Every service that changes state calls `audit_record` inside its own
+transaction, so a rolled-back change leaves no event and a committed change
+always has one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from .models import AuditChainHead, AuditEvent
+
+GENESIS_HASH = "0" * 64
+REGISTRY_CHAIN = "registry"
+SYSTEM_ACTOR = "system"
+
+
+def actor_for(user: Any) -> str:
+    """The actor label for a user, or "anonymous"."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "anonymous"
+    return f"user:{user.pk}"
+
+
+def event_hash(
+    *,
+    chain: str,
+    seq: int,
+    prev_hash: str,
+    at: Any,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: dict,
+) -> str:
+    """SHA-256 over a canonical JSON encoding of the event's fields."""
+    payload = json.dumps(
+        [chain, seq, prev_hash, at.isoformat(), actor, action, object_type, object_id, data],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _lock_head(chain: str) -> AuditChainHead:
+    try:
+        return AuditChainHead.objects.select_for_update().get(chain=chain)
+    except AuditChainHead.DoesNotExist:
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+        return AuditChainHead.objects.select_for_update().get(chain=chain)
+
+
+def audit_record(
+    *,
+    actor: str,
+    action: str,
+    target: Model | None = None,
+    chain: str | None = None,
+    data: dict | None = None,
+) -> AuditEvent:
+    """Append an event to the target's chain (or `chain`), inside the caller's transaction.
+
+    `data` must be JSON made of strings, integers, booleans and lists or dicts
+    of them, and must never hold personal data: ids and codes only.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the change it records.")
+    if chain is None:
+        chain = getattr(target, "audit_chain", REGISTRY_CHAIN) if target is not None else REGISTRY_CHAIN
+    data = data or {}
+    object_type = target._meta.label_lower if target is not None else ""
+    object_id = str(target.pk) if target is not None else ""
+    with transaction.atomic():
+        head = _lock_head(chain)
+        seq = head.seq + 1
+        at = timezone.now()
+        digest = event_hash(
+            chain=chain,
+            seq=seq,
+            prev_hash=head.hash,
+            at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            data=data,
+        )
+        event = AuditEvent.objects.create(
+            chain=chain,
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            data=data,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        AuditChainHead.objects.filter(chain=chain).update(seq=seq, hash=digest)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    chain: str
+    seq: int
+    event_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"event id {self.event_id}" if self.event_id is not None else "chain head"
+        return f"chain {self.chain!r}, sequence {self.seq}, {where}: {self.reason}"
+
+
+def _verify_rows(chain: str, rows: Iterator[AuditEvent], head: AuditChainHead | None) -> ChainBreak | None:
+    expected_seq, prev = 1, GENESIS_HASH
+    for row in rows:
+        if row.seq != expected_seq:
+            return ChainBreak(chain, row.seq, row.pk, f"expected sequence {expected_seq}: a row was deleted or inserted")
+        if row.prev_hash != prev:
+            return ChainBreak(chain, row.seq, row.pk, "does not follow the row before it: rows were reordered or replaced")
+        recomputed = event_hash(
+            chain=row.chain,
+            seq=row.seq,
+            prev_hash=row.prev_hash,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            data=row.data,
+        )
+        if recomputed != row.hash:
+            return ChainBreak(chain, row.seq, row.pk, "its content does not match its hash: the row was edited")
+        expected_seq, prev = expected_seq + 1, row.hash
+    last_seq = expected_seq - 1
+    if head is None:
+        return ChainBreak(chain, last_seq, None, "the chain has no head row")
+    if head.seq != last_seq or head.hash != prev:
+        return ChainBreak(chain, head.seq, None, f"the head records sequence {head.seq} but the chain ends at {last_seq}: rows were deleted or added")
+    return None
+
+
+def audit_chain_verify() -> list[ChainBreak]:
+    """Check every chain; return the first break of each broken chain (empty when all hold)."""
+    heads = {head.chain: head for head in AuditChainHead.objects.all()}
+    chains = set(heads) | set(AuditEvent.objects.values_list("chain", flat=True).distinct())
+    breaks = []
+    for chain in sorted(chains):
+        rows = AuditEvent.objects.filter(chain=chain).order_by("seq", "pk").iterator(chunk_size=2000)
+        found = _verify_rows(chain, rows, heads.get(chain))
+        if found:
+            breaks.append(found)
+    return breaks

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """An account: a data subject, a guardian, a DPO, an operator, an auditor or a regulator.
+
+    What the account may do comes from its groups (facerights.roles) and, for a
+    data subject, from the DataSubject linked to it.
+    """
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # noqa: ARG002
+        raise TypeError("Audit events are append-only.")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """One step in an append-only, hash-chained log.
+
+    Each row carries the hash of the row before it in the same chain. Chains
+    are per data subject ("subject:<id>") plus one for the registry, so
+    concurrent writers only queue behind writers on the same subject.
+    Written by facerights.audit.audit_record, inside the transaction of the
+    change it records; checked by `manage.py verify_audit_chain`.
+    """
+
+    chain = models.CharField(_("chain"), max_length=64)
+    seq = models.PositiveBigIntegerField(_("sequence"))
+    at = models.DateTimeField(_("time"))
+    actor = models.CharField(_("actor"), max_length=128)
+    action = models.CharField(_("action"), max_length=64)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq_unique")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
+            models.Index(fields=["at"], name="audit_event_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.seq} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only.")
+
+
+class AuditChainHead(models.Model):
+    """The last sequence number and hash of each chain.
+
+    Its row is the lock writers of one chain take (SELECT ... FOR UPDATE), and
+    it lets verification notice a deleted tail.
+    """
+
+    chain = models.CharField(max_length=64, primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.seq}"
+
+
+class CalendarYear(models.Model):
+    """A year of the State Council's holiday schedule entered by hand.
+
+    When a year is marked complete, its CalendarDay rows are authoritative for
+    it: a weekday is a working day unless listed as a holiday, and a weekend
+    day is a rest day unless listed as a make-up working day (调休).
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    is_complete = models.BooleanField(
+        _("complete"),
+        default=False,
+        help_text=_("Tick once every holiday and make-up working day of the year is entered."),
+    )
+    source = models.CharField(_("source"), max_length=255, blank=True, help_text=_("The State Council notice."))
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("public holiday (rest day)")
+        WORKDAY = "workday", _("make-up working day (调休)")
+
+    date = models.DateField(_("date"), primary_key=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"

@@ -1,0 +1,63 @@
+"""Roles as groups with permissions, kept in step with the code after every migrate.
+
+- data subject and guardian: no admin permissions; what they see in the
+  portal follows from the DataSubject linked to their account.
+- DPO: everything in the registry, consents and requests, including the
+  decisions an operator may not take (approving assessments, refusing requests).
+- operator: day-to-day work, without those decisions.
+- auditor: read-only, everything.
+- regulator: nothing in the admin; the regulator area is scoped to one
+  province (dataops.RegulatorAccount).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+
+class Role:
+    DATA_SUBJECT = "data_subject"
+    GUARDIAN = "guardian"
+    DPO = "dpo"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+    REGULATOR = "regulator"
+
+    ALL = (DATA_SUBJECT, GUARDIAN, DPO, OPERATOR, AUDITOR, REGULATOR)
+
+
+DOMAIN_APPS = ("facerights", "consent", "dataops", "django_celery_beat")
+
+# Decisions kept for the DPO alone.
+DPO_ONLY = {"approve_impactassessment", "refuse_request"}
+
+
+
+def _permissions_for(role: str):
+    domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).select_related("content_type")
+    view_only = domain.filter(codename__startswith="view_")
+    if role == Role.AUDITOR:
+        return view_only
+    if role not in (Role.DPO, Role.OPERATOR):
+        return Permission.objects.none()
+    # Audit rows are append-only; accounts, and which province a regulator
+    # sees, are managed by a superuser.
+    editable = domain.exclude(
+        Q(content_type__app_label="facerights", content_type__model__in=["auditevent", "auditchainhead", "user"])
+        | Q(content_type__app_label="dataops", content_type__model="regulatoraccount")
+    )
+    if role == Role.OPERATOR:
+        editable = editable.exclude(codename__in=DPO_ONLY).exclude(codename__startswith="delete_")
+    return (editable | view_only).distinct()
+
+
+def roles_ensure(sender=None, **kwargs) -> None:
+    """Create the role groups and set their permissions (idempotent)."""
+    for role in Role.ALL:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(_permissions_for(role))
+
+
+def user_has_role(user, role: str) -> bool:
+    return user.is_authenticated and user.groups.filter(name=role).exists()

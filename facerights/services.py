@@ -1,0 +1,34 @@
+"""Kernel services shared by the apps."""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+from .audit import audit_record
+
+
+def record_save(*, actor: str, instance: models.Model, action: str | None = None, data: dict | None = None):
+    """Validate and save a plain record (no state machine of its own), with its audit event.
+
+    For rows whose only change is their content: legal entities, sites,
+    purposes, draft notices. Models with states have their own services.
+    """
+    with transaction.atomic():
+        created = instance._state.adding
+        instance.full_clean()
+        instance.save()
+        label = instance._meta.model_name
+        audit_record(
+            actor=actor,
+            action=action or f"{label}.{'created' if created else 'changed'}",
+            target=instance,
+            data=data or {},
+        )
+    return instance
+
+
+def record_delete(*, actor: str, instance: models.Model) -> None:
+    """Delete a plain record, with its audit event."""
+    with transaction.atomic():
+        audit_record(actor=actor, action=f"{instance._meta.model_name}.deleted", target=instance)
+        instance.delete()

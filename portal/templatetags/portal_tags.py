@@ -1,0 +1,13 @@
+from django import template
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+@register.simple_tag
+def loc(obj, field: str) -> str:
+    """The Chinese or English variant of a bilingual field, falling back to Chinese."""
+    chinese = getattr(obj, f"{field}_zh", "")
+    if (get_language() or "").startswith("zh"):
+        return chinese
+    return getattr(obj, f"{field}_en", "") or chinese

@@ -1,0 +1,60 @@
+"""Run the test suite against the best services available, and say which.
+
+DATABASE_URL and CELERY_BROKER_URL win when set. Otherwise PostgreSQL and
+Redis on their standard local ports are used when they answer, else the
+embedded defaults (SQLite, the filesystem broker).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+POSTGRES_URLS = ["postgres://postgres@127.0.0.1:5432/test", "postgres://root@127.0.0.1:5432/test"]
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_url() -> str | None:
+    if not answers("127.0.0.1", 5432):
+        return None
+    import psycopg
+
+    for url in POSTGRES_URLS:
+        try:
+            psycopg.connect(url, connect_timeout=3).close()
+            return url
+        except psycopg.Error:
+            continue
+    return None
+
+
+def main() -> int:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        url = postgres_url()
+        if url:
+            env["DATABASE_URL"] = url
+    if not env.get("CELERY_BROKER_URL") and answers("127.0.0.1", 6379):
+        env["CELERY_BROKER_URL"] = REDIS_URL
+    database = env.get("DATABASE_URL", "SQLite (embedded default)").split("@")[-1]
+    broker = env.get("CELERY_BROKER_URL", "filesystem:// (embedded default)")
+    print(f"make test: database {database}; broker {broker}", flush=True)
+    env.setdefault("DEBUG", "false")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "facerights.settings")
+    env["FACERIGHTS_TESTING"] = "1"
+    command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    return subprocess.call(command, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,6 +7,12 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
+# Local settings: a .env file of KEY=value lines (no quotes), see .env.example.
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
+
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,7 +25,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 .PHONY: install
 install: $(STAMP) ## Create the virtualenv and install the pinned packages
 	@scripts/system-packages.sh
-	@$(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+	@DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv -v 0
 
 .PHONY: run
 run: install ## Set everything up and run web, worker and beat on the embedded defaults

@@ -45,7 +45,11 @@ class NoticeAdmin(AuditedModelAdmin):
     def publish(self, request, queryset):
         actor = actor_for(request.user)
         run_service_action(
-            self, request, queryset, lambda notice: notice_publish(actor=actor, notice=notice), _("%(count)d published.")
+            self,
+            request,
+            queryset,
+            lambda notice: notice_publish(actor=actor, notice=notice),
+            _("%(count)d published."),
         )
 
 

@@ -180,7 +180,8 @@ class Notice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["system", "version"], name="notice_system_version_unique"),
             models.CheckConstraint(
-                condition=Q(status="draft") | (Q(version__isnull=False) & Q(published_at__isnull=False) & ~Q(digest="")),
+                condition=Q(status="draft")
+                | (Q(version__isnull=False) & Q(published_at__isnull=False) & ~Q(digest="")),
                 name="notice_published_is_complete",
             ),
         ]

@@ -174,11 +174,15 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
         if notice.status == Notice.Status.PUBLISHED:
             return notice
         missing = [
-            f"{item}_{lang}" for item in NOTICE_ITEMS for lang in ("zh", "en") if not getattr(notice, f"{item}_{lang}").strip()
+            f"{item}_{lang}"
+            for item in NOTICE_ITEMS
+            for lang in ("zh", "en")
+            if not getattr(notice, f"{item}_{lang}").strip()
         ]
         if missing:
             raise ValidationError(
-                {field: _("Every notice must state this before it is published.") for field in missing}, code="incomplete"
+                {field: _("Every notice must state this before it is published.") for field in missing},
+                code="incomplete",
             )
         snapshot = notice_text(notice)
         latest = Notice.objects.filter(system_id=notice.system_id).aggregate(Max("version"))["version__max"] or 0

@@ -17,8 +17,8 @@ from .models import (
 )
 from .services import (
     impact_assessment_approve,
-    impact_assessment_delete,
     impact_assessment_deletable,
+    impact_assessment_delete,
     impact_assessment_submit,
     system_activate,
     system_retire,

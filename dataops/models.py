@@ -160,10 +160,14 @@ class ProcessingSystem(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     integration = models.CharField(_("integration"), max_length=16, choices=Integration.choices)
     purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="systems")
-    recognition = models.CharField(_("recognition"), max_length=16, choices=Recognition.choices, default=Recognition.VERIFY)
+    recognition = models.CharField(
+        _("recognition"), max_length=16, choices=Recognition.choices, default=Recognition.VERIFY
+    )
     keeps_template = models.BooleanField(_("keeps face templates"), default=True)
     keeps_image = models.BooleanField(_("keeps face images"), default=False)
-    storage_location = models.CharField(_("storage location"), max_length=16, choices=Storage.choices, default=Storage.DEVICE)
+    storage_location = models.CharField(
+        _("storage location"), max_length=16, choices=Storage.choices, default=Storage.DEVICE
+    )
     internet_transmission = models.BooleanField(_("transmits facial data over the internet"), default=False)
     alternatives = models.JSONField(
         _("non-face alternatives"), default=list, blank=True, validators=[validate_alternatives]
@@ -334,21 +338,27 @@ class Request(models.Model):
 
     OPEN_STATES = (State.RECEIVED, State.IN_PROGRESS)
 
-    reference = models.CharField(_("reference"), max_length=10, unique=True, default=new_request_reference, editable=False)
+    reference = models.CharField(
+        _("reference"), max_length=10, unique=True, default=new_request_reference, editable=False
+    )
     subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="requests")
     type = models.CharField(_("type"), max_length=24, choices=Type.choices)
     acted_by = models.CharField(_("made by"), max_length=16, choices=ActedBy.choices, default=ActedBy.SUBJECT)
     acting_subject = models.ForeignKey(
         DataSubject, on_delete=models.PROTECT, null=True, blank=True, related_name="requests_made_for_others"
     )
-    system = models.ForeignKey(ProcessingSystem, on_delete=models.PROTECT, null=True, blank=True, related_name="requests")
+    system = models.ForeignKey(
+        ProcessingSystem, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+    )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RECEIVED)
     received_at = models.DateTimeField(_("received"))
     due_on = models.DateField(_("due"))
     due_on_provisional = models.BooleanField(
         _("due date provisional"),
         default=False,
-        help_text=_("The holiday schedule of a year in the period is not known yet: the earliest possible date is used."),
+        help_text=_(
+            "The holiday schedule of a year in the period is not known yet: the earliest possible date is used."
+        ),
     )
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)

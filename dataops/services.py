@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from consent.models import ConsentEvent, ConsentRecord, DataSubject, Notice
 from facerights.audit import audit_record
+from facerights.services import content_fields
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
 from .models import Holding, ImpactAssessment, ProcessingSystem, Request, ResponseTimePolicy
@@ -43,14 +44,18 @@ def system_save(*, actor: str, system: ProcessingSystem, purposes=None) -> Proce
         before = None if system._state.adding else ProcessingSystem.objects.select_for_update().get(pk=system.pk)
         purposes_before = set(before.purposes.values_list("pk", flat=True)) if before else set()
         system.full_clean(exclude=["purposes"])
-        system.save()
+        if before is None:
+            system.save()
+        else:
+            system.status = before.status  # the status has its own services
+            system.save(update_fields=content_fields(ProcessingSystem))
         if purposes is not None:
             system.purposes.set(purposes)
         if before is None:
             audit_record(actor=actor, action="system.created", target=system)
             return system
         method_changed = [field for field in METHOD_FIELDS if getattr(before, field) != getattr(system, field)]
-        purposes_changed = purposes is not None and set(p.pk for p in purposes) != purposes_before
+        purposes_changed = purposes is not None and {p.pk for p in purposes} != purposes_before
         audit_record(
             actor=actor,
             action="system.changed",

@@ -128,9 +128,13 @@ def _verify_rows(chain: str, rows: Iterator[AuditEvent], head: AuditChainHead | 
     expected_seq, prev = 1, GENESIS_HASH
     for row in rows:
         if row.seq != expected_seq:
-            return ChainBreak(chain, row.seq, row.pk, f"expected sequence {expected_seq}: a row was deleted or inserted")
+            return ChainBreak(
+                chain, row.seq, row.pk, f"expected sequence {expected_seq}: a row was deleted or inserted"
+            )
         if row.prev_hash != prev:
-            return ChainBreak(chain, row.seq, row.pk, "does not follow the row before it: rows were reordered or replaced")
+            return ChainBreak(
+                chain, row.seq, row.pk, "does not follow the row before it: rows were reordered or replaced"
+            )
         recomputed = event_hash(
             chain=row.chain,
             seq=row.seq,
@@ -149,7 +153,12 @@ def _verify_rows(chain: str, rows: Iterator[AuditEvent], head: AuditChainHead | 
     if head is None:
         return ChainBreak(chain, last_seq, None, "the chain has no head row")
     if head.seq != last_seq or head.hash != prev:
-        return ChainBreak(chain, head.seq, None, f"the head records sequence {head.seq} but the chain ends at {last_seq}: rows were deleted or added")
+        return ChainBreak(
+            chain,
+            head.seq,
+            None,
+            f"the head records sequence {head.seq} but the chain ends at {last_seq}: rows were deleted or added",
+        )
     return None
 
 

@@ -33,7 +33,6 @@ DOMAIN_APPS = ("facerights", "consent", "dataops", "django_celery_beat")
 DPO_ONLY = {"approve_impactassessment", "refuse_request"}
 
 
-
 def _permissions_for(role: str):
     domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).select_related("content_type")
     view_only = domain.filter(codename__startswith="view_")

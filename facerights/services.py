@@ -7,6 +7,13 @@ from django.db import models, transaction
 from .audit import audit_record
 
 
+def content_fields(model: type[models.Model]) -> list[str]:
+    """The fields a plain save may write: editable ones. States and stamps
+    (editable=False) change only through their own services, so a stale
+    instance never overwrites them."""
+    return [f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key]
+
+
 def record_save(*, actor: str, instance: models.Model, action: str | None = None, data: dict | None = None):
     """Validate and save a plain record (no state machine of its own), with its audit event.
 
@@ -16,7 +23,10 @@ def record_save(*, actor: str, instance: models.Model, action: str | None = None
     with transaction.atomic():
         created = instance._state.adding
         instance.full_clean()
-        instance.save()
+        if created:
+            instance.save()
+        else:
+            instance.save(update_fields=content_fields(type(instance)))
         label = instance._meta.model_name
         audit_record(
             actor=actor,

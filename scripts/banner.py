@@ -15,11 +15,11 @@ from django.conf import settings  # noqa: E402
 
 from dataops.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD  # noqa: E402
 
-port = os.environ.get("PORT", "8000")
+port = os.environ.get("WEB_PORT", "8000")
 database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
 print(
     f"""
-FaceRights is starting (database: {database}; broker: {settings.CELERY_BROKER_URL.split('://')[0]}).
+FaceRights is starting (database: {database}; broker: {settings.CELERY_BROKER_URL.split("://")[0]}).
 
   Portal:  http://localhost:{port}/
   Admin:   http://localhost:{port}/admin/

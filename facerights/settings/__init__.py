@@ -25,7 +25,7 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-debug"
+    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 (DEBUG only)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -38,7 +38,9 @@ _field_keys = env_keys("FIELD_ENCRYPTION_KEY")
 _old_field_keys = env_keys("FIELD_ENCRYPTION_OLD_KEYS")
 _hash_keys = env_keys("IDENTIFIER_HASH_KEY")
 if len(_field_keys) > 1:
-    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY: give exactly one key; older ones go in FIELD_ENCRYPTION_OLD_KEYS.")
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY: give exactly one key; older ones go in FIELD_ENCRYPTION_OLD_KEYS."
+    )
 if len(_hash_keys) > 1:
     raise ImproperlyConfigured("IDENTIFIER_HASH_KEY: give exactly one key.")
 if not _field_keys or not _hash_keys:
@@ -189,6 +191,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Joining the browsers' preload list binds the whole domain to HTTPS for
+        # good: an operator's decision (README), not a default. Say so instead of warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -196,7 +202,7 @@ if not DEBUG:
 # Reliability first (docs/architecture.md): the database is the source of truth
 # and Celery only carries work. Later work is scheduled in the database and
 # picked up by a sweeper on beat, never by long countdowns or ETAs.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

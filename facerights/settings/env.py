@@ -68,7 +68,7 @@ def decode_key(name: str, value: str) -> bytes:
     if len(key) != 32:
         raise ImproperlyConfigured(
             f"{name}: must decode to 32 bytes, got {len(key)}. "
-            "Generate one with: python -c \"import secrets,base64;print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())\""
+            'Generate one with: python -c "import secrets,base64;print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())"'
         )
     return key
 

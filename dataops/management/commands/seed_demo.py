@@ -40,7 +40,7 @@ from facerights.roles import Role
 from facerights.services import record_save
 
 ACTOR = "command:seed_demo"
-DEMO_PASSWORD = "facerights-demo-2026"
+DEMO_PASSWORD = "facerights-demo-2026"  # noqa: S105 (demo only; seed_demo refuses DEBUG off)
 DEMO_ENTITY_CODE = "91310101MA1FPX0C88"
 
 DEMO_LOGINS = [
@@ -61,7 +61,28 @@ ALTERNATIVES_ZH = {
 }
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+]
 
 
 class Command(BaseCommand):
@@ -72,7 +93,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, force: bool = False, **options):
         if not settings.DEBUG and not force:
-            raise CommandError("seed_demo creates accounts with a published password: run it with DEBUG on, or --force.")
+            raise CommandError(
+                "seed_demo creates accounts with a published password: run it with DEBUG on, or --force."
+            )
         if LegalEntity.objects.filter(credit_code=DEMO_ENTITY_CODE).exists():
             self.stdout.write("Demo data already present.")
             return
@@ -127,11 +150,61 @@ class Command(BaseCommand):
             ]
         ]
         specs = [
-            ("外滩店自助入住机", "Bund check-in kiosk", sites[0], "device", "push", "verify", "hotel-check-in", ["id_document", "staff_check"], 30),
-            ("西湖店楼层门禁闸机", "West Lake floor gates", sites[1], "device", "pull", "identify", "access-control", ["card", "qr_code"], 30),
-            ("国贸店员工考勤机", "CBD staff attendance terminal", sites[2], "device", "pull", "verify", "staff-attendance", ["card", "pin"], 365),
-            ("会员人脸核验服务", "Member face verification service", None, "central", "push", "verify", "member-verification", ["phone_code", "password"], 730),
-            ("云安防服务商（受托处理）", "Cloud security vendor (entrusted)", None, "processor", "manual", "none", "access-control", [], 90),
+            (
+                "外滩店自助入住机",
+                "Bund check-in kiosk",
+                sites[0],
+                "device",
+                "push",
+                "verify",
+                "hotel-check-in",
+                ["id_document", "staff_check"],
+                30,
+            ),
+            (
+                "西湖店楼层门禁闸机",
+                "West Lake floor gates",
+                sites[1],
+                "device",
+                "pull",
+                "identify",
+                "access-control",
+                ["card", "qr_code"],
+                30,
+            ),
+            (
+                "国贸店员工考勤机",
+                "CBD staff attendance terminal",
+                sites[2],
+                "device",
+                "pull",
+                "verify",
+                "staff-attendance",
+                ["card", "pin"],
+                365,
+            ),
+            (
+                "会员人脸核验服务",
+                "Member face verification service",
+                None,
+                "central",
+                "push",
+                "verify",
+                "member-verification",
+                ["phone_code", "password"],
+                730,
+            ),
+            (
+                "云安防服务商（受托处理）",
+                "Cloud security vendor (entrusted)",
+                None,
+                "processor",
+                "manual",
+                "none",
+                "access-control",
+                [],
+                90,
+            ),
         ]
         systems = []
         for name_zh, name_en, site, kind, integration, recognition, purpose, alternatives, days in specs:
@@ -214,7 +287,7 @@ class Command(BaseCommand):
             date_of_birth=dt.date(1990, 5, 17),
             identifiers=[("email", "demo@example.com"), ("phone", "13800138000")],
         )
-        for system, days_ago in zip(systems[:3], (3, 12, 40)):
+        for system, days_ago in zip(systems[:3], (3, 12, 40), strict=True):
             enrol(demo, system, days_ago=days_ago)
 
         adults = []
@@ -263,8 +336,16 @@ class Command(BaseCommand):
 
 def _notice_text(entity: LegalEntity, system: ProcessingSystem) -> dict:
     purpose = system.purposes.first()
-    stored_zh = {"device": "存储于识别设备内，不通过互联网传输", "server": "存储于本公司服务器", "cloud": "由受托人存储于其云服务"}
-    stored_en = {"device": "kept on the device, never sent over the internet", "server": "kept on our own servers", "cloud": "kept by our entrusted processor in its cloud service"}
+    stored_zh = {
+        "device": "存储于识别设备内，不通过互联网传输",
+        "server": "存储于本公司服务器",
+        "cloud": "由受托人存储于其云服务",
+    }
+    stored_en = {
+        "device": "kept on the device, never sent over the internet",
+        "server": "kept on our own servers",
+        "cloud": "kept by our entrusted processor in its cloud service",
+    }
     return {
         "handler_zh": f"{entity.name_zh}，个人信息保护负责人{entity.dpo_name}，{entity.dpo_email}，{entity.dpo_phone}",
         "handler_en": f"{entity.name_en}; data-protection officer {entity.dpo_name}, {entity.dpo_email}, {entity.dpo_phone}",

@@ -1,0 +1,71 @@
+"""Shared fixtures: a small registry built through the services, and a few personas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def entity(db):
+    return factories.entity()
+
+
+@pytest.fixture
+def site(entity):
+    return factories.site(entity)
+
+
+@pytest.fixture
+def purpose(db):
+    return factories.purpose()
+
+
+@pytest.fixture
+def system(entity, site, purpose):
+    """An active on-site device with a published notice and an approved assessment."""
+    return factories.active_system(entity=entity, site=site, purpose=purpose)
+
+
+@pytest.fixture
+def subject(db):
+    return factories.subject(phone="13800138000", email="wang@example.com", date_of_birth=dt.date(1990, 5, 17))
+
+
+@pytest.fixture
+def other_subject(db):
+    return factories.subject(phone="13900139000", date_of_birth=dt.date(1985, 1, 2))
+
+
+@pytest.fixture
+def dpo(db):
+    return factories.user_with_role("dpo", is_staff=True)
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker in a thread, on the configured broker, on a queue of its own.
+
+    Tests using it need django_db(transaction=True): the worker has its own
+    database connection and sees only committed rows.
+    """
+    import uuid
+
+    import celery.contrib.testing.tasks  # noqa: F401  (registers the ping task start_worker expects)
+    from celery.contrib.testing.worker import start_worker
+
+    from facerights.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        with start_worker(
+            app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue], loglevel="WARNING"
+        ) as worker:
+            yield worker
+    finally:
+        app.conf.task_default_queue = previous

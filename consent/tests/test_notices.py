@@ -1,0 +1,60 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from consent.models import Notice, NoticeImmutable
+from consent.services import notice_current, notice_publish
+from facerights.services import record_save
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft_system(entity, site, purpose):
+    return factories.draft_system(entity=entity, site=site, purpose=purpose)
+
+
+def test_a_notice_missing_a_required_item_cannot_be_published(draft_system):
+    notice = record_save(
+        actor="t", instance=Notice(system=draft_system, **{**factories.NOTICE_TEXT, "retention_en": " "})
+    )
+    with pytest.raises(ValidationError) as info:
+        notice_publish(actor="t", notice=notice)
+    assert set(info.value.message_dict) == {"retention_en"}
+    notice.refresh_from_db()
+    assert notice.status == Notice.Status.DRAFT
+
+
+def test_publishing_numbers_versions_and_freezes_the_text(draft_system):
+    first = factories.published_notice(draft_system)
+    second = factories.published_notice(draft_system, purpose_zh="新的目的")
+    assert (first.version, second.version) == (1, 2)
+    assert second.snapshot["zh"]["purpose"] == "新的目的"
+    assert len(second.digest) == 64 and second.digest != first.digest
+    assert notice_current(draft_system) == second
+
+
+def test_publishing_twice_is_safe(draft_system):
+    notice = factories.published_notice(draft_system)
+    again = notice_publish(actor="t", notice=notice)
+    assert (again.version, again.digest) == (notice.version, notice.digest)
+
+
+def test_a_published_notice_never_changes(draft_system):
+    notice = factories.published_notice(draft_system)
+    notice.purpose_zh = "偷偷修改"
+    with pytest.raises(NoticeImmutable):
+        notice.save()
+    with pytest.raises(NoticeImmutable):
+        notice.delete()
+    notice.refresh_from_db()
+    assert notice.purpose_zh == "purpose (zh)"
+    assert notice.snapshot["zh"]["purpose"] == "purpose (zh)"
+
+
+def test_the_admin_offers_no_change_to_a_published_notice(admin_client, draft_system):
+    notice = factories.published_notice(draft_system)
+    response = admin_client.post(f"/admin/consent/notice/{notice.pk}/change/", {"purpose_zh": "changed"})
+    notice.refresh_from_db()
+    assert notice.purpose_zh == "purpose (zh)"
+    assert response.status_code in (200, 403)

@@ -1,0 +1,231 @@
+"""The registry's rules: private spaces, activation gates, reassessment, retention of assessments."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consent.models import ConsentRecord
+from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
+from dataops.services import (
+    TransitionError,
+    impact_assessment_delete,
+    impact_assessment_flag,
+    system_activate,
+    system_save,
+    system_suspend,
+)
+from facerights.models import AuditEvent
+from facerights.services import record_save
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Sites (R28) -------------------------------------------------------------
+
+
+def test_a_private_space_is_refused_with_a_clear_error(entity):
+    with pytest.raises(ValidationError) as info:
+        factories.site(entity, is_private_space=True)
+    assert "private spaces" in " ".join(info.value.message_dict["is_private_space"])
+    assert not Site.objects.filter(is_private_space=True).exists()
+
+
+def test_the_database_refuses_a_private_space_even_past_the_service(entity):
+    site = factories.site(entity)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Site.objects.filter(pk=site.pk).update(is_private_space=True)
+
+
+def test_a_public_place_needs_signage(entity):
+    with pytest.raises(ValidationError) as info:
+        factories.site(entity, signage_present=False)
+    assert "signage_present" in info.value.message_dict
+
+
+def test_the_admin_shows_the_private_space_error(admin_client, entity):
+    response = admin_client.post(
+        "/admin/dataops/site/add/",
+        {"entity": entity.pk, "name_zh": "客房", "address": "x", "is_private_space": "on"},
+    )
+    assert response.status_code == 200
+    assert "private spaces" in response.content.decode()
+    assert not Site.objects.filter(name_zh="客房").exists()
+
+
+# --- Legal entities ------------------------------------------------------------------
+
+
+def test_the_admin_form_explains_a_wrong_credit_code(admin_client):
+    response = admin_client.post(
+        "/admin/dataops/legalentity/add/",
+        {
+            "name_zh": "错误代码公司",
+            "credit_code": "9144030071526726XH",
+            "province": "44",
+            "registered_address": "深圳",
+            "legal_representative": "某人",
+            "dpo_name": "某人",
+            "dpo_email": "dpo@example.com",
+        },
+    )
+    assert response.status_code == 200
+    assert "check character" in response.content.decode()
+    assert not LegalEntity.objects.filter(name_zh="错误代码公司").exists()
+
+
+# --- Activation (R9, R20, R1) -------------------------------------------------------
+
+
+def test_no_activation_without_an_approved_assessment(entity, site, purpose):
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
+    factories.published_notice(system)
+    with pytest.raises(TransitionError) as info:
+        system_activate(actor="t", system=system)
+    assert "impact assessment" in " ".join(info.value.messages)
+    system.refresh_from_db()
+    assert system.status == ProcessingSystem.Status.DRAFT
+
+
+def test_no_activation_of_a_verifying_system_without_an_alternative(entity, site, purpose):
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose, alternatives=[])
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    with pytest.raises(TransitionError) as info:
+        system_activate(actor="t", system=system)
+    assert "non-face alternative" in " ".join(info.value.messages)
+
+
+def test_a_system_that_recognises_no_one_needs_no_alternative(entity, purpose):
+    system = factories.draft_system(
+        entity=entity,
+        purpose=purpose,
+        kind="processor",
+        integration="manual",
+        recognition="none",
+        alternatives=[],
+        contract_reference="DPA-1",
+    )
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    assert system_activate(actor="t", system=system).status == ProcessingSystem.Status.ACTIVE
+
+
+def test_no_activation_without_a_published_notice(entity, site, purpose):
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
+    factories.approved_assessment(entity, [system])
+    with pytest.raises(TransitionError) as info:
+        system_activate(actor="t", system=system)
+    assert "published notice" in " ".join(info.value.messages)
+
+
+def test_activation_when_every_gate_passes_is_audited_and_idempotent(system):
+    assert system.status == ProcessingSystem.Status.ACTIVE
+    assert system_activate(actor="t", system=system).status == ProcessingSystem.Status.ACTIVE
+    assert AuditEvent.objects.filter(action="system.active", object_id=str(system.pk)).count() == 1
+
+
+def test_an_illegal_transition_raises(entity, site, purpose):
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
+    with pytest.raises(TransitionError):
+        system_suspend(actor="t", system=system)
+
+
+def test_an_entrusted_processor_needs_its_contract(entity, purpose):
+    with pytest.raises(ValidationError) as info:
+        factories.draft_system(entity=entity, purpose=purpose, kind="processor", recognition="none")
+    assert "contract_reference" in info.value.message_dict
+
+
+def test_unknown_alternatives_are_refused(entity, purpose):
+    with pytest.raises(ValidationError) as info:
+        factories.draft_system(entity=entity, purpose=purpose, alternatives=["smile"])
+    assert "alternatives" in info.value.message_dict
+
+
+# --- Change of method (R7, R20) ---------------------------------------------------------
+
+
+def test_a_change_of_storage_flags_the_assessment_and_asks_for_renewed_consent(system, subject):
+    record = factories.consent(subject, system)
+    system.storage_location = ProcessingSystem.Storage.CLOUD
+    system_save(actor="t", system=system)
+    assessment = system.assessments.get()
+    assert assessment.state == ImpactAssessment.State.NEEDS_REASSESSMENT
+    assert "storage_location" in assessment.reassessment_reason
+    record.refresh_from_db()
+    assert record.state == ConsentRecord.State.NEEDS_RECONSENT
+    assert [e.kind for e in record.events.all()] == ["given", "reconsent_required"]
+
+
+def test_a_flagged_assessment_blocks_reactivation(system):
+    system_suspend(actor="t", system=system)
+    system.internet_transmission = True
+    system_save(actor="t", system=system)
+    with pytest.raises(TransitionError):
+        system_activate(actor="t", system=system)
+
+
+def test_a_change_of_contact_flags_nothing(system):
+    system.contact_name = "新联系人"
+    system_save(actor="t", system=system)
+    assert system.assessments.get().state == ImpactAssessment.State.APPROVED
+
+
+def test_a_change_of_purposes_flags_the_assessment(system):
+    system_save(actor="t", system=system, purposes=[*system.purposes.all(), factories.purpose()])
+    assert system.assessments.get().state == ImpactAssessment.State.NEEDS_REASSESSMENT
+
+
+# --- Assessments are kept three years -------------------------------------------------
+
+
+def test_an_approved_assessment_cannot_be_deleted_within_three_years(system):
+    assessment = system.assessments.get()
+    ImpactAssessment.objects.filter(pk=assessment.pk).update(approved_at=timezone.now() - dt.timedelta(days=2 * 365))
+    assessment.refresh_from_db()
+    with pytest.raises(TransitionError):
+        impact_assessment_delete(actor="t", assessment=assessment)
+    assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()
+
+
+def test_an_assessment_older_than_three_years_may_be_deleted(entity, purpose):
+    system = factories.draft_system(entity=entity, purpose=purpose)
+    assessment = factories.approved_assessment(entity, [system])
+    ImpactAssessment.objects.filter(pk=assessment.pk).update(approved_at=timezone.now() - dt.timedelta(days=4 * 365))
+    assessment.refresh_from_db()
+    impact_assessment_delete(actor="t", assessment=assessment)
+    assert not ImpactAssessment.objects.filter(pk=assessment.pk).exists()
+
+
+def test_the_admin_refuses_to_delete_a_recent_assessment(admin_client, system):
+    assessment = system.assessments.get()
+    response = admin_client.post(f"/admin/dataops/impactassessment/{assessment.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()
+
+
+def test_flagging_a_draft_is_an_illegal_transition(entity):
+    draft = record_save(
+        actor="t",
+        instance=ImpactAssessment(entity=entity, title="d", lawfulness="a", impact="b", risks="c", measures="d"),
+    )
+    with pytest.raises(TransitionError):
+        impact_assessment_flag(actor="t", assessment=draft, reason="x")
+
+
+# --- Services and their audit events -------------------------------------------------------
+
+
+def test_a_rolled_back_change_leaves_no_audit_event(system):
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        system_suspend(actor="t", system=system)
+        assert AuditEvent.objects.count() == before + 1
+        raise RuntimeError("the caller's transaction fails later")
+    system.refresh_from_db()
+    assert system.status == ProcessingSystem.Status.ACTIVE
+    assert AuditEvent.objects.count() == before

@@ -1,0 +1,61 @@
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from consent.models import ConsentRecord, DataSubject, Guardianship
+from consent.rules import needs_guardian_consent
+from consent.services import subject_find
+from dataops.models import Holding, LegalEntity, ProcessingSystem
+from facerights.audit import audit_chain_verify
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+
+
+def test_the_demo_has_what_each_journey_needs(seeded, client):
+    entity = LegalEntity.objects.get()
+    assert entity.sites.count() == 3
+    systems = ProcessingSystem.objects.filter(entity=entity)
+    assert systems.count() >= 5
+    assert all(s.status == ProcessingSystem.Status.ACTIVE for s in systems)
+    assert {s.kind for s in systems} >= {"device", "central", "processor"}
+    assert {s.integration for s in systems} == {"push", "pull", "manual"}
+    assert 190 <= DataSubject.objects.count() <= 220
+    today = timezone.localdate()
+    children = [s for s in DataSubject.objects.all() if needs_guardian_consent(s.date_of_birth, today)]
+    assert children
+    for child in children:
+        assert Guardianship.objects.filter(ward=child, verified_at__isnull=False).exists()
+        assert set(child.consents.values_list("method", flat=True)) == {ConsentRecord.Method.GUARDIAN}
+
+    # The demo subject: three holdings at three sites, and an account.
+    demo = subject_find(kind="email", value="demo@example.com")
+    holdings = Holding.objects.filter(subject=demo).select_related("system")
+    assert holdings.count() == 3
+    assert len({h.system.site_id for h in holdings}) == 3
+    assert demo.user.username == "demo"
+    assert client.login(username="dpo", password="facerights-demo-2026")
+    assert client.get("/admin/").status_code == 200
+    assert client.login(username="demo", password="facerights-demo-2026")
+    assert "外滩店自助入住机" in client.get("/me/").content.decode()
+
+
+def test_seeding_twice_changes_nothing_and_the_audit_chain_holds(seeded):
+    counts = (DataSubject.objects.count(), Holding.objects.count(), ConsentRecord.objects.count())
+    call_command("seed_demo")
+    assert (DataSubject.objects.count(), Holding.objects.count(), ConsentRecord.objects.count()) == counts
+    assert audit_chain_verify() == []
+
+
+def test_the_demo_refuses_to_run_in_production(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
+    assert not LegalEntity.objects.exists()

@@ -1,0 +1,97 @@
+"""Celery is set up for reliability; a real worker runs tasks only for committed work."""
+
+import threading
+import time
+
+import pytest
+from celery.signals import task_prerun
+from django.conf import settings
+from django.db import transaction
+
+from dataops.models import Request
+from dataops.services import request_submit
+from facerights.celery import app
+from tests import factories
+
+OUR_APPS = ("facerights.", "consent.", "dataops.", "portal.")
+
+
+def test_reliability_settings():
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_serializer == "json" and list(conf.accept_content) == ["json"]
+    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_every_task_has_a_time_limit_within_the_visibility_timeout():
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if name.startswith(OUR_APPS)}
+    assert ours, "no project tasks registered"
+    visibility = 2 * 60 * 60
+    for name, task in ours.items():
+        limit = task.time_limit or app.conf.task_time_limit
+        assert limit, name
+        assert limit < visibility, name
+
+
+def test_the_redis_visibility_timeout_outlasts_any_task():
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("only the Redis transport has a visibility timeout (the broker here is the embedded default)")
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > app.conf.task_time_limit
+
+
+class _Ran:
+    """Records the arguments of every task the in-process worker starts."""
+
+    def __init__(self):
+        self.calls = []
+        self.lock = threading.Lock()
+
+    def __call__(self, sender=None, args=None, **kwargs):
+        with self.lock:
+            self.calls.append((sender.name, tuple(args or ())))
+
+
+def _wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_a_task_sent_after_commit_and_sees_the_row(celery_worker):
+    subject = factories.subject(phone="13700137000")
+    request = request_submit(actor="test", subject=subject, type=Request.Type.ACCESS)
+    assert _wait_for(lambda: Request.objects.get(pk=request.pk).acknowledged_at is not None)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_task_sent_inside_a_rolled_back_transaction_never_runs(celery_worker):
+    ran = _Ran()
+    task_prerun.connect(ran, weak=False)
+    try:
+        subject = factories.subject(phone="13700137001")
+
+        class Abort(Exception):
+            pass
+
+        with pytest.raises(Abort), transaction.atomic():
+            doomed = request_submit(actor="test", subject=subject, type=Request.Type.ACCESS)
+            raise Abort
+        kept = request_submit(actor="test", subject=subject, type=Request.Type.COPY)
+        # The queue is FIFO with prefetch 1: once the later task has run, an earlier one would have too.
+        assert _wait_for(lambda: Request.objects.get(pk=kept.pk).acknowledged_at is not None)
+        acknowledged = [args[0] for name, args in ran.calls if name == "dataops.tasks.request_acknowledge_task"]
+        # Exactly one: the committed request's (SQLite may even reuse the rolled-back row's id).
+        assert acknowledged == [kept.pk]
+        assert Request.objects.filter(reference=doomed.reference).count() == 0
+    finally:
+        task_prerun.disconnect(ran)

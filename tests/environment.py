@@ -1,0 +1,14 @@
+"""Environment defaults for the test run, loaded as a pytest plugin before Django's settings.
+
+Fresh random keys on every run: nothing a test writes can be read with a
+development or production key.
+"""
+
+import base64
+import os
+import secrets
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + secrets.token_hex(16))
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+os.environ.setdefault("IDENTIFIER_HASH_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

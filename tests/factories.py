@@ -1,0 +1,158 @@
+"""Builders for test data. They go through the same services as the application."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from consent.models import ConsentRecord, Notice, Purpose
+from consent.services import Evidence, consent_grant, notice_publish, subject_create
+from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
+from dataops.services import (
+    holding_record,
+    impact_assessment_approve,
+    impact_assessment_submit,
+    system_activate,
+    system_save,
+)
+from facerights.services import record_save
+
+ACTOR = "test"
+VALID_CREDIT_CODES = ["9144030071526726XG", "91330100716105852F", "914403001922038216", "91110000100010433L"]
+_counter = itertools.count(1)
+
+NOTICE_TEXT = {
+    f"{item}_{lang}": f"{item} ({lang})"
+    for item in ("handler", "purpose", "method", "retention", "necessity", "impact", "rights", "alternatives")
+    for lang in ("zh", "en")
+}
+
+
+def entity(**overrides) -> LegalEntity:
+    n = next(_counter)
+    fields = {
+        "name_zh": f"测试公司{n}",
+        "name_en": f"Test Company {n}",
+        "credit_code": VALID_CREDIT_CODES[n % len(VALID_CREDIT_CODES)],
+        "province": "31",
+        "registered_address": "上海市黄浦区",
+        "legal_representative": "张三",
+        "dpo_name": "李四",
+        "dpo_email": "dpo@example.com",
+    }
+    fields.update(overrides)
+    existing = LegalEntity.objects.filter(credit_code=fields["credit_code"]).first()
+    if existing:
+        fields["credit_code"] = next(
+            c for c in VALID_CREDIT_CODES if not LegalEntity.objects.filter(credit_code=c).exists()
+        )
+    return record_save(actor=ACTOR, instance=LegalEntity(**fields))
+
+
+def site(entity: LegalEntity, **overrides) -> Site:
+    fields = {
+        "entity": entity,
+        "name_zh": f"门店{next(_counter)}",
+        "address": "上海市",
+        "is_public_place": True,
+        "signage_present": True,
+        "collection_area": "大堂",
+    }
+    fields.update(overrides)
+    return record_save(actor=ACTOR, instance=Site(**fields))
+
+
+def purpose(code: str | None = None) -> Purpose:
+    code = code or f"purpose-{next(_counter)}"
+    return record_save(actor=ACTOR, instance=Purpose(code=code, name_zh="门禁通行", name_en="Access control"))
+
+
+def draft_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purpose | None = None, **overrides):
+    fields = {
+        "entity": entity,
+        "site": site,
+        "name_zh": f"闸机{next(_counter)}",
+        "kind": ProcessingSystem.Kind.DEVICE,
+        "integration": ProcessingSystem.Integration.PUSH,
+        "alternatives": ["card"],
+        "retention_days": 30,
+        "retention_justification_zh": "最短必要期限",
+    }
+    fields.update(overrides)
+    return system_save(actor=ACTOR, system=ProcessingSystem(**fields), purposes=[purpose] if purpose else [])
+
+
+def approved_assessment(entity: LegalEntity, systems) -> ImpactAssessment:
+    assessment = record_save(
+        actor=ACTOR,
+        instance=ImpactAssessment(
+            entity=entity, title="PIA", lawfulness="a", impact="b", risks="c", measures="d", reviewer="李四"
+        ),
+    )
+    assessment.systems.set(systems)
+    impact_assessment_submit(actor=ACTOR, assessment=assessment)
+    return impact_assessment_approve(actor=ACTOR, assessment=assessment)
+
+
+def published_notice(system: ProcessingSystem, **overrides) -> Notice:
+    notice = record_save(actor=ACTOR, instance=Notice(system=system, **{**NOTICE_TEXT, **overrides}))
+    return notice_publish(actor=ACTOR, notice=notice)
+
+
+def active_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purpose, **overrides):
+    system = draft_system(entity=entity, site=site, purpose=purpose, **overrides)
+    approved_assessment(entity, [system])
+    published_notice(system)
+    return system_activate(actor=ACTOR, system=system)
+
+
+def subject(*, phone: str | None = None, email: str | None = None, date_of_birth=None, name: str = "王小明"):
+    identifiers = [(kind, value) for kind, value in (("phone", phone), ("email", email)) if value]
+    return subject_create(actor=ACTOR, name=name, date_of_birth=date_of_birth, identifiers=identifiers)
+
+
+def consent(subject, system, **kwargs) -> ConsentRecord:
+    from consent.services import notice_current
+
+    return consent_grant(
+        actor=ACTOR,
+        subject=subject,
+        system=system,
+        purpose=kwargs.pop("purpose", None) or system.purposes.first(),
+        notice=kwargs.pop("notice", None) or notice_current(system),
+        evidence=kwargs.pop("evidence", None) or Evidence(channel="portal", ip_prefix="203.0.113.0/24"),
+        **kwargs,
+    )
+
+
+def holding(subject, system, *, key: str | None = None, **kwargs):
+    record = kwargs.pop("consent", None) or consent(subject, system)
+    return holding_record(
+        actor=ACTOR,
+        subject=subject,
+        system=system,
+        subject_key=key or f"K{next(_counter)}",
+        data_kind="template",
+        consent=record,
+        **kwargs,
+    )
+
+
+def user_with_role(
+    role: str, *, username: str | None = None, is_staff: bool = False, password: str = "correct horse 42"
+):
+    User = get_user_model()
+    user = User.objects.create_user(
+        username=username or f"{role}{next(_counter)}", password=password, is_staff=is_staff
+    )
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def today() -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate()

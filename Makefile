@@ -43,6 +43,10 @@ lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+.PHONY: messages
+messages: $(STAMP) ## Update the translation catalogue after changing user-facing strings
+	DEBUG=true $(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore="*/tests/*"
+
 .PHONY: format
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix .

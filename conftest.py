@@ -69,3 +69,15 @@ def celery_worker(transactional_db):
             yield worker
     finally:
         app.conf.task_default_queue = previous
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` are skipped, with the reason, when the database is SQLite."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=f"needs PostgreSQL; this run uses {connection.vendor} (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)

@@ -60,7 +60,7 @@ class DataSubject(models.Model):
         verbose_name_plural = _("data subjects")
 
     def __str__(self) -> str:
-        return f"{_('Subject')} {str(self.uuid)[:8]}"
+        return _("Subject %(id)s") % {"id": str(self.uuid)[:8]}
 
     @property
     def audit_chain(self) -> str:

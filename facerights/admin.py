@@ -78,3 +78,24 @@ class CalendarDayAdmin(AuditedModelAdmin):
     list_display = ("date", "kind", "name")
     list_filter = ("kind",)
     date_hierarchy = "date"
+
+
+def compliance_matrix_view(request):
+    """The compliance matrix, read-only, for staff with view access to the audit log."""
+    from django.core.exceptions import PermissionDenied
+    from django.template.response import TemplateResponse
+
+    from .compliance import obligations_load
+
+    if not request.user.has_perm("facerights.view_auditevent"):
+        raise PermissionDenied
+    obligations = obligations_load()
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Compliance matrix"),
+        "obligations": obligations,
+        "met": sum(1 for o in obligations if o.state == "met"),
+        "partly": sum(1 for o in obligations if o.state == "partly met"),
+        "not_yet": sum(1 for o in obligations if o.state == "not yet"),
+    }
+    return TemplateResponse(request, "admin/compliance_matrix.html", context)

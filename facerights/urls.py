@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from .admin import compliance_matrix_view
+
 urlpatterns = [
+    path("admin/compliance/", admin.site.admin_view(compliance_matrix_view), name="admin_compliance_matrix"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -37,3 +37,18 @@ def test_a_regulator_sees_no_admin_page(client):
     client.force_login(factories.user_with_role("regulator"))
     response = client.get("/admin/")
     assert response.status_code == 302  # sent to the admin login: not staff
+
+
+def test_the_compliance_matrix_is_readable_by_the_dpo_and_the_auditor(client):
+    for role in ("dpo", "auditor"):
+        client.force_login(factories.user_with_role(role, is_staff=True))
+        response = client.get(reverse("admin_compliance_matrix"))
+        body = response.content.decode()
+        assert response.status_code == 200, role
+        assert 'id="R1"' in body and 'id="R30"' in body
+        assert "test_a_private_space_is_refused_with_a_clear_error" in body
+
+
+def test_the_compliance_matrix_is_not_for_staff_without_access(client):
+    client.force_login(factories.user_with_role("data_subject", is_staff=True))
+    assert client.get(reverse("admin_compliance_matrix")).status_code == 403

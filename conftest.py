@@ -81,3 +81,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Service messages in English (their source language); pages follow the request's language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -90,3 +90,25 @@ def _english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def simulated_push(tmp_path):
+    """Start simulated push systems on loopback; each keeps its own store."""
+    from dataops.delivery.signing import secret_new
+    from simulator.push import PushSystem
+    from simulator.store import Store
+
+    started = []
+
+    def start(*, keys=(), mode="sync", failure_rate=0.0, portal_url=""):
+        store = Store(tmp_path / f"push-{len(started)}.sqlite3", list(keys))
+        system = PushSystem(
+            system_id=0, secret=secret_new(), store=store, mode=mode, failure_rate=failure_rate, portal_url=portal_url
+        ).online()
+        started.append(system)
+        return system
+
+    yield start
+    for system in started:
+        system.offline()

@@ -327,3 +327,22 @@ def consent_withdraw(
         _record_event(record, ConsentEvent.Kind.WITHDRAWN, actor=actor, at=at, evidence=evidence)
         audit_record(actor=actor, action="consent.withdrawn", target=record, data={"system": record.system_id})
     return record
+
+
+def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
+    """Destroy a subject's identifiers and name (crypto-shredding); keep keyed hashes as tombstones.
+
+    The tombstones let a restore from backup replay the deletion; they reveal
+    nothing without IDENTIFIER_HASH_KEY. Safe to repeat.
+    """
+    with transaction.atomic():
+        subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+        if subject.shredded_at is not None:
+            return subject
+        subject.identifiers.update(ciphertext=b"")
+        subject.wrapped_key = None
+        subject.name_ciphertext = None
+        subject.shredded_at = timezone.now()
+        subject.save(update_fields=["wrapped_key", "name_ciphertext", "shredded_at"])
+        audit_record(actor=actor, action="subject.shredded", target=subject)
+    return subject

@@ -187,7 +187,27 @@ class ProcessingSystem(models.Model):
     contract_ends_on = models.DateField(_("contract ends"), null=True, blank=True)
     contract_data_types = models.CharField(_("data types in the contract"), max_length=255, blank=True)
     subprocessing_approved = models.BooleanField(_("sub-processing approved"), default=False)
+    webhook_url = models.URLField(_("webhook URL (push)"), blank=True)
+    is_internal = models.BooleanField(
+        _("internal network"),
+        default=False,
+        help_text=_("Allows a webhook on a loopback or private address (the simulator, an on-premises service)."),
+    )
+    deletion_working_days = models.PositiveSmallIntegerField(
+        _("agreed time to delete (working days)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("reminder interval for manual confirmation (hours)"), default=24, validators=[MinValueValidator(1)]
+    )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(_("last confirmed deletion"), null=True, blank=True, editable=False)
+    # The pull feed: every instruction gets the next number of its system's
+    # sequence, taken under the system's row lock so that numbers become
+    # visible in order. Instructions numbered up to feed_floor are no longer
+    # served (older than the feed's retention): a cursor below it must reconcile.
+    feed_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    feed_floor = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -215,6 +235,10 @@ class ProcessingSystem(models.Model):
             errors["contract_reference"] = _("An entrusted processor needs its contract (PIPL Art 21).")
         if self.contract_starts_on and self.contract_ends_on and self.contract_ends_on < self.contract_starts_on:
             errors["contract_ends_on"] = _("The contract cannot end before it starts.")
+        if self.integration == self.Integration.PUSH and not self.webhook_url:
+            errors["webhook_url"] = _("A push system needs the URL its deletions are sent to.")
+        if self.integration == self.Integration.MANUAL and not self.contact_email:
+            errors["contact_email"] = _("A manual system needs the email address its deletion tasks are sent to.")
         if errors:
             raise ValidationError(errors)
 
@@ -417,3 +441,183 @@ class RegulatorAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.authority_name} ({self.get_province_display()})"
+
+
+class SystemCredential(models.Model):
+    """A secret a system uses with the portal: a device token (stored hashed) or a webhook secret (encrypted).
+
+    Several may be live at once, so a secret rotates without downtime: the new
+    one is added, both work during the overlap, then the old one expires.
+    """
+
+    class Kind(models.TextChoices):
+        DEVICE_TOKEN = "device_token", _("device token (pull feed and API)")
+        WEBHOOK_SECRET = "webhook_secret", _("webhook signing secret")
+
+    system = models.ForeignKey(ProcessingSystem, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    secret_ciphertext = models.BinaryField(null=True, editable=False)
+    hint = models.CharField(_("first characters"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("system credential")
+        verbose_name_plural = _("system credentials")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.hint}…"
+
+
+class DeletionRequest(models.Model):
+    """An order to delete a subject's facial data from every system that holds it.
+
+    Written with one Propagation per holding system in the same transaction;
+    complete when every propagation has reached a terminal state with evidence.
+    See dataops/README.md for the lifecycle.
+    """
+
+    class Trigger(models.TextChoices):
+        SUBJECT_REQUEST = "subject_request", _("the person asked")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("consent withdrawn")
+        RETENTION_EXPIRED = "retention_expired", _("retention period ended")
+        PURPOSE_FULFILLED = "purpose_fulfilled", _("purpose fulfilled")
+        CONTRACT_ENDED = "contract_ended", _("processor contract ended")
+        SWITCH_ALTERNATIVE = "switch_alternative", _("switched to a non-face method")
+        DPO_ACTION = "dpo_action", _("decided by the data-protection officer")
+        RECOGNITION_ENDED = "recognition_ended", _("face recognition ended")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("in progress")
+        COMPLETED = "completed", _("completed")
+
+    reference = models.CharField(
+        _("reference"), max_length=10, unique=True, default=new_request_reference, editable=False
+    )
+    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="deletion_requests")
+    trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
+    request = models.ForeignKey(
+        Request, on_delete=models.PROTECT, null=True, blank=True, related_name="deletion_requests"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    due_on = models.DateField(_("due"))
+    created_at = models.DateTimeField(_("opened"))
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("deletion request")
+        verbose_name_plural = _("deletion requests")
+        indexes = [models.Index(fields=["state", "due_on"], name="deletion_state_due_idx")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.subject_id}"
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_hex(16)
+
+
+class Propagation(models.Model):
+    """One deletion instruction to one system, carried until the system confirms it.
+
+    The row is the truth: Celery only carries work. Delivery is scheduled by
+    next_attempt_at and claimed with a lease (claimed_until), so a lost
+    message or a killed worker costs a delay, never a deletion.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        SENT = "sent", _("sent")
+        AWAITING = "awaiting", _("awaiting confirmation")
+        DELETED = "deleted", _("deleted")
+        NOT_FOUND = "not_found", _("not found: nothing to delete")
+        HELD = "held", _("held, with a reason")  # kept and processing stopped (PIPL Art 47)
+        FAILED = "failed", _("failed")
+        ESCALATED = "escalated", _("escalated to a person")
+
+    TERMINAL = (State.DELETED, State.NOT_FOUND, State.HELD)
+
+    deletion_request = models.ForeignKey(DeletionRequest, on_delete=models.PROTECT, related_name="propagations")
+    system = models.ForeignKey(ProcessingSystem, on_delete=models.PROTECT, related_name="propagations")
+    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="propagations")
+    subject_key = models.CharField(_("the system's key for the person"), max_length=128)
+    idempotency_key = models.CharField(max_length=32, unique=True, default=new_idempotency_key, editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    feed_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    deadline = models.DateField(_("deadline"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    failure_permanent = models.BooleanField(default=False)
+    held_reason = models.CharField(_("reason it is held"), max_length=255, blank=True)
+    evidence = models.JSONField(_("evidence"), null=True, blank=True)
+    evidence_sha256 = models.CharField(_("evidence fingerprint"), max_length=64, blank=True)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    manual_nonce = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("propagation")
+        verbose_name_plural = _("propagations")
+        constraints = [
+            models.UniqueConstraint(fields=["deletion_request", "system"], name="propagation_one_per_system"),
+            models.UniqueConstraint(
+                fields=["system", "feed_seq"], condition=Q(feed_seq__isnull=False), name="propagation_feed_seq_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["deleted", "not_found", "held"]) | ~Q(evidence_sha256=""),
+                name="propagation_terminal_has_evidence",
+            ),
+            models.CheckConstraint(condition=~Q(state="held") | ~Q(held_reason=""), name="propagation_held_has_reason"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="propagation_due_idx"),
+            models.Index(fields=["system", "state"], name="propagation_system_state_idx"),
+            models.Index(fields=["deadline"], name="propagation_deadline_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deletion_request} → {self.system}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.deletion_request.subject_id}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in self.TERMINAL
+
+
+class DeliveryAttempt(models.Model):
+    """One call out to a system: written before the call, completed after it."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "in_flight", _("in flight")
+        CONFIRMED = "confirmed", _("confirmed")
+        ACCEPTED = "accepted", _("accepted, confirmation to follow")
+        TRANSIENT = "transient", _("failed, will retry")
+        PERMANENT = "permanent", _("failed, needs a person")
+
+    propagation = models.ForeignKey(Propagation, on_delete=models.CASCADE, related_name="delivery_attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        constraints = [models.UniqueConstraint(fields=["propagation", "number"], name="attempt_number_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.get_outcome_display()}"

@@ -1,7 +1,8 @@
 """Celery tasks of dataops: thin wrappers that take ids and call services.
 
-Every task is safe to run twice; the database says what is done, and a
-sweeper on beat re-sends anything a lost message left behind.
+Every task is safe to run twice; the database says what is done, and the
+sweepers on beat re-send anything a lost message left behind. No task is ever
+scheduled with a countdown: later work waits in a next_attempt_at column.
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Request
+from .deletion import OPEN_STATES, propagation_escalate, propagations_claim
+from .models import DeletionRequest, ProcessingSystem, Propagation, Request
 from .services import request_acknowledge
 
 ACKNOWLEDGE_GRACE = dt.timedelta(minutes=2)
+BATCHES_PER_TASK = 50
+PUSH_BATCH = 100
 
 
 @shared_task(time_limit=60, soft_time_limit=50)
@@ -32,3 +37,84 @@ def request_acknowledge_sweep() -> int:
     for request_id in ids:
         request_acknowledge_task.delay(request_id)
     return len(ids)
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def propagations_dispatch(system_id: int) -> int:
+    """Deliver what is due for one system: push in batches, manual by email; pull devices come to the feed."""
+    from .delivery import manual, push
+
+    system = ProcessingSystem.objects.filter(pk=system_id).first()
+    if system is None or system.integration == ProcessingSystem.Integration.PULL:
+        return 0
+    if system.status in (ProcessingSystem.Status.SUSPENDED, ProcessingSystem.Status.DRAFT):
+        return 0  # paused: rows wait, due, until the system is resumed
+    delivered = 0
+    for _batch in range(BATCHES_PER_TASK):
+        limit = PUSH_BATCH if system.integration == ProcessingSystem.Integration.PUSH else 20
+        batch = propagations_claim(system=system, limit=limit)
+        if not batch:
+            break
+        if system.integration == ProcessingSystem.Integration.PUSH:
+            push.deliver(system, batch)
+        else:
+            for propagation in batch:
+                manual.notify_vendor(propagation)
+        delivered += len(batch)
+    else:
+        propagations_dispatch.delay(system_id)  # more is due: continue in a fresh task
+    return delivered
+
+
+@shared_task(time_limit=120, soft_time_limit=110)
+def propagations_sweep() -> dict:
+    """Every minute: dispatch whatever is due or stuck, and escalate what is past its deadline.
+
+    This is the only way a retry is scheduled, so a lost message, a killed
+    worker or a wiped broker costs at most a minute's delay.
+    """
+    now = timezone.now()
+    due = Q(state__in=OPEN_STATES, next_attempt_at__lte=now) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    system_ids = list(
+        Propagation.objects.filter(due)
+        .exclude(system__integration=ProcessingSystem.Integration.PULL)
+        .values_list("system_id", flat=True)
+        .distinct()
+    )
+    for system_id in system_ids:
+        propagations_dispatch.delay(system_id)
+    overdue = list(
+        Propagation.objects.filter(escalated_at__isnull=True, deadline__lt=timezone.localdate(now))
+        .exclude(state__in=Propagation.TERMINAL)
+        .values_list("pk", flat=True)[:1000]
+    )
+    for pk in overdue:
+        propagation_escalate(actor="task:sweep", propagation=Propagation(pk=pk), reason="past_deadline")
+    return {"systems": len(system_ids), "escalated": len(overdue)}
+
+
+@shared_task(time_limit=600, soft_time_limit=580)
+def feed_retention_advance() -> None:
+    from .delivery.pull import feed_retention_advance as advance
+
+    for system in ProcessingSystem.objects.filter(integration=ProcessingSystem.Integration.PULL):
+        advance(system)
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def notify_escalation_task(propagation_id: int) -> None:
+    from .notify import escalation_send
+
+    propagation = Propagation.objects.select_related("deletion_request__subject", "system__entity").get(
+        pk=propagation_id
+    )
+    escalation_send(propagation)
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def notify_deletion_completed_task(deletion_id: int) -> None:
+    from .notify import deletion_completed_send
+
+    deletion_completed_send(DeletionRequest.objects.select_related("subject").get(pk=deletion_id))

@@ -89,3 +89,26 @@ def lookup_hash(kind: str, normalized: str) -> str:
     """A keyed hash of a normalised identifier, for equality lookups."""
     message = f"{kind}:{normalized}".encode()
     return hmac.new(settings.IDENTIFIER_HASH_KEY, message, hashlib.sha256).hexdigest()
+
+
+def secret_encrypt(plaintext: str, *, aad: bytes) -> bytes:
+    """Encrypt a deployment secret (a webhook signing secret) under the current master key."""
+    master = settings.FIELD_ENCRYPTION_KEYS[0]
+    nonce = os.urandom(12)
+    return _VERSION + _key_id(master) + nonce + AESGCM(master).encrypt(nonce, plaintext.encode(), aad)
+
+
+def secret_decrypt(token: bytes, *, aad: bytes) -> str:
+    token = bytes(token)
+    master = _keyring().get(token[1:5])
+    if token[:1] != _VERSION or master is None:
+        raise DecryptionError("no configured key opens this secret")
+    try:
+        return AESGCM(master).decrypt(token[5:17], token[17:], aad).decode()
+    except InvalidTag:
+        raise DecryptionError("secret was altered or the key is wrong") from None
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 of a high-entropy bearer token: enough to store it, useless to steal."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -78,6 +78,9 @@ def draft_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purp
         "kind": ProcessingSystem.Kind.DEVICE,
         "integration": ProcessingSystem.Integration.PUSH,
         "alternatives": ["card"],
+        "webhook_url": "http://127.0.0.1:9/webhook",
+        "is_internal": True,
+        "contact_email": "vendor@example.com",
         "retention_days": 30,
         "retention_justification_zh": "最短必要期限",
     }
@@ -156,3 +159,23 @@ def today() -> dt.date:
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+def push_system(*, entity, purpose, simulator, **overrides):
+    """An active push system whose webhook is the given simulator, with its signing secret."""
+    from dataops.credentials import credential_issue
+
+    system = active_system(
+        entity=entity, purpose=purpose, integration="push", webhook_url=simulator.url, is_internal=True, **overrides
+    )
+    credential_issue(actor=ACTOR, system=system, kind="webhook_secret", value=simulator.secret)
+    simulator.system_id = system.pk
+    return system
+
+
+def pull_system(*, entity, purpose, **overrides):
+    """An active pull device and its token."""
+    from dataops.credentials import credential_issue
+
+    system = active_system(entity=entity, purpose=purpose, integration="pull", webhook_url="", **overrides)
+    return system, credential_issue(actor=ACTOR, system=system, kind="device_token")

@@ -12,9 +12,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(settings):
+def seeded(settings, tmp_path):
     settings.DEBUG = True
-    call_command("seed_demo")
+    call_command("seed_demo", simulator_config=str(tmp_path / "simulator.json"))
+    return tmp_path / "simulator.json"
 
 
 def test_the_demo_has_what_each_journey_needs(seeded, client):
@@ -47,7 +48,7 @@ def test_the_demo_has_what_each_journey_needs(seeded, client):
 
 def test_seeding_twice_changes_nothing_and_the_audit_chain_holds(seeded):
     counts = (DataSubject.objects.count(), Holding.objects.count(), ConsentRecord.objects.count())
-    call_command("seed_demo")
+    call_command("seed_demo", simulator_config=str(seeded))
     assert (DataSubject.objects.count(), Holding.objects.count(), ConsentRecord.objects.count()) == counts
     assert audit_chain_verify() == []
 

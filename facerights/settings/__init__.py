@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_celery_beat",
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "media/"  # never served publicly: certificates are read through views that check access
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 # --- Email ------------------------------------------------------------------
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -245,6 +251,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "facerights.tasks.audit_chain_verify_task",
         "schedule": 24 * 60 * 60,
     },
+    "propagations-sweep": {
+        "task": "dataops.tasks.propagations_sweep",
+        "schedule": 60,
+    },
+    "feed-retention": {
+        "task": "dataops.tasks.feed_retention_advance",
+        "schedule": 6 * 60 * 60,
+    },
     "requests-acknowledge-sweep": {
         "task": "dataops.tasks.request_acknowledge_sweep",
         "schedule": 60,
@@ -257,6 +271,16 @@ CELERY_TASK_ALWAYS_EAGER = False
 # per-type figure in the admin; never later than the calendar-day ceiling.
 FACERIGHTS_RESPONSE_WORKING_DAYS = env_int("FACERIGHTS_RESPONSE_WORKING_DAYS", 15, minimum=1, maximum=30)
 FACERIGHTS_RESPONSE_MAX_CALENDAR_DAYS = 30
+# How long a system that accepted an instruction (HTTP 202) has to confirm it
+# before the same instruction, with the same idempotency key, is sent again.
+FACERIGHTS_CONFIRMATION_WAIT_SECONDS = env_int("FACERIGHTS_CONFIRMATION_WAIT_SECONDS", 3600, minimum=1)
+# How long a worker's claim on a delivery lasts: after it, a worker that died
+# mid-call has its rows picked up again by the sweeper. Longer than any call.
+FACERIGHTS_CLAIM_LEASE_SECONDS = env_int("FACERIGHTS_CLAIM_LEASE_SECONDS", 120, minimum=1)
+# The public address of the portal, for links in emails to vendors.
+FACERIGHTS_BASE_URL = env_str("FACERIGHTS_BASE_URL", "http://localhost:8000").rstrip("/")
+# Where text messages go: the development backend writes them to the log.
+FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "dataops.notify.LogSmsBackend")
 
 LOGGING = {
     "version": 1,

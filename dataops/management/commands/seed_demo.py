@@ -8,7 +8,9 @@ unless --force is given, because the demo accounts have a published password.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -27,7 +29,8 @@ from consent.services import (
     subject_create,
     subject_link_user,
 )
-from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site
+from dataops.credentials import credential_issue
+from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site, SystemCredential
 from dataops.services import (
     holding_record,
     impact_assessment_approve,
@@ -42,6 +45,7 @@ from facerights.services import record_save
 ACTOR = "command:seed_demo"
 DEMO_PASSWORD = "facerights-demo-2026"  # noqa: S105 (demo only; seed_demo refuses DEBUG off)
 DEMO_ENTITY_CODE = "91310101MA1FPX0C88"
+SIMULATOR_PORT = 9101
 
 DEMO_LOGINS = [
     # (username, email, role, what they see)
@@ -90,8 +94,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never in production).")
+        parser.add_argument(
+            "--simulator-config",
+            default=str(settings.VAR_DIR / "simulator.json"),
+            help="Where to write the simulated systems' settings (ports, secrets, tokens, enrolments).",
+        )
 
-    def handle(self, *args, force: bool = False, **options):
+    def handle(self, *args, force: bool = False, simulator_config: str = "", **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts with a published password: run it with DEBUG on, or --force."
@@ -100,10 +109,11 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present.")
             return
         with transaction.atomic():
-            self._seed()
+            simulator = self._seed()
+        Path(simulator_config).write_text(json.dumps(simulator, ensure_ascii=False, indent=2))
         self.stdout.write(self.style.SUCCESS("Demo data created."))
 
-    def _seed(self) -> None:
+    def _seed(self) -> dict:
         rng = random.Random(2025_06_01)
         purposes = {
             code: record_save(actor=ACTOR, instance=Purpose(code=code, name_zh=zh, name_en=en))
@@ -207,7 +217,9 @@ class Command(BaseCommand):
             ),
         ]
         systems = []
-        for name_zh, name_en, site, kind, integration, recognition, purpose, alternatives, days in specs:
+        for index, (name_zh, name_en, site, kind, integration, recognition, purpose, alternatives, days) in enumerate(
+            specs
+        ):
             system = ProcessingSystem(
                 entity=entity,
                 site=site,
@@ -224,6 +236,8 @@ class Command(BaseCommand):
                 retention_days=days,
                 retention_justification_zh="达到处理目的所需的最短时间：住店或雇佣关系结束后即删除。",
                 retention_justification_en="The shortest time the purpose needs: deleted when the stay or employment ends.",
+                webhook_url=f"http://127.0.0.1:{SIMULATOR_PORT + index}/webhook" if integration == "push" else "",
+                is_internal=True,
                 contact_name="系统管理员",
                 contact_email="systems@jincheng.example",
                 contract_reference="JC-DPA-2025-017" if kind == "processor" else "",
@@ -319,6 +333,29 @@ class Command(BaseCommand):
         subject_link_user(actor=ACTOR, subject=demo, user=users["demo"])
         RegulatorAccount.objects.create(user=users["regulator"], province="31", authority_name="上海市互联网信息办公室")
         request_submit(actor=ACTOR, subject=demo, type="access", received_at=now - dt.timedelta(days=2))
+        return self._simulator(systems)
+
+    def _simulator(self, systems) -> dict:
+        """Credentials for the simulated systems, and the enrolments each keeps on its side."""
+        specs = []
+        for index, system in enumerate(systems):
+            keys = list(system.holdings.values_list("subject_key", flat=True))
+            spec = {"system_id": system.pk, "name": system.name_en, "keys": keys}
+            if system.integration == ProcessingSystem.Integration.PUSH:
+                secret = credential_issue(actor=ACTOR, system=system, kind=SystemCredential.Kind.WEBHOOK_SECRET)
+                spec.update(
+                    kind="push",
+                    port=SIMULATOR_PORT + index,
+                    secret=secret,
+                    mode="callback" if system.kind == "central" else "sync",
+                )
+            elif system.integration == ProcessingSystem.Integration.PULL:
+                token = credential_issue(actor=ACTOR, system=system, kind=SystemCredential.Kind.DEVICE_TOKEN)
+                spec.update(kind="pull", token=token, poll_seconds=3)
+            else:
+                continue  # the manual vendor is a person: its emails appear in the web server's console
+            specs.append(spec)
+        return {"portal": settings.FACERIGHTS_BASE_URL, "systems": specs}
 
     def _users(self) -> dict:
         User = get_user_model()

@@ -1,0 +1,321 @@
+"""The HTTP API processing systems use: /api/v1/..., documented at /api/openapi.json and /api/docs.
+
+Devices and services authenticate with a device token (Authorization: Bearer),
+issued per system in the admin and stored hashed. Push systems confirm
+asynchronously through a callback signed with their webhook secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Field, NinjaAPI, Router, Schema
+from ninja.security import HttpBearer
+from pydantic import ConfigDict
+
+from .credentials import system_for_token, webhook_secrets
+from .deletion import PropagationError, propagation_confirm
+from .delivery import pull
+from .delivery.signing import SignatureError, verify
+from .enrolment import ConsentReport, consent_check, holding_report
+from .models import ProcessingSystem, Propagation
+
+api = NinjaAPI(
+    title="FaceRights API",
+    version="1",
+    description="Deletion instructions for processing systems, enrolment reports and consent checks. "
+    "Messages carry pseudonymous keys only: never a name, phone number, image or template.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+class DeviceToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ProcessingSystem | None:
+        system = system_for_token(token)
+        if system is not None:
+            pull.contact_touch(system)
+        return system
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(Schema):
+    error: str
+    detail: str = ""
+
+
+class Instruction(Schema):
+    id: str = Field(description="Idempotency key: the same on every retry and replay.")
+    cursor: int | None = Field(None, description="Position in the pull feed.")
+    request: str
+    subject_key: str
+    action: Literal["delete"] = "delete"
+    deadline: dt.date
+
+
+class Feed(Schema):
+    instructions: list[Instruction]
+    next_cursor: int
+
+
+class Ack(Strict):
+    status: Literal["deleted", "not_found", "held"]
+    reason: str = Field("", max_length=255, description="Required when status is held.")
+    evidence: dict = Field(default_factory=dict, description="What the system can show: counts, log ids, times.")
+
+
+class AckResult(Schema):
+    id: str
+    state: str
+
+
+class Inventory(Strict):
+    subject_keys: list[str] = Field(max_length=1_000_000)
+
+
+class Reconciled(Schema):
+    cursor: int
+    delete: list[Instruction]
+    stale: list[str]
+    unknown: list[str]
+
+
+class Result(Strict):
+    id: str
+    status: Literal["deleted", "not_found", "held"]
+    reason: str = Field("", max_length=255)
+    evidence: dict = Field(default_factory=dict)
+
+
+class Results(Strict):
+    results: list[Result] = Field(max_length=1000)
+
+
+class Identifiers(Strict):
+    phone: str | None = None
+    email: str | None = None
+    external: str | None = None
+
+
+class ConsentEvidence(Strict):
+    purpose: str
+    notice_version: int
+    given_at: dt.datetime
+    method: Literal["separate", "written", "guardian"] = "separate"
+    channel: Literal["device", "counter", "api"] = "device"
+    artifact_sha256: str = Field("", pattern=r"^([0-9a-f]{64})?$")
+    guardian: Identifiers | None = None
+
+
+class HoldingReport(Strict):
+    subject_key: str = Field(min_length=1, max_length=128)
+    data_kind: Literal["template", "image", "both"] = Field(
+        description="What the system keeps on its side. The data itself is never sent."
+    )
+    enrolled_at: dt.datetime
+    identifiers: Identifiers
+    date_of_birth: dt.date | None = None
+    consent: ConsentEvidence
+
+
+class HoldingBatch(Strict):
+    holdings: list[HoldingReport] = Field(max_length=1000)
+
+
+class HoldingRecorded(Schema):
+    subject_key: str
+    status: str
+    retention_until: dt.date
+
+
+class BatchItem(Schema):
+    subject_key: str
+    ok: bool
+    error: str = ""
+
+
+class ConsentQuestion(Strict):
+    subject_key: str = Field(min_length=1, max_length=128)
+    purpose: str = Field(min_length=1, max_length=64)
+
+
+class ConsentAnswer(Schema):
+    allowed: bool
+    reason: str
+
+
+def _instruction(p: Propagation) -> dict:
+    return {
+        "id": p.idempotency_key,
+        "cursor": p.feed_seq,
+        "request": p.deletion_request.reference,
+        "subject_key": p.subject_key,
+        "deadline": p.deadline,
+    }
+
+
+def _own(request: HttpRequest, system_id: int) -> ProcessingSystem | None:
+    """The authenticated system, if it is the one in the path (another system's id answers 404)."""
+    system = request.auth
+    return system if system.pk == system_id else None
+
+
+def _message(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+v1 = Router(auth=DeviceToken(), tags=["systems"])
+
+
+@v1.get(
+    "/systems/{system_id}/deletions",
+    response={200: Feed, 404: Error, 410: Error},
+    summary="Read the deletion feed after a cursor",
+)
+def feed(request, system_id: int, after: int = 0, limit: int = 100):
+    system = _own(request, system_id)
+    if system is None:
+        return 404, {"error": "not_found"}
+    try:
+        rows, next_cursor = pull.feed_read(system, after=max(after, 0), limit=limit)
+    except pull.CursorExpired:
+        return 410, {
+            "error": "cursor_expired",
+            "detail": f"Instructions up to {system.feed_floor} are no longer kept: POST your inventory to "
+            f"/api/v1/systems/{system.pk}/reconcile.",
+        }
+    return 200, {"instructions": [_instruction(p) for p in rows], "next_cursor": next_cursor}
+
+
+@v1.post(
+    "/systems/{system_id}/deletions/{instruction_id}/ack",
+    response={200: AckResult, 400: Error, 404: Error},
+    summary="Acknowledge one instruction with its outcome",
+)
+def ack(request, system_id: int, instruction_id: str, body: Ack):
+    system = _own(request, system_id)
+    if system is None:
+        return 404, {"error": "not_found"}
+    try:
+        p = pull.instruction_ack(system, instruction_id, status=body.status, reason=body.reason, evidence=body.evidence)
+    except pull.UnknownInstruction:
+        return 404, {"error": "unknown_instruction"}
+    except PropagationError as exc:
+        return 400, {"error": exc.code or "invalid", "detail": _message(exc)}
+    return 200, {"id": p.idempotency_key, "state": p.state}
+
+
+@v1.post(
+    "/systems/{system_id}/reconcile",
+    response={200: Reconciled, 404: Error},
+    summary="Upload the whole inventory after the cursor expired",
+)
+def reconcile(request, system_id: int, body: Inventory):
+    system = _own(request, system_id)
+    if system is None:
+        return 404, {"error": "not_found"}
+    result = pull.reconcile(system, body.subject_keys)
+    return 200, {**result, "delete": [_instruction(p) for p in result["delete"]]}
+
+
+@v1.post(
+    "/holdings",
+    response={201: HoldingRecorded, 400: Error},
+    summary="Report an enrolment with its consent evidence",
+)
+def holdings(request, body: HoldingReport):
+    try:
+        holding = _report(request.auth, body)
+    except ValidationError as exc:
+        return 400, {"error": exc.code or "invalid", "detail": _message(exc)}
+    return 201, {
+        "subject_key": holding.subject_key,
+        "status": holding.status,
+        "retention_until": holding.retention_until,
+    }
+
+
+@v1.post("/holdings/batch", response={200: list[BatchItem]}, summary="Report up to 1,000 enrolments at once")
+def holdings_batch(request, body: HoldingBatch):
+    items = []
+    for report in body.holdings:
+        try:
+            _report(request.auth, report)
+            items.append({"subject_key": report.subject_key, "ok": True})
+        except ValidationError as exc:
+            items.append({"subject_key": report.subject_key, "ok": False, "error": _message(exc)})
+    return 200, items
+
+
+def _report(system: ProcessingSystem, body: HoldingReport):
+    consent = body.consent
+    return holding_report(
+        system=system,
+        subject_key=body.subject_key,
+        data_kind=body.data_kind,
+        enrolled_at=body.enrolled_at,
+        identifiers=body.identifiers.model_dump(),
+        date_of_birth=body.date_of_birth,
+        consent=ConsentReport(
+            purpose=consent.purpose,
+            notice_version=consent.notice_version,
+            given_at=consent.given_at,
+            method=consent.method,
+            channel=consent.channel,
+            artifact_sha256=consent.artifact_sha256,
+            guardian_identifiers=consent.guardian.model_dump() if consent.guardian else None,
+        ),
+    )
+
+
+@v1.post("/consent-check", response={200: ConsentAnswer}, summary="Ask before processing a person for a purpose")
+def consent_check_view(request, body: ConsentQuestion):
+    allowed, reason = consent_check(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
+    return 200, {"allowed": allowed, "reason": reason}
+
+
+callbacks = Router(tags=["push callbacks"])
+
+
+@callbacks.post(
+    "/systems/{system_id}/callbacks",
+    response={200: list[AckResult], 401: Error, 404: Error},
+    auth=None,
+    summary="Confirm instructions later, signed as Standard Webhooks",
+)
+def callback(request, system_id: int, body: Results):
+    system = ProcessingSystem.objects.filter(pk=system_id, integration=ProcessingSystem.Integration.PUSH).first()
+    if system is None:
+        return 404, {"error": "not_found"}
+    try:
+        msg_id = verify(webhook_secrets(system), request.headers, request.body)
+    except SignatureError as exc:
+        return 401, {"error": "bad_signature", "detail": str(exc)}
+    pull.contact_touch(system)
+    answered = []
+    for result in body.results:
+        p = Propagation.objects.filter(system=system, idempotency_key=result.id).first()
+        if p is None:
+            continue
+        with contextlib.suppress(PropagationError):  # e.g. held without a reason: answered with the unchanged state
+            p = propagation_confirm(
+                actor=f"system:{system.pk}",
+                propagation=p,
+                outcome=result.status,
+                reason=result.reason,
+                evidence={"channel": "callback", "webhook_id": msg_id, "system_evidence": result.evidence},
+            )
+        answered.append({"id": p.idempotency_key, "state": p.state})
+    return 200, answered
+
+
+api.add_router("/v1", v1)
+api.add_router("/v1", callbacks)

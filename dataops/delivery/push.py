@@ -1,0 +1,139 @@
+"""Push: deletions POSTed to a system's webhook, signed as Standard Webhooks says.
+
+Body (thin: never a name, phone, image or template):
+
+    {"type": "deletion",
+     "instructions": [{"id": <idempotency key>, "request": <reference>,
+                       "subject_key": <the system's key>, "action": "delete",
+                       "deadline": "YYYY-MM-DD"}, ...]}
+
+A 2xx answer confirms per instruction:
+
+    {"results": [{"id": ..., "status": "deleted" | "not_found" | "held" | "accepted",
+                  "reason": "...", "evidence": {...}}]}
+
+"accepted" (or no result for an instruction) means a signed callback will
+confirm later. Timeouts, 429 and 5xx are retried; any other status escalates
+to a person and never counts as done. docs/integration.md is the vendor's guide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.utils import timezone
+
+from ..credentials import webhook_secrets
+from ..deletion import (
+    PropagationError,
+    propagation_accepted,
+    propagation_confirm,
+    propagation_fail,
+    propagation_retry_later,
+)
+from ..models import ProcessingSystem, Propagation
+from . import http
+from .signing import sign_headers
+
+ACTOR = "task:push"
+logger = logging.getLogger(__name__)
+RESULT_STATES = {"deleted", "not_found", "held"}
+
+
+def instruction(propagation: Propagation) -> dict:
+    return {
+        "id": propagation.idempotency_key,
+        "request": propagation.deletion_request.reference,
+        "subject_key": propagation.subject_key,
+        "action": "delete",
+        "deadline": propagation.deadline.isoformat(),
+    }
+
+
+def message_id(batch: list[Propagation]) -> str:
+    """The same id for the same instructions, so a retried delivery is recognisable."""
+    if len(batch) == 1:
+        return batch[0].idempotency_key
+    joined = ",".join(sorted(p.idempotency_key for p in batch))
+    return "batch_" + hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
+def _retry_after(headers: dict) -> int | None:
+    value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
+    return int(value) if value.isdigit() else None
+
+
+def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
+    """Send one claimed batch and record each instruction's outcome."""
+    body = json.dumps(
+        {"type": "deletion", "instructions": [instruction(p) for p in batch]}, separators=(",", ":")
+    ).encode()
+    msg_id = message_id(batch)
+    try:
+        secrets_ = webhook_secrets(system)
+        if not secrets_:
+            raise http.DeliveryError("the system has no webhook secret", permanent=True)
+        response = http.post(
+            system.webhook_url, body, sign_headers(secrets_, msg_id, body), allow_internal=system.is_internal
+        )
+    except http.DeliveryError as exc:
+        for p in batch:
+            if exc.permanent:
+                propagation_fail(actor=ACTOR, propagation=p, error=str(exc))
+            else:
+                propagation_retry_later(actor=ACTOR, propagation=p, error=str(exc))
+        return
+    status = response.status
+    if status == 429 or status >= 500:
+        for p in batch:
+            propagation_retry_later(
+                actor=ACTOR,
+                propagation=p,
+                error=f"HTTP {status}",
+                status=status,
+                retry_after=_retry_after(response.headers),
+            )
+        return
+    if not 200 <= status < 300:
+        for p in batch:
+            propagation_fail(
+                actor=ACTOR, propagation=p, error=f"HTTP {status}: the system refused the instruction", status=status
+            )
+        return
+    results = _results(response.body)
+    received_at = timezone.now().isoformat()
+    response_sha256 = hashlib.sha256(response.body).hexdigest()
+    for p in batch:
+        result = results.get(p.idempotency_key)
+        if result and result.get("status") in RESULT_STATES:
+            evidence = {
+                "channel": "push",
+                "webhook_id": msg_id,
+                "http_status": status,
+                "received_at": received_at,
+                "response_sha256": response_sha256,
+                "system_evidence": result.get("evidence") or {},
+            }
+            try:
+                propagation_confirm(
+                    actor=ACTOR,
+                    propagation=p,
+                    outcome=result["status"],
+                    evidence=evidence,
+                    reason=str(result.get("reason") or ""),
+                    status=status,
+                )
+                continue
+            except PropagationError as exc:  # e.g. held without a reason: not a confirmation; ask again later
+                logger.warning("system %s sent an unusable result: %s", system.pk, exc.code)
+        propagation_accepted(actor=ACTOR, propagation=p, status=status)
+
+
+def _results(body: bytes) -> dict[str, dict]:
+    try:
+        data = json.loads(body or b"{}")
+        return {str(item["id"]): item for item in data.get("results", []) if isinstance(item, dict) and "id" in item}
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return {}

@@ -1,0 +1,3 @@
+from .api import api
+
+urlpatterns, app_name, _namespace = api.urls

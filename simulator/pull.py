@@ -1,0 +1,87 @@
+"""A pull device: polls its feed, deletes, acknowledges; reconciles after a long absence."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.error
+import urllib.request
+
+from .store import Store
+
+
+class PullDevice:
+    def __init__(self, *, system_id: int, token: str, store: Store, portal_url: str, poll_seconds: float = 2.0):
+        self.system_id = system_id
+        self.token = token
+        self.store = store
+        self.portal_url = portal_url.rstrip("/")
+        self.poll_seconds = poll_seconds
+        self.cursor = 0
+        self.reconciliations = 0
+        self.is_online = True
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _call(self, method: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            f"{self.portal_url}/api/v1/systems/{self.system_id}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (the portal's own URL)
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def _ack(self, instruction: dict) -> None:
+        outcome, evidence = self.store.apply(instruction["id"], instruction["subject_key"])
+        self._call("POST", f"/deletions/{instruction['id']}/ack", {"status": outcome, "evidence": evidence})
+
+    def poll_once(self) -> int:
+        """Fetch and carry out everything after the cursor; return how many instructions were handled."""
+        handled = 0
+        while True:
+            status, body = self._call("GET", f"/deletions?after={self.cursor}&limit=100")
+            if status == 410:
+                self.reconcile()
+                continue
+            if status != 200:
+                return handled
+            for instruction in body["instructions"]:
+                self._ack(instruction)
+                handled += 1
+            if body["next_cursor"] == self.cursor or not body["instructions"]:
+                return handled
+            self.cursor = body["next_cursor"]
+
+    def reconcile(self) -> None:
+        self.reconciliations += 1
+        status, body = self._call("POST", "/reconcile", {"subject_keys": self.store.inventory()})
+        if status != 200:
+            return
+        self.store.delete_keys(body["stale"])
+        for instruction in body["delete"]:
+            self._ack(instruction)
+        self.cursor = body["cursor"]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.is_online:
+                with contextlib.suppress(OSError, ValueError):  # the portal is unreachable: try at the next poll
+                    self.poll_once()
+            self._stop.wait(self.poll_seconds)
+
+    def start(self) -> PullDevice:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)

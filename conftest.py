@@ -101,10 +101,16 @@ def simulated_push(tmp_path):
 
     started = []
 
-    def start(*, keys=(), mode="sync", failure_rate=0.0, portal_url=""):
+    def start(*, keys=(), mode="sync", failure_rate=0.0, portal_url="", delay=0.0):
         store = Store(tmp_path / f"push-{len(started)}.sqlite3", list(keys))
         system = PushSystem(
-            system_id=0, secret=secret_new(), store=store, mode=mode, failure_rate=failure_rate, portal_url=portal_url
+            system_id=0,
+            secret=secret_new(),
+            store=store,
+            mode=mode,
+            failure_rate=failure_rate,
+            portal_url=portal_url,
+            delay=delay,
         ).online()
         started.append(system)
         return system

@@ -13,7 +13,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Field, NinjaAPI, Router, Schema
+from ninja import Field, NinjaAPI, Router, Schema, Status
 from ninja.security import HttpBearer
 from pydantic import ConfigDict
 
@@ -183,16 +183,19 @@ v1 = Router(auth=DeviceToken(), tags=["systems"])
 def feed(request, system_id: int, after: int = 0, limit: int = 100):
     system = _own(request, system_id)
     if system is None:
-        return 404, {"error": "not_found"}
+        return Status(404, {"error": "not_found"})
     try:
         rows, next_cursor = pull.feed_read(system, after=max(after, 0), limit=limit)
     except pull.CursorExpired:
-        return 410, {
-            "error": "cursor_expired",
-            "detail": f"Instructions up to {system.feed_floor} are no longer kept: POST your inventory to "
-            f"/api/v1/systems/{system.pk}/reconcile.",
-        }
-    return 200, {"instructions": [_instruction(p) for p in rows], "next_cursor": next_cursor}
+        return Status(
+            410,
+            {
+                "error": "cursor_expired",
+                "detail": f"Instructions up to {system.feed_floor} are no longer kept: POST your inventory to "
+                f"/api/v1/systems/{system.pk}/reconcile.",
+            },
+        )
+    return Status(200, {"instructions": [_instruction(p) for p in rows], "next_cursor": next_cursor})
 
 
 @v1.post(
@@ -203,14 +206,14 @@ def feed(request, system_id: int, after: int = 0, limit: int = 100):
 def ack(request, system_id: int, instruction_id: str, body: Ack):
     system = _own(request, system_id)
     if system is None:
-        return 404, {"error": "not_found"}
+        return Status(404, {"error": "not_found"})
     try:
         p = pull.instruction_ack(system, instruction_id, status=body.status, reason=body.reason, evidence=body.evidence)
     except pull.UnknownInstruction:
-        return 404, {"error": "unknown_instruction"}
+        return Status(404, {"error": "unknown_instruction"})
     except PropagationError as exc:
-        return 400, {"error": exc.code or "invalid", "detail": _message(exc)}
-    return 200, {"id": p.idempotency_key, "state": p.state}
+        return Status(400, {"error": exc.code or "invalid", "detail": _message(exc)})
+    return Status(200, {"id": p.idempotency_key, "state": p.state})
 
 
 @v1.post(
@@ -221,9 +224,9 @@ def ack(request, system_id: int, instruction_id: str, body: Ack):
 def reconcile(request, system_id: int, body: Inventory):
     system = _own(request, system_id)
     if system is None:
-        return 404, {"error": "not_found"}
+        return Status(404, {"error": "not_found"})
     result = pull.reconcile(system, body.subject_keys)
-    return 200, {**result, "delete": [_instruction(p) for p in result["delete"]]}
+    return Status(200, {**result, "delete": [_instruction(p) for p in result["delete"]]})
 
 
 @v1.post(
@@ -235,12 +238,15 @@ def holdings(request, body: HoldingReport):
     try:
         holding = _report(request.auth, body)
     except ValidationError as exc:
-        return 400, {"error": exc.code or "invalid", "detail": _message(exc)}
-    return 201, {
-        "subject_key": holding.subject_key,
-        "status": holding.status,
-        "retention_until": holding.retention_until,
-    }
+        return Status(400, {"error": exc.code or "invalid", "detail": _message(exc)})
+    return Status(
+        201,
+        {
+            "subject_key": holding.subject_key,
+            "status": holding.status,
+            "retention_until": holding.retention_until,
+        },
+    )
 
 
 @v1.post("/holdings/batch", response={200: list[BatchItem]}, summary="Report up to 1,000 enrolments at once")
@@ -252,7 +258,7 @@ def holdings_batch(request, body: HoldingBatch):
             items.append({"subject_key": report.subject_key, "ok": True})
         except ValidationError as exc:
             items.append({"subject_key": report.subject_key, "ok": False, "error": _message(exc)})
-    return 200, items
+    return Status(200, items)
 
 
 def _report(system: ProcessingSystem, body: HoldingReport):
@@ -279,7 +285,7 @@ def _report(system: ProcessingSystem, body: HoldingReport):
 @v1.post("/consent-check", response={200: ConsentAnswer}, summary="Ask before processing a person for a purpose")
 def consent_check_view(request, body: ConsentQuestion):
     allowed, reason = consent_check(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
-    return 200, {"allowed": allowed, "reason": reason}
+    return Status(200, {"allowed": allowed, "reason": reason})
 
 
 callbacks = Router(tags=["push callbacks"])
@@ -294,11 +300,11 @@ callbacks = Router(tags=["push callbacks"])
 def callback(request, system_id: int, body: Results):
     system = ProcessingSystem.objects.filter(pk=system_id, integration=ProcessingSystem.Integration.PUSH).first()
     if system is None:
-        return 404, {"error": "not_found"}
+        return Status(404, {"error": "not_found"})
     try:
         msg_id = verify(webhook_secrets(system), request.headers, request.body)
     except SignatureError as exc:
-        return 401, {"error": "bad_signature", "detail": str(exc)}
+        return Status(401, {"error": "bad_signature", "detail": str(exc)})
     pull.contact_touch(system)
     answered = []
     for result in body.results:
@@ -314,7 +320,7 @@ def callback(request, system_id: int, body: Results):
                 evidence={"channel": "callback", "webhook_id": msg_id, "system_evidence": result.evidence},
             )
         answered.append({"id": p.idempotency_key, "state": p.state})
-    return 200, answered
+    return Status(200, answered)
 
 
 api.add_router("/v1", v1)

@@ -353,15 +353,17 @@ def propagation_escalate(*, actor: str, propagation: Propagation, reason: str) -
 
     with transaction.atomic():
         p = _locked(propagation)
-        if p.is_terminal or p.escalated_at is not None:
+        if p.is_terminal or p.state == Propagation.State.ESCALATED:
             return p
+        first = p.escalated_at is None
         p.state = Propagation.State.ESCALATED
-        p.escalated_at = timezone.now()
+        p.escalated_at = p.escalated_at or timezone.now()
         p.save(update_fields=["state", "escalated_at"])
-        audit_record(
-            actor=actor, action="propagation.escalated", target=p, data={"system": p.system_id, "reason": reason}
-        )
-        transaction.on_commit(lambda: escalation_notify(p.pk))
+        if first:  # people are told once; a later failure only keeps it in their queue
+            audit_record(
+                actor=actor, action="propagation.escalated", target=p, data={"system": p.system_id, "reason": reason}
+            )
+            transaction.on_commit(lambda: escalation_notify(p.pk))
     return p
 
 
@@ -400,13 +402,55 @@ def _complete_if_done(actor: str, deletion: DeletionRequest) -> None:
         Request.objects.filter(pk=deletion.request_id, state__in=Request.OPEN_STATES).update(
             state=Request.State.COMPLETED, closed_at=deletion.completed_at
         )
-    subject = deletion.subject
-    nothing_left = not (
-        subject.holdings.filter(status__in=LIVE_HOLDING + (Holding.Status.DELETION_PENDING,)).exists()
-        or subject.requests.filter(state__in=Request.OPEN_STATES).exists()
-    )
-    if nothing_left and subject.user_id is None:
-        # Nobody to tell any more and nothing held: destroy the identifiers,
-        # keep the keyed hashes as tombstones (PRODUCT.md, backups replay them).
-        subject_shred(actor=actor, subject=subject)
     transaction.on_commit(lambda: deletion_completed_notify(deletion.pk))
+
+
+def consents_withdraw_all(*, actor: str, subject: DataSubject, evidence: Evidence) -> DeletionRequest | None:
+    """Withdraw every current consent of a subject and delete from every system they concerned, as one request."""
+    with transaction.atomic():
+        records = list(
+            ConsentRecord.objects.select_for_update().filter(
+                subject=subject, state__in=[ConsentRecord.State.ACTIVE, ConsentRecord.State.NEEDS_RECONSENT]
+            )
+        )
+        if not records:
+            return None
+        for record in records:
+            consent_withdraw(actor=actor, record=record, evidence=evidence)
+        request = request_submit(actor=actor, subject=subject, type=Request.Type.WITHDRAWAL)
+        systems = list(ProcessingSystem.objects.filter(pk__in={r.system_id for r in records}))
+        return deletion_request_open(
+            actor=actor,
+            subject=subject,
+            trigger=DeletionRequest.Trigger.CONSENT_WITHDRAWN,
+            systems=systems,
+            request=request,
+        )
+
+
+SHRED_AFTER = dt.timedelta(days=1)
+
+
+def subjects_shred_due(*, actor: str, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Destroy the identifiers of people FaceRights no longer holds anything about.
+
+    Once a subject has no live holding, no open request and no account, and
+    their last deletion completed a day ago (time for the completion notice to
+    reach them), their identifiers and name are crypto-shredded; the keyed
+    hashes stay as tombstones so a restore from backup can replay the deletion.
+    Requests, propagations and their evidence are kept (R25).
+    """
+    now = now or timezone.now()
+    candidates = (
+        DataSubject.objects.filter(shredded_at__isnull=True, user__isnull=True, deletion_requests__isnull=False)
+        .exclude(holdings__status__in=LIVE_HOLDING + (Holding.Status.DELETION_PENDING,))
+        .exclude(requests__state__in=Request.OPEN_STATES)
+        .exclude(deletion_requests__state=DeletionRequest.State.OPEN)
+        .exclude(deletion_requests__completed_at__gt=now - SHRED_AFTER)
+        .distinct()[:limit]
+    )
+    count = 0
+    for subject in candidates:
+        subject_shred(actor=actor, subject=subject)
+        count += 1
+    return count

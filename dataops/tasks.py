@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from .deletion import OPEN_STATES, propagation_escalate, propagations_claim
+from .deletion import OPEN_STATES, propagation_escalate, propagations_claim, subjects_shred_due
 from .models import DeletionRequest, ProcessingSystem, Propagation, Request
 from .services import request_acknowledge
 
@@ -118,3 +118,9 @@ def notify_deletion_completed_task(deletion_id: int) -> None:
     from .notify import deletion_completed_send
 
     deletion_completed_send(DeletionRequest.objects.select_related("subject").get(pk=deletion_id))
+
+
+@shared_task(time_limit=600, soft_time_limit=580)
+def subjects_shred_sweep() -> int:
+    """Daily: crypto-shred the identifiers of people nothing is held about any more."""
+    return subjects_shred_due(actor="task:shred")

@@ -1,10 +1,35 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from consent.services import notice_current
+from consent.models import ConsentRecord
+from consent.rules import ip_prefix
+from consent.services import Evidence, notice_current
+from dataops.certificates import certificate_data, certificate_pdf, fingerprint
+from dataops.deletion import consent_withdrawal_submit
+from dataops.delivery.manual import LinkError, confirm_by_link, propagation_for_link
+from dataops.models import DeletionRequest
 from dataops.selectors import entities_with_public_systems, holdings_for_subject, systems_public
+
+from .forms import VendorConfirmationForm
+
+
+def _evidence(request) -> Evidence:
+    return Evidence(
+        channel=ConsentRecord.Channel.PORTAL,
+        ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
+    )
+
+
+def _subject(request):
+    return getattr(request.user, "data_subject", None)
 
 
 def home(request):
@@ -27,6 +52,117 @@ def processing_rules(request, system_id: int):
 @never_cache
 @login_required
 def dashboard(request):
-    subject = getattr(request.user, "data_subject", None)
+    subject = _subject(request)
     holdings = list(holdings_for_subject(subject)) if subject else []
-    return render(request, "portal/dashboard.html", {"subject": subject, "holdings": holdings})
+    deletions = list(subject.deletion_requests.order_by("-created_at")[:20]) if subject else []
+    return render(request, "portal/dashboard.html", {"subject": subject, "holdings": holdings, "deletions": deletions})
+
+
+def _own_consent(request, consent_id: int) -> ConsentRecord:
+    subject = _subject(request)
+    if subject is None:
+        raise Http404
+    return get_object_or_404(ConsentRecord.objects.select_related("system", "purpose"), pk=consent_id, subject=subject)
+
+
+@never_cache
+@login_required
+def consent_withdraw_confirm(request, consent_id: int):
+    """The one confirmation before a withdrawal: no reason asked, nothing else to fill in (R6)."""
+    record = _own_consent(request, consent_id)
+    return render(request, "portal/consent_withdraw.html", {"record": record})
+
+
+@require_POST
+@login_required
+def consent_withdraw(request, consent_id: int):
+    record = _own_consent(request, consent_id)
+    deletion = consent_withdrawal_submit(actor=f"user:{request.user.pk}", record=record, evidence=_evidence(request))
+    messages.success(request, _("Your consent is withdrawn. Deleting your facial data from the system has started."))
+    if deletion is None:
+        return redirect("portal:dashboard")
+    return redirect("portal:deletion_status", reference=deletion.reference)
+
+
+def _own_deletion(request, reference: str) -> DeletionRequest:
+    subject = _subject(request)
+    if subject is None:
+        raise Http404
+    return get_object_or_404(DeletionRequest, reference=reference, subject=subject)
+
+
+def _status(deletion: DeletionRequest) -> dict:
+    rows = deletion.propagations.select_related("system").order_by("system__name_zh", "pk")
+    chinese = translation_is_chinese()
+    return {
+        "reference": deletion.reference,
+        "state": deletion.state,
+        "state_label": deletion.get_state_display(),
+        "completed": deletion.state == DeletionRequest.State.COMPLETED,
+        "systems": [
+            {
+                "system": (p.system.name_zh if chinese else (p.system.name_en or p.system.name_zh)),
+                "state": p.state,
+                "state_label": p.get_state_display(),
+                "overdue": p.escalated_at is not None and not p.is_terminal,
+                "deadline": p.deadline.isoformat(),
+                "confirmed_at": timezone.localtime(p.confirmed_at).strftime("%Y-%m-%d %H:%M") if p.confirmed_at else "",
+            }
+            for p in rows
+        ],
+    }
+
+
+def translation_is_chinese() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+@never_cache
+@login_required
+def deletion_status(request, reference: str):
+    deletion = _own_deletion(request, reference)
+    return render(request, "portal/deletion_status.html", {"deletion": deletion, "status": _status(deletion)})
+
+
+@never_cache
+@login_required
+def deletion_status_json(request, reference: str):
+    return JsonResponse(_status(_own_deletion(request, reference)))
+
+
+@never_cache
+@login_required
+def deletion_certificate(request, reference: str):
+    deletion = _own_deletion(request, reference)
+    if deletion.state != DeletionRequest.State.COMPLETED:
+        raise Http404
+    pdf = certificate_pdf(deletion, language=request.LANGUAGE_CODE)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="deletion-certificate-{deletion.reference}.pdf"'
+    response["X-Certificate-Fingerprint"] = fingerprint(certificate_data(deletion))
+    return response
+
+
+@never_cache
+def vendor_confirm(request, token: str):
+    """A vendor without an API confirms one deletion through the signed, single-use link it was emailed."""
+    try:
+        propagation, _nonce = propagation_for_link(token)
+    except LinkError as exc:
+        return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+    form = VendorConfirmationForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            confirm_by_link(
+                token=token,
+                outcome=data["outcome"],
+                reason=data["reason"],
+                performed_by=data["performed_by"],
+                performed_at=data["performed_at"],
+                certificate=data["certificate"],
+            )
+        except LinkError as exc:
+            return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+        return render(request, "portal/vendor_confirmed.html", {"propagation": propagation})
+    return render(request, "portal/vendor_confirm.html", {"form": form, "propagation": propagation})

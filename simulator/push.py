@@ -6,6 +6,7 @@ import contextlib
 import json
 import random
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,6 +32,7 @@ class PushSystem:
         failure_rate: float = 0.0,
         portal_url: str = "",
         host: str = "127.0.0.1",
+        delay: float = 0.0,
     ):
         self.system_id = system_id
         self.secret = secret
@@ -40,6 +42,8 @@ class PushSystem:
         self.portal_url = portal_url.rstrip("/")
         self.host = host
         self.port = port
+        self.delay = delay  # seconds to wait before answering (a slow system)
+        self.requests_seen = threading.Event()
         self.rejected_signatures = 0
         self._server: ThreadingHTTPServer | None = None
         self._rng = random.Random()
@@ -80,6 +84,9 @@ class PushSystem:
             self._server = None
 
     def handle(self, headers: dict, body: bytes) -> tuple[int, dict]:
+        self.requests_seen.set()
+        if self.delay:
+            time.sleep(self.delay)
         if not signing.verify(self.secret, headers, body):
             self.rejected_signatures += 1
             return 401, {"error": "bad signature"}

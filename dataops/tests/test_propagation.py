@@ -279,3 +279,32 @@ def test_a_system_without_a_secret_is_escalated_not_sent_unsigned(entity, purpos
     propagations_dispatch(system.pk)
     assert deletion.propagations.get().state == Propagation.State.ESCALATED
     assert simulator.rejected_signatures == 0 and simulator.store.inventory() == ["KEY-1"]
+
+
+def test_identifiers_are_shredded_a_day_after_the_last_deletion_and_tombstones_remain(subject, three_systems):
+    from consent.services import subject_find, subject_identifiers
+    from dataops.deletion import subjects_shred_due
+    from facerights import crypto
+
+    deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
+    for p in deletion.propagations.all():
+        propagation_confirm(actor="t", propagation=p, outcome="deleted", evidence={"n": p.pk})
+    assert subjects_shred_due(actor="t") == 0  # not yet: the completion notice must reach them first
+    assert subjects_shred_due(actor="t", now=timezone.now() + dt.timedelta(days=2)) == 1
+    subject.refresh_from_db()
+    assert subject.shredded_at is not None and subject.wrapped_key is None
+    with pytest.raises(crypto.DecryptionError):
+        subject_identifiers(subject)
+    assert subject_find(kind="phone", value="13800138000") == subject  # the keyed-hash tombstone
+    assert deletion.propagations.filter(evidence_sha256="").count() == 0  # the evidence stays
+
+
+def test_a_subject_still_held_somewhere_is_not_shredded(subject, three_systems):
+    from dataops.deletion import subjects_shred_due
+
+    systems, _ = three_systems
+    deletion = deletion_request_open(
+        actor="t", subject=subject, trigger=Trigger.CONSENT_WITHDRAWN, systems=[systems[0]]
+    )
+    propagation_confirm(actor="t", propagation=deletion.propagations.get(), outcome="deleted", evidence={"n": 1})
+    assert subjects_shred_due(actor="t", now=timezone.now() + dt.timedelta(days=2)) == 0

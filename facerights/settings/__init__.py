@@ -255,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dataops.tasks.propagations_sweep",
         "schedule": 60,
     },
+    "subjects-shred": {
+        "task": "dataops.tasks.subjects_shred_sweep",
+        "schedule": 24 * 60 * 60,
+    },
     "feed-retention": {
         "task": "dataops.tasks.feed_retention_advance",
         "schedule": 6 * 60 * 60,

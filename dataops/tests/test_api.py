@@ -1,0 +1,316 @@
+"""The API processing systems use: pull feed, acknowledgements, reconcile, callbacks, enrolments, consent checks."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from consent.services import Evidence, consent_withdraw, subject_find
+from dataops.credentials import credential_issue
+from dataops.deletion import deletion_request_open
+from dataops.delivery import signing
+from dataops.delivery.pull import feed_retention_advance
+from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _auth(token):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+@pytest.fixture
+def device(entity, purpose):
+    return factories.pull_system(entity=entity, purpose=purpose)
+
+
+def _open_deletions(subjects, system, count):
+    deletions = []
+    for n in range(count):
+        subject = subjects[n]
+        factories.holding(subject, system, key=f"DEV-{n}")
+        deletions.append(deletion_request_open(actor="t", subject=subject, trigger="subject_request"))
+    return deletions
+
+
+@pytest.fixture
+def people(db):
+    return [factories.subject(phone=f"1350000{n:04d}") for n in range(5)]
+
+
+def test_the_feed_needs_a_valid_token(client, device):
+    system, _token = device
+    url = f"/api/v1/systems/{system.pk}/deletions"
+    assert client.get(url).status_code == 401
+    assert client.get(url, **_auth("frd_not-a-token")).status_code == 401
+
+
+def test_another_systems_token_sees_nothing(client, device, entity, purpose):
+    system, _ = device
+    _other, other_token = factories.pull_system(entity=entity, purpose=purpose)
+    assert client.get(f"/api/v1/systems/{system.pk}/deletions", **_auth(other_token)).status_code == 404
+
+
+def test_the_feed_serves_instructions_in_order_with_a_cursor(client, device, people):
+    system, token = device
+    _open_deletions(people, system, 3)
+    body = client.get(f"/api/v1/systems/{system.pk}/deletions?after=0&limit=2", **_auth(token)).json()
+    assert [i["subject_key"] for i in body["instructions"]] == ["DEV-0", "DEV-1"]
+    assert body["next_cursor"] == body["instructions"][-1]["cursor"]
+    assert set(body["instructions"][0]) == {"id", "cursor", "request", "subject_key", "action", "deadline"}
+    rest = client.get(f"/api/v1/systems/{system.pk}/deletions?after={body['next_cursor']}", **_auth(token)).json()
+    assert [i["subject_key"] for i in rest["instructions"]] == ["DEV-2"]
+    assert set(Propagation.objects.filter(system=system).values_list("state", flat=True)) == {"sent"}
+
+
+def test_an_acknowledgement_completes_the_deletion_once(client, device, people):
+    system, token = device
+    [deletion] = _open_deletions(people, system, 1)
+    instruction = client.get(f"/api/v1/systems/{system.pk}/deletions", **_auth(token)).json()["instructions"][0]
+    url = f"/api/v1/systems/{system.pk}/deletions/{instruction['id']}/ack"
+    for _ in range(3):
+        response = client.post(
+            url, {"status": "deleted", "evidence": {"removed": 1}}, content_type="application/json", **_auth(token)
+        )
+        assert response.status_code == 200 and response.json()["state"] == "deleted"
+    deletion.refresh_from_db()
+    assert deletion.state == DeletionRequest.State.COMPLETED
+    assert Propagation.objects.get().evidence["device_evidence"] == {"removed": 1}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"status": "gone"}, {"status": "held"}, {"status": "deleted", "image": "iVBORw0KGgo="}, {}],
+    ids=["unknown-status", "held-without-reason", "image-field", "empty"],
+)
+def test_a_bad_acknowledgement_is_refused_with_a_reason_and_changes_nothing(client, device, people, payload):
+    system, token = device
+    _open_deletions(people, system, 1)
+    p = Propagation.objects.get()
+    response = client.post(
+        f"/api/v1/systems/{system.pk}/deletions/{p.idempotency_key}/ack",
+        payload,
+        content_type="application/json",
+        **_auth(token),
+    )
+    assert response.status_code in (400, 422)
+    assert response.json()["detail"]
+    assert Propagation.objects.get().state == "pending"
+
+
+def test_polling_records_the_last_contact_at_most_once_a_minute(client, device):
+    system, token = device
+    client.get(f"/api/v1/systems/{system.pk}/deletions", **_auth(token))
+    first = ProcessingSystem.objects.get(pk=system.pk).last_contact_at
+    client.get(f"/api/v1/systems/{system.pk}/deletions", **_auth(token))
+    assert first is not None
+    assert ProcessingSystem.objects.get(pk=system.pk).last_contact_at == first
+
+
+def test_a_cursor_older_than_the_feed_gets_410_and_the_device_reconciles(client, device, people):
+    system, token = device
+    deletions = _open_deletions(people, system, 3)
+    Propagation.objects.filter(deletion_request__in=deletions[:2]).update(
+        created_at=timezone.now() - dt.timedelta(days=91)
+    )
+    # The first was carried out long ago; the device came back from an old backup still holding it.
+    first = Propagation.objects.get(deletion_request=deletions[0])
+    from dataops.deletion import propagation_confirm
+
+    propagation_confirm(actor="t", propagation=first, outcome="deleted", evidence={"old": True})
+    feed_retention_advance(ProcessingSystem.objects.get(pk=system.pk))
+    response = client.get(f"/api/v1/systems/{system.pk}/deletions?after=0", **_auth(token))
+    assert response.status_code == 410
+    assert "reconcile" in response.json()["detail"]
+    inventory = ["DEV-0", "DEV-2", "NEVER-REPORTED"]  # DEV-1 is already gone from the device
+    body = client.post(
+        f"/api/v1/systems/{system.pk}/reconcile",
+        {"subject_keys": inventory},
+        content_type="application/json",
+        **_auth(token),
+    ).json()
+    assert [i["subject_key"] for i in body["delete"]] == ["DEV-2"]
+    assert body["stale"] == ["DEV-0"]
+    assert body["unknown"] == ["NEVER-REPORTED"]
+    assert Propagation.objects.get(deletion_request=deletions[1]).state == "not_found"
+    assert (
+        client.get(f"/api/v1/systems/{system.pk}/deletions?after={body['cursor']}", **_auth(token)).status_code == 200
+    )
+
+
+# --- Callbacks signed as Standard Webhooks ------------------------------------------------------------
+
+
+@pytest.fixture
+def awaiting(entity, purpose, subject):
+    system = factories.active_system(entity=entity, purpose=purpose)
+    secret = credential_issue(actor="t", system=system, kind="webhook_secret")
+    factories.holding(subject, system, key="CB-1")
+    deletion = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
+    return system, secret, deletion.propagations.get()
+
+
+def _callback(client, system, body, headers):
+    return client.post(
+        f"/api/v1/systems/{system.pk}/callbacks",
+        body,
+        content_type="application/json",
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()},
+    )
+
+
+def test_a_signed_callback_confirms(client, awaiting):
+    system, secret, p = awaiting
+    body = json.dumps({"results": [{"id": p.idempotency_key, "status": "deleted", "evidence": {"n": 1}}]}).encode()
+    response = _callback(client, system, body, signing.sign_headers([secret], "msg_1", body))
+    assert response.status_code == 200
+    assert response.json() == [{"id": p.idempotency_key, "state": "deleted"}]
+
+
+@pytest.mark.parametrize("tamper", ["body", "id", "key", "old_timestamp", "future_timestamp", "missing"])
+def test_a_tampered_callback_is_rejected(client, awaiting, tamper):
+    system, secret, p = awaiting
+    body = json.dumps({"results": [{"id": p.idempotency_key, "status": "deleted", "evidence": {"n": 1}}]}).encode()
+    now = int(timezone.now().timestamp())
+    stamp = {"old_timestamp": now - 310, "future_timestamp": now + 310}.get(tamper, now)
+    headers = signing.sign_headers(
+        [signing.secret_new() if tamper == "key" else secret], "msg_1", body, timestamp=stamp
+    )
+    if tamper == "id":
+        headers["webhook-id"] = "msg_2"
+    if tamper == "body":
+        body = body.replace(b'"n": 1', b'"n": 2')
+    if tamper == "missing":
+        headers.pop("webhook-signature")
+    response = _callback(client, system, body, headers)
+    assert response.status_code == 401
+    assert Propagation.objects.get(pk=p.pk).state == "pending"
+
+
+def test_both_secrets_work_during_a_rotation_and_the_old_one_stops_after(client, awaiting):
+    system, old_secret, p = awaiting
+    new_secret = credential_issue(actor="t", system=system, kind="webhook_secret", overlap=dt.timedelta(hours=1))
+    body = json.dumps({"results": []}).encode()
+    assert _callback(client, system, body, signing.sign_headers([old_secret], "m1", body)).status_code == 200
+    assert _callback(client, system, body, signing.sign_headers([new_secret], "m2", body)).status_code == 200
+    from dataops.models import SystemCredential
+
+    SystemCredential.objects.filter(system=system, expires_at__isnull=False).update(expires_at=timezone.now())
+    assert _callback(client, system, body, signing.sign_headers([old_secret], "m3", body)).status_code == 401
+
+
+def test_the_portal_signs_with_every_live_secret_during_a_rotation(awaiting):
+    from dataops.credentials import webhook_secrets
+
+    system, old_secret, _p = awaiting
+    new_secret = credential_issue(actor="t", system=system, kind="webhook_secret", overlap=dt.timedelta(hours=1))
+    headers = signing.sign_headers(webhook_secrets(system), "m", b"{}")
+    assert len(headers["webhook-signature"].split()) == 2
+    for secret in (old_secret, new_secret):
+        assert signing.verify([secret], headers, b"{}") == "m"
+
+
+# --- Enrolment reports and consent checks -------------------------------------------------------------
+
+
+def _report(system, **overrides):
+    report = {
+        "subject_key": "ENROL-1",
+        "data_kind": "template",
+        "enrolled_at": "2026-11-20T10:00:00+08:00",
+        "identifiers": {"phone": "13612345678"},
+        "consent": {
+            "purpose": system.purposes.first().code,
+            "notice_version": 1,
+            "given_at": "2026-11-20T09:59:00+08:00",
+        },
+    }
+    report.update(overrides)
+    return report
+
+
+def test_a_system_reports_an_enrolment_with_its_consent(client, device):
+    system, token = device
+    response = client.post("/api/v1/holdings", _report(system), content_type="application/json", **_auth(token))
+    assert response.status_code == 201, response.content
+    subject = subject_find(kind="phone", value="13612345678")
+    holding = Holding.objects.get(subject=subject, system=system)
+    assert holding.subject_key == "ENROL-1" and holding.consent.notice.version == 1
+    assert holding.consent.channel == "device"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        ({"consent": {"purpose": "x", "notice_version": 1, "given_at": "2026-11-20T09:59:00+08:00"}}, 400, "purpose"),
+        ({"consent": {"purpose": None, "notice_version": 9, "given_at": "2026-11-20T09:59:00+08:00"}}, 400, "notice"),
+        ({"face_template": "AAAA"}, 422, "face_template"),
+        ({"identifiers": {"phone": "13612345678", "image": "iVBOR"}}, 422, "image"),
+        ({"identifiers": {}}, 400, "identifier"),
+        ({"consent": None}, 422, "consent"),
+    ],
+    ids=["unknown-purpose", "unknown-notice", "template-field", "image-field", "no-identifier", "no-consent"],
+)
+def test_a_bad_enrolment_report_is_rejected_clearly_and_records_nothing(client, device, change, status, words):
+    system, token = device
+    report = _report(system)
+    if "consent" in change and change["consent"] and change["consent"]["purpose"] is None:
+        change["consent"]["purpose"] = system.purposes.first().code
+    report.update(change)
+    response = client.post("/api/v1/holdings", report, content_type="application/json", **_auth(token))
+    assert response.status_code == status
+    assert words in json.dumps(response.json()).lower()
+    assert not Holding.objects.filter(system=system).exists()
+    assert subject_find(kind="phone", value="13612345678") is None
+
+
+def test_an_unknown_system_cannot_report(client, device):
+    system, _ = device
+    response = client.post("/api/v1/holdings", _report(system), content_type="application/json", **_auth("frd_nobody"))
+    assert response.status_code == 401
+
+
+def test_the_consent_check_answers_no_unless_a_current_consent_says_yes(client, device, subject):
+    system, token = device
+    holding = factories.holding(subject, system, key="CHECK-1")
+    purpose = system.purposes.first().code
+
+    def ask(key="CHECK-1", purpose=purpose):
+        return client.post(
+            "/api/v1/consent-check",
+            {"subject_key": key, "purpose": purpose},
+            content_type="application/json",
+            **_auth(token),
+        ).json()
+
+    assert ask() == {"allowed": True, "reason": "consent_active"}
+    assert ask(purpose="marketing-analytics") == {"allowed": False, "reason": "purpose_not_declared"}
+    assert ask(key="NOBODY") == {"allowed": False, "reason": "unknown_subject"}
+    consent_withdraw(actor="t", record=holding.consent, evidence=Evidence())
+    assert ask() == {"allowed": False, "reason": "withdrawn"}
+
+
+def test_the_consent_check_says_no_after_a_change_of_method(client, device, subject):
+    from dataops.services import system_save
+
+    system, token = device
+    factories.holding(subject, system, key="CHECK-2")
+    system.storage_location = "cloud"
+    system_save(actor="t", system=system)
+    answer = client.post(
+        "/api/v1/consent-check",
+        {"subject_key": "CHECK-2", "purpose": system.purposes.first().code},
+        content_type="application/json",
+        **_auth(token),
+    ).json()
+    assert answer == {"allowed": False, "reason": "needs_reconsent"}
+
+
+def test_the_openapi_document_and_its_page_are_served_without_a_cdn(client):
+    document = client.get("/api/openapi.json").json()
+    assert "/api/v1/systems/{system_id}/deletions" in document["paths"]
+    page = client.get("/api/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()

@@ -1,0 +1,129 @@
+"""End to end: a real Celery worker, the portal served over HTTP, and the simulated systems.
+
+These tests need committed data (the worker and the servers have their own
+connections), so they run with transaction=True and take a few seconds each.
+"""
+
+import datetime as dt
+import time
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from consent.services import Evidence
+from dataops.deletion import consents_withdraw_all, deletion_request_open
+from dataops.delivery.pull import feed_retention_advance
+from dataops.models import DeletionRequest, ProcessingSystem, Propagation
+from dataops.tasks import propagations_sweep
+from simulator.pull import PullDevice
+from simulator.store import Store
+from tests import factories
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(predicate, timeout=45.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def world(live_server, simulated_push, tmp_path, celery_worker):
+    """A subject enrolled in three push systems and two pull devices, all simulated."""
+    entity = factories.entity()
+    purpose = factories.purpose()
+    subject = factories.subject(phone="13800138000", email="wang@example.com")
+    pushers, devices, systems = [], [], []
+    for n, mode in enumerate(["sync", "sync", "callback"]):
+        simulator = simulated_push(keys=[f"P{n}-KEY"], mode=mode, portal_url=live_server.url)
+        system = factories.push_system(entity=entity, purpose=purpose, simulator=simulator, name_zh=f"推送系统{n}")
+        factories.holding(subject, system, key=f"P{n}-KEY")
+        pushers.append(simulator)
+        systems.append(system)
+    for n in range(2):
+        system, token = factories.pull_system(entity=entity, purpose=purpose, name_zh=f"离线设备{n}")
+        factories.holding(subject, system, key=f"D{n}-KEY")
+        store = Store(tmp_path / f"device-{n}.sqlite3", [f"D{n}-KEY"])
+        devices.append(
+            PullDevice(system_id=system.pk, token=token, store=store, portal_url=live_server.url, poll_seconds=0.3)
+        )
+        systems.append(system)
+    yield {"subject": subject, "pushers": pushers, "devices": devices, "systems": systems}
+    for device in devices:
+        device.stop()
+
+
+def _completed(deletion):
+    return lambda: DeletionRequest.objects.get(pk=deletion.pk).state == DeletionRequest.State.COMPLETED
+
+
+def test_a_withdrawal_reaches_every_system_and_completes(world):
+    for device in world["devices"]:
+        device.start()
+    deletion = consents_withdraw_all(actor="test", subject=world["subject"], evidence=Evidence())
+    assert deletion.propagations.count() == 5
+    assert wait_for(_completed(deletion))
+    for store in [p.store for p in world["pushers"]] + [d.store for d in world["devices"]]:
+        assert store.inventory() == []
+        assert len(store.effects()) == 1  # one effect each, however often it was delivered
+    channels = sorted(p.evidence["channel"] for p in deletion.propagations.all())
+    assert channels == ["callback", "pull", "pull", "push", "push"]
+    assert wait_for(lambda: any("complete" in m.subject.lower() or "完成" in m.subject for m in mail.outbox), 15)
+
+
+def test_an_offline_device_catches_up_when_it_returns(world):
+    online, offline = world["devices"]
+    online.start()
+    offline.is_online = False
+    offline.start()
+    deletion = deletion_request_open(actor="test", subject=world["subject"], trigger="subject_request")
+    assert wait_for(lambda: deletion.propagations.exclude(state__in=Propagation.TERMINAL).count() == 1)
+    assert offline.store.inventory() == ["D1-KEY"]
+    offline.is_online = True
+    assert wait_for(_completed(deletion))
+    assert offline.store.inventory() == [] and offline.reconciliations == 0
+
+
+def test_a_device_away_too_long_reconciles(world):
+    away = world["devices"][1]
+    deletion = deletion_request_open(actor="test", subject=world["subject"], trigger="subject_request")
+    system = ProcessingSystem.objects.get(pk=away.system_id)
+    Propagation.objects.filter(system=system).update(created_at=timezone.now() - dt.timedelta(days=91))
+    feed_retention_advance(system)
+    for device in world["devices"]:
+        device.start()
+    assert wait_for(_completed(deletion))
+    assert away.reconciliations == 1
+    assert away.store.inventory() == []
+    assert Propagation.objects.get(system=system).state == "deleted"
+
+
+def test_a_system_failing_past_its_deadline_is_escalated_not_done(world):
+    for device in world["devices"]:
+        device.start()
+    failing = world["pushers"][0]
+    failing.failure_rate = 1.0
+    deletion = deletion_request_open(actor="test", subject=world["subject"], trigger="subject_request")
+    stuck = deletion.propagations.get(system_id=failing.system_id)
+    assert wait_for(lambda: deletion.propagations.filter(state__in=Propagation.TERMINAL).count() == 4)
+    Propagation.objects.filter(pk=stuck.pk).update(deadline=timezone.localdate() - dt.timedelta(days=1))
+    propagations_sweep()
+    stuck.refresh_from_db()
+    assert stuck.state == Propagation.State.ESCALATED and not stuck.is_terminal
+    assert DeletionRequest.objects.get(pk=deletion.pk).state == DeletionRequest.State.OPEN
+    assert wait_for(
+        lambda: any(
+            "escalated" in m.subject.lower() or "升级" in m.subject or "逾期" in m.subject for m in mail.outbox
+        ),
+        15,
+    )
+    # The system recovers: the next attempt still completes it.
+    failing.failure_rate = 0.0
+    Propagation.objects.filter(pk=stuck.pk).update(next_attempt_at=timezone.now())
+    propagations_sweep()
+    assert wait_for(_completed(deletion))

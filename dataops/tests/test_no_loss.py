@@ -1,0 +1,110 @@
+"""No deletion is lost: a worker killed mid-delivery and a flushed broker cost a delay, nothing more."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from dataops.deletion import deletion_request_open
+from dataops.models import DeletionRequest, Propagation
+from dataops.tasks import propagations_sweep
+from facerights.celery import app
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _worker(queue: str) -> subprocess.Popen:
+    env = dict(os.environ)
+    db = connection.settings_dict  # the test database, which the worker must share
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env.update(
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        FACERIGHTS_CLAIM_LEASE_SECONDS="2",
+        FACERIGHTS_VAR_DIR=str(settings.VAR_DIR),
+        DEBUG="false",
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "facerights",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _flush_broker(queue: str) -> None:
+    """Lose every message: the queue and the unacknowledged ones a dead worker held."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(url)
+        client.delete(queue, "unacked", "unacked_index")
+    else:
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        for message in folder.glob(f"*.{queue}.msg"):
+            message.unlink(missing_ok=True)
+
+
+def _wait(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.postgres
+def test_a_killed_worker_and_a_flushed_broker_lose_no_deletion(simulated_push, settings):
+    settings.FACERIGHTS_CLAIM_LEASE_SECONDS = 2
+    queue = f"noloss-{uuid.uuid4().hex[:8]}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    entity, purpose = factories.entity(), factories.purpose()
+    simulator = simulated_push(keys=[f"K{n}" for n in range(5)], delay=3.0)
+    system = factories.push_system(entity=entity, purpose=purpose, simulator=simulator)
+    deletions = []
+    for n in range(5):
+        subject = factories.subject(phone=f"1330000{n:04d}")
+        factories.holding(subject, system, key=f"K{n}")
+        deletions.append(deletion_request_open(actor="test", subject=subject, trigger="subject_request"))
+    worker = _worker(queue)
+    try:
+        assert simulator.requests_seen.wait(60), "the worker never called the system"
+        worker.send_signal(signal.SIGKILL)  # in the middle of the HTTP call
+        worker.wait(10)
+        _flush_broker(queue)
+        assert Propagation.objects.exclude(state__in=Propagation.TERMINAL).exists()
+        worker = _worker(queue)
+        time.sleep(2.5)  # the dead worker's lease runs out
+        simulator.delay = 0.0
+        # Beat would run the sweeper every minute; here it is run by hand until done.
+        done = lambda: all(DeletionRequest.objects.get(pk=d.pk).state == "completed" for d in deletions)  # noqa: E731
+        assert _wait(lambda: done() or (propagations_sweep() and False), timeout=90)
+    finally:
+        worker.kill()
+        worker.wait(10)
+        app.conf.task_default_queue = previous_queue
+    assert sorted(key for _id, key, outcome in simulator.store.effects()) == [f"K{n}" for n in range(5)]
+    assert simulator.store.inventory() == []

@@ -32,7 +32,7 @@ run: install ## Set everything up and run web, worker and beat on the embedded d
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input -v 0
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	@DEBUG=$${DEBUG:-true} $(BIN)/python scripts/banner.py
-	@DEBUG=$${DEBUG:-true} exec $(BIN)/honcho start -f Procfile
+	@DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile || [ $$? -eq 130 ]  # Ctrl-C is a normal stop
 
 .PHONY: test
 test: install ## Run the whole test suite (PostgreSQL and Redis when they answer)

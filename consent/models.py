@@ -75,7 +75,9 @@ class SubjectIdentifier(models.Model):
         EMAIL = "email", _("email address")
         EXTERNAL = "external", _("external id")
 
-    subject = models.ForeignKey(DataSubject, on_delete=models.CASCADE, related_name="identifiers")
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.CASCADE, related_name="identifiers"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     ciphertext = models.BinaryField()
     lookup_hash = models.CharField(_("lookup hash"), max_length=64)
@@ -103,8 +105,12 @@ class Guardianship(models.Model):
         PARENT = "parent", _("parent")
         OTHER_GUARDIAN = "guardian", _("other legal guardian")
 
-    ward = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="guardianships")
-    guardian = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="wards")
+    ward = models.ForeignKey(
+        DataSubject, verbose_name=_("child"), on_delete=models.PROTECT, related_name="guardianships"
+    )
+    guardian = models.ForeignKey(
+        DataSubject, verbose_name=_("guardian"), on_delete=models.PROTECT, related_name="wards"
+    )
     relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
@@ -146,7 +152,12 @@ class Notice(models.Model):
         DRAFT = "draft", _("draft")
         PUBLISHED = "published", _("published")
 
-    system = models.ForeignKey("dataops.ProcessingSystem", on_delete=models.PROTECT, related_name="notices")
+    system = models.ForeignKey(
+        "dataops.ProcessingSystem",
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        related_name="notices",
+    )
     version = models.PositiveIntegerField(_("version"), null=True, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
     published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
@@ -230,13 +241,25 @@ class ConsentRecord(models.Model):
         COUNTER = "counter", _("at a counter, on paper")
         API = "api", _("reported by the system")
 
-    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="consents")
-    system = models.ForeignKey("dataops.ProcessingSystem", on_delete=models.PROTECT, related_name="consents")
-    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="consents")
-    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="consents")
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="consents"
+    )
+    system = models.ForeignKey(
+        "dataops.ProcessingSystem",
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        related_name="consents",
+    )
+    purpose = models.ForeignKey(Purpose, verbose_name=_("purpose"), on_delete=models.PROTECT, related_name="consents")
+    notice = models.ForeignKey(Notice, verbose_name=_("notice"), on_delete=models.PROTECT, related_name="consents")
     method = models.CharField(_("method"), max_length=16, choices=Method.choices)
     guardian = models.ForeignKey(
-        DataSubject, on_delete=models.PROTECT, null=True, blank=True, related_name="consents_given_as_guardian"
+        DataSubject,
+        verbose_name=_("guardian"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consents_given_as_guardian",
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.ACTIVE)
     given_at = models.DateTimeField(_("given"))
@@ -281,7 +304,9 @@ class ConsentEvent(models.Model):
         RECONSENT_REQUIRED = "reconsent_required", _("renewed consent required")
         SUPERSEDED = "superseded", _("replaced by a newer consent")
 
-    record = models.ForeignKey(ConsentRecord, on_delete=models.PROTECT, related_name="events")
+    record = models.ForeignKey(
+        ConsentRecord, verbose_name=_("consent"), on_delete=models.PROTECT, related_name="events"
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     at = models.DateTimeField(_("time"))
     actor = models.CharField(_("actor"), max_length=128)

@@ -1,19 +1,27 @@
-from django.contrib import admin
+import datetime as dt
+
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from facerights.admin import AuditedModelAdmin, ReadOnlyAdmin, run_service_action
 from facerights.audit import actor_for
 
+from .credentials import credential_issue
+from .deletion import propagation_retry_now
 from .models import (
+    DeletionRequest,
+    DeliveryAttempt,
     EntityGroup,
     Holding,
     ImpactAssessment,
     LegalEntity,
     ProcessingSystem,
+    Propagation,
     RegulatorAccount,
     Request,
     ResponseTimePolicy,
     Site,
+    SystemCredential,
 )
 from .services import (
     impact_assessment_approve,
@@ -52,7 +60,7 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     search_fields = ("name_zh", "name_en")
     readonly_fields = ("status",)
     filter_horizontal = ("purposes",)
-    actions = ["activate", "suspend", "retire"]
+    actions = ["activate", "suspend", "retire", "issue_device_token", "rotate_webhook_secret"]
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its purposes in save_related, through the service
@@ -81,6 +89,25 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retire"), permissions=["change"])
     def retire(self, request, queryset):
         self._run(request, queryset, system_retire, _("%(count)d retired."))
+
+    def _issue(self, request, queryset, kind, overlap):
+        actor = actor_for(request.user)
+        for system in queryset:
+            value = credential_issue(actor=actor, system=system, kind=kind, overlap=overlap)
+            self.message_user(
+                request,
+                _("%(system)s: %(value)s (shown once: copy it into the system's configuration now)")
+                % {"system": system, "value": value},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Issue a device token (the old ones stay valid for 7 days)"), permissions=["change"])
+    def issue_device_token(self, request, queryset):
+        self._issue(request, queryset, SystemCredential.Kind.DEVICE_TOKEN, dt.timedelta(days=7))
+
+    @admin.action(description=_("Rotate the webhook secret (both are used for 24 hours)"), permissions=["change"])
+    def rotate_webhook_secret(self, request, queryset):
+        self._issue(request, queryset, SystemCredential.Kind.WEBHOOK_SECRET, dt.timedelta(hours=24))
 
 
 @admin.register(ImpactAssessment)
@@ -156,3 +183,58 @@ class ResponseTimePolicyAdmin(AuditedModelAdmin):
 @admin.register(RegulatorAccount)
 class RegulatorAccountAdmin(AuditedModelAdmin):
     list_display = ("user", "authority_name", "province")
+
+
+class PropagationInline(admin.TabularInline):
+    model = Propagation
+    extra = 0
+    can_delete = False
+    fields = ("system", "state", "attempts", "deadline", "confirmed_at", "evidence_sha256", "last_error")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "trigger", "state", "due_on", "created_at", "completed_at")
+    list_filter = ("state", "trigger")
+    search_fields = ("=reference",)
+    show_full_result_count = False
+    inlines = [PropagationInline]
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "started_at", "finished_at", "outcome", "http_status", "error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Propagation)
+class PropagationAdmin(ReadOnlyAdmin):
+    list_display = ("deletion_request", "system", "state", "attempts", "next_attempt_at", "deadline", "escalated_at")
+    list_filter = ("state", "system")
+    list_select_related = ("deletion_request", "system")
+    search_fields = ("=deletion_request__reference", "=idempotency_key")
+    show_full_result_count = False
+    ordering = ("-escalated_at", "deadline")
+    exclude = ("manual_nonce", "claimed_until")
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_now"]
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("dataops.change_propagation")
+
+    @admin.action(description=_("Retry now"), permissions=["retry"])
+    def retry_now(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self, request, queryset, lambda p: propagation_retry_now(actor=actor, propagation=p), _("%(count)d queued.")
+        )

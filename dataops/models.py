@@ -34,7 +34,9 @@ class EntityGroup(models.Model):
 class LegalEntity(models.Model):
     """A personal information handler (个人信息处理者)."""
 
-    group = models.ForeignKey(EntityGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="entities")
+    group = models.ForeignKey(
+        EntityGroup, verbose_name=_("group"), on_delete=models.PROTECT, null=True, blank=True, related_name="entities"
+    )
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     credit_code = models.CharField(
@@ -64,7 +66,9 @@ class LegalEntity(models.Model):
 class Site(models.Model):
     """A place where devices stand (a hotel, a residential compound, a branch)."""
 
-    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="sites")
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="sites"
+    )
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     address = models.CharField(_("address"), max_length=255)
@@ -153,8 +157,12 @@ class ProcessingSystem(models.Model):
         SUSPENDED = "suspended", _("suspended")
         RETIRED = "retired", _("retired")
 
-    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="systems")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="systems")
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="systems"
+    )
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, null=True, blank=True, related_name="systems"
+    )
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -252,7 +260,9 @@ class ImpactAssessment(models.Model):
         APPROVED = "approved", _("approved")
         NEEDS_REASSESSMENT = "needs_reassessment", _("needs reassessment")  # purpose, method or storage changed
 
-    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="assessments")
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="assessments"
+    )
     systems = models.ManyToManyField(ProcessingSystem, verbose_name=_("systems covered"), related_name="assessments")
     title = models.CharField(_("title"), max_length=200)
     lawfulness = models.TextField(_("lawfulness, legitimacy and necessity of the purpose and method"))
@@ -294,11 +304,22 @@ class Holding(models.Model):
         DELETED = "deleted", _("deleted")
         RESTRICTED = "restricted", _("stored only, processing stopped")  # PIPL Art 47: deletion infeasible
 
-    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="holdings")
-    system = models.ForeignKey(ProcessingSystem, on_delete=models.PROTECT, related_name="holdings")
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="holdings"
+    )
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="holdings"
+    )
     subject_key = models.CharField(_("the system's key for this person"), max_length=128)
     data_kind = models.CharField(_("kind of data"), max_length=16, choices=DataKind.choices)
-    consent = models.ForeignKey(ConsentRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="holdings")
+    consent = models.ForeignKey(
+        ConsentRecord,
+        verbose_name=_("consent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holdings",
+    )
     enrolled_at = models.DateTimeField(_("enrolled"))
     retention_until = models.DateField(_("retained until"))
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.HELD)
@@ -365,14 +386,26 @@ class Request(models.Model):
     reference = models.CharField(
         _("reference"), max_length=10, unique=True, default=new_request_reference, editable=False
     )
-    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="requests")
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="requests"
+    )
     type = models.CharField(_("type"), max_length=24, choices=Type.choices)
     acted_by = models.CharField(_("made by"), max_length=16, choices=ActedBy.choices, default=ActedBy.SUBJECT)
     acting_subject = models.ForeignKey(
-        DataSubject, on_delete=models.PROTECT, null=True, blank=True, related_name="requests_made_for_others"
+        DataSubject,
+        verbose_name=_("made by (person)"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests_made_for_others",
     )
     system = models.ForeignKey(
-        ProcessingSystem, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+        ProcessingSystem,
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RECEIVED)
     received_at = models.DateTimeField(_("received"))
@@ -431,7 +464,9 @@ class ResponseTimePolicy(models.Model):
 class RegulatorAccount(models.Model):
     """A regulator's account, scoped to the province whose filings it receives."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="regulator_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="regulator_account"
+    )
     province = models.CharField(_("province"), max_length=2, choices=Province.choices)
     authority_name = models.CharField(_("authority"), max_length=200)
 
@@ -454,7 +489,9 @@ class SystemCredential(models.Model):
         DEVICE_TOKEN = "device_token", _("device token (pull feed and API)")
         WEBHOOK_SECRET = "webhook_secret", _("webhook signing secret")
 
-    system = models.ForeignKey(ProcessingSystem, on_delete=models.CASCADE, related_name="credentials")
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.CASCADE, related_name="credentials"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     secret_ciphertext = models.BinaryField(null=True, editable=False)
@@ -495,10 +532,17 @@ class DeletionRequest(models.Model):
     reference = models.CharField(
         _("reference"), max_length=10, unique=True, default=new_request_reference, editable=False
     )
-    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="deletion_requests")
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="deletion_requests"
+    )
     trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
     request = models.ForeignKey(
-        Request, on_delete=models.PROTECT, null=True, blank=True, related_name="deletion_requests"
+        Request,
+        verbose_name=_("rights request"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deletion_requests",
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
     due_on = models.DateField(_("due"))
@@ -542,9 +586,15 @@ class Propagation(models.Model):
 
     TERMINAL = (State.DELETED, State.NOT_FOUND, State.HELD)
 
-    deletion_request = models.ForeignKey(DeletionRequest, on_delete=models.PROTECT, related_name="propagations")
-    system = models.ForeignKey(ProcessingSystem, on_delete=models.PROTECT, related_name="propagations")
-    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="propagations")
+    deletion_request = models.ForeignKey(
+        DeletionRequest, verbose_name=_("deletion request"), on_delete=models.PROTECT, related_name="propagations"
+    )
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="propagations"
+    )
+    holding = models.ForeignKey(
+        Holding, verbose_name=_("holding"), on_delete=models.PROTECT, related_name="propagations"
+    )
     subject_key = models.CharField(_("the system's key for the person"), max_length=128)
     idempotency_key = models.CharField(max_length=32, unique=True, default=new_idempotency_key, editable=False)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
@@ -606,7 +656,9 @@ class DeliveryAttempt(models.Model):
         TRANSIENT = "transient", _("failed, will retry")
         PERMANENT = "permanent", _("failed, needs a person")
 
-    propagation = models.ForeignKey(Propagation, on_delete=models.CASCADE, related_name="delivery_attempts")
+    propagation = models.ForeignKey(
+        Propagation, verbose_name=_("propagation"), on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -98,7 +98,7 @@ def test_the_certificate_lists_every_system_in_chinese_with_an_embedded_cjk_font
     assert response["Content-Type"] == "application/pdf"
     path = tmp_path / "certificate.pdf"
     path.write_bytes(response.content)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "删除证明" in text and system.name_zh in text and deletion.reference in text
     assert response["X-Certificate-Fingerprint"][:16] in text.replace("\n", "")
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
@@ -159,8 +159,14 @@ def test_a_reminder_replaces_the_earlier_link(client, manual_propagation):
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
-        (SimpleUploadedFile("x.exe", b"MZ\x90\x00binary", content_type="application/pdf"), "PDF, PNG or JPEG"),
-        (SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), content_type="application/pdf"), "5 MB"),
+        (
+            SimpleUploadedFile("x.exe", b"MZ\x90\x00binary", content_type="application/pdf"),
+            "请上传 PDF、PNG 或 JPEG 文件",
+        ),
+        (
+            SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), content_type="application/pdf"),
+            "文件超过 5 MB",
+        ),
     ],
     ids=["wrong-type", "too-large"],
 )
@@ -176,7 +182,7 @@ def test_a_bad_certificate_is_refused_and_the_link_still_works(client, manual_pr
 def test_held_needs_a_reason(client, manual_propagation):
     path = _link(mail.outbox[0]).split("localhost:8000", 1)[1]
     response = client.post(path, {"outcome": "held", "performed_by": "张工", "performed_at": "2026-11-20T10:00"})
-    assert "Say why" in response.content.decode() or "说明" in response.content.decode()
+    assert "请说明保留数据的理由" in response.content.decode()
     assert Propagation.objects.get(pk=manual_propagation.pk).state == "sent"
 
 

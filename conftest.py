@@ -118,3 +118,13 @@ def simulated_push(tmp_path):
     yield start
     for system in started:
         system.offline()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    """Each test reads the holiday table afresh (its rows roll back with the test)."""
+    from facerights.workdays import calendar_cache_clear
+
+    calendar_cache_clear()
+    yield
+    calendar_cache_clear()

@@ -18,7 +18,7 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict
 
 from .credentials import system_for_token, webhook_secrets
-from .deletion import PropagationError, propagation_confirm
+from .deletion import Confirmation, PropagationError, propagations_confirm
 from .delivery import pull
 from .delivery.signing import SignatureError, verify
 from .enrolment import ConsentReport, consent_check, holding_report
@@ -70,6 +70,14 @@ class Ack(Strict):
     status: Literal["deleted", "not_found", "held"]
     reason: str = Field("", max_length=255, description="Required when status is held.")
     evidence: dict = Field(default_factory=dict, description="What the system can show: counts, log ids, times.")
+
+
+class IdentifiedAck(Ack):
+    id: str
+
+
+class Acks(Strict):
+    acks: list[IdentifiedAck] = Field(min_length=1, max_length=500)
 
 
 class AckResult(Schema):
@@ -208,12 +216,32 @@ def ack(request, system_id: int, instruction_id: str, body: Ack):
     if system is None:
         return Status(404, {"error": "not_found"})
     try:
-        p = pull.instruction_ack(system, instruction_id, status=body.status, reason=body.reason, evidence=body.evidence)
+        states = pull.instructions_ack(system, [pull.Ack(instruction_id, body.status, body.reason, body.evidence)])
     except pull.UnknownInstruction:
         return Status(404, {"error": "unknown_instruction"})
     except PropagationError as exc:
         return Status(400, {"error": exc.code or "invalid", "detail": _message(exc)})
-    return Status(200, {"id": p.idempotency_key, "state": p.state})
+    return Status(200, {"id": instruction_id, "state": states[instruction_id]})
+
+
+@v1.post(
+    "/systems/{system_id}/deletions/ack",
+    response={200: list[AckResult], 400: Error, 404: Error},
+    summary="Acknowledge up to 500 instructions at once",
+)
+def ack_many(request, system_id: int, body: Acks):
+    system = _own(request, system_id)
+    if system is None:
+        return Status(404, {"error": "not_found"})
+    try:
+        states = pull.instructions_ack(system, [pull.Ack(a.id, a.status, a.reason, a.evidence) for a in body.acks])
+    except pull.UnknownInstruction:
+        return Status(
+            404, {"error": "unknown_instruction", "detail": "An id is not one of this system's instructions."}
+        )
+    except PropagationError as exc:
+        return Status(400, {"error": exc.code or "invalid", "detail": _message(exc)})
+    return Status(200, [{"id": a.id, "state": states[a.id]} for a in body.acks])
 
 
 @v1.post(
@@ -306,21 +334,27 @@ def callback(request, system_id: int, body: Results):
     except SignatureError as exc:
         return Status(401, {"error": "bad_signature", "detail": str(exc)})
     pull.contact_touch(system)
-    answered = []
+    ids = dict(
+        Propagation.objects.filter(system=system, idempotency_key__in=[r.id for r in body.results]).values_list(
+            "idempotency_key", "pk"
+        )
+    )
+    confirmations = []
     for result in body.results:
-        p = Propagation.objects.filter(system=system, idempotency_key=result.id).first()
-        if p is None:
+        if result.id not in ids:
             continue
+        confirmation = Confirmation(
+            propagation_id=ids[result.id],
+            outcome=result.status,
+            reason=result.reason,
+            evidence={"channel": "callback", "webhook_id": msg_id, "system_evidence": result.evidence},
+        )
         with contextlib.suppress(PropagationError):  # e.g. held without a reason: answered with the unchanged state
-            p = propagation_confirm(
-                actor=f"system:{system.pk}",
-                propagation=p,
-                outcome=result.status,
-                reason=result.reason,
-                evidence={"channel": "callback", "webhook_id": msg_id, "system_evidence": result.evidence},
-            )
-        answered.append({"id": p.idempotency_key, "state": p.state})
-    return Status(200, answered)
+            confirmation.check()
+            confirmations.append(confirmation)
+    propagations_confirm(actor=f"system:{system.pk}", confirmations=confirmations)
+    states = dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
+    return Status(200, [{"id": key, "state": state} for key, state in states.items()])
 
 
 api.add_router("/v1", v1)

@@ -19,17 +19,18 @@ import datetime as dt
 import hashlib
 import json
 import random
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentRecord, DataSubject
 from consent.services import Evidence, consent_withdraw, subject_shred
-from facerights.audit import audit_record
+from facerights.audit import Entry, audit_record, audit_record_many
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
 from .models import DeletionRequest, DeliveryAttempt, Holding, ProcessingSystem, Propagation, Request
@@ -83,56 +84,118 @@ def deletion_request_open(
 ) -> DeletionRequest | None:
     """Open a deletion for every live holding of the subject (or those in `systems`).
 
-    Writes one propagation per holding system in the same transaction. Holdings
-    already being deleted are left to the deletion that holds them. Returns
-    None when there is nothing left to delete.
+    Returns None when there is nothing left to delete: holdings already being
+    deleted are left to the deletion that holds them.
     """
+    opened = deletion_requests_open(
+        actor=actor, subject_ids=[subject.pk], trigger=trigger, systems=systems, request=request, at=at
+    )
+    return opened[0] if opened else None
+
+
+OPEN_CHUNK = 1000
+
+
+def deletion_requests_open(
+    *,
+    actor: str,
+    subject_ids: list[int],
+    trigger: str,
+    systems: list[ProcessingSystem] | None = None,
+    request: Request | None = None,
+    at: dt.datetime | None = None,
+) -> list[DeletionRequest]:
+    """Open one deletion per subject, with one propagation per holding system, in bulk.
+
+    Each chunk of subjects is one transaction: a subject's request, its
+    propagations, its holdings' new status and its audit event commit together.
+    Dispatch tasks (one per system) are sent after each commit.
+    """
+    at = at or timezone.now()
+    opened: list[DeletionRequest] = []
+    for start in range(0, len(subject_ids), OPEN_CHUNK):
+        opened.extend(_open_chunk(actor, subject_ids[start : start + OPEN_CHUNK], trigger, systems, request, at))
+    return opened
+
+
+def _open_chunk(actor, subject_ids, trigger, systems, request, at) -> list[DeletionRequest]:
     from .tasks import propagations_dispatch
 
-    at = at or timezone.now()
     today = timezone.localdate(at)
     with transaction.atomic():
-        holdings = Holding.objects.select_for_update().filter(subject=subject, status__in=LIVE_HOLDING)
+        holdings = Holding.objects.select_for_update().filter(subject_id__in=subject_ids, status__in=LIVE_HOLDING)
         if systems is not None:
             holdings = holdings.filter(system__in=systems)
-        holdings = list(holdings.select_related("system").order_by("system_id"))
+        holdings = list(holdings.select_related("system").order_by("subject_id", "system_id"))
         if not holdings:
-            return None
+            return []
         due_on = request.due_on if request else request_due_date(today, Request.Type.DELETION)[0]
-        deletion = DeletionRequest.objects.create(
-            subject=subject, trigger=trigger, request=request, due_on=due_on, created_at=at
+        subjects = sorted({h.subject_id for h in holdings})
+        deletions = DeletionRequest.objects.bulk_create(
+            [
+                DeletionRequest(subject_id=sid, trigger=trigger, request=request, due_on=due_on, created_at=at)
+                for sid in subjects
+            ]
         )
-        propagations = [_propagation_new(deletion, holding, today, at) for holding in holdings]
+        by_subject = {d.subject_id: d for d in deletions}
+        system_by_id = {h.system_id: h.system for h in holdings}
+        deadlines = {pk: _deadline(system, today, due_on) for pk, system in system_by_id.items()}
+        next_seq = _reserve_feed_numbers(holdings, system_by_id)
+        propagations = []
+        for holding in holdings:
+            feed_seq = None
+            if holding.system_id in next_seq:
+                feed_seq = next_seq[holding.system_id]
+                next_seq[holding.system_id] += 1
+            propagations.append(
+                Propagation(
+                    deletion_request=by_subject[holding.subject_id],
+                    system_id=holding.system_id,
+                    holding=holding,
+                    subject_key=holding.subject_key,
+                    deadline=deadlines[holding.system_id],
+                    next_attempt_at=at,
+                    feed_seq=feed_seq,
+                    created_at=at,
+                )
+            )
+        Propagation.objects.bulk_create(propagations, batch_size=2000)
         Holding.objects.filter(pk__in=[h.pk for h in holdings]).update(status=Holding.Status.DELETION_PENDING)
-        audit_record(
+        systems_of = {}
+        for p in propagations:
+            systems_of.setdefault(p.deletion_request.subject_id, []).append(p.system_id)
+        audit_record_many(
             actor=actor,
-            action="deletion.opened",
-            target=deletion,
-            data={"trigger": trigger, "systems": [p.system_id for p in propagations], "due_on": due_on.isoformat()},
+            entries=[
+                Entry(
+                    action="deletion.opened",
+                    target=d,
+                    data={"trigger": trigger, "systems": systems_of[d.subject_id], "due_on": due_on.isoformat()},
+                )
+                for d in deletions
+            ],
         )
-        system_ids = sorted({p.system_id for p in propagations})
+        system_ids = sorted(system_by_id)
         transaction.on_commit(lambda: [propagations_dispatch.delay(system_id) for system_id in system_ids])
-    return deletion
+    return deletions
 
 
-def _propagation_new(deletion: DeletionRequest, holding: Holding, today: dt.date, at: dt.datetime) -> Propagation:
-    system = holding.system
-    feed_seq = None
-    if system.integration == ProcessingSystem.Integration.PULL:
-        # Numbers are taken under the system's row lock, so a device never
-        # sees number n+1 before number n has committed.
-        ProcessingSystem.objects.filter(pk=system.pk).select_for_update().update(feed_seq=F("feed_seq") + 1)
-        feed_seq = ProcessingSystem.objects.values_list("feed_seq", flat=True).get(pk=system.pk)
-    return Propagation.objects.create(
-        deletion_request=deletion,
-        system=system,
-        holding=holding,
-        subject_key=holding.subject_key,
-        deadline=_deadline(system, today, deletion.due_on),
-        next_attempt_at=at,
-        feed_seq=feed_seq,
-        created_at=at,
-    )
+def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict) -> dict[int, int]:
+    """Take a block of feed numbers for each pull system, under the system's row lock.
+
+    The lock is held until commit, so a device never sees number n+1 before
+    number n has committed.
+    """
+    wanted: dict[int, int] = {}
+    for holding in holdings:
+        if system_by_id[holding.system_id].integration == ProcessingSystem.Integration.PULL:
+            wanted[holding.system_id] = wanted.get(holding.system_id, 0) + 1
+    first = {}
+    for system_id in sorted(wanted):
+        ProcessingSystem.objects.filter(pk=system_id).update(feed_seq=F("feed_seq") + wanted[system_id])
+        last = ProcessingSystem.objects.values_list("feed_seq", flat=True).get(pk=system_id)
+        first[system_id] = last - wanted[system_id] + 1
+    return first
 
 
 def consent_withdrawal_submit(*, actor: str, record: ConsentRecord, evidence: Evidence) -> DeletionRequest | None:
@@ -230,6 +293,28 @@ def propagation_mark_sent(*, actor: str, propagation: Propagation, next_attempt_
     return p
 
 
+def propagations_mark_delivered(*, actor: str, propagation_ids: list[int]) -> int:
+    """A pull device fetched these instructions: pending ones become sent (one audit event each)."""
+    with transaction.atomic():
+        rows = list(
+            Propagation.objects.select_for_update()
+            .filter(pk__in=propagation_ids, state=Propagation.State.PENDING)
+            .select_related("deletion_request")
+            .order_by("pk")
+        )
+        if not rows:
+            return 0
+        now = timezone.now()
+        Propagation.objects.filter(pk__in=[p.pk for p in rows]).update(
+            state=Propagation.State.SENT, sent_at=now, next_attempt_at=None
+        )
+        audit_record_many(
+            actor=actor,
+            entries=[Entry(action="propagation.sent", target=p, data={"system": p.system_id}) for p in rows],
+        )
+    return len(rows)
+
+
 def propagation_accepted(*, actor: str, propagation: Propagation, status: int | None = None) -> Propagation:
     """The system took the instruction and will confirm later (a callback or an ack)."""
     with transaction.atomic():
@@ -250,53 +335,95 @@ def propagation_accepted(*, actor: str, propagation: Propagation, status: int | 
     return p
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A system's confirmed outcome for one propagation."""
+
+    propagation_id: int
+    outcome: str
+    evidence: dict
+    reason: str = ""
+    status: int | None = None
+
+    def check(self) -> None:
+        if self.outcome not in Propagation.TERMINAL:
+            raise PropagationError(_("Unknown outcome: use deleted, not_found or held."), code="outcome")
+        if not self.evidence:
+            raise PropagationError(_("A confirmation needs evidence."), code="evidence")
+        if self.outcome == Propagation.State.HELD and not self.reason.strip():
+            raise PropagationError(_("Data held back needs a reason (PIPL Art 47)."), code="reason")
+
+
 def propagation_confirm(
     *, actor: str, propagation: Propagation, outcome: str, evidence: dict, reason: str = "", status: int | None = None
 ) -> Propagation:
     """Record a system's confirmed outcome with its evidence; a terminal propagation never changes."""
-    if outcome not in Propagation.TERMINAL:
-        raise PropagationError(_("Unknown outcome: use deleted, not_found or held."), code="outcome")
-    if not evidence:
-        raise PropagationError(_("A confirmation needs evidence."), code="evidence")
-    if outcome == Propagation.State.HELD and not reason.strip():
-        raise PropagationError(_("Data held back needs a reason (PIPL Art 47)."), code="reason")
+    propagations_confirm(
+        actor=actor,
+        confirmations=[Confirmation(propagation.pk, outcome, evidence, reason, status)],
+    )
+    return Propagation.objects.select_related("deletion_request", "system").get(pk=propagation.pk)
+
+
+def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> int:
+    """Record many confirmed outcomes in one transaction (a batch answer, a device's acks).
+
+    Every confirmation is checked first: one without evidence, or held
+    without a reason, raises and nothing is written. Propagations already
+    terminal are left as they are. Returns how many changed.
+    """
+    for confirmation in confirmations:
+        confirmation.check()
+    by_id = {c.propagation_id: c for c in confirmations}
     with transaction.atomic():
-        p = _locked(propagation)
-        if p.is_terminal:
-            return p
+        rows = list(
+            Propagation.objects.select_for_update()
+            .filter(pk__in=by_id)
+            .exclude(state__in=Propagation.TERMINAL)
+            .select_related("deletion_request")
+            .order_by("pk")
+        )
+        if not rows:
+            return 0
         now = timezone.now()
-        p.state = outcome
-        p.evidence = evidence
-        p.evidence_sha256 = evidence_fingerprint(evidence)
-        p.held_reason = reason.strip()[:255]
-        p.confirmed_at = now
-        p.claimed_until = None
-        p.next_attempt_at = None
-        p.save(
-            update_fields=[
-                "state",
-                "evidence",
-                "evidence_sha256",
-                "held_reason",
-                "confirmed_at",
-                "claimed_until",
-                "next_attempt_at",
-            ]
+        for p in rows:
+            c = by_id[p.pk]
+            p.state = c.outcome
+            p.evidence = c.evidence
+            p.evidence_sha256 = evidence_fingerprint(c.evidence)
+            p.held_reason = c.reason.strip()[:255]
+            p.confirmed_at = now
+            p.claimed_until = None
+            p.next_attempt_at = None
+        Propagation.objects.bulk_update(
+            rows,
+            ["state", "evidence", "evidence_sha256", "held_reason", "confirmed_at", "claimed_until", "next_attempt_at"],
+            batch_size=1000,
         )
-        _finish_attempt(p, DeliveryAttempt.Outcome.CONFIRMED, status=status)
-        Holding.objects.filter(pk=p.holding_id).update(
-            status=Holding.Status.RESTRICTED if outcome == Propagation.State.HELD else Holding.Status.DELETED,
-            deleted_at=None if outcome == Propagation.State.HELD else now,
-        )
-        ProcessingSystem.objects.filter(pk=p.system_id).update(last_success_at=now)
-        audit_record(
+        ids = [p.pk for p in rows]
+        for status in {by_id[pk].status for pk in ids}:
+            DeliveryAttempt.objects.filter(
+                propagation_id__in=[pk for pk in ids if by_id[pk].status == status],
+                outcome=DeliveryAttempt.Outcome.IN_FLIGHT,
+            ).update(outcome=DeliveryAttempt.Outcome.CONFIRMED, http_status=status, finished_at=now)
+        held = [p.holding_id for p in rows if p.state == Propagation.State.HELD]
+        gone = [p.holding_id for p in rows if p.state != Propagation.State.HELD]
+        Holding.objects.filter(pk__in=gone).update(status=Holding.Status.DELETED, deleted_at=now)
+        Holding.objects.filter(pk__in=held).update(status=Holding.Status.RESTRICTED)
+        ProcessingSystem.objects.filter(pk__in={p.system_id for p in rows}).update(last_success_at=now)
+        audit_record_many(
             actor=actor,
-            action=f"propagation.{outcome}",
-            target=p,
-            data={"system": p.system_id, "evidence_sha256": p.evidence_sha256},
+            entries=[
+                Entry(
+                    action=f"propagation.{p.state}",
+                    target=p,
+                    data={"system": p.system_id, "evidence_sha256": p.evidence_sha256},
+                )
+                for p in rows
+            ],
         )
-        _complete_if_done(actor, p.deletion_request)
-    return p
+        _complete_if_done(actor, {p.deletion_request_id for p in rows})
+    return len(rows)
 
 
 def propagation_retry_later(
@@ -386,23 +513,30 @@ def propagation_retry_now(*, actor: str, propagation: Propagation) -> Propagatio
 # --- Completion --------------------------------------------------------------------------------
 
 
-def _complete_if_done(actor: str, deletion: DeletionRequest) -> None:
-    deletion = DeletionRequest.objects.select_for_update().get(pk=deletion.pk)
-    if deletion.state == DeletionRequest.State.COMPLETED:
-        return
-    if deletion.propagations.exclude(state__in=Propagation.TERMINAL).exists():
-        return
-    from .notify import deletion_completed_notify
+def _complete_if_done(actor: str, deletion_ids: set[int]) -> None:
+    """Complete every deletion among these whose propagations are all terminal; a completed one never reopens."""
+    from .notify import deletions_completed_notify
 
-    deletion.state = DeletionRequest.State.COMPLETED
-    deletion.completed_at = timezone.now()
-    deletion.save(update_fields=["state", "completed_at"])
-    audit_record(actor=actor, action="deletion.completed", target=deletion)
-    if deletion.request_id:
-        Request.objects.filter(pk=deletion.request_id, state__in=Request.OPEN_STATES).update(
-            state=Request.State.COMPLETED, closed_at=deletion.completed_at
-        )
-    transaction.on_commit(lambda: deletion_completed_notify(deletion.pk))
+    unfinished = Propagation.objects.filter(deletion_request=OuterRef("pk")).exclude(state__in=Propagation.TERMINAL)
+    done = list(
+        DeletionRequest.objects.select_for_update()
+        .filter(pk__in=deletion_ids, state=DeletionRequest.State.OPEN)
+        .filter(~Exists(unfinished))
+        .order_by("pk")
+    )
+    if not done:
+        return
+    now = timezone.now()
+    DeletionRequest.objects.filter(pk__in=[d.pk for d in done]).update(
+        state=DeletionRequest.State.COMPLETED, completed_at=now
+    )
+    request_ids = [d.request_id for d in done if d.request_id]
+    Request.objects.filter(pk__in=request_ids, state__in=Request.OPEN_STATES).update(
+        state=Request.State.COMPLETED, closed_at=now
+    )
+    audit_record_many(actor=actor, entries=[Entry(action="deletion.completed", target=d) for d in done])
+    done_ids = [d.pk for d in done]
+    transaction.on_commit(lambda: deletions_completed_notify(done_ids))
 
 
 def consents_withdraw_all(*, actor: str, subject: DataSubject, evidence: Evidence) -> DeletionRequest | None:

@@ -55,10 +55,11 @@ def escalation_notify(propagation_id: int) -> None:
     notify_escalation_task.delay(propagation_id)
 
 
-def deletion_completed_notify(deletion_id: int) -> None:
-    from .tasks import notify_deletion_completed_task
+def deletions_completed_notify(deletion_ids: list[int]) -> None:
+    from .tasks import notify_deletions_completed_task
 
-    notify_deletion_completed_task.delay(deletion_id)
+    for start in range(0, len(deletion_ids), 500):
+        notify_deletions_completed_task.delay(deletion_ids[start : start + 500])
 
 
 def _status_url(deletion) -> str:

@@ -113,11 +113,12 @@ def notify_escalation_task(propagation_id: int) -> None:
     escalation_send(propagation)
 
 
-@shared_task(time_limit=60, soft_time_limit=50)
-def notify_deletion_completed_task(deletion_id: int) -> None:
+@shared_task(time_limit=300, soft_time_limit=280)
+def notify_deletions_completed_task(deletion_ids: list[int]) -> None:
     from .notify import deletion_completed_send
 
-    deletion_completed_send(DeletionRequest.objects.select_related("subject").get(pk=deletion_id))
+    for deletion in DeletionRequest.objects.filter(pk__in=deletion_ids).select_related("subject"):
+        deletion_completed_send(deletion)
 
 
 @shared_task(time_limit=600, soft_time_limit=580)

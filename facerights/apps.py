@@ -9,6 +9,15 @@ class FaceRightsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from django.db.models.signals import post_delete, post_save
+
+        from .models import CalendarDay, CalendarYear
         from .roles import roles_ensure
+        from .workdays import calendar_cache_clear
 
         post_migrate.connect(roles_ensure, dispatch_uid="facerights.roles_ensure")
+        for model in (CalendarYear, CalendarDay):
+            post_save.connect(calendar_cache_clear, sender=model, dispatch_uid=f"calendar-cache-save-{model.__name__}")
+            post_delete.connect(
+                calendar_cache_clear, sender=model, dispatch_uid=f"calendar-cache-delete-{model.__name__}"
+            )

@@ -53,14 +53,6 @@ def event_hash(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _lock_head(chain: str) -> AuditChainHead:
-    try:
-        return AuditChainHead.objects.select_for_update().get(chain=chain)
-    except AuditChainHead.DoesNotExist:
-        AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
-        return AuditChainHead.objects.select_for_update().get(chain=chain)
-
-
 def audit_record(
     *,
     actor: str,
@@ -74,42 +66,82 @@ def audit_record(
     `data` must be JSON made of strings, integers, booleans and lists or dicts
     of them, and must never hold personal data: ids and codes only.
     """
+    return audit_record_many(actor=actor, entries=[Entry(action=action, target=target, data=data, chain=chain)])[0]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event for audit_record_many."""
+
+    action: str
+    target: Model | None = None
+    data: dict | None = None
+    chain: str | None = None
+
+
+def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
+    """Append many events at once, inside the caller's transaction (bulk deletions and confirmations).
+
+    Chain heads are locked in chain order, so concurrent bulk writers cannot
+    deadlock; events keep their order within each chain.
+    """
     if not connection.in_atomic_block:
-        raise RuntimeError("audit_record must run inside the transaction of the change it records.")
-    if chain is None:
-        chain = getattr(target, "audit_chain", REGISTRY_CHAIN) if target is not None else REGISTRY_CHAIN
-    data = data or {}
-    object_type = target._meta.label_lower if target is not None else ""
-    object_id = str(target.pk) if target is not None else ""
+        raise RuntimeError("audit_record_many must run inside the transaction of the change it records.")
+    if not entries:
+        return []
+    resolved = [
+        (
+            entry.chain
+            or (getattr(entry.target, "audit_chain", REGISTRY_CHAIN) if entry.target is not None else REGISTRY_CHAIN),
+            entry,
+        )
+        for entry in entries
+    ]
+    chains = sorted({chain for chain, _entry in resolved})
     with transaction.atomic():
-        head = _lock_head(chain)
-        seq = head.seq + 1
+        # Rows are created and locked in chain order: concurrent writers cannot deadlock.
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=c) for c in chains], ignore_conflicts=True)
+        heads = {
+            head.chain: head
+            for head in AuditChainHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
+        }
         at = timezone.now()
-        digest = event_hash(
-            chain=chain,
-            seq=seq,
-            prev_hash=head.hash,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            data=data,
-        )
-        event = AuditEvent.objects.create(
-            chain=chain,
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            data=data,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        AuditChainHead.objects.filter(chain=chain).update(seq=seq, hash=digest)
-    return event
+        events = []
+        for chain, entry in resolved:
+            head = heads[chain]
+            object_type = entry.target._meta.label_lower if entry.target is not None else ""
+            object_id = str(entry.target.pk) if entry.target is not None else ""
+            data = entry.data or {}
+            seq = head.seq + 1
+            digest = event_hash(
+                chain=chain,
+                seq=seq,
+                prev_hash=head.hash,
+                at=at,
+                actor=actor,
+                action=entry.action,
+                object_type=object_type,
+                object_id=object_id,
+                data=data,
+            )
+            events.append(
+                AuditEvent(
+                    chain=chain,
+                    seq=seq,
+                    at=at,
+                    actor=actor,
+                    action=entry.action,
+                    object_type=object_type,
+                    object_id=object_id,
+                    data=data,
+                    prev_hash=head.hash,
+                    hash=digest,
+                )
+            )
+            head.seq, head.hash = seq, digest
+        AuditEvent.objects.bulk_create(events, batch_size=2000)
+        AuditChainHead.objects.bulk_update(list(heads.values()), ["seq", "hash"], batch_size=2000)
+    return events
 
 
 @dataclass(frozen=True)

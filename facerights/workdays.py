@@ -12,6 +12,7 @@ A day is a working day according to, in this order:
 from __future__ import annotations
 
 import datetime as dt
+import time
 from functools import lru_cache
 
 import chinese_calendar
@@ -36,20 +37,33 @@ def _package_years() -> range:
     return range(known[0], known[-1] + 1)
 
 
-class WorkingDayCalendar:
-    """Answers working-day questions, reading the table once per year asked."""
+# The table changes a few times a year: each process keeps what it read for a
+# few minutes (other processes see an admin's change within CACHE_SECONDS;
+# this process at once, through calendar_cache_clear on save).
+CACHE_SECONDS = 300
+_cache: dict[int, tuple[float, dict[dt.date, str] | None]] = {}
 
-    def __init__(self) -> None:
-        self._table: dict[int, dict[dt.date, str] | None] = {}
+
+def calendar_cache_clear(*args, **kwargs) -> None:
+    _cache.clear()
+
+
+def _table_for(year: int) -> dict[dt.date, str] | None:
+    cached = _cache.get(year)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    table = None
+    if CalendarYear.objects.filter(year=year, is_complete=True).exists():
+        table = dict(CalendarDay.objects.filter(date__year=year).values_list("date", "kind"))
+    _cache[year] = (time.monotonic() + CACHE_SECONDS, table)
+    return table
+
+
+class WorkingDayCalendar:
+    """Answers working-day questions from the table (cached) and the package."""
 
     def _table_for(self, year: int) -> dict[dt.date, str] | None:
-        if year not in self._table:
-            if CalendarYear.objects.filter(year=year, is_complete=True).exists():
-                days = CalendarDay.objects.filter(date__year=year).values_list("date", "kind")
-                self._table[year] = dict(days)
-            else:
-                self._table[year] = None
-        return self._table[year]
+        return _table_for(year)
 
     def covers(self, year: int) -> bool:
         return self._table_for(year) is not None or year in _package_years()

@@ -38,23 +38,27 @@ class PullDevice:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def _ack(self, instruction: dict) -> None:
-        outcome, evidence = self.store.apply(instruction["id"], instruction["subject_key"])
-        self._call("POST", f"/deletions/{instruction['id']}/ack", {"status": outcome, "evidence": evidence})
+    def _carry_out(self, instructions: list[dict]) -> None:
+        """Delete, then acknowledge the whole page in one call."""
+        acks = []
+        for instruction in instructions:
+            outcome, evidence = self.store.apply(instruction["id"], instruction["subject_key"])
+            acks.append({"id": instruction["id"], "status": outcome, "evidence": evidence})
+        for start in range(0, len(acks), 500):
+            self._call("POST", "/deletions/ack", {"acks": acks[start : start + 500]})
 
     def poll_once(self) -> int:
         """Fetch and carry out everything after the cursor; return how many instructions were handled."""
         handled = 0
         while True:
-            status, body = self._call("GET", f"/deletions?after={self.cursor}&limit=100")
+            status, body = self._call("GET", f"/deletions?after={self.cursor}&limit=500")
             if status == 410:
                 self.reconcile()
                 continue
             if status != 200:
                 return handled
-            for instruction in body["instructions"]:
-                self._ack(instruction)
-                handled += 1
+            self._carry_out(body["instructions"])
+            handled += len(body["instructions"])
             if body["next_cursor"] == self.cursor or not body["instructions"]:
                 return handled
             self.cursor = body["next_cursor"]
@@ -65,8 +69,7 @@ class PullDevice:
         if status != 200:
             return
         self.store.delete_keys(body["stale"])
-        for instruction in body["delete"]:
-            self._ack(instruction)
+        self._carry_out(body["delete"])
         self.cursor = body["cursor"]
 
     def _run(self) -> None:

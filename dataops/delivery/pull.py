@@ -2,6 +2,7 @@
 
     GET  /api/v1/systems/<id>/deletions?after=<cursor>   instructions in order
     POST /api/v1/systems/<id>/deletions/<instruction id>/ack
+    POST /api/v1/systems/<id>/deletions/ack               up to 500 at once
     POST /api/v1/systems/<id>/reconcile                   after HTTP 410
 
 Every instruction carries its cursor (the system's feed sequence number).
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from ..deletion import propagation_confirm, propagation_mark_sent
+from ..deletion import Confirmation, propagations_confirm, propagations_mark_delivered
 from ..models import Holding, ProcessingSystem, Propagation
 
 FEED_RETENTION = dt.timedelta(days=90)
@@ -50,25 +52,46 @@ def feed_read(system: ProcessingSystem, *, after: int, limit: int = PAGE_LIMIT) 
         .select_related("deletion_request")
         .order_by("feed_seq")[: max(1, min(limit, PAGE_LIMIT))]
     )
-    for row in rows:
-        if row.state == Propagation.State.PENDING:
-            propagation_mark_sent(actor=f"device:{system.pk}", propagation=row, next_attempt_at=None)
+    pending = [row.pk for row in rows if row.state == Propagation.State.PENDING]
+    if pending:
+        propagations_mark_delivered(actor=f"device:{system.pk}", propagation_ids=pending)
     return rows, (rows[-1].feed_seq if rows else after)
 
 
-def instruction_ack(
-    system: ProcessingSystem, instruction_id: str, *, status: str, reason: str, evidence: dict
-) -> Propagation:
-    propagation = Propagation.objects.filter(system=system, idempotency_key=instruction_id).first()
-    if propagation is None:
-        raise UnknownInstruction
-    return propagation_confirm(
-        actor=f"device:{system.pk}",
-        propagation=propagation,
-        outcome=status,
-        evidence={"channel": "pull", "acknowledged_at": timezone.now().isoformat(), "device_evidence": evidence},
-        reason=reason,
+@dataclass
+class Ack:
+    instruction_id: str
+    status: str
+    reason: str = ""
+    evidence: dict | None = None
+
+
+def instructions_ack(system: ProcessingSystem, acks: list[Ack]) -> dict[str, str]:
+    """Record a device's acknowledgements (all checked first); answer each instruction's state.
+
+    Raises UnknownInstruction if any id is not one of this system's instructions.
+    """
+    ids = dict(
+        Propagation.objects.filter(system=system, idempotency_key__in=[a.instruction_id for a in acks]).values_list(
+            "idempotency_key", "pk"
+        )
     )
+    if len(ids) != len({a.instruction_id for a in acks}):
+        raise UnknownInstruction
+    now = timezone.now().isoformat()
+    propagations_confirm(
+        actor=f"device:{system.pk}",
+        confirmations=[
+            Confirmation(
+                propagation_id=ids[a.instruction_id],
+                outcome=a.status,
+                reason=a.reason,
+                evidence={"channel": "pull", "acknowledged_at": now, "device_evidence": a.evidence or {}},
+            )
+            for a in acks
+        ],
+    )
+    return dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
 
 
 def reconcile(system: ProcessingSystem, subject_keys: list[str]) -> dict:
@@ -90,14 +113,15 @@ def reconcile(system: ProcessingSystem, subject_keys: list[str]) -> dict:
         .select_related("deletion_request")
     )
     to_delete = [row for row in open_rows if row.subject_key in keys]
-    for row in open_rows:
-        if row.subject_key not in keys:
-            propagation_confirm(
-                actor=f"device:{system.pk}",
-                propagation=row,
-                outcome=Propagation.State.NOT_FOUND,
-                evidence={"channel": "reconcile", "inventory_sha256": inventory_sha256, "inventory_size": len(keys)},
-            )
+    evidence = {"channel": "reconcile", "inventory_sha256": inventory_sha256, "inventory_size": len(keys)}
+    propagations_confirm(
+        actor=f"device:{system.pk}",
+        confirmations=[
+            Confirmation(propagation_id=row.pk, outcome=Propagation.State.NOT_FOUND, evidence=evidence)
+            for row in open_rows
+            if row.subject_key not in keys
+        ],
+    )
     known = dict(Holding.objects.filter(system=system, subject_key__in=keys).values_list("subject_key", "status"))
     stale = sorted(key for key, status in known.items() if status == Holding.Status.DELETED)
     unknown = sorted(keys - set(known))

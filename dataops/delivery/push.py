@@ -21,25 +21,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 
 from django.utils import timezone
 
 from ..credentials import webhook_secrets
 from ..deletion import (
+    Confirmation,
     PropagationError,
     propagation_accepted,
-    propagation_confirm,
     propagation_fail,
     propagation_retry_later,
+    propagations_confirm,
 )
 from ..models import ProcessingSystem, Propagation
 from . import http
 from .signing import sign_headers
 
 ACTOR = "task:push"
-logger = logging.getLogger(__name__)
-RESULT_STATES = {"deleted", "not_found", "held"}
 
 
 def instruction(propagation: Propagation) -> dict:
@@ -103,31 +101,32 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
             )
         return
     results = _results(response.body)
-    received_at = timezone.now().isoformat()
-    response_sha256 = hashlib.sha256(response.body).hexdigest()
+    evidence_common = {
+        "channel": "push",
+        "webhook_id": msg_id,
+        "http_status": status,
+        "received_at": timezone.now().isoformat(),
+        "response_sha256": hashlib.sha256(response.body).hexdigest(),
+    }
+    confirmations, waiting = [], []
     for p in batch:
-        result = results.get(p.idempotency_key)
-        if result and result.get("status") in RESULT_STATES:
-            evidence = {
-                "channel": "push",
-                "webhook_id": msg_id,
-                "http_status": status,
-                "received_at": received_at,
-                "response_sha256": response_sha256,
-                "system_evidence": result.get("evidence") or {},
-            }
-            try:
-                propagation_confirm(
-                    actor=ACTOR,
-                    propagation=p,
-                    outcome=result["status"],
-                    evidence=evidence,
-                    reason=str(result.get("reason") or ""),
-                    status=status,
-                )
-                continue
-            except PropagationError as exc:  # e.g. held without a reason: not a confirmation; ask again later
-                logger.warning("system %s sent an unusable result: %s", system.pk, exc.code)
+        result = results.get(p.idempotency_key) or {}
+        confirmation = Confirmation(
+            propagation_id=p.pk,
+            outcome=str(result.get("status")),
+            evidence={**evidence_common, "system_evidence": result.get("evidence") or {}},
+            reason=str(result.get("reason") or ""),
+            status=status,
+        )
+        try:
+            confirmation.check()
+            confirmations.append(confirmation)
+        except PropagationError:
+            # "accepted", no result, or an unusable one (held without a reason): not a
+            # confirmation. Wait for a callback, then ask again with the same id.
+            waiting.append(p)
+    propagations_confirm(actor=ACTOR, confirmations=confirmations)
+    for p in waiting:
         propagation_accepted(actor=ACTOR, propagation=p, status=status)
 
 

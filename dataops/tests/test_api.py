@@ -314,3 +314,37 @@ def test_the_openapi_document_and_its_page_are_served_without_a_cdn(client):
     page = client.get("/api/docs").content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower()
+
+
+def test_a_device_acknowledges_a_whole_page_at_once(client, device, people):
+    system, token = device
+    deletions = _open_deletions(people, system, 3)
+    instructions = client.get(f"/api/v1/systems/{system.pk}/deletions", **_auth(token)).json()["instructions"]
+    acks = [{"id": i["id"], "status": "deleted", "evidence": {"n": n}} for n, i in enumerate(instructions)]
+    response = client.post(
+        f"/api/v1/systems/{system.pk}/deletions/ack", {"acks": acks}, content_type="application/json", **_auth(token)
+    )
+    assert response.status_code == 200
+    assert {row["state"] for row in response.json()} == {"deleted"}
+    assert all(DeletionRequest.objects.get(pk=d.pk).state == "completed" for d in deletions)
+
+
+def test_a_page_of_acknowledgements_with_one_bad_entry_changes_nothing(client, device, people):
+    system, token = device
+    _open_deletions(people, system, 2)
+    instructions = client.get(f"/api/v1/systems/{system.pk}/deletions", **_auth(token)).json()["instructions"]
+    acks = [
+        {"id": instructions[0]["id"], "status": "deleted", "evidence": {"n": 1}},
+        {"id": instructions[1]["id"], "status": "held", "evidence": {"n": 2}},  # held without a reason
+    ]
+    response = client.post(
+        f"/api/v1/systems/{system.pk}/deletions/ack", {"acks": acks}, content_type="application/json", **_auth(token)
+    )
+    assert response.status_code == 400 and response.json()["error"] == "reason"
+    assert set(Propagation.objects.values_list("state", flat=True)) == {"sent"}
+    acks[1] = {"id": "not-one-of-ours", "status": "deleted", "evidence": {"n": 2}}
+    response = client.post(
+        f"/api/v1/systems/{system.pk}/deletions/ack", {"acks": acks}, content_type="application/json", **_auth(token)
+    )
+    assert response.status_code == 404
+    assert set(Propagation.objects.values_list("state", flat=True)) == {"sent"}

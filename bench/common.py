@@ -1,0 +1,108 @@
+"""Shared set-up for the benchmarks: a database and broker of their own, and the processes to run.
+
+Benchmarks never touch the test database or the default Redis database: they
+use PostgreSQL database `facerights_bench` and Redis database 1 (override with
+BENCH_DATABASE_URL and BENCH_BROKER_URL).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/facerights_bench")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/1")
+KEY = base64.urlsafe_b64encode(b"b" * 32).decode()
+
+ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "CELERY_BROKER_URL": BROKER_URL,
+    "DEBUG": "false",
+    "SECRET_KEY": "benchmark-only-secret-key-" + "x" * 30,
+    "FIELD_ENCRYPTION_KEY": KEY,
+    "IDENTIFIER_HASH_KEY": KEY,
+    "ALLOWED_HOSTS": "localhost,127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+    "LOG_LEVEL": "WARNING",
+    "FACERIGHTS_VAR_DIR": str(ROOT / "var" / "bench"),
+}
+
+
+def environment() -> dict:
+    os.environ.update(ENV)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facerights.settings")
+    return {**os.environ, **ENV}
+
+
+def fresh_database() -> None:
+    """Drop and recreate the benchmark database, then migrate it."""
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=environment(), check=True)
+
+
+def flush_broker() -> None:
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+
+
+def start(args: list[str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        args, cwd=ROOT, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs
+    )
+
+
+def start_workers(concurrency: int = 2) -> subprocess.Popen:
+    process = start(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "facerights",
+            "worker",
+            f"--concurrency={concurrency}",
+            "--loglevel=WARNING",
+        ]
+    )
+    time.sleep(4)
+    return process
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as info:
+        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from consent.models import ConsentRecord, DataSubject
 from consent.services import Evidence, consent_withdraw, subject_shred
 from facerights.audit import Entry, audit_record, audit_record_many
+from facerights.db import bulk_update_rows
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
 from .models import DeletionRequest, DeliveryAttempt, Holding, ProcessingSystem, Propagation, Request
@@ -395,10 +396,9 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
             p.confirmed_at = now
             p.claimed_until = None
             p.next_attempt_at = None
-        Propagation.objects.bulk_update(
+        bulk_update_rows(
             rows,
             ["state", "evidence", "evidence_sha256", "held_reason", "confirmed_at", "claimed_until", "next_attempt_at"],
-            batch_size=1000,
         )
         ids = [p.pk for p in rows]
         for status in {by_id[pk].status for pk in ids}:

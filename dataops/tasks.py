@@ -19,7 +19,7 @@ from .services import request_acknowledge
 
 ACKNOWLEDGE_GRACE = dt.timedelta(minutes=2)
 BATCHES_PER_TASK = 50
-PUSH_BATCH = 100
+PUSH_BATCH = 500
 
 
 @shared_task(time_limit=60, soft_time_limit=50)

@@ -7,9 +7,7 @@ class FaceRightsConfig(AppConfig):
     verbose_name = _("FaceRights kernel")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from .models import CalendarDay, CalendarYear
         from .roles import roles_ensure

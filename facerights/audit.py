@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from .db import bulk_update_rows
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -140,7 +141,7 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
             )
             head.seq, head.hash = seq, digest
         AuditEvent.objects.bulk_create(events, batch_size=2000)
-        AuditChainHead.objects.bulk_update(list(heads.values()), ["seq", "hash"], batch_size=2000)
+        bulk_update_rows(list(heads.values()), ["seq", "hash"])
     return events
 
 

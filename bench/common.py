@@ -60,6 +60,16 @@ def flush_broker() -> None:
     redis.Redis.from_url(BROKER_URL).flushdb()
 
 
+def wrk(url: str, *, script: Path | None = None, connections: int = 20, seconds: int = 30, threads: int = 2) -> str:
+    """Run wrk (installing Debian's package if missing) and return its report."""
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        args += ["-s", str(script)]
+    return subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+
+
 def start(args: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         args, cwd=ROOT, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs

@@ -38,6 +38,8 @@ class UnknownInstruction(Exception):
 def contact_touch(system: ProcessingSystem) -> None:
     """Record that the system called, at most once a minute (polling stays a read)."""
     now = timezone.now()
+    if system.last_contact_at and now - system.last_contact_at < CONTACT_RESOLUTION:
+        return
     ProcessingSystem.objects.filter(pk=system.pk).filter(
         Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=now - CONTACT_RESOLUTION)
     ).update(last_contact_at=now)

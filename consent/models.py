@@ -321,3 +321,92 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code shown or printed at enrolment, to link an account to a subject's data."""
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.CASCADE, related_name="enrolment_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enrolment code")
+        verbose_name_plural = _("enrolment codes")
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.subject_id}"
+
+
+class IdentityCheck(models.Model):
+    """A person asks a DPO to link their account by checking an identity document.
+
+    The scan is the only picture of a person FaceRights ever holds: encrypted,
+    never used for recognition, and destroyed when the review ends.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for review")
+        APPROVED = "approved", _("approved: account linked")
+        REJECTED = "rejected", _("rejected")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="identity_checks"
+    )
+    scan_ciphertext = models.BinaryField(null=True, editable=False)
+    scan_content_type = models.CharField(max_length=32, editable=False)
+    scan_sha256 = models.CharField(_("SHA-256 of the scan"), max_length=64, editable=False)
+    note_ciphertext = models.BinaryField(null=True, editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, editable=False)
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.CharField(_("reason given to the person"), max_length=255, blank=True)
+    reviewed_by = models.CharField(_("reviewed by"), max_length=128, blank=True, editable=False)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("identity check")
+        verbose_name_plural = _("identity checks")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="pending") | Q(scan_ciphertext__isnull=True),
+                name="identity_check_scan_destroyed_after_review",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} {self.created_at:%Y-%m-%d}"
+
+
+class ConsentRefusal(models.Model):
+    """A person said no to a face consent: no new prompt for that system and purpose for a while (R8)."""
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.CASCADE, related_name="refusals"
+    )
+    system = models.ForeignKey(
+        "dataops.ProcessingSystem",
+        verbose_name=_("processing system"),
+        on_delete=models.CASCADE,
+        related_name="refusals",
+    )
+    purpose = models.ForeignKey(Purpose, verbose_name=_("purpose"), on_delete=models.CASCADE, related_name="refusals")
+    at = models.DateTimeField(_("refused"))
+
+    class Meta:
+        verbose_name = _("consent refusal")
+        verbose_name_plural = _("consent refusals")
+        indexes = [models.Index(fields=["subject", "system", "purpose", "at"], name="refusal_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} / {self.system} / {self.at:%Y-%m-%d}"

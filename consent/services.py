@@ -27,6 +27,7 @@ from .models import (
     SubjectIdentifier,
 )
 from .rules import needs_guardian_consent, normalize_identifier
+from .signals import notice_published
 
 
 class ConsentError(ValidationError):
@@ -207,6 +208,8 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
             target=notice,
             data={"system": notice.system_id, "version": notice.version, "digest": notice.digest},
         )
+        notice_id = notice.pk
+        transaction.on_commit(lambda: notice_published.send(sender=Notice, notice_id=notice_id))
     return notice
 
 
@@ -346,3 +349,31 @@ def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
         subject.save(update_fields=["wrapped_key", "name_ciphertext", "shredded_at"])
         audit_record(actor=actor, action="subject.shredded", target=subject)
     return subject
+
+
+# --- Refusals (R8) -----------------------------------------------------------------------
+
+
+def consent_refuse(*, actor: str, subject: DataSubject, system, purpose: Purpose, at: dt.datetime | None = None):
+    """Record a "no": the person is not asked again for this system and purpose for a while."""
+    from .models import ConsentRefusal
+
+    with transaction.atomic():
+        refusal = ConsentRefusal.objects.create(
+            subject=subject, system=system, purpose=purpose, at=at or timezone.now()
+        )
+        audit_record(
+            actor=actor, action="consent.refused", target=subject, data={"system": system.pk, "purpose": purpose.code}
+        )
+    return refusal
+
+
+def consent_prompt_allowed(*, subject: DataSubject, system, purpose: Purpose, now: dt.datetime | None = None) -> bool:
+    """False within the quiet period after a refusal (NDSMR Art 22(5))."""
+    from django.conf import settings
+
+    from .models import ConsentRefusal
+
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=settings.FACERIGHTS_REFUSAL_QUIET_HOURS)
+    return not ConsentRefusal.objects.filter(subject=subject, system=system, purpose=purpose, at__gt=since).exists()

@@ -419,8 +419,22 @@ class Request(models.Model):
     )
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    refusal_reason_code = models.CharField(_("refusal reason"), max_length=32, blank=True)
+    refusal_reason_code = models.CharField(
+        _("refusal reason"),
+        max_length=32,
+        blank=True,
+        choices=[
+            ("identity_unverified", _("identity could not be verified")),
+            ("legal_retention", _("a law requires the data to be kept")),
+            ("not_held", _("no data is held about you")),
+            ("manifestly_unfounded", _("the request is manifestly unfounded or excessive")),
+            ("other_legal_basis", _("another legal basis applies")),
+        ],
+    )
     refusal_text = models.TextField(_("refusal explanation"), blank=True)
+    details_ciphertext = models.BinaryField(null=True, editable=False)  # what the person wrote, encrypted
+    extended_to = models.DateField(_("extended to"), null=True, blank=True)
+    extension_reason = models.CharField(_("why it was extended"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("request")
@@ -673,3 +687,47 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.number} {self.get_outcome_display()}"
+
+
+class DataExport(models.Model):
+    """A copy of a subject's data (PIPL Art 45): a ZIP of JSON and a readable PDF, built in the background.
+
+    The file is encrypted at rest, downloadable only by the account that asked
+    for it, and only until it expires. It never contains a face image or template.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        BUILDING = "building", _("being prepared")
+        READY = "ready", _("ready to download")
+        EXPIRED = "expired", _("expired")
+        FAILED = "failed", _("failed")
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.CASCADE, related_name="exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="exports"
+    )
+    request = models.ForeignKey(
+        Request, verbose_name=_("rights request"), on_delete=models.PROTECT, related_name="exports"
+    )
+    language = models.CharField(max_length=8, default="zh-hans")
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    ciphertext = models.BinaryField(null=True, editable=False)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("copy of data")
+        verbose_name_plural = _("copies of data")
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.created_at:%Y-%m-%d}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.subject_id}"

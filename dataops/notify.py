@@ -12,27 +12,13 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import translation
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent.services import subject_identifiers
+from facerights.sms import SmsError, sms_send
 
 logger = logging.getLogger(__name__)
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
-
-
-class LogSmsBackend:
-    """Development backend: writes that a message would be sent, with the number masked."""
-
-    def send(self, phone: str, text: str) -> None:
-        logger.info("SMS to %s: %s", mask_phone(phone), text)
-
-
-def sms_backend():
-    return import_string(settings.FACERIGHTS_SMS_BACKEND)()
 
 
 def subject_tell(subject, *, subject_line: str, body: str) -> bool:
@@ -44,7 +30,11 @@ def subject_tell(subject, *, subject_line: str, body: str) -> bool:
         send_mail(subject_line, body, None, [identifiers["email"]])
         return True
     if "phone" in identifiers:
-        sms_backend().send(identifiers["phone"], f"{subject_line} {body}")
+        try:
+            sms_send(identifiers["phone"], f"{subject_line} {body}")
+        except SmsError:
+            logger.warning("no SMS gateway accepted the message for subject %s", subject.pk)
+            return False
         return True
     return False
 
@@ -101,3 +91,78 @@ def deletion_completed_send(deletion) -> None:
             subject_line=_("Your deletion %(ref)s is complete") % {"ref": deletion.reference},
             body=_("Every system has confirmed. Your deletion certificate: %(url)s") % {"url": _status_url(deletion)},
         )
+
+
+def request_notify(request_id: int, event: str) -> None:
+    from .tasks import notify_request_task
+
+    notify_request_task.delay(request_id, event)
+
+
+REQUEST_MESSAGES = {
+    "received": (
+        gettext_lazy("We received your request %(ref)s"),
+        gettext_lazy("We will answer by %(due)s. Follow it on the portal: %(url)s"),
+    ),
+    "extended": (
+        gettext_lazy("Your request %(ref)s needs more time"),
+        gettext_lazy("New date: %(due)s. Reason: %(reason)s. Details on the portal: %(url)s"),
+    ),
+    "refused": (
+        gettext_lazy("Your request %(ref)s was refused"),
+        gettext_lazy(
+            "Reason: %(reason)s. You may complain to the cyberspace administration or other authorities that protect "
+            "personal information, or sue in a people's court (PIPL Art 50). Details on the portal: %(url)s"
+        ),
+    ),
+    "completed": (gettext_lazy("Your request %(ref)s is complete"), gettext_lazy("Details on the portal: %(url)s")),
+}
+
+
+def request_send(request, event: str) -> bool:
+    subject_line, body = REQUEST_MESSAGES[event]
+    url = f"{settings.FACERIGHTS_BASE_URL}/me/requests/{request.reference}/"
+    with translation.override("zh-hans"):
+        return subject_tell(
+            request.subject,
+            subject_line=str(subject_line) % {"ref": request.reference},
+            body=str(body)
+            % {
+                "due": request.due_on.isoformat(),
+                "reason": request.extension_reason if event == "extended" else request.refusal_text,
+                "url": url,
+            },
+        )
+
+
+def notice_change_notify(sender=None, notice_id: int | None = None, **kwargs) -> None:
+    from .tasks import notify_notice_changed_task
+
+    if notice_id is not None:
+        notify_notice_changed_task.delay(notice_id)
+
+
+def notice_changed_send(notice) -> int:
+    """Tell everyone whose current consent rests on an earlier version of this system's notice."""
+    from consent.models import ConsentRecord
+
+    records = (
+        ConsentRecord.objects.filter(
+            system_id=notice.system_id, state__in=["active", "needs_reconsent"], notice__version__lt=notice.version
+        )
+        .select_related("subject")
+        .order_by("subject_id")
+    )
+    told = 0
+    url = f"{settings.FACERIGHTS_BASE_URL}/rules/{notice.system_id}/"
+    with translation.override("zh-hans"):
+        for record in records:
+            told += subject_tell(
+                record.subject,
+                subject_line=_("The notice of %(system)s has changed") % {"system": record.system.name_zh},
+                body=_(
+                    "Version %(version)s is published. Read what changed, and withdraw your consent if you wish: %(url)s"
+                )
+                % {"version": notice.version, "url": url},
+            )
+    return told

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentEvent, ConsentRecord, DataSubject, Notice
+from facerights import crypto
 from facerights.audit import audit_record
 from facerights.services import content_fields
 from facerights.workdays import CalendarYearUnknown, add_working_days
@@ -289,6 +290,7 @@ def request_submit(
     acting_subject: DataSubject | None = None,
     system: ProcessingSystem | None = None,
     received_at: dt.datetime | None = None,
+    details: str = "",
 ) -> Request:
     """Open a request with its legal clock; it is acknowledged by a task after commit."""
     from .tasks import request_acknowledge_task
@@ -308,6 +310,9 @@ def request_submit(
             due_on=due_on,
             due_on_provisional=provisional,
         )
+        if details.strip():
+            request.details_ciphertext = crypto.secret_encrypt(details.strip(), aad=_details_aad(request))
+            request.save(update_fields=["details_ciphertext"])
         audit_record(
             actor=actor,
             action="request.received",
@@ -318,8 +323,21 @@ def request_submit(
     return request
 
 
+def _details_aad(request: Request) -> bytes:
+    return f"facerights:request-details:{request.reference}".encode()
+
+
+def request_details(request: Request) -> str:
+    """What the person wrote with the request, decrypted for them or for the DPO."""
+    if not request.details_ciphertext:
+        return ""
+    return crypto.secret_decrypt(request.details_ciphertext, aad=_details_aad(request))
+
+
 def request_acknowledge(*, request_id: int, actor: str = "system") -> Request | None:
-    """Record that the request's receipt was confirmed to the subject (safe to repeat)."""
+    """Record, and tell the person, that the request was received (safe to repeat)."""
+    from .notify import request_notify
+
     with transaction.atomic():
         request = Request.objects.select_for_update().filter(pk=request_id).first()
         if request is None or request.acknowledged_at is not None:
@@ -327,4 +345,72 @@ def request_acknowledge(*, request_id: int, actor: str = "system") -> Request | 
         request.acknowledged_at = timezone.now()
         request.save(update_fields=["acknowledged_at"])
         audit_record(actor=actor, action="request.acknowledged", target=request)
+        transaction.on_commit(lambda: request_notify(request.pk, "received"))
+    return request
+
+
+def _request_locked(request: Request) -> Request:
+    return Request.objects.select_for_update().get(pk=request.pk)
+
+
+def request_refuse(*, actor: str, request: Request, reason_code: str, text: str) -> Request:
+    """Refuse a request; the person sees the reason and where to complain (PIPL Art 50, R18)."""
+    from .notify import request_notify
+
+    valid_codes = {code for code, _label in Request._meta.get_field("refusal_reason_code").choices}
+    if reason_code not in valid_codes or not text.strip():
+        raise ValidationError(_("A refusal needs a reason code and an explanation the person can read."), code="reason")
+    with transaction.atomic():
+        request = _request_locked(request)
+        if request.state == Request.State.REFUSED:
+            return request
+        if request.state not in Request.OPEN_STATES:
+            raise TransitionError(_("Only an open request can be refused."), code="closed")
+        request.state = Request.State.REFUSED
+        request.refusal_reason_code = reason_code
+        request.refusal_text = text.strip()
+        request.closed_at = timezone.now()
+        request.save(update_fields=["state", "refusal_reason_code", "refusal_text", "closed_at"])
+        audit_record(actor=actor, action="request.refused", target=request, data={"reason_code": reason_code})
+        transaction.on_commit(lambda: request_notify(request.pk, "refused"))
+    return request
+
+
+def request_extend(*, actor: str, request: Request, until: dt.date, reason: str) -> Request:
+    """Move the due date later, with a reason the person is told; at most 30 more calendar days."""
+    from .notify import request_notify
+
+    if not reason.strip():
+        raise ValidationError(_("Tell the person why the request needs more time."), code="reason")
+    with transaction.atomic():
+        request = _request_locked(request)
+        if request.state not in Request.OPEN_STATES:
+            raise TransitionError(_("Only an open request can be extended."), code="closed")
+        if not request.due_on < until <= request.due_on + dt.timedelta(days=30):
+            raise ValidationError(
+                _("The new date must be later than the current one, by at most 30 days."), code="date"
+            )
+        request.extended_to = until
+        request.due_on = until
+        request.extension_reason = reason.strip()[:255]
+        request.save(update_fields=["extended_to", "due_on", "extension_reason"])
+        audit_record(actor=actor, action="request.extended", target=request, data={"until": until.isoformat()})
+        transaction.on_commit(lambda: request_notify(request.pk, "extended"))
+    return request
+
+
+def request_complete(*, actor: str, request: Request) -> Request:
+    from .notify import request_notify
+
+    with transaction.atomic():
+        request = _request_locked(request)
+        if request.state == Request.State.COMPLETED:
+            return request
+        if request.state not in Request.OPEN_STATES:
+            raise TransitionError(_("Only an open request can be completed."), code="closed")
+        request.state = Request.State.COMPLETED
+        request.closed_at = timezone.now()
+        request.save(update_fields=["state", "closed_at"])
+        audit_record(actor=actor, action="request.completed", target=request)
+        transaction.on_commit(lambda: request_notify(request.pk, "completed"))
     return request

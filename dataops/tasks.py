@@ -125,3 +125,36 @@ def notify_deletions_completed_task(deletion_ids: list[int]) -> None:
 def subjects_shred_sweep() -> int:
     """Daily: crypto-shred the identifiers of people nothing is held about any more."""
     return subjects_shred_due(actor="task:shred")
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def notify_request_task(request_id: int, event: str) -> None:
+    from .notify import request_send
+
+    request = Request.objects.select_related("subject").filter(pk=request_id).first()
+    if request is not None:
+        request_send(request, event)
+
+
+@shared_task(time_limit=600, soft_time_limit=580)
+def export_build_task(export_id: int) -> None:
+    from .exports import export_build
+
+    export_build(export_id=export_id)
+
+
+@shared_task(time_limit=300, soft_time_limit=280)
+def exports_expire_task() -> int:
+    from .exports import exports_expire
+
+    return exports_expire()
+
+
+@shared_task(time_limit=600, soft_time_limit=580)
+def notify_notice_changed_task(notice_id: int) -> int:
+    from consent.models import Notice
+
+    from .notify import notice_changed_send
+
+    notice = Notice.objects.filter(pk=notice_id).first()
+    return notice_changed_send(notice) if notice else 0

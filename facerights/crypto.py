@@ -91,22 +91,30 @@ def lookup_hash(kind: str, normalized: str) -> str:
     return hmac.new(settings.IDENTIFIER_HASH_KEY, message, hashlib.sha256).hexdigest()
 
 
-def secret_encrypt(plaintext: str, *, aad: bytes) -> bytes:
-    """Encrypt a deployment secret (a webhook signing secret) under the current master key."""
+def blob_encrypt(data: bytes, *, aad: bytes) -> bytes:
+    """Encrypt bytes at rest (a secret, a scan, a copy of someone's data) under the current master key."""
     master = settings.FIELD_ENCRYPTION_KEYS[0]
     nonce = os.urandom(12)
-    return _VERSION + _key_id(master) + nonce + AESGCM(master).encrypt(nonce, plaintext.encode(), aad)
+    return _VERSION + _key_id(master) + nonce + AESGCM(master).encrypt(nonce, data, aad)
 
 
-def secret_decrypt(token: bytes, *, aad: bytes) -> str:
+def blob_decrypt(token: bytes, *, aad: bytes) -> bytes:
     token = bytes(token)
     master = _keyring().get(token[1:5])
     if token[:1] != _VERSION or master is None:
-        raise DecryptionError("no configured key opens this secret")
+        raise DecryptionError("no configured key opens this data")
     try:
-        return AESGCM(master).decrypt(token[5:17], token[17:], aad).decode()
+        return AESGCM(master).decrypt(token[5:17], token[17:], aad)
     except InvalidTag:
-        raise DecryptionError("secret was altered or the key is wrong") from None
+        raise DecryptionError("data was altered or the key is wrong") from None
+
+
+def secret_encrypt(plaintext: str, *, aad: bytes) -> bytes:
+    return blob_encrypt(plaintext.encode(), aad=aad)
+
+
+def secret_decrypt(token: bytes, *, aad: bytes) -> str:
+    return blob_decrypt(token, aad=aad).decode()
 
 
 def token_digest(token: str) -> str:

@@ -9,8 +9,14 @@ class User(AbstractUser):
     """An account: a data subject, a guardian, a DPO, an operator, an auditor or a regulator.
 
     What the account may do comes from its groups (facerights.roles) and, for a
-    data subject, from the DataSubject linked to it.
+    data subject, from the DataSubject linked to it. A phone number used to
+    sign in is kept like every identifier: encrypted, with a keyed hash to
+    find it (facerights.crypto).
     """
+
+    phone_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    phone_ciphertext = models.BinaryField(null=True, blank=True, editable=False)
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
 
     class Meta:
         verbose_name = _("user")

@@ -1,3 +1,4 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -47,4 +48,14 @@ class VendorConfirmationForm(forms.Form):
         data = super().clean()
         if data.get("outcome") == "held" and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Say why the data is kept."))
+        return data
+
+
+class SignupForm(AllauthSignupForm):
+    """Sign up with an email address or a phone number: one of the two is needed, never a face."""
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("email") and not data.get("phone"):
+            raise ValidationError(_("Enter an email address or a phone number."), code="identifier")
         return data

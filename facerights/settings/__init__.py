@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_celery_beat",
     "ninja",
 ]
@@ -141,15 +142,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# Sign-in never uses a face (Measures Art 10): email or phone with a one-time
+# code, passwordless by default (a password may be added), TOTP or passkeys as
+# a second factor. Answers never reveal whether an account exists.
+ACCOUNT_ADAPTER = "portal.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email", "phone"]
+# allauth warns when a login method's field is optional at sign-up; here one of
+# the two is required, by portal.forms.SignupForm.
+SILENCED_SYSTEM_CHECKS = ["account.W001"]
+# "optional": email is one of two ways to sign up. Nothing about anyone is shown
+# through an unverified address: linking to data needs a verified one (portal.linking).
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False  # needs verification "mandatory"; a link instead
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 15 * 60
 ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60  # before a copy or closing the account; never before a withdrawal
 ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
+    "request_login_code": "20/m/ip,3/m/key",
+    "confirm_email": "1/10s/key",
+    "verify_phone": "1/30s/key,3/m/ip",
     "signup": "20/m/ip",
-    "confirm_email": "1/3m/key",
+    "reauthenticate": "10/m/user",
 }
+ACCOUNT_LOGOUT_ON_GET = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # passkeys on http://localhost for the demo only
+MFA_TOTP_ISSUER = "FaceRights"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGIN_URL = "account_login"
 
@@ -200,7 +226,7 @@ if not DEBUG:
     if not SECURE_HSTS_PRELOAD:
         # Joining the browsers' preload list binds the whole domain to HTTPS for
         # good: an operator's decision (README), not a default. Say so instead of warning.
-        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+        SILENCED_SYSTEM_CHECKS += ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -232,6 +258,23 @@ else:
         f"CELERY_BROKER_URL: unsupported scheme in {CELERY_BROKER_URL.split(':', 1)[0]!r}; "
         "use redis:// or leave it unset for the embedded filesystem broker."
     )
+# --- Cache (rate limits, sign-in codes) ---------------------------------------------------
+# Rate limits must be shared by every web process: Redis when there is one
+# (CACHE_URL, else the broker's Redis), the process's memory otherwise.
+_cache_url = env_str("CACHE_URL") or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "locmem://")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "fr",
+        }
+    }
+elif _cache_url == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured("CACHE_URL: use redis://host:6379/2, or locmem:// for a single process.")
+
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -254,6 +297,10 @@ CELERY_BEAT_SCHEDULE = {
     "propagations-sweep": {
         "task": "dataops.tasks.propagations_sweep",
         "schedule": 60,
+    },
+    "exports-expire": {
+        "task": "dataops.tasks.exports_expire_task",
+        "schedule": 60 * 60,
     },
     "subjects-shred": {
         "task": "dataops.tasks.subjects_shred_sweep",
@@ -281,10 +328,13 @@ FACERIGHTS_CONFIRMATION_WAIT_SECONDS = env_int("FACERIGHTS_CONFIRMATION_WAIT_SEC
 # How long a worker's claim on a delivery lasts: after it, a worker that died
 # mid-call has its rows picked up again by the sweeper. Longer than any call.
 FACERIGHTS_CLAIM_LEASE_SECONDS = env_int("FACERIGHTS_CLAIM_LEASE_SECONDS", 120, minimum=1)
+# After a person refuses a face consent, no new prompt for that system and
+# purpose for this many hours (NDSMR Art 22(5); REGULATION.md R8).
+FACERIGHTS_REFUSAL_QUIET_HOURS = env_int("FACERIGHTS_REFUSAL_QUIET_HOURS", 48, minimum=48)
 # The public address of the portal, for links in emails to vendors.
 FACERIGHTS_BASE_URL = env_str("FACERIGHTS_BASE_URL", "http://localhost:8000").rstrip("/")
 # Where text messages go: the development backend writes them to the log.
-FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "dataops.notify.LogSmsBackend")
+FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "facerights.sms.LogSmsBackend")
 
 LOGGING = {
     "version": 1,

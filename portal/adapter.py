@@ -1,0 +1,43 @@
+"""django-allauth, fitted to FaceRights: phone numbers encrypted, codes by the pluggable SMS backend."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.utils.translation import gettext as _
+
+from consent.rules import normalize_phone
+from facerights.accounts import user_by_phone, user_phone_get, user_phone_set
+from facerights.sms import sms_send
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def clean_phone(self, phone: str) -> str:
+        from django import forms
+        from django.core.exceptions import ValidationError
+
+        try:
+            return normalize_phone(phone)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+    def set_phone(self, user, phone: str, verified: bool) -> None:
+        user_phone_set(user, phone, verified=verified)
+
+    def get_phone(self, user) -> tuple[str, bool] | None:
+        return user_phone_get(user)
+
+    def set_phone_verified(self, user, phone: str) -> None:
+        user_phone_set(user, phone, verified=True)
+
+    def get_user_by_phone(self, phone: str):
+        return user_by_phone(phone)
+
+    def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
+        sms_send(
+            phone, _("Your FaceRights code is %(code)s. It expires in 15 minutes; never share it.") % {"code": code}
+        )
+
+    def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
+        # Enumeration prevention: the person asking sees the same page either way;
+        # the owner of the number learns that no account uses it.
+        sms_send(phone, _("Someone asked to sign in to FaceRights with this number, but no account uses it."))

@@ -128,3 +128,15 @@ def _fresh_calendar_cache():
     calendar_cache_clear()
     yield
     calendar_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache_and_sms():
+    """Rate-limit counters and the test SMS outbox start empty in every test."""
+    from django.core.cache import cache
+
+    from facerights.sms import MemorySmsBackend
+
+    cache.clear()
+    MemorySmsBackend.outbox.clear()
+    yield

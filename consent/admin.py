@@ -1,11 +1,24 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from facerights.admin import AuditedModelAdmin, ReadOnlyAdmin, run_service_action
-from facerights.audit import actor_for
+from facerights.audit import actor_for, audit_record
 
-from .models import ConsentEvent, ConsentRecord, DataSubject, Guardianship, Notice, Purpose
-from .services import guardianship_record, notice_publish
+from .linking import (
+    LinkError,
+    enrolment_code_issue,
+    identity_check_approve,
+    identity_check_note,
+    identity_check_reject,
+    identity_check_scan,
+)
+from .models import ConsentEvent, ConsentRecord, DataSubject, Guardianship, IdentityCheck, Notice, Purpose
+from .services import guardianship_record, notice_publish, subject_find
 
 
 @admin.register(Purpose)
@@ -22,6 +35,17 @@ class DataSubjectAdmin(ReadOnlyAdmin):
     search_fields = ("=uuid",)
     show_full_result_count = False
     exclude = ("wrapped_key", "name_ciphertext")
+    actions = ["issue_enrolment_code"]
+
+    def has_issue_permission(self, request):
+        return request.user.has_perm("consent.add_enrolmentcode")
+
+    @admin.action(description=_("Issue an enrolment code (shown once)"), permissions=["issue"])
+    def issue_enrolment_code(self, request, queryset):
+        actor = actor_for(request.user)
+        for subject in queryset[:20]:
+            code = enrolment_code_issue(actor=actor, subject=subject)
+            self.message_user(request, f"{subject}: {code}", messages.WARNING)
 
 
 @admin.register(Notice)
@@ -92,4 +116,90 @@ class GuardianshipAdmin(ReadOnlyAdmin):
                 actor=actor, ward=g.ward, guardian=g.guardian, relationship=g.relationship, verified=True
             ),
             _("%(count)d verified."),
+        )
+
+
+class IdentityCheckActionForm(admin.helpers.ActionForm):
+    identifier = forms.CharField(label=_("Phone or email of the records (to approve)"), required=False)
+    reason = forms.CharField(label=_("Reason told to the person (to reject)"), required=False)
+
+
+@admin.register(IdentityCheck)
+class IdentityCheckAdmin(ReadOnlyAdmin):
+    """The DPO's queue of identity-document checks; each scan is destroyed when the review ends."""
+
+    list_display = ("created_at", "user", "state", "scan_link", "reviewed_at")
+    list_filter = ("state",)
+    readonly_fields = ("user", "state", "scan_link", "note", "subject", "decision_reason", "reviewed_by", "reviewed_at")
+    exclude = ("scan_ciphertext", "note_ciphertext")
+    action_form = IdentityCheckActionForm
+    actions = ["approve", "reject"]
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("consent.change_identitycheck")
+
+    @admin.display(description=_("scan"))
+    def scan_link(self, obj):
+        if obj.scan_ciphertext is None:
+            return _("destroyed")
+        return format_html('<a href="{}">{}</a>', reverse("admin:consent_identitycheck_scan", args=[obj.pk]), _("view"))
+
+    @admin.display(description=_("note"))
+    def note(self, obj):
+        return identity_check_note(obj)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/scan/", self.admin_site.admin_view(self.scan_view), name="consent_identitycheck_scan"),
+            *super().get_urls(),
+        ]
+
+    def scan_view(self, request, pk: int):
+        if not self.has_review_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        check = get_object_or_404(IdentityCheck, pk=pk)
+        try:
+            content = identity_check_scan(check)
+        except LinkError:
+            return HttpResponse(status=410)
+        from django.db import transaction
+
+        with transaction.atomic():
+            audit_record(actor=actor_for(request.user), action="identity_check.scan_viewed", target=check)
+        response = HttpResponse(content, content_type=check.scan_content_type)
+        response["Cache-Control"] = "no-store"
+        response["Content-Disposition"] = "inline"
+        return response
+
+    @admin.action(
+        description=_("Approve: link the account to the records with this phone or email"), permissions=["review"]
+    )
+    def approve(self, request, queryset):
+        identifier = request.POST.get("identifier", "").strip()
+        kind = "email" if "@" in identifier else "phone"
+        subject = subject_find(kind=kind, value=identifier) if identifier else None
+        if subject is None:
+            self.message_user(request, _("No records have that phone or email."), messages.ERROR)
+            return
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda c: identity_check_approve(actor=actor, check=c, subject=subject),
+            _("%(count)d approved."),
+        )
+
+    @admin.action(description=_("Reject, with the reason above"), permissions=["review"])
+    def reject(self, request, queryset):
+        actor = actor_for(request.user)
+        reason = request.POST.get("reason", "")
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda c: identity_check_reject(actor=actor, check=c, reason=reason),
+            _("%(count)d rejected."),
         )

@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +29,10 @@ from .services import (
     impact_assessment_deletable,
     impact_assessment_delete,
     impact_assessment_submit,
+    request_complete,
+    request_details,
+    request_extend,
+    request_refuse,
     system_activate,
     system_retire,
     system_save,
@@ -166,6 +171,16 @@ class HoldingAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+class RequestActionForm(admin.helpers.ActionForm):
+    reason_code = forms.ChoiceField(
+        label=_("refusal reason"),
+        required=False,
+        choices=[("", "---")] + list(Request._meta.get_field("refusal_reason_code").choices),
+    )
+    text = forms.CharField(label=_("explanation the person sees"), required=False)
+    until = forms.DateField(label=_("extend to (YYYY-MM-DD)"), required=False)
+
+
 @admin.register(Request)
 class RequestAdmin(ReadOnlyAdmin):
     list_display = ("reference", "type", "state", "received_at", "due_on", "due_on_provisional", "acknowledged_at")
@@ -173,6 +188,56 @@ class RequestAdmin(ReadOnlyAdmin):
     search_fields = ("=reference",)
     show_full_result_count = False
     ordering = ("due_on",)
+    readonly_fields = ("details",)
+    exclude = ("details_ciphertext",)
+    action_form = RequestActionForm
+    actions = ["refuse", "extend", "complete"]
+
+    @admin.display(description=_("what the person wrote"))
+    def details(self, obj):
+        return request_details(obj)
+
+    def has_refuse_permission(self, request):
+        return request.user.has_perm("dataops.refuse_request")
+
+    def has_handle_permission(self, request):
+        return request.user.has_perm("dataops.change_request")
+
+    @admin.action(description=_("Refuse, with the reason and explanation above"), permissions=["refuse"])
+    def refuse(self, request, queryset):
+        actor = actor_for(request.user)
+        code, text = request.POST.get("reason_code", ""), request.POST.get("text", "")
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda r: request_refuse(actor=actor, request=r, reason_code=code, text=text),
+            _("%(count)d refused."),
+        )
+
+    @admin.action(description=_("Extend to the date above, with the explanation above"), permissions=["handle"])
+    def extend(self, request, queryset):
+        actor = actor_for(request.user)
+        try:
+            until = dt.date.fromisoformat(request.POST.get("until", ""))
+        except ValueError:
+            self.message_user(request, _("Give the new date as YYYY-MM-DD."), messages.ERROR)
+            return
+        text = request.POST.get("text", "")
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda r: request_extend(actor=actor, request=r, until=until, reason=text),
+            _("%(count)d extended."),
+        )
+
+    @admin.action(description=_("Mark as completed"), permissions=["handle"])
+    def complete(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self, request, queryset, lambda r: request_complete(actor=actor, request=r), _("%(count)d completed.")
+        )
 
 
 @admin.register(ResponseTimePolicy)

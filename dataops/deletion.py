@@ -562,6 +562,38 @@ def consents_withdraw_all(*, actor: str, subject: DataSubject, evidence: Evidenc
         )
 
 
+def rights_request_submit(
+    *, actor: str, subject: DataSubject, type: str, system: ProcessingSystem | None = None, details: str = ""
+) -> Request:
+    """A request from the portal; a deletion or a switch to a non-face method starts deleting at once."""
+    with transaction.atomic():
+        request = request_submit(actor=actor, subject=subject, type=type, system=system, details=details)
+        systems = [system] if system else None
+        if type == Request.Type.DELETION:
+            deletion_request_open(
+                actor=actor,
+                subject=subject,
+                trigger=DeletionRequest.Trigger.SUBJECT_REQUEST,
+                systems=systems,
+                request=request,
+            )
+        elif type == Request.Type.SWITCH_ALTERNATIVE and system is not None:
+            # Measures Art 10: the person keeps the service through the system's non-face
+            # method; their consent ends and the facial data there is deleted.
+            for record in ConsentRecord.objects.filter(
+                subject=subject, system=system, state=ConsentRecord.State.ACTIVE
+            ):
+                consent_withdraw(actor=actor, record=record, evidence=Evidence())
+            deletion_request_open(
+                actor=actor,
+                subject=subject,
+                trigger=DeletionRequest.Trigger.SWITCH_ALTERNATIVE,
+                systems=systems,
+                request=request,
+            )
+    return request
+
+
 SHRED_AFTER = dt.timedelta(days=1)
 
 

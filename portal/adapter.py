@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.fields import PhoneField
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from consent.rules import normalize_phone
@@ -10,9 +13,25 @@ from facerights.accounts import user_by_phone, user_phone_get, user_phone_set
 from facerights.sms import sms_send
 
 
+class MainlandPhoneField(PhoneField):
+    """Accepts a mainland mobile number as people type it (138 0013 8000), stored as E.164."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value:
+            try:
+                return normalize_phone(value)
+            except ValidationError:
+                return value  # the E.164 validator then explains what is wrong
+        return value
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def phone_form_field(self, **kwargs):
+        kwargs.setdefault("help_text", _("A mainland mobile number, or any number with its country code."))
+        return MainlandPhoneField(**kwargs)
+
     def clean_phone(self, phone: str) -> str:
-        from django import forms
         from django.core.exceptions import ValidationError
 
         try:

@@ -59,3 +59,129 @@ class SignupForm(AllauthSignupForm):
         if not data.get("email") and not data.get("phone"):
             raise ValidationError(_("Enter an email address or a phone number."), code="identifier")
         return data
+
+
+class ConsentForm(forms.Form):
+    """One box, never ticked in advance, for this system and purpose only (R3)."""
+
+    agree = forms.BooleanField(
+        label=_(
+            "I have read the notice above and agree to this system processing my facial information for this purpose."
+        ),
+        required=True,
+        error_messages={"required": _("Tick the box to consent, or choose “No, thanks”.")},
+    )
+
+
+class EnrolmentCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Enrolment code"),
+        max_length=20,
+        help_text=_("The code shown or printed when your face was enrolled, such as ABCDE-23456."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}),
+    )
+
+
+SCAN_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"%PDF-": "application/pdf"}
+SCAN_MAX_BYTES = 5 * 1024 * 1024
+SCAN_MAX_PIXELS = 40_000_000
+
+
+def read_upload(upload, *, label: str) -> tuple[bytes, str]:
+    """Check an uploaded scan: size, real type by its first bytes, and for images the pixel count.
+
+    Decompression bombs are refused before any pixel is decoded.
+    """
+    if upload.size > SCAN_MAX_BYTES:
+        raise ValidationError(_("The file is larger than 5 MB."), code="size")
+    content = upload.read(SCAN_MAX_BYTES + 1)
+    content_type = next((kind for magic, kind in SCAN_TYPES.items() if content.startswith(magic)), None)
+    if content_type is None:
+        raise ValidationError(_("Upload a PDF, PNG or JPEG file."), code="type")
+    if content_type.startswith("image/"):
+        import io
+
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(content)) as image:
+                width, height = image.size
+                if width * height > SCAN_MAX_PIXELS:
+                    raise ValidationError(_("The image has too many pixels (at most 40 megapixels)."), code="pixels")
+                image.verify()
+        except ValidationError:
+            raise
+        except Exception:  # noqa: BLE001 (any decoding error means the file is not a usable image)
+            raise ValidationError(_("The image cannot be read."), code="corrupt") from None
+    return content, content_type
+
+
+class IdentityCheckForm(forms.Form):
+    scan = forms.FileField(
+        label=_("A scan or photo of your identity document (PDF, PNG or JPEG, at most 5 MB)"),
+        help_text=_(
+            "It is encrypted, seen only by the data-protection officer, never used for recognition, and destroyed after the check."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Anything that helps find your records (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("scan")
+        if upload:
+            try:
+                data["scan_bytes"], data["scan_type"] = read_upload(upload, label="scan")
+            except ValidationError as exc:
+                self.add_error("scan", exc)
+        return data
+
+
+REQUEST_TYPES_IN_FORM = [
+    "access",
+    "correction",
+    "deletion",
+    "restriction",
+    "explanation",
+    "switch_alternative",
+    "account_closure",
+    "deceased_relative",
+    "complaint",
+]
+
+
+class RequestForm(forms.Form):
+    type = forms.ChoiceField(label=_("What would you like?"))
+    system = forms.ModelChoiceField(
+        label=_("Which system (optional: leave empty for all)"), queryset=None, required=False
+    )
+    details = forms.CharField(
+        label=_("Details"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For a correction, what is wrong; for a complaint, what happened. Never needed for a deletion."),
+    )
+
+    def __init__(self, *args, subject, **kwargs):
+        super().__init__(*args, **kwargs)
+        from dataops.models import ProcessingSystem, Request
+
+        labels = dict(Request.Type.choices)
+        self.fields["type"].choices = [(value, labels[value]) for value in REQUEST_TYPES_IN_FORM]
+        self.fields["system"].queryset = ProcessingSystem.objects.filter(holdings__subject=subject).distinct()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("type") == "switch_alternative" and not data.get("system"):
+            self.add_error("system", _("Choose the system where you want a non-face method."))
+        if (
+            data.get("type") in ("correction", "complaint", "deceased_relative", "explanation")
+            and not (data.get("details") or "").strip()
+        ):
+            self.add_error("details", _("Tell us briefly what this is about."))
+        return data

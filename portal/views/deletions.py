@@ -14,10 +14,11 @@ from consent.services import Evidence, notice_current
 from dataops.certificates import certificate_data, certificate_pdf, fingerprint
 from dataops.deletion import consent_withdrawal_submit
 from dataops.delivery.manual import LinkError, confirm_by_link, propagation_for_link
-from dataops.models import DeletionRequest
+from dataops.models import DeletionRequest, Request
 from dataops.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 
-from .forms import VendorConfirmationForm
+from ..acting import acting_subject, own_subject, wards_of
+from ..forms import VendorConfirmationForm
 
 
 def _evidence(request) -> Evidence:
@@ -28,8 +29,10 @@ def _evidence(request) -> Evidence:
     )
 
 
-def _subject(request):
-    return getattr(request.user, "data_subject", None)
+def _subjects_in_reach(request) -> list:
+    """The signed-in person's own subject and the children they are the verified guardian of."""
+    own = own_subject(request)
+    return [own, *wards_of(own)] if own else []
 
 
 def home(request):
@@ -51,18 +54,30 @@ def processing_rules(request, system_id: int):
 
 @never_cache
 @login_required
-def dashboard(request):
-    subject = _subject(request)
-    holdings = list(holdings_for_subject(subject)) if subject else []
-    deletions = list(subject.deletion_requests.order_by("-created_at")[:20]) if subject else []
-    return render(request, "portal/dashboard.html", {"subject": subject, "holdings": holdings, "deletions": deletions})
+def dashboard(request, ward_uuid=None):
+    if ward_uuid is None and own_subject(request) is None:
+        return render(request, "portal/dashboard.html", {"subject": None})
+    subject = acting_subject(request, ward_uuid)
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "subject": subject,
+            "ward": ward_uuid is not None,
+            "wards": wards_of(subject) if ward_uuid is None else [],
+            "holdings": list(holdings_for_subject(subject)),
+            "deletions": list(subject.deletion_requests.order_by("-created_at")[:20]),
+            "open_requests": list(subject.requests.filter(state__in=Request.OPEN_STATES).order_by("due_on")[:20]),
+        },
+    )
 
 
 def _own_consent(request, consent_id: int) -> ConsentRecord:
-    subject = _subject(request)
-    if subject is None:
-        raise Http404
-    return get_object_or_404(ConsentRecord.objects.select_related("system", "purpose"), pk=consent_id, subject=subject)
+    return get_object_or_404(
+        ConsentRecord.objects.select_related("system", "purpose"),
+        pk=consent_id,
+        subject__in=_subjects_in_reach(request),
+    )
 
 
 @never_cache
@@ -78,17 +93,14 @@ def consent_withdraw_confirm(request, consent_id: int):
 def consent_withdraw(request, consent_id: int):
     record = _own_consent(request, consent_id)
     deletion = consent_withdrawal_submit(actor=f"user:{request.user.pk}", record=record, evidence=_evidence(request))
-    messages.success(request, _("Your consent is withdrawn. Deleting your facial data from the system has started."))
+    messages.success(request, _("The consent is withdrawn. Deleting the facial data from the system has started."))
     if deletion is None:
         return redirect("portal:dashboard")
     return redirect("portal:deletion_status", reference=deletion.reference)
 
 
 def _own_deletion(request, reference: str) -> DeletionRequest:
-    subject = _subject(request)
-    if subject is None:
-        raise Http404
-    return get_object_or_404(DeletionRequest, reference=reference, subject=subject)
+    return get_object_or_404(DeletionRequest, reference=reference, subject__in=_subjects_in_reach(request))
 
 
 def _status(deletion: DeletionRequest) -> dict:

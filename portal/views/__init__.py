@@ -1,0 +1,27 @@
+"""The portal's views: thin, one action per URL; each object view checks who may see it."""
+
+from .account import (  # noqa: F401
+    consent_give,
+    consent_history,
+    consents_withdraw_all,
+    copy_download,
+    copy_request,
+    copy_status,
+    identity_check,
+    link,
+    request_detail,
+    request_new,
+    requests_list,
+)
+from .deletions import (  # noqa: F401
+    consent_withdraw,
+    consent_withdraw_confirm,
+    dashboard,
+    deletion_certificate,
+    deletion_status,
+    deletion_status_json,
+    home,
+    processing_rules,
+    vendor_confirm,
+)
+from .public import children_rules, contact  # noqa: F401

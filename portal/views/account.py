@@ -1,0 +1,258 @@
+"""A signed-in person's own pages: linking, consents, requests and copies."""
+
+from __future__ import annotations
+
+from allauth.account.decorators import reauthentication_required
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from consent.linking import LinkError, identity_check_submit, subject_link_by_code, subject_link_by_verified
+from consent.models import ConsentRecord, Purpose
+from consent.services import (
+    ConsentError,
+    consent_grant,
+    consent_prompt_allowed,
+    consent_refuse,
+    notice_current,
+)
+from dataops.deletion import consents_withdraw_all as withdraw_all_service
+from dataops.deletion import rights_request_submit
+from dataops.exports import ExportUnavailable, export_download, export_request
+from dataops.models import DataExport, ProcessingSystem, Request
+from dataops.services import request_details
+from facerights.accounts import user_phone_get
+
+from ..acting import acting_subject, own_subject
+from ..forms import ConsentForm, EnrolmentCodeForm, IdentityCheckForm, RequestForm
+from .deletions import _evidence
+
+
+def _actor(request) -> str:
+    return f"user:{request.user.pk}"
+
+
+# --- Linking -------------------------------------------------------------------------------
+
+
+def _verified_identifiers(user) -> list[tuple[str, str]]:
+    identifiers = [("email", e.email) for e in EmailAddress.objects.filter(user=user, verified=True)]
+    phone = user_phone_get(user)
+    if phone and phone[1]:
+        identifiers.append(("phone", phone[0]))
+    return identifiers
+
+
+@never_cache
+@login_required
+def link(request):
+    """Link this account to the records the company holds, through something verified."""
+    if own_subject(request) is not None:
+        return redirect("portal:dashboard")
+    code_form = EnrolmentCodeForm(request.POST if request.POST.get("action") == "code" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "verified":
+                if subject_link_by_verified(
+                    actor=_actor(request), user=request.user, identifiers=_verified_identifiers(request.user)
+                ):
+                    messages.success(request, _("Your account is linked to your records."))
+                    return redirect("portal:dashboard")
+                messages.info(
+                    request,
+                    _(
+                        "No records match the phone numbers and email addresses verified in this account. Try an enrolment code."
+                    ),
+                )
+            elif code_form.is_valid():
+                subject_link_by_code(actor=_actor(request), user=request.user, code=code_form.cleaned_data["code"])
+                messages.success(request, _("Your account is linked to your records."))
+                return redirect("portal:dashboard")
+        except LinkError as exc:
+            code_form.add_error(None, exc.messages[0])
+    return render(request, "portal/link.html", {"code_form": code_form, "identity_form": IdentityCheckForm()})
+
+
+@login_required
+def identity_check(request):
+    form = IdentityCheckForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        scan = form.cleaned_data["scan"]
+        identity_check_submit(
+            actor=_actor(request),
+            user=request.user,
+            scan=form.cleaned_data["scan_bytes"],
+            content_type=form.cleaned_data["scan_type"],
+            note=form.cleaned_data["note"],
+        )
+        del scan
+        messages.success(
+            request,
+            _(
+                "Your document is with the data-protection officer. It is destroyed once checked; you will be told the result."
+            ),
+        )
+        return redirect("portal:link")
+    return render(
+        request,
+        "portal/link.html",
+        {"code_form": EnrolmentCodeForm(), "identity_form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Consents ------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def consent_history(request, ward_uuid=None):
+    subject = acting_subject(request, ward_uuid)
+    records = (
+        ConsentRecord.objects.filter(subject=subject)
+        .select_related("system", "purpose", "notice")
+        .prefetch_related("events")
+        .order_by("-given_at")
+    )
+    return render(
+        request, "portal/consent_history.html", {"subject": subject, "records": records, "ward_uuid": ward_uuid}
+    )
+
+
+@never_cache
+@login_required
+def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
+    """Consent on its own screen: the notice, one unticked box, and a way to say no (R3, R8)."""
+    subject = acting_subject(request, ward_uuid)
+    system = get_object_or_404(ProcessingSystem, pk=system_id, status=ProcessingSystem.Status.ACTIVE)
+    purpose = get_object_or_404(Purpose, code=purpose_code, systems=system)
+    notice = notice_current(system)
+    if notice is None:
+        raise Http404
+    if request.method == "GET" and not consent_prompt_allowed(subject=subject, system=system, purpose=purpose):
+        return render(request, "portal/consent_quiet.html", {"system": system})
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST":
+        if "refuse" in request.POST:
+            consent_refuse(actor=_actor(request), subject=subject, system=system, purpose=purpose)
+            messages.info(request, _("Noted: you will not be asked again for at least 48 hours. Nothing else changes."))
+            return redirect("portal:dashboard")
+        if form.is_valid():
+            guardian = own_subject(request) if ward_uuid else None
+            try:
+                consent_grant(
+                    actor=_actor(request),
+                    subject=subject,
+                    system=system,
+                    purpose=purpose,
+                    notice=notice,
+                    evidence=_evidence(request),
+                    method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
+                    guardian=guardian,
+                )
+                messages.success(request, _("Your consent is recorded. You can withdraw it here at any time."))
+                return redirect("portal:consent_history")
+            except ConsentError as exc:
+                form.add_error(None, exc.messages[0])
+    lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
+    return render(
+        request,
+        "portal/consent_give.html",
+        {"system": system, "purpose": purpose, "notice": notice, "text": notice.snapshot[lang], "form": form},
+    )
+
+
+@never_cache
+@login_required
+def consents_withdraw_all(request):
+    subject = acting_subject(request)
+    if request.method == "POST":
+        deletion = withdraw_all_service(actor=_actor(request), subject=subject, evidence=_evidence(request))
+        messages.success(request, _("Every consent is withdrawn. Deleting your facial data everywhere has started."))
+        if deletion:
+            return redirect("portal:deletion_status", reference=deletion.reference)
+        return redirect("portal:dashboard")
+    return render(request, "portal/consents_withdraw_all.html")
+
+
+# --- Requests ------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def requests_list(request):
+    subject = acting_subject(request)
+    return render(request, "portal/requests.html", {"requests": subject.requests.order_by("-received_at")})
+
+
+@never_cache
+@login_required
+def request_new(request):
+    subject = acting_subject(request)
+    form = RequestForm(request.POST or None, subject=subject)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created = rights_request_submit(
+            actor=_actor(request),
+            subject=subject,
+            type=data["type"],
+            system=data.get("system"),
+            details=data.get("details", ""),
+        )
+        messages.success(request, _("Request %(ref)s received.") % {"ref": created.reference})
+        return redirect("portal:request_detail", reference=created.reference)
+    return render(request, "portal/request_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@never_cache
+@login_required
+def request_detail(request, reference: str):
+    subject = acting_subject(request)
+    item = get_object_or_404(Request, reference=reference, subject=subject)
+    return render(request, "portal/request_detail.html", {"item": item, "details": request_details(item)})
+
+
+# --- A copy of my data ---------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+@reauthentication_required
+def copy_request(request):
+    subject = acting_subject(request)
+    export = export_request(actor=_actor(request), user=request.user, subject=subject, language=request.LANGUAGE_CODE)
+    return redirect("portal:copy_status", export_id=export.pk)
+
+
+def _own_export(request, export_id: int) -> DataExport:
+    return get_object_or_404(DataExport, pk=export_id, requested_by=request.user)
+
+
+@never_cache
+@login_required
+def copy_status(request, export_id: int):
+    export = _own_export(request, export_id)
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse(
+            {"state": export.state, "state_label": export.get_state_display(), "progress": export.progress}
+        )
+    return render(request, "portal/copy_status.html", {"export": export})
+
+
+@never_cache
+@login_required
+@reauthentication_required
+def copy_download(request, export_id: int):
+    export = _own_export(request, export_id)
+    try:
+        content = export_download(export=export, user=request.user)
+    except ExportUnavailable:
+        raise Http404 from None
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="facerights-my-data.zip"'
+    return response

@@ -104,6 +104,7 @@ def read_upload(upload, *, label: str) -> tuple[bytes, str]:
         from PIL import Image
 
         try:
+            Image.MAX_IMAGE_PIXELS = SCAN_MAX_PIXELS  # Pillow refuses larger images before decoding them
             with Image.open(io.BytesIO(content)) as image:
                 width, height = image.size
                 if width * height > SCAN_MAX_PIXELS:
@@ -111,6 +112,8 @@ def read_upload(upload, *, label: str) -> tuple[bytes, str]:
                 image.verify()
         except ValidationError:
             raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValidationError(_("The image has too many pixels (at most 40 megapixels)."), code="pixels") from None
         except Exception:  # noqa: BLE001 (any decoding error means the file is not a usable image)
             raise ValidationError(_("The image cannot be read."), code="corrupt") from None
     return content, content_type

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from allauth.account.decorators import reauthentication_required
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,6 +28,7 @@ from dataops.services import request_details
 from facerights.accounts import user_phone_get
 
 from ..acting import acting_subject, own_subject
+from ..auth import fresh_sign_in_required
 from ..forms import ConsentForm, EnrolmentCodeForm, IdentityCheckForm, RequestForm
 from .deletions import _evidence
 
@@ -222,7 +222,7 @@ def request_detail(request, reference: str):
 
 @require_POST
 @login_required
-@reauthentication_required
+@fresh_sign_in_required
 def copy_request(request):
     subject = acting_subject(request)
     export = export_request(actor=_actor(request), user=request.user, subject=subject, language=request.LANGUAGE_CODE)
@@ -246,7 +246,7 @@ def copy_status(request, export_id: int):
 
 @never_cache
 @login_required
-@reauthentication_required
+@fresh_sign_in_required
 def copy_download(request, export_id: int):
     export = _own_export(request, export_id)
     try:

@@ -1,0 +1,228 @@
+"""A person's own pages: consent on its own screen, refusals, requests and refusals, copies, guardians."""
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from consent.models import ConsentRecord, ConsentRefusal
+from consent.services import consent_withdraw, guardianship_record, subject_link_user
+from dataops.exports import export_build
+from dataops.models import DataExport, DeletionRequest, Request
+from dataops.services import request_refuse
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def me(client, subject):
+    user = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=subject, user=user)
+    client.force_login(user)
+    signed_in_now(client, user)
+    return user
+
+
+def signed_in_now(client, user, *, seconds_ago: int = 0):
+    session = client.session
+    session["account_authentication_methods_user"] = str(user.pk)
+    session["account_authentication_methods"] = [{"method": "code", "at": timezone.now().timestamp() - seconds_ago}]
+    session.save()
+
+
+def _consent_url(system):
+    return reverse("portal:consent_give", args=[system.pk, system.purposes.first().code])
+
+
+def test_the_consent_screen_is_separate_and_never_pre_ticked(client, me, subject, system):
+    page = client.get(_consent_url(system)).content.decode()
+    checkbox = page[page.index('name="agree"') - 200 : page.index('name="agree"') + 200]
+    assert 'type="checkbox"' in checkbox and "checked" not in checkbox
+    assert "retention (zh)" in page or "retention (en)" in page  # the notice is on the same screen
+    assert client.post(_consent_url(system), {"consent": "1"}).status_code == 200  # unticked: nothing recorded
+    assert not ConsentRecord.objects.exists()
+    client.post(_consent_url(system), {"consent": "1", "agree": "on"})
+    record = ConsentRecord.objects.get()
+    assert (record.subject, record.channel, record.method) == (subject, "portal", "separate")
+
+
+def test_after_a_refusal_no_new_prompt_for_48_hours(client, me, subject, system):
+    client.post(_consent_url(system), {"refuse": "1"})
+    assert ConsentRefusal.objects.filter(subject=subject, system=system).exists()
+    assert "48" in client.get(_consent_url(system)).content.decode()
+    ConsentRefusal.objects.update(at=timezone.now() - dt.timedelta(hours=49))
+    assert 'name="agree"' in client.get(_consent_url(system)).content.decode()
+
+
+def test_a_refusal_changes_nothing_else(client, me, subject, system):
+    client.post(_consent_url(system), {"refuse": "1"})
+    for name in ("portal:dashboard", "portal:requests", "portal:consent_history", "portal:contact"):
+        assert client.get(reverse(name)).status_code == 200
+
+
+def test_a_guardian_consents_for_their_child_and_sees_the_childs_holdings(client, me, subject, system):
+    child = factories.subject(date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 9))
+    guardianship_record(actor="t", ward=child, guardian=subject, relationship="parent", verified=True)
+    url = reverse("portal:ward_consent_give", args=[child.uuid, system.pk, system.purposes.first().code])
+    client.post(url, {"consent": "1", "agree": "on"})
+    record = ConsentRecord.objects.get(subject=child)
+    assert (record.method, record.guardian) == ("guardian", subject)
+    factories.holding(child, system, consent=record)
+    assert system.name_zh in client.get(reverse("portal:ward_dashboard", args=[child.uuid])).content.decode()
+
+
+def test_a_child_under_14_cannot_consent_from_their_own_account(client, system):
+    child = factories.subject(phone="13600000001", date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 13))
+    user = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=child, user=user)
+    client.force_login(user)
+    response = client.post(_consent_url(system), {"consent": "1", "agree": "on"})
+    assert response.status_code == 200
+    assert not ConsentRecord.objects.exists()
+
+
+def test_a_guardian_of_someone_else_sees_nothing(client, me, system):
+    stranger_child = factories.subject(date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 9))
+    assert client.get(reverse("portal:ward_dashboard", args=[stranger_child.uuid])).status_code == 404
+    url = reverse("portal:ward_consent_give", args=[stranger_child.uuid, system.pk, system.purposes.first().code])
+    assert client.post(url, {"consent": "1", "agree": "on"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["access", "correction", "deletion", "restriction", "explanation", "account_closure", "deceased_relative", "complaint"],
+)
+def test_every_request_type_can_be_made_with_minimal_fields(client, me, subject, system, kind):
+    factories.holding(subject, system)
+    response = client.post(reverse("portal:request_new"), {"type": kind, "details": "请核实" if kind != "deletion" else ""})
+    item = Request.objects.get()
+    assert response["Location"] == reverse("portal:request_detail", args=[item.reference])
+    assert item.type == kind and item.due_on > timezone.localdate()
+    if kind == "deletion":
+        assert DeletionRequest.objects.get().request == item
+
+
+def test_switching_to_a_non_face_method_deletes_there_and_ends_the_consent(client, me, subject, system):
+    holding = factories.holding(subject, system)
+    client.post(reverse("portal:request_new"), {"type": "switch_alternative", "system": system.pk})
+    deletion = DeletionRequest.objects.get()
+    assert deletion.trigger == "switch_alternative"
+    assert ConsentRecord.objects.get(pk=holding.consent.pk).state == "withdrawn"
+
+
+def test_a_bad_request_is_explained_and_nothing_is_created(client, me):
+    response = client.post(reverse("portal:request_new"), {"type": "correction", "details": ""})
+    assert response.status_code == 400
+    response = client.post(reverse("portal:request_new"), {"type": "not-a-type"})
+    assert response.status_code == 400
+    assert not Request.objects.exists()
+
+
+def test_a_refusal_shows_its_reason_and_where_to_complain(client, me, subject):
+    client.post(reverse("portal:request_new"), {"type": "access"})
+    item = Request.objects.get()
+    request_refuse(actor="dpo", request=item, reason_code="identity_unverified", text="无法核实您的身份，请携带证件到前台。")
+    page = client.get(reverse("portal:request_detail", args=[item.reference])).content.decode()
+    assert "无法核实您的身份" in page
+    assert "网信部门" in page and ("人民法院" in page or "people's court" in page)
+
+
+def test_a_refusal_needs_a_reason(subject):
+    from django.core.exceptions import ValidationError
+
+    from dataops.services import request_submit
+
+    item = request_submit(actor="t", subject=subject, type="access")
+    with pytest.raises(ValidationError):
+        request_refuse(actor="dpo", request=item, reason_code="", text="")
+    with pytest.raises(ValidationError):
+        request_refuse(actor="dpo", request=item, reason_code="legal_retention", text=" ")
+
+
+def test_a_copy_holds_json_and_a_pdf_and_no_face_data(client, me, subject, system):
+    factories.holding(subject, system)
+    response = client.post(reverse("portal:copy_request"))
+    export = DataExport.objects.get()
+    assert response["Location"] == reverse("portal:copy_status", args=[export.pk])
+    export_build(export_id=export.pk)
+    export.refresh_from_db()
+    assert (export.state, export.progress) == ("ready", 100)
+    content = client.get(reverse("portal:copy_download", args=[export.pk])).content
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    assert set(archive.namelist()) == {"facerights-data.json", "facerights-data.pdf", "README.txt"}
+    data = json.loads(archive.read("facerights-data.json"))
+    assert data["holdings"][0]["system"] == system.name_zh
+    assert {"kind": "phone", "value": "+8613800138000"} in data["subject"]["identifiers"]
+    text = json.dumps(data)
+    for forbidden in ("image_data", "template_data", "base64", "embedding"):
+        assert forbidden not in text
+    assert archive.read("facerights-data.pdf").startswith(b"%PDF")
+    assert Request.objects.get(type="copy").state == "completed"
+
+
+def test_a_copy_is_for_the_account_that_asked_and_expires(client, me, subject):
+    client.post(reverse("portal:copy_request"))
+    export = DataExport.objects.get()
+    export_build(export_id=export.pk)
+    url = reverse("portal:copy_download", args=[export.pk])
+    other = factories.user_with_role("data_subject")
+    client.force_login(other)
+    signed_in_now(client, other)
+    assert client.get(url).status_code == 404
+    client.force_login(me)
+    signed_in_now(client, me)
+    DataExport.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert client.get(url).status_code == 404
+
+
+def test_a_copy_after_a_stale_sign_in_asks_to_reauthenticate_but_a_withdrawal_never_does(client, subject, system):
+    from allauth.account.models import EmailAddress
+
+    holding = factories.holding(subject, system)
+    user = factories.user_with_role("data_subject")
+    EmailAddress.objects.create(user=user, email="me@example.com", verified=True, primary=True)
+    subject_link_user(actor="t", subject=subject, user=user)
+    client.force_login(user)
+    signed_in_now(client, user, seconds_ago=3600)
+    response = client.post(reverse("portal:copy_request"))
+    assert response.status_code == 302 and "reauthenticate" in response["Location"]  # a password to re-enter
+    assert not DataExport.objects.exists()
+    response = client.post(reverse("portal:consent_withdraw", args=[holding.consent.pk]))
+    assert response.status_code == 302 and "reauthenticate" not in response["Location"]
+
+
+def test_a_passwordless_account_signs_in_again_before_a_copy(client, subject):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username="nopassword")
+    subject_link_user(actor="t", subject=subject, user=user)
+    client.force_login(user)
+    signed_in_now(client, user, seconds_ago=3600)
+    response = client.post(reverse("portal:copy_request"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+    assert not DataExport.objects.exists()
+
+
+def test_withdraw_all_is_one_confirmation(client, me, subject, system, entity, purpose):
+    other = factories.active_system(entity=entity, purpose=purpose)
+    factories.holding(subject, system)
+    factories.holding(subject, other)
+    client.post(reverse("portal:consents_withdraw_all"))
+    deletion = DeletionRequest.objects.get()
+    assert deletion.propagations.count() == 2
+    assert set(ConsentRecord.objects.values_list("state", flat=True)) == {"withdrawn"}
+
+
+def test_the_consent_history_lists_events(client, me, subject, system):
+    holding = factories.holding(subject, system)
+    from consent.services import Evidence
+
+    consent_withdraw(actor="t", record=holding.consent, evidence=Evidence())
+    page = client.get(reverse("portal:consent_history")).content.decode()
+    assert page.count("<li>") >= 2

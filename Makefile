@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 .PHONY: install
 install: $(STAMP) ## Create the virtualenv and install the pinned packages
 	@scripts/system-packages.sh
-	@DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv -v 0
+	@DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 .PHONY: run
 run: install ## Set everything up and run web, worker and beat on the embedded defaults
@@ -34,8 +34,16 @@ run: install ## Set everything up and run web, worker and beat on the embedded d
 	@DEBUG=$${DEBUG:-true} $(BIN)/python scripts/banner.py
 	@DEBUG=$${DEBUG:-true} $(BIN)/honcho start -f Procfile || [ $$? -eq 130 ]  # Ctrl-C is a normal stop
 
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	@touch $@
+
+.PHONY: test-tools
+test-tools: install node_modules/.installed
+	@scripts/system-packages.sh chromium
+
 .PHONY: test
-test: install ## Run the whole test suite (PostgreSQL and Redis when they answer)
+test: test-tools ## Run the whole test suite (PostgreSQL and Redis when they answer)
 	@$(BIN)/python scripts/run_tests.py $(ARGS)
 
 .PHONY: lint
@@ -45,7 +53,7 @@ lint: $(STAMP) ## Check style with ruff
 
 .PHONY: messages
 messages: $(STAMP) ## Update the translation catalogue after changing user-facing strings
-	DEBUG=true $(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore="*/tests/*"
+	DEBUG=true $(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=node_modules --ignore="*/tests/*"
 
 .PHONY: format
 format: $(STAMP) ## Format the code with ruff

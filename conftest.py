@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +141,64 @@ def _fresh_cache_and_sms():
     cache.clear()
     MemorySmsBackend.outbox.clear()
     yield
+
+
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, driven by Playwright (nothing is downloaded)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # ORM calls from a test that also runs Playwright's loop
+    executable = "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--disable-gpu", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    # bypass_csp only lets the test inject axe-core; the policy itself is tested on its own.
+    context = chromium.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def axe():
+    """Run axe-core in a page; return its serious and critical violations."""
+    script = (Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
+
+    def check(page) -> list[dict]:
+        page.add_script_tag(content=script)
+        result = page.evaluate(
+            "() => axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']})"
+        )
+        return [
+            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    return check
+
+
+@pytest.fixture
+def screenshot(request):
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> None:
+        page.screenshot(path=str(folder / f"{request.node.name}-{name}.png"), full_page=True)
+
+    return take

@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .admin import compliance_matrix_view
+from .views import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/compliance/", admin.site.admin_view(compliance_matrix_view), name="admin_compliance_matrix"),
     path("admin/", admin.site.urls),
     path("api/", include("dataops.urls", namespace="api")),

@@ -1,5 +1,6 @@
 """Print where the demo runs and how to sign in (called by `make run`)."""
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -28,4 +29,10 @@ Demo logins (password for all: {DEMO_PASSWORD}):"""
 )
 for username, email, _role, what in DEMO_LOGINS:
     print(f"  {email:<24} username {username:<10} {what}")
-print("\nCtrl-C stops web, worker and beat.\n")
+print("  (or sign in with a one-time code instead of the password: emails and texts appear in this console)")
+simulator = settings.VAR_DIR / "simulator.json"
+if simulator.exists():
+    code = json.loads(simulator.read_text()).get("demo", {}).get("enrolment_code")
+    if code:
+        print(f"\nA newcomer's enrolment code (sign up with any email, then Find my records): {code}")
+print("\nCtrl-C stops web, worker, beat and the simulated systems.\n")

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 POSTGRES_URLS = ["postgres://postgres@127.0.0.1:5432/test", "postgres://root@127.0.0.1:5432/test"]
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -53,7 +54,11 @@ def main() -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "facerights.settings")
     env["FACERIGHTS_TESTING"] = "1"
     command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
-    return subprocess.call(command, env=env)
+    status = subprocess.call(command, env=env)
+    screenshots = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+    if screenshots.is_dir():
+        print(f"make test: browser screenshots in {screenshots} ({len(list(screenshots.glob('*.png')))} files)")
+    return status
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_ADAPTER = "portal.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
-ACCOUNT_SIGNUP_FIELDS = ["email", "phone"]
+ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1"]  # a password is optional: codes by default
 # allauth warns when a login method's field is optional at sign-up; here one of
 # the two is required, by portal.forms.SignupForm.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]

@@ -68,7 +68,9 @@ def test_an_enrolment_code_links_once(client, account, subject):
     other = factories.user_with_role("data_subject")
     client.force_login(other)
     response = _link(client, action="code", code=code)
-    assert "not valid, has expired or was already used" in response.content.decode() or "已" in response.content.decode()
+    assert (
+        "not valid, has expired or was already used" in response.content.decode() or "已" in response.content.decode()
+    )
 
 
 @pytest.mark.parametrize("case", ["wrong", "expired"])
@@ -130,7 +132,9 @@ def test_a_bad_identity_scan_is_refused_clearly_and_nothing_is_kept(client, acco
 
 def test_an_identity_check_is_encrypted_reviewed_and_then_destroyed(client, account, subject):
     scan = _png()
-    client.post(reverse("portal:identity_check"), {"scan": SimpleUploadedFile("id.png", scan), "note": "my phone changed"})
+    client.post(
+        reverse("portal:identity_check"), {"scan": SimpleUploadedFile("id.png", scan), "note": "my phone changed"}
+    )
     check = IdentityCheck.objects.get()
     assert scan not in bytes(check.scan_ciphertext)
     identity_check_approve(actor="dpo", check=check, subject=subject)

@@ -95,11 +95,22 @@ def test_a_guardian_of_someone_else_sees_nothing(client, me, system):
 
 @pytest.mark.parametrize(
     "kind",
-    ["access", "correction", "deletion", "restriction", "explanation", "account_closure", "deceased_relative", "complaint"],
+    [
+        "access",
+        "correction",
+        "deletion",
+        "restriction",
+        "explanation",
+        "account_closure",
+        "deceased_relative",
+        "complaint",
+    ],
 )
 def test_every_request_type_can_be_made_with_minimal_fields(client, me, subject, system, kind):
     factories.holding(subject, system)
-    response = client.post(reverse("portal:request_new"), {"type": kind, "details": "请核实" if kind != "deletion" else ""})
+    response = client.post(
+        reverse("portal:request_new"), {"type": kind, "details": "请核实" if kind != "deletion" else ""}
+    )
     item = Request.objects.get()
     assert response["Location"] == reverse("portal:request_detail", args=[item.reference])
     assert item.type == kind and item.due_on > timezone.localdate()
@@ -126,7 +137,9 @@ def test_a_bad_request_is_explained_and_nothing_is_created(client, me):
 def test_a_refusal_shows_its_reason_and_where_to_complain(client, me, subject):
     client.post(reverse("portal:request_new"), {"type": "access"})
     item = Request.objects.get()
-    request_refuse(actor="dpo", request=item, reason_code="identity_unverified", text="无法核实您的身份，请携带证件到前台。")
+    request_refuse(
+        actor="dpo", request=item, reason_code="identity_unverified", text="无法核实您的身份，请携带证件到前台。"
+    )
     page = client.get(reverse("portal:request_detail", args=[item.reference])).content.decode()
     assert "无法核实您的身份" in page
     assert "网信部门" in page and ("人民法院" in page or "people's court" in page)

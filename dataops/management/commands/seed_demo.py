@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from consent.linking import enrolment_code_issue
 from consent.models import ConsentRecord, Notice, Purpose
 from consent.services import (
     Evidence,
@@ -331,9 +332,19 @@ class Command(BaseCommand):
 
         users = self._users()
         subject_link_user(actor=ACTOR, subject=demo, user=users["demo"])
+        # The demo subject is also the verified parent of a child enrolled at the kiosk.
+        child = subject_create(actor=ACTOR, name="王小宝", date_of_birth=dt.date(2017, 8, 8))
+        guardianship_record(actor=ACTOR, ward=child, guardian=demo, relationship="parent", verified=True)
+        enrol(child, systems[0], guardian=demo, days_ago=3)
         RegulatorAccount.objects.create(user=users["regulator"], province="31", authority_name="上海市互联网信息办公室")
         request_submit(actor=ACTOR, subject=demo, type="access", received_at=now - dt.timedelta(days=2))
-        return self._simulator(systems)
+        # Someone enrolled at a device who has no account yet: the code they were given links one.
+        newcomer = subject_create(
+            actor=ACTOR, name="李华", date_of_birth=dt.date(1992, 2, 2), identifiers=[("phone", "13700137000")]
+        )
+        enrol(newcomer, systems[1], days_ago=1)
+        code = enrolment_code_issue(actor=ACTOR, subject=newcomer)
+        return {**self._simulator(systems), "demo": {"enrolment_code": code}}
 
     def _simulator(self, systems) -> dict:
         """Credentials for the simulated systems, and the enrolments each keeps on its side."""

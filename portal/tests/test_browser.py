@@ -1,0 +1,98 @@
+"""Journeys in a real browser (Debian's Chromium, Playwright), with axe-core on every page.
+
+Screenshots go to test-artifacts/screenshots/.
+"""
+
+import datetime as dt
+import re
+
+import pytest
+
+from consent.linking import enrolment_code_issue
+from dataops.models import DeletionRequest
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def enrolled():
+    """A person enrolled at two systems, not yet with an account, and the code printed at enrolment."""
+    entity, purpose = factories.entity(), factories.purpose()
+    site = factories.site(entity, name_zh="上海外滩店", name_en="Shanghai Bund hotel")
+    systems = [
+        factories.active_system(entity=entity, site=site, purpose=purpose, name_zh=name, name_en=en)
+        for name, en in (("外滩店自助入住机", "Bund check-in kiosk"), ("外滩店门禁闸机", "Bund gates"))
+    ]
+    subject = factories.subject(phone="13912345678", date_of_birth=dt.date(1988, 3, 3))
+    for system in systems:
+        factories.holding(subject, system)
+    return {"subject": subject, "systems": systems, "code": enrolment_code_issue(actor="test", subject=subject)}
+
+
+def _checked(page, axe, screenshot, name):
+    screenshot(page, name)
+    violations = axe(page)
+    assert violations == [], f"{name}: {violations}"
+
+
+def _journey(page, axe, screenshot, enrolled, *, english: bool):
+    page.goto("/")
+    if english:
+        page.get_by_role("button", name="English").click()
+    _checked(page, axe, screenshot, "home")
+    page.goto("/accounts/signup/")
+    _checked(page, axe, screenshot, "signup")
+    page.fill("input[name=email]", "new.person@example.com")
+    page.locator("form").filter(has=page.locator("input[name=email]")).locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    page.goto("/me/")
+    _checked(page, axe, screenshot, "unlinked")
+    page.goto("/me/link/")
+    _checked(page, axe, screenshot, "link")
+    page.fill("input[name=code]", enrolled["code"])
+    page.get_by_role("button", name="Link with this code" if english else "用此代码关联").click()
+    page.wait_for_url("**/me/")
+    body = page.content()
+    assert enrolled["systems"][0].name_en in body if english else enrolled["systems"][0].name_zh in body
+    _checked(page, axe, screenshot, "dashboard")
+    page.get_by_role("link", name="Withdraw consent" if english else "撤回同意").first.click()
+    _checked(page, axe, screenshot, "withdraw")
+    page.get_by_role("button", name="Confirm withdrawal" if english else "确认撤回").click()
+    page.wait_for_url(re.compile(r".*/requests/[A-Z0-9]{10}/$"))
+    _checked(page, axe, screenshot, "deletion-status")
+    assert DeletionRequest.objects.filter(subject=enrolled["subject"]).count() == 1
+    return page
+
+
+def test_sign_up_link_see_withdraw_in_chinese_then_switch_to_english(page, axe, screenshot, enrolled):
+    _journey(page, axe, screenshot, enrolled, english=False)
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Deletion" in page.content()
+    page.goto("/me/")
+    assert page.locator("html").get_attribute("lang") == "en"  # the choice is remembered
+
+
+def test_the_same_journey_in_english(page, axe, screenshot, enrolled):
+    _journey(page, axe, screenshot, enrolled, english=True)
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_the_public_pages_pass_axe_on_a_small_phone(chromium, live_server, axe, screenshot, enrolled):
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 360, "height": 740}, bypass_csp=True)
+    page = context.new_page()
+    for path, name in (
+        ("/", "home"),
+        (f"/rules/{enrolled['systems'][0].pk}/", "rules"),
+        ("/rules/children/", "children"),
+        ("/contact/", "contact"),
+        ("/accounts/login/", "login"),
+    ):
+        page.goto(path)
+        _checked(page, axe, screenshot, f"phone-{name}")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"{name} scrolls sideways at 360 px ({width})"
+    context.close()

@@ -1,0 +1,124 @@
+"""Every portal URL that names an object, tried by everyone who is not its owner.
+
+The list of URLs comes from the resolver: a new portal route that names an
+object fails this test until it is added here.
+"""
+
+import datetime as dt
+
+import pytest
+from django.urls import get_resolver, reverse
+from django.utils import timezone
+
+from consent.services import guardianship_record, subject_link_user
+from dataops.deletion import deletion_request_open, propagation_confirm
+from dataops.exports import export_build, export_request
+from dataops.services import request_submit
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+# Routes whose objects belong to someone: name -> how to build its arguments from the world.
+OWNED = {
+    "consent_withdraw_confirm": lambda w: [w["holding"].consent.pk],
+    "consent_withdraw": lambda w: [w["holding"].consent.pk],
+    "deletion_status": lambda w: [w["deletion"].reference],
+    "deletion_status_json": lambda w: [w["deletion"].reference],
+    "deletion_certificate": lambda w: [w["deletion"].reference],
+    "request_detail": lambda w: [w["request"].reference],
+    "copy_status": lambda w: [w["export"].pk],
+    "copy_download": lambda w: [w["export"].pk],
+    "ward_dashboard": lambda w: [w["child"].uuid],
+    "ward_consent_history": lambda w: [w["child"].uuid],
+    "ward_consent_give": lambda w: [w["child"].uuid, w["system"].pk, w["system"].purposes.first().code],
+}
+# Routes with arguments that are public or protected by their own secret.
+PUBLIC_WITH_ARGS = {"processing_rules", "consent_give", "vendor_confirm"}
+POST_ONLY = {"consent_withdraw"}
+
+
+def _signed_in(client, user):
+    client.force_login(user)
+    session = client.session
+    session["account_authentication_methods_user"] = str(user.pk)
+    session["account_authentication_methods"] = [{"method": "code", "at": timezone.now().timestamp()}]
+    session.save()
+
+
+@pytest.fixture
+def world(entity, purpose):
+    system = factories.active_system(entity=entity, purpose=purpose)
+    owner_subject = factories.subject(phone="13811110000", date_of_birth=dt.date(1980, 1, 1))
+    owner = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=owner_subject, user=owner)
+    child = factories.subject(date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 8))
+    guardianship_record(actor="t", ward=child, guardian=owner_subject, relationship="parent", verified=True)
+    holding = factories.holding(owner_subject, system)
+    other_system = factories.active_system(entity=entity, purpose=purpose)
+    factories.holding(owner_subject, other_system)
+    deletion = deletion_request_open(
+        actor="t", subject=owner_subject, trigger="subject_request", systems=[other_system]
+    )
+    propagation_confirm(actor="t", propagation=deletion.propagations.get(), outcome="deleted", evidence={"n": 1})
+    request = request_submit(actor="t", subject=owner_subject, type="access")
+    export = export_request(actor="t", user=owner, subject=owner_subject, language="zh-hans")
+    export_build(export_id=export.pk)
+
+    other_subject = factories.subject(phone="13822220000", date_of_birth=dt.date(1985, 1, 1))
+    other = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=other_subject, user=other)
+    guardian_of_another = factories.user_with_role("guardian")
+    guardian_subject = factories.subject(phone="13833330000", date_of_birth=dt.date(1975, 1, 1))
+    subject_link_user(actor="t", subject=guardian_subject, user=guardian_of_another)
+    another_child = factories.subject(date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 7))
+    guardianship_record(actor="t", ward=another_child, guardian=guardian_subject, relationship="parent", verified=True)
+    staff = factories.user_with_role("operator", is_staff=True)
+    return {
+        "system": system,
+        "holding": holding,
+        "deletion": deletion,
+        "request": request,
+        "export": export,
+        "child": child,
+        "owner": owner,
+        "intruders": {"another subject": other, "a guardian of another child": guardian_of_another, "staff": staff},
+    }
+
+
+def _portal_routes():
+    resolver = get_resolver()
+    portal = next(p for p in resolver.url_patterns if getattr(p, "namespace", None) == "portal")
+    return [(p.name, p.pattern.converters) for p in portal.url_patterns]
+
+
+def test_every_portal_route_with_arguments_is_in_the_matrix():
+    named = {name for name, converters in _portal_routes() if converters}
+    assert named - set(OWNED) - PUBLIC_WITH_ARGS == set()
+
+
+@pytest.mark.parametrize("name", sorted(OWNED))
+def test_only_the_owner_gets_it(client, world, name):
+    url = reverse(f"portal:{name}", args=OWNED[name](world))
+    method = client.post if name in POST_ONLY else client.get
+    for who, user in world["intruders"].items():
+        _signed_in(client, user)
+        assert method(url).status_code in (403, 404), f"{who} reached {name}"
+    client.logout()
+    response = method(url)
+    assert response.status_code == 302 and reverse("account_login") in response["Location"], "anonymous"
+    _signed_in(client, world["owner"])
+    assert method(url).status_code in (200, 302), "the owner"
+
+
+def test_personal_pages_are_never_cached_and_scripts_come_only_from_the_site(client, world):
+    _signed_in(client, world["owner"])
+    response = client.get(reverse("portal:dashboard"))
+    assert "no-store" in response["Cache-Control"]
+    csp = response["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert script_src.strip() == "script-src 'self'"
+    assert "frame-ancestors 'none'" in csp
+    assert "camera=()" in response["Permissions-Policy"]
+    body = response.content.decode()
+    assert "<script>" not in body and " onclick=" not in body
+    assert "http://" not in body.replace("http://testserver", "") and "https://" not in body

@@ -110,3 +110,25 @@ def test_three_wrong_codes_spend_the_code(client):
         client.post(reverse("account_confirm_login_code"), {"code": wrong})
     client.post(reverse("account_confirm_login_code"), {"code": code})
     assert "_auth_user_id" not in client.session
+
+
+def test_a_second_factor_can_be_added_with_an_authenticator_app(client):
+    import time
+
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    user = User.objects.create_user(username="wang", email="wang@example.com", password="correct horse 42")
+    EmailAddress.objects.create(user=user, email="wang@example.com", verified=True, primary=True)
+    client.force_login(user)
+    session = client.session
+    session["account_authentication_methods_user"] = str(user.pk)
+    session["account_authentication_methods"] = [{"method": "password", "at": time.time(), "reauthenticated": True}]
+    session.save()
+    index = client.get(reverse("mfa_index")).content.decode()
+    assert reverse("mfa_activate_totp") in index and reverse("mfa_list_webauthn") in index  # TOTP and passkeys
+    secret = client.get(reverse("mfa_activate_totp")).context["form"].secret
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    client.post(reverse("mfa_activate_totp"), {"code": code})
+    kinds = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+    assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}

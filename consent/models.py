@@ -54,6 +54,8 @@ class DataSubject(models.Model):
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     shredded_at = models.DateTimeField(_("identifiers destroyed"), null=True, blank=True)
+    # A stand-in for a system's connection test: never counted as a person.
+    is_synthetic = models.BooleanField(_("synthetic (connection tests)"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("data subject")

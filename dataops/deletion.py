@@ -536,6 +536,9 @@ def _complete_if_done(actor: str, deletion_ids: set[int]) -> None:
     )
     audit_record_many(actor=actor, entries=[Entry(action="deletion.completed", target=d) for d in done])
     done_ids = [d.pk for d in done]
+    from .health import connection_tests_complete
+
+    connection_tests_complete(actor=actor, deletion_ids=done_ids)
     transaction.on_commit(lambda: deletions_completed_notify(done_ids))
 
 
@@ -608,7 +611,9 @@ def subjects_shred_due(*, actor: str, now: dt.datetime | None = None, limit: int
     """
     now = now or timezone.now()
     candidates = (
-        DataSubject.objects.filter(shredded_at__isnull=True, user__isnull=True, deletion_requests__isnull=False)
+        DataSubject.objects.filter(
+            shredded_at__isnull=True, user__isnull=True, is_synthetic=False, deletion_requests__isnull=False
+        )
         .exclude(holdings__status__in=LIVE_HOLDING + (Holding.Status.DELETION_PENDING,))
         .exclude(requests__state__in=Request.OPEN_STATES)
         .exclude(deletion_requests__state=DeletionRequest.State.OPEN)

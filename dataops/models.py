@@ -731,3 +731,25 @@ class DataExport(models.Model):
     @property
     def audit_chain(self) -> str:
         return f"subject:{self.subject_id}"
+
+
+class ConnectionTest(models.Model):
+    """A synthetic deletion sent to a system to prove it works; it passes only when the system confirms."""
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.CASCADE, related_name="connection_tests"
+    )
+    deletion_request = models.OneToOneField(
+        DeletionRequest, verbose_name=_("deletion request"), on_delete=models.PROTECT, related_name="connection_test"
+    )
+    activate_on_pass = models.BooleanField(_("activate when it passes"), default=False)
+    started_at = models.DateTimeField(_("started"))
+    passed_at = models.DateTimeField(_("passed"), null=True, blank=True)
+    started_by = models.CharField(_("started by"), max_length=128)
+
+    class Meta:
+        verbose_name = _("connection test")
+        verbose_name_plural = _("connection tests")
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.started_at:%Y-%m-%d %H:%M}"

@@ -94,6 +94,10 @@ def system_activation_problems(system: ProcessingSystem) -> list[str]:
         problems.append(_("It needs a published notice before anyone can consent (Measures Art 5)."))
     if not system.purposes.exists():
         problems.append(_("It needs at least one purpose."))
+    from .health import connection_test_passed
+
+    if not connection_test_passed(system):
+        problems.append(_("It needs a passed connection test: a synthetic deletion it has confirmed."))
     return problems
 
 

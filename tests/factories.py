@@ -105,10 +105,22 @@ def published_notice(system: ProcessingSystem, **overrides) -> Notice:
     return notice_publish(actor=ACTOR, notice=notice)
 
 
+def passed_connection_test(system):
+    """Run a connection test and have the system confirm it, as it would over its channel."""
+    from dataops.deletion import propagation_confirm
+    from dataops.health import connection_test_start
+
+    test = connection_test_start(actor=ACTOR, system=system)
+    propagation = test.deletion_request.propagations.get()
+    propagation_confirm(actor=ACTOR, propagation=propagation, outcome="not_found", evidence={"connection_test": True})
+    return test
+
+
 def active_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purpose, **overrides):
     system = draft_system(entity=entity, site=site, purpose=purpose, **overrides)
     approved_assessment(entity, [system])
     published_notice(system)
+    passed_connection_test(system)
     return system_activate(actor=ACTOR, system=system)
 
 

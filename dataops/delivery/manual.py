@@ -31,12 +31,15 @@ class LinkError(Exception):
     """A link that is invalid, expired or already used."""
 
 
-def confirmation_link(propagation: Propagation) -> str:
-    """Issue a fresh single-use link (any earlier link of this propagation stops working)."""
+def confirmation_token(propagation: Propagation) -> str:
+    """Issue a fresh single-use token (any earlier one of this propagation stops working)."""
     nonce = secrets.token_hex(16)
     Propagation.objects.filter(pk=propagation.pk).update(manual_nonce=nonce)
-    token = signing.dumps({"p": propagation.pk, "n": nonce}, salt=SALT, compress=True)
-    return f"{settings.FACERIGHTS_BASE_URL}/vendor/deletions/{token}/"
+    return signing.dumps({"p": propagation.pk, "n": nonce}, salt=SALT, compress=True)
+
+
+def confirmation_link(propagation: Propagation) -> str:
+    return f"{settings.FACERIGHTS_BASE_URL}/vendor/deletions/{confirmation_token(propagation)}/"
 
 
 def notify_vendor(propagation: Propagation) -> None:

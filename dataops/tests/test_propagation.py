@@ -58,7 +58,7 @@ def test_a_deletion_limited_to_one_system_leaves_the_others(subject, three_syste
 def test_nothing_held_opens_nothing(subject, three_systems):
     deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
     assert deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST) is None
-    assert DeletionRequest.objects.count() == 1
+    assert DeletionRequest.objects.filter(subject=subject).count() == 1
 
 
 def test_nothing_is_terminal_without_evidence(subject, three_systems):

@@ -111,7 +111,37 @@ def test_a_system_that_recognises_no_one_needs_no_alternative(entity, purpose):
     )
     factories.approved_assessment(entity, [system])
     factories.published_notice(system)
+    factories.passed_connection_test(system)
     assert system_activate(actor="t", system=system).status == ProcessingSystem.Status.ACTIVE
+
+
+def test_no_activation_before_a_connection_test_passes(entity, site, purpose):
+    from dataops.health import connection_test_start
+
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    connection_test_start(actor="t", system=system)  # sent, not yet confirmed
+    with pytest.raises(TransitionError) as info:
+        system_activate(actor="t", system=system)
+    assert "connection test" in " ".join(info.value.messages)
+
+
+def test_a_connection_test_that_passes_can_activate_the_system(entity, site, purpose):
+    from dataops.deletion import propagation_confirm
+    from dataops.health import connection_test_start
+
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    test = connection_test_start(actor="t", system=system, activate_on_pass=True)
+    instruction = test.deletion_request.propagations.get()
+    assert instruction.subject_key.startswith("FACERIGHTS-TEST-")
+    propagation_confirm(actor="t", propagation=instruction, outcome="not_found", evidence={"log": 1})
+    system.refresh_from_db()
+    test.refresh_from_db()
+    assert test.passed_at is not None
+    assert system.status == ProcessingSystem.Status.ACTIVE
 
 
 def test_no_activation_without_a_published_notice(entity, site, purpose):

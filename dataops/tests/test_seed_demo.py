@@ -18,15 +18,29 @@ def seeded(settings, tmp_path):
     return tmp_path / "simulator.json"
 
 
+def _systems_answer_their_connection_tests():
+    """What the simulated push and pull systems do when `make run` starts: confirm the synthetic deletions."""
+    from dataops.deletion import propagation_confirm
+    from dataops.models import Propagation
+
+    for p in Propagation.objects.exclude(state__in=Propagation.TERMINAL).filter(
+        deletion_request__subject__is_synthetic=True
+    ):
+        propagation_confirm(actor="simulator", propagation=p, outcome="not_found", evidence={"simulated": True})
+
+
 def test_the_demo_has_what_each_journey_needs(seeded, client):
     entity = LegalEntity.objects.get()
     assert entity.sites.count() == 3
     systems = ProcessingSystem.objects.filter(entity=entity)
     assert systems.count() >= 5
-    assert all(s.status == ProcessingSystem.Status.ACTIVE for s in systems)
+    # Only the manual vendor, which already answered its test email, is active before the simulator runs.
+    assert set(systems.filter(status="active").values_list("integration", flat=True)) == {"manual"}
+    _systems_answer_their_connection_tests()
+    assert all(s.status == ProcessingSystem.Status.ACTIVE for s in systems.all())
     assert {s.kind for s in systems} >= {"device", "central", "processor"}
     assert {s.integration for s in systems} == {"push", "pull", "manual"}
-    assert 190 <= DataSubject.objects.count() <= 220
+    assert 190 <= DataSubject.objects.filter(is_synthetic=False).count() <= 220
     today = timezone.localdate()
     children = [s for s in DataSubject.objects.all() if needs_guardian_consent(s.date_of_birth, today)]
     assert children

@@ -35,7 +35,7 @@ def test_withdrawal_takes_one_confirmation_and_opens_the_deletion(signed_in, sub
     page = signed_in.get(confirm_url)
     assert page.status_code == 200
     response = signed_in.post(reverse("portal:consent_withdraw", args=[holding.consent.pk]))  # click 2: confirm
-    deletion = DeletionRequest.objects.get()
+    deletion = DeletionRequest.objects.get(subject=subject)
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:deletion_status", args=[deletion.reference])
     assert ConsentRecord.objects.get(pk=holding.consent.pk).state == "withdrawn"

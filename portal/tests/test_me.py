@@ -115,13 +115,13 @@ def test_every_request_type_can_be_made_with_minimal_fields(client, me, subject,
     assert response["Location"] == reverse("portal:request_detail", args=[item.reference])
     assert item.type == kind and item.due_on > timezone.localdate()
     if kind == "deletion":
-        assert DeletionRequest.objects.get().request == item
+        assert DeletionRequest.objects.get(subject=subject).request == item
 
 
 def test_switching_to_a_non_face_method_deletes_there_and_ends_the_consent(client, me, subject, system):
     holding = factories.holding(subject, system)
     client.post(reverse("portal:request_new"), {"type": "switch_alternative", "system": system.pk})
-    deletion = DeletionRequest.objects.get()
+    deletion = DeletionRequest.objects.get(subject=subject)
     assert deletion.trigger == "switch_alternative"
     assert ConsentRecord.objects.get(pk=holding.consent.pk).state == "withdrawn"
 
@@ -227,7 +227,7 @@ def test_withdraw_all_is_one_confirmation(client, me, subject, system, entity, p
     factories.holding(subject, system)
     factories.holding(subject, other)
     client.post(reverse("portal:consents_withdraw_all"))
-    deletion = DeletionRequest.objects.get()
+    deletion = DeletionRequest.objects.get(subject=subject)
     assert deletion.propagations.count() == 2
     assert set(ConsentRecord.objects.values_list("state", flat=True)) == {"withdrawn"}
 

@@ -31,13 +31,14 @@ from consent.services import (
     subject_link_user,
 )
 from dataops.credentials import credential_issue
+from dataops.delivery.manual import confirm_by_link, confirmation_token
+from dataops.health import connection_test_start
 from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site, SystemCredential
 from dataops.services import (
     holding_record,
     impact_assessment_approve,
     impact_assessment_submit,
     request_submit,
-    system_activate,
     system_save,
 )
 from facerights.roles import Role
@@ -268,7 +269,18 @@ class Command(BaseCommand):
         for system in systems:
             notice = record_save(actor=ACTOR, instance=Notice(system=system, **_notice_text(entity, system)))
             notices[system.pk] = notice_publish(actor=ACTOR, notice=notice)
-            system_activate(actor=ACTOR, system=system)
+            # Activated by its connection test once the simulated system confirms it
+            # (within a minute of `make run` starting).
+            test = connection_test_start(actor=ACTOR, system=system, activate_on_pass=True)
+            if system.integration == ProcessingSystem.Integration.MANUAL:
+                # The demo vendor has already answered the test email.
+                confirm_by_link(
+                    token=confirmation_token(test.deletion_request.propagations.get()),
+                    outcome="not_found",
+                    reason="",
+                    performed_by="云安防服务商 运维部 张工",
+                    performed_at=timezone.now(),
+                )
 
         now = timezone.now()
 

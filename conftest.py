@@ -202,3 +202,10 @@ def screenshot(request):
         page.screenshot(path=str(folder / f"{request.node.name}-{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """A superuser signed in with a second factor, as the admin requires of every staff member."""
+    factories.staff_login(client, admin_user)
+    return client

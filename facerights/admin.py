@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
@@ -45,6 +46,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+# The admin's own login form would skip the second factor: it hands over to allauth.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = _("FaceRights: data-protection officer")
+admin.site.site_title = _("FaceRights")
+admin.site.index_title = _("Workbench")
 
 admin.site.register(User, UserAdmin)
 

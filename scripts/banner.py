@@ -14,7 +14,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from dataops.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD  # noqa: E402
+from dataops.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET  # noqa: E402
 
 port = os.environ.get("WEB_PORT", "8000")
 database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -30,6 +30,10 @@ Demo logins (password for all: {DEMO_PASSWORD}):"""
 for username, email, _role, what in DEMO_LOGINS:
     print(f"  {email:<24} username {username:<10} {what}")
 print("  (or sign in with a one-time code instead of the password: emails and texts appear in this console)")
+print(
+    f"\nThe DPO's second factor: add the secret {DEMO_TOTP_SECRET} to an authenticator app,\n"
+    "or print the current code with: .venv/bin/python manage.py demo_totp   (admin: sign in at /accounts/login/)"
+)
 simulator = settings.VAR_DIR / "simulator.json"
 if simulator.exists():
     code = json.loads(simulator.read_text()).get("demo", {}).get("enrolment_code")

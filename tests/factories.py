@@ -191,3 +191,24 @@ def pull_system(*, entity, purpose, **overrides):
 
     system = active_system(entity=entity, purpose=purpose, integration="pull", webhook_url="", **overrides)
     return system, credential_issue(actor=ACTOR, system=system, kind="device_token")
+
+
+def staff_login(client, user, *, second_factor: bool = True):
+    """Sign a staff member in as the admin requires: with a TOTP second factor used in this session."""
+    import time
+
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    if second_factor and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+    client.force_login(user)
+    session = client.session
+    session["account_authentication_methods_user"] = str(user.pk)
+    now = time.time()
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": now},
+        *([{"method": "mfa", "type": "totp", "at": now}] if second_factor else []),
+    ]
+    session.save()
+    return user

@@ -54,8 +54,20 @@ def test_the_demo_has_what_each_journey_needs(seeded, client):
     assert holdings.count() == 3
     assert len({h.system.site_id for h in holdings}) == 3
     assert demo.user.username == "demo"
-    assert client.login(username="dpo", password="facerights-demo-2026")
+    # The DPO signs in with the printed password and the printed authenticator secret.
+    import time
+
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from dataops.management.commands.seed_demo import DEMO_TOTP_SECRET
+
+    response = client.post("/accounts/login/", {"login": "dpo@example.com", "password": "facerights-demo-2026"})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    client.post(
+        "/accounts/2fa/authenticate/", {"code": format_hotp_value(hotp_value(DEMO_TOTP_SECRET, int(time.time()) // 30))}
+    )
     assert client.get("/admin/").status_code == 200
+    client.logout()
     assert client.login(username="demo", password="facerights-demo-2026")
     assert "外滩店自助入住机" in client.get("/me/").content.decode()
 

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "facerights.staff.StaffSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "facerights.urls"

@@ -17,14 +17,14 @@ def _changelists():
 
 def test_every_changelist_opens_for_the_dpo(client, system, subject):
     factories.holding(subject, system)
-    client.force_login(factories.user_with_role("dpo", is_staff=True))
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
     for url in _changelists():
         response = client.get(url)
         assert response.status_code in (200, 403), url
 
 
 def test_the_auditor_sees_the_registry_but_cannot_change_it(client, system):
-    client.force_login(factories.user_with_role("auditor", is_staff=True))
+    factories.staff_login(client, factories.user_with_role("auditor", is_staff=True))
     url = reverse("admin:dataops_processingsystem_change", args=[system.pk])
     assert client.get(url).status_code == 200
     response = client.post(url, {"name_zh": "改名"})
@@ -41,7 +41,7 @@ def test_a_regulator_sees_no_admin_page(client):
 
 def test_the_compliance_matrix_is_readable_by_the_dpo_and_the_auditor(client):
     for role in ("dpo", "auditor"):
-        client.force_login(factories.user_with_role(role, is_staff=True))
+        factories.staff_login(client, factories.user_with_role(role, is_staff=True))
         response = client.get(reverse("admin_compliance_matrix"))
         body = response.content.decode()
         assert response.status_code == 200, role
@@ -50,5 +50,47 @@ def test_the_compliance_matrix_is_readable_by_the_dpo_and_the_auditor(client):
 
 
 def test_the_compliance_matrix_is_not_for_staff_without_access(client):
-    client.force_login(factories.user_with_role("data_subject", is_staff=True))
+    factories.staff_login(client, factories.user_with_role("data_subject", is_staff=True))
     assert client.get(reverse("admin_compliance_matrix")).status_code == 403
+
+
+def test_the_admin_login_hands_over_to_allauth(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_staff_without_a_second_factor_are_sent_to_set_one_up(client):
+    user = factories.user_with_role("dpo", is_staff=True)
+    client.force_login(user)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_index")
+
+
+def test_staff_who_signed_in_without_their_second_factor_must_sign_in_again(client):
+    user = factories.user_with_role("dpo", is_staff=True)
+    factories.staff_login(client, user, second_factor=False)
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(user, generate_totp_secret())
+    response = client.get("/admin/dataops/request/")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_dpo_signs_in_with_password_and_totp_and_reaches_the_admin(client):
+    import time
+
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+
+    user = factories.user_with_role("dpo", is_staff=True, username="dpo1")
+    EmailAddress.objects.create(user=user, email="dpo1@example.com", verified=True, primary=True)
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    response = client.post(reverse("account_login"), {"login": "dpo1@example.com", "password": "correct horse 42"})
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_authenticate")
+    assert client.get("/admin/").status_code == 302  # not yet: the second factor is pending
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.get("/admin/").status_code == 200

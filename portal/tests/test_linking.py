@@ -157,7 +157,7 @@ def test_the_dpo_sees_the_scan_and_the_auditor_does_not(client, account):
     client.post(reverse("portal:identity_check"), {"scan": SimpleUploadedFile("id.png", _png())})
     check = IdentityCheck.objects.get()
     url = reverse("admin:consent_identitycheck_scan", args=[check.pk])
-    client.force_login(factories.user_with_role("dpo", is_staff=True))
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
     assert client.get(url)["Content-Type"] == "image/png"
-    client.force_login(factories.user_with_role("auditor", is_staff=True))
+    factories.staff_login(client, factories.user_with_role("auditor", is_staff=True))
     assert client.get(url).status_code == 403

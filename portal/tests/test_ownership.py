@@ -38,6 +38,9 @@ POST_ONLY = {"consent_withdraw"}
 
 
 def _signed_in(client, user):
+    if user.is_staff:
+        factories.staff_login(client, user)
+        return
     client.force_login(user)
     session = client.session
     session["account_authentication_methods_user"] = str(user.pk)

@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -48,6 +49,8 @@ ACTOR = "command:seed_demo"
 DEMO_PASSWORD = "facerights-demo-2026"  # noqa: S105 (demo only; seed_demo refuses DEBUG off)
 DEMO_ENTITY_CODE = "91310101MA1FPX0C88"
 SIMULATOR_PORT = 9101
+# The demo DPO's authenticator-app secret, printed by `make run` (demo only).
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPFACERIGHTSDEMOAB"  # noqa: S105
 
 DEMO_LOGINS = [
     # (username, email, role, what they see)
@@ -389,6 +392,7 @@ class Command(BaseCommand):
             if role == Role.DPO:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
+                TOTP.activate(user, DEMO_TOTP_SECRET)  # staff need a second factor
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
             users[username] = user
         return users

@@ -6,7 +6,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from facerights.admin import AuditedModelAdmin, ReadOnlyAdmin, run_service_action
+from facerights.admin import AuditedModelAdmin, EstimatedCountPaginator, ReadOnlyAdmin, run_service_action
 from facerights.audit import actor_for, audit_record
 
 from .linking import (
@@ -29,6 +29,7 @@ class PurposeAdmin(AuditedModelAdmin):
 
 @admin.register(DataSubject)
 class DataSubjectAdmin(ReadOnlyAdmin):
+    paginator = EstimatedCountPaginator
     """Subjects are shown by their pseudonymous id only; identifiers stay encrypted."""
 
     list_display = ("__str__", "uuid", "created_at", "shredded_at")
@@ -89,6 +90,7 @@ class ConsentEventInline(admin.TabularInline):
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ReadOnlyAdmin):
+    paginator = EstimatedCountPaginator
     list_display = ("subject", "system", "purpose", "method", "state", "given_at", "withdrawn_at")
     list_filter = ("state", "method", "channel")
     list_select_related = ("subject", "system", "purpose")
@@ -136,7 +138,7 @@ class IdentityCheckAdmin(ReadOnlyAdmin):
     actions = ["approve", "reject"]
 
     def has_review_permission(self, request):
-        return request.user.has_perm("consent.change_identitycheck")
+        return request.user.has_perm("consent.review_identitycheck")
 
     @admin.display(description=_("scan"))
     def scan_link(self, obj):

@@ -379,6 +379,7 @@ class IdentityCheck(models.Model):
     class Meta:
         verbose_name = _("identity check")
         verbose_name_plural = _("identity checks")
+        permissions = [("review_identitycheck", _("Can approve or reject identity checks"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(state="pending") | Q(scan_ciphertext__isnull=True),

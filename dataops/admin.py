@@ -2,17 +2,27 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from facerights.admin import AuditedModelAdmin, ReadOnlyAdmin, run_service_action
+from facerights.admin import AuditedModelAdmin, EstimatedCountPaginator, ReadOnlyAdmin, run_service_action
 from facerights.audit import actor_for
+from facerights.workdays import CalendarYearUnknown, working_days_between
 
+from .bulk import bulk_or_inline
 from .credentials import credential_issue
-from .deletion import propagation_retry_now
+from .evidence import evidence_export_content, evidence_export_request
 from .models import (
+    BulkJob,
     DeletionRequest,
     DeliveryAttempt,
     EntityGroup,
+    EvidenceExport,
     Holding,
     ImpactAssessment,
     LegalEntity,
@@ -164,6 +174,7 @@ class ImpactAssessmentAdmin(AuditedModelAdmin):
 
 @admin.register(Holding)
 class HoldingAdmin(ReadOnlyAdmin):
+    paginator = EstimatedCountPaginator
     list_display = ("system", "subject", "data_kind", "enrolled_at", "retention_until", "status")
     list_filter = ("status", "data_kind", "system")
     list_select_related = ("system", "subject")
@@ -181,13 +192,52 @@ class RequestActionForm(admin.helpers.ActionForm):
     until = forms.DateField(label=_("extend to (YYYY-MM-DD)"), required=False)
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(state__in=Request.OPEN_STATES, due_on__lt=timezone.localdate())
+        return queryset
+
+
 @admin.register(Request)
 class RequestAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "type", "state", "received_at", "due_on", "due_on_provisional", "acknowledged_at")
-    list_filter = ("state", "type")
+    """The request queue: open and overdue first, with the working days left on each."""
+
+    list_display = ("reference", "type", "subject_masked", "state", "due_on", "working_days_left", "acknowledged_at")
+    list_filter = (OverdueFilter, "state", "type", "system", "system__entity")
+    list_select_related = ("subject",)
     search_fields = ("=reference",)
     show_full_result_count = False
-    ordering = ("due_on",)
+    paginator = EstimatedCountPaginator
+
+    def get_queryset(self, request):
+        open_first = Case(
+            When(state__in=Request.OPEN_STATES, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        return super().get_queryset(request).annotate(open_rank=open_first).order_by("open_rank", "due_on", "pk")
+
+    @admin.display(description=_("person"))
+    def subject_masked(self, obj):
+        return str(obj.subject.uuid)[:8] + "…"
+
+    @admin.display(description=_("working days left"))
+    def working_days_left(self, obj):
+        if obj.state not in Request.OPEN_STATES:
+            return "—"
+        try:
+            left = working_days_between(timezone.localdate(), obj.due_on)
+        except CalendarYearUnknown:
+            return _("unknown (holidays not entered)")
+        if left < 0:
+            return format_html('<strong class="overdue">{}</strong>', _("overdue by %(n)d") % {"n": -left})
+        return left
+
     readonly_fields = ("details",)
     exclude = ("details_ciphertext",)
     action_form = RequestActionForm
@@ -264,6 +314,7 @@ class PropagationInline(admin.TabularInline):
 
 @admin.register(DeletionRequest)
 class DeletionRequestAdmin(ReadOnlyAdmin):
+    paginator = EstimatedCountPaginator
     list_display = ("reference", "trigger", "state", "due_on", "created_at", "completed_at")
     list_filter = ("state", "trigger")
     search_fields = ("=reference",)
@@ -284,6 +335,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Propagation)
 class PropagationAdmin(ReadOnlyAdmin):
+    paginator = EstimatedCountPaginator
     list_display = ("deletion_request", "system", "state", "attempts", "next_attempt_at", "deadline", "escalated_at")
     list_filter = ("state", "system")
     list_select_related = ("deletion_request", "system")
@@ -292,14 +344,92 @@ class PropagationAdmin(ReadOnlyAdmin):
     ordering = ("-escalated_at", "deadline")
     exclude = ("manual_nonce", "claimed_until")
     inlines = [DeliveryAttemptInline]
-    actions = ["retry_now"]
+    actions = ["retry_now", "escalate"]
 
     def has_retry_permission(self, request):
         return request.user.has_perm("dataops.change_propagation")
 
     @admin.action(description=_("Retry now"), permissions=["retry"])
     def retry_now(self, request, queryset):
-        actor = actor_for(request.user)
-        run_service_action(
-            self, request, queryset, lambda p: propagation_retry_now(actor=actor, propagation=p), _("%(count)d queued.")
+        return bulk_or_inline(self, request, queryset, "propagation.retry_now")
+
+    @admin.action(description=_("Escalate (tell the DPO and the person)"), permissions=["retry"])
+    def escalate(self, request, queryset):
+        return bulk_or_inline(self, request, queryset, "propagation.escalate")
+
+
+@admin.register(EvidenceExport)
+class EvidenceExportAdmin(admin.ModelAdmin):
+    """CSV exports of the evidence; anyone who may view the evidence may ask for one and download their own."""
+
+    list_display = ("kind", "date_from", "date_to", "state", "rows", "created_at", "download")
+    fields = ("kind", "date_from", "date_to")
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("dataops.view_evidenceexport")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(requested_by=request.user)
+
+    def save_model(self, request, obj, form, change):
+        created = evidence_export_request(
+            actor=actor_for(request.user),
+            user=request.user,
+            kind=obj.kind,
+            date_from=obj.date_from,
+            date_to=obj.date_to,
         )
+        obj.pk = created.pk
+
+    @admin.display(description=_("download"))
+    def download(self, obj):
+        if obj.state != EvidenceExport.State.READY:
+            return "—"
+        return format_html('<a href="{}">CSV</a>', reverse("admin:dataops_evidenceexport_download", args=[obj.pk]))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="dataops_evidenceexport_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk: int):
+        export = get_object_or_404(EvidenceExport, pk=pk, requested_by=request.user, state=EvidenceExport.State.READY)
+        response = HttpResponse(evidence_export_content(export), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="facerights-{export.kind}-{export.date_from}-{export.date_to}.csv"'
+        )
+        return response
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(ReadOnlyAdmin):
+    list_display = ("operation", "state", "done", "failed", "total", "created_at")
+    readonly_fields = ("operation", "state", "progress", "done", "failed", "total", "actor", "created_at")
+    exclude = ("object_ids", "params")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return format_html(
+            '<progress max="100" value="{}" data-poll="{}">{}%</progress> {}%',
+            obj.percent,
+            "1" if obj.state != BulkJob.State.DONE else "",
+            obj.percent,
+            obj.percent,
+        )
+
+    class Media:
+        js = ("js/bulk_progress.js",)

@@ -753,3 +753,92 @@ class ConnectionTest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class PersonCount(models.Model):
+    """How many distinct people's facial information a legal entity stores, counted once a day.
+
+    A person held by five systems counts once; completed deletions drop out;
+    synthetic connection-test subjects never count (Measures Art 15; R21).
+    """
+
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.CASCADE, related_name="person_counts"
+    )
+    date = models.DateField(_("date"))
+    persons = models.PositiveIntegerField(_("persons"))
+
+    class Meta:
+        verbose_name = _("stored persons count")
+        verbose_name_plural = _("stored persons counts")
+        constraints = [models.UniqueConstraint(fields=["entity", "date"], name="person_count_one_a_day")]
+        ordering = ["entity", "date"]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.date}: {self.persons}"
+
+
+class EvidenceExport(models.Model):
+    """A CSV of requests, consents, propagations or audit events for a date range, built in the background."""
+
+    class Kind(models.TextChoices):
+        REQUESTS = "requests", _("requests")
+        CONSENTS = "consents", _("consents")
+        PROPAGATIONS = "propagations", _("propagations")
+        AUDIT = "audit", _("audit events")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("to (inclusive)"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED, editable=False)
+    rows = models.PositiveIntegerField(_("rows"), default=0, editable=False)
+    ciphertext = models.BinaryField(null=True, editable=False)
+    sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence export (CSV)")
+        verbose_name_plural = _("evidence exports (CSV)")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date_from}–{self.date_to}"
+
+
+class BulkJob(models.Model):
+    """An admin action on thousands of rows, carried out by a Celery task with visible progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+
+    operation = models.CharField(_("operation"), max_length=64)
+    object_ids = models.JSONField(default=list)
+    params = models.JSONField(default=dict)
+    actor = models.CharField(_("actor"), max_length=128)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("bulk action")
+        verbose_name_plural = _("bulk actions")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.done}/{self.total}"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * (self.done + self.failed) / self.total) if self.total else 100

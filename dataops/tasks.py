@@ -158,3 +158,33 @@ def notify_notice_changed_task(notice_id: int) -> int:
 
     notice = Notice.objects.filter(pk=notice_id).first()
     return notice_changed_send(notice) if notice else 0
+
+
+@shared_task(time_limit=1800, soft_time_limit=1780)
+def retention_enforce_task() -> int:
+    """Daily: open deletions for holdings past their retention (R12)."""
+    from .retention import retention_enforce
+
+    return retention_enforce()
+
+
+@shared_task(time_limit=1800, soft_time_limit=1780)
+def person_counts_task() -> int:
+    """Daily: count the distinct people each entity stores (the filing threshold, R21)."""
+    from .counting import person_counts_take
+
+    return len(person_counts_take())
+
+
+@shared_task(time_limit=1800, soft_time_limit=1780)
+def evidence_export_task(export_id: int) -> None:
+    from .evidence import evidence_export_build
+
+    evidence_export_build(export_id=export_id)
+
+
+@shared_task(time_limit=1800, soft_time_limit=1780)
+def bulk_job_task(job_id: int) -> None:
+    from .bulk import bulk_job_run
+
+    bulk_job_run(job_id=job_id)

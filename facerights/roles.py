@@ -30,7 +30,7 @@ class Role:
 DOMAIN_APPS = ("facerights", "consent", "dataops", "django_celery_beat")
 
 # Decisions kept for the DPO alone.
-DPO_ONLY = {"approve_impactassessment", "refuse_request"}
+DPO_ONLY = {"approve_impactassessment", "refuse_request", "review_identitycheck"}
 
 
 def _permissions_for(role: str):

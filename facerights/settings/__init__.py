@@ -300,6 +300,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dataops.tasks.propagations_sweep",
         "schedule": 60,
     },
+    "person-counts": {
+        "task": "dataops.tasks.person_counts_task",
+        "schedule": 24 * 60 * 60,
+    },
+    "retention": {
+        "task": "dataops.tasks.retention_enforce_task",
+        "schedule": 24 * 60 * 60,
+    },
     "exports-expire": {
         "task": "dataops.tasks.exports_expire_task",
         "schedule": 60 * 60,

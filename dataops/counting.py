@@ -1,0 +1,36 @@
+"""The count that triggers filing: distinct natural persons whose faces an entity stores (R21)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Holding, LegalEntity, PersonCount
+
+STORED = (Holding.Status.HELD, Holding.Status.DELETION_PENDING, Holding.Status.RESTRICTED)
+FILING_THRESHOLD = 100_000
+
+
+def stored_persons(entity: LegalEntity) -> int:
+    """Distinct people held by any of the entity's systems (deleted holdings drop out)."""
+    return (
+        Holding.objects.filter(system__entity=entity, status__in=STORED, subject__is_synthetic=False)
+        .values("subject_id")
+        .distinct()
+        .count()
+    )
+
+
+def person_counts_take(*, today: dt.date | None = None) -> list[PersonCount]:
+    """Record today's count for every entity (safe to run twice a day: the figure is replaced)."""
+    today = today or timezone.localdate()
+    taken = []
+    for entity in LegalEntity.objects.all():
+        with transaction.atomic():
+            count, _created = PersonCount.objects.update_or_create(
+                entity=entity, date=today, defaults={"persons": stored_persons(entity)}
+            )
+        taken.append(count)
+    return taken

@@ -10,7 +10,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from facerights.admin import AuditedModelAdmin, EstimatedCountPaginator, ReadOnlyAdmin, run_service_action
+from facerights.admin import (
+    AuditedModelAdmin,
+    EstimatedCountPaginator,
+    ExactSearchMixin,
+    ReadOnlyAdmin,
+    run_service_action,
+)
 from facerights.audit import actor_for
 from facerights.workdays import CalendarYearUnknown, working_days_between
 
@@ -173,7 +179,8 @@ class ImpactAssessmentAdmin(AuditedModelAdmin):
 
 
 @admin.register(Holding)
-class HoldingAdmin(ReadOnlyAdmin):
+class HoldingAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    exact_search_fields = ("subject_key",)
     paginator = EstimatedCountPaginator
     list_display = ("system", "subject", "data_kind", "enrolled_at", "retention_until", "status")
     list_filter = ("status", "data_kind", "system")
@@ -206,7 +213,9 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Request)
-class RequestAdmin(ReadOnlyAdmin):
+class RequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    exact_search_fields = ("reference",)
+    uppercase_search = True
     """The request queue: open and overdue first, with the working days left on each."""
 
     list_display = ("reference", "type", "subject_masked", "state", "due_on", "working_days_left", "acknowledged_at")
@@ -313,7 +322,9 @@ class PropagationInline(admin.TabularInline):
 
 
 @admin.register(DeletionRequest)
-class DeletionRequestAdmin(ReadOnlyAdmin):
+class DeletionRequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    exact_search_fields = ("reference",)
+    uppercase_search = True
     paginator = EstimatedCountPaginator
     list_display = ("reference", "trigger", "state", "due_on", "created_at", "completed_at")
     list_filter = ("state", "trigger")
@@ -334,7 +345,8 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Propagation)
-class PropagationAdmin(ReadOnlyAdmin):
+class PropagationAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    exact_search_fields = ("deletion_request__reference", "idempotency_key")
     paginator = EstimatedCountPaginator
     list_display = ("deletion_request", "system", "state", "attempts", "next_attempt_at", "deadline", "escalated_at")
     list_filter = ("state", "system")

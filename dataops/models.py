@@ -337,6 +337,7 @@ class Holding(models.Model):
         indexes = [
             models.Index(fields=["subject", "status"], name="holding_subject_status_idx"),
             models.Index(fields=["retention_until"], name="holding_retention_idx"),
+            models.Index(fields=["subject_key"], name="holding_key_idx"),
         ]
 
     def __str__(self) -> str:

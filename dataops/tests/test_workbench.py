@@ -130,3 +130,14 @@ def test_a_bulk_action_on_thousands_of_rows_runs_as_a_job_with_progress(dpo_clie
     job.refresh_from_db()
     assert (job.state, job.done, job.total, job.percent) == ("done", 6, 6, 100)
     assert set(Propagation.objects.filter(pk__in=ids).values_list("state", flat=True)) == {"escalated"}
+
+
+def test_searching_by_reference_or_key_finds_exactly_that(dpo_client, subject, system):
+    holding = factories.holding(subject, system, key="EXACT-KEY-1")
+    item = request_submit(actor="t", subject=subject, type="access")
+    page = dpo_client.get(reverse("admin:dataops_request_changelist") + f"?q={item.reference.lower()}").content.decode()
+    assert item.reference in page
+    page = dpo_client.get(reverse("admin:dataops_holding_changelist") + "?q=EXACT-KEY-1").content.decode()
+    assert f"/admin/dataops/holding/{holding.pk}/" in page
+    page = dpo_client.get(reverse("admin:dataops_holding_changelist") + "?q=EXACT-KEY").content.decode()
+    assert f"/admin/dataops/holding/{holding.pk}/" not in page

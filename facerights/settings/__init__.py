@@ -132,6 +132,7 @@ else:
     }
 DATABASES = {"default": _default_db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now: a URL typed without a scheme is https
 
 # --- Authentication ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

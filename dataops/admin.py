@@ -23,6 +23,7 @@ from facerights.workdays import CalendarYearUnknown, working_days_between
 from .bulk import bulk_or_inline
 from .credentials import credential_issue
 from .evidence import evidence_export_content, evidence_export_request
+from .health import connection_test_start
 from .models import (
     BulkJob,
     DeletionRequest,
@@ -76,12 +77,32 @@ class SiteAdmin(AuditedModelAdmin):
 
 @admin.register(ProcessingSystem)
 class ProcessingSystemAdmin(admin.ModelAdmin):
-    list_display = ("name_zh", "entity", "site", "kind", "integration", "storage_location", "status")
     list_filter = ("status", "kind", "integration", "entity")
     search_fields = ("name_zh", "name_en")
     readonly_fields = ("status",)
     filter_horizontal = ("purposes",)
-    actions = ["activate", "suspend", "retire", "issue_device_token", "rotate_webhook_secret"]
+    actions = ["connection_test", "activate", "suspend", "retire", "issue_device_token", "rotate_webhook_secret"]
+    list_display = ("name_zh", "entity", "site", "kind", "integration", "storage_location", "status", "last_test")
+
+    @admin.display(description=_("connection test"))
+    def last_test(self, obj):
+        test = obj.connection_tests.order_by("-started_at").first()
+        if test is None:
+            return "—"
+        return _("passed") if test.passed_at else _("waiting for the system")
+
+    @admin.action(
+        description=_("Run a connection test (activates a draft system when it passes)"), permissions=["change"]
+    )
+    def connection_test(self, request, queryset):
+        actor = actor_for(request.user)
+        for system in queryset:
+            connection_test_start(
+                actor=actor, system=system, activate_on_pass=system.status == ProcessingSystem.Status.DRAFT
+            )
+        self.message_user(
+            request, _("Synthetic deletions sent: each test passes when its system confirms."), messages.SUCCESS
+        )
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its purposes in save_related, through the service

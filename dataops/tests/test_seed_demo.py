@@ -86,3 +86,12 @@ def test_the_demo_refuses_to_run_in_production(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo")
     assert not LegalEntity.objects.exists()
+
+
+def test_the_demo_has_an_overdue_vendor_for_the_dpo(seeded):
+    from dataops.models import Propagation
+    from dataops.tasks import propagations_sweep
+
+    propagations_sweep()  # what beat does within a minute of `make run`
+    late = Propagation.objects.filter(state="escalated", system__integration="manual")
+    assert late.count() == 1

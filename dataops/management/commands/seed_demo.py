@@ -32,9 +32,18 @@ from consent.services import (
     subject_link_user,
 )
 from dataops.credentials import credential_issue
+from dataops.deletion import deletion_request_open
 from dataops.delivery.manual import confirm_by_link, confirmation_token
 from dataops.health import connection_test_start
-from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site, SystemCredential
+from dataops.models import (
+    DeletionRequest,
+    ImpactAssessment,
+    LegalEntity,
+    ProcessingSystem,
+    RegulatorAccount,
+    Site,
+    SystemCredential,
+)
 from dataops.services import (
     holding_record,
     impact_assessment_approve,
@@ -353,6 +362,16 @@ class Command(BaseCommand):
         enrol(child, systems[0], guardian=demo, days_ago=3)
         RegulatorAccount.objects.create(user=users["regulator"], province="31", authority_name="上海市互联网信息办公室")
         request_submit(actor=ACTOR, subject=demo, type="access", received_at=now - dt.timedelta(days=2))
+        # An overdue vendor: a deletion sent to the entrusted processor three weeks ago,
+        # still unconfirmed. The sweeper escalates it as soon as `make run` starts.
+        late = next(a for a in adults if a.holdings.filter(system=systems[4]).exists())
+        deletion_request_open(
+            actor=ACTOR,
+            subject=late,
+            trigger=DeletionRequest.Trigger.SUBJECT_REQUEST,
+            systems=[systems[4]],
+            at=now - dt.timedelta(days=21),
+        )
         # Someone enrolled at a device who has no account yet: the code they were given links one.
         newcomer = subject_create(
             actor=ACTOR, name="李华", date_of_birth=dt.date(1992, 2, 2), identifiers=[("phone", "13700137000")]

@@ -2,12 +2,13 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from facerights.admin import (
@@ -18,18 +19,34 @@ from facerights.admin import (
     run_service_action,
 )
 from facerights.audit import actor_for
+from facerights.uploads import read_upload
 from facerights.workdays import CalendarYearUnknown, working_days_between
 
 from .bulk import bulk_or_inline
 from .credentials import credential_issue
 from .evidence import evidence_export_content, evidence_export_request
+from .filings import (
+    change_review_decide,
+    evidence_bundle,
+    filing_attach,
+    filing_create,
+    filing_generate,
+    filing_pack,
+    filing_review,
+    filing_submit,
+    recognition_end,
+)
 from .health import connection_test_start
 from .models import (
     BulkJob,
+    ChangeReview,
     DeletionRequest,
     DeliveryAttempt,
     EntityGroup,
     EvidenceExport,
+    Filing,
+    FilingAttachment,
+    FilingObligation,
     Holding,
     ImpactAssessment,
     LegalEntity,
@@ -64,7 +81,29 @@ class EntityGroupAdmin(AuditedModelAdmin):
 
 @admin.register(LegalEntity)
 class LegalEntityAdmin(AuditedModelAdmin):
-    list_display = ("name_zh", "credit_code", "province", "dpo_name")
+    list_display = ("name_zh", "credit_code", "province", "dpo_name", "stored_persons_today", "recognition_ended_on")
+    actions = ["end_recognition"]
+
+    @admin.display(description=_("people stored (latest count)"))
+    def stored_persons_today(self, obj):
+        latest = obj.person_counts.order_by("-date").first()
+        return f"{latest.persons} ({latest.date:%Y-%m-%d})" if latest else "—"
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")
+
+    @admin.action(
+        description=_("End face recognition: delete everywhere and open the cancellation filing"),
+        permissions=["decide"],
+    )
+    def end_recognition(self, request, queryset):
+        actor = actor_for(request.user)
+        for entity in queryset:
+            recognition_end(actor=actor, entity=entity)
+        self.message_user(
+            request, _("Deletions opened for every holder; the cancellation filing is a draft."), messages.WARNING
+        )
+
     list_filter = ("province",)
     search_fields = ("name_zh", "name_en", "=credit_code")
 
@@ -466,3 +505,217 @@ class BulkJobAdmin(ReadOnlyAdmin):
 
     class Media:
         js = ("js/bulk_progress.js",)
+
+
+class FilingAttachmentForm(forms.ModelForm):
+    upload = forms.FileField(label=_("scan (PDF, PNG or JPEG, at most 5 MB)"))
+
+    class Meta:
+        model = FilingAttachment
+        fields = ("kind",)
+
+    def clean_upload(self):
+        content, content_type = read_upload(self.cleaned_data["upload"])
+        self.cleaned_data["content_type"] = content_type
+        return content
+
+
+class FilingAttachmentInline(admin.TabularInline):
+    model = FilingAttachment
+    form = FilingAttachmentForm
+    extra = 1
+    can_delete = False
+    readonly_fields = ("sha256", "size", "uploaded_at")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and not obj.locked and super().has_add_permission(request, obj)
+
+
+@admin.register(Filing)
+class FilingAdmin(admin.ModelAdmin):
+    """Filings: generate the documents, review, download the pack for the CAC's system, record the submission."""
+
+    list_display = (
+        "number",
+        "version",
+        "kind",
+        "entity",
+        "state",
+        "progress",
+        "submitted_at",
+        "acknowledged_at",
+        "downloads",
+    )
+    list_filter = ("state", "kind", "entity")
+    readonly_fields = (
+        "number",
+        "version",
+        "kind",
+        "entity",
+        "obligation",
+        "state",
+        "progress",
+        "snapshot_sha256",
+        "reviewed_by",
+        "submitted_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "downloads",
+    )
+    fields = (
+        "number",
+        "version",
+        "kind",
+        "entity",
+        "obligation",
+        "state",
+        "agent_name",
+        "agent_phone",
+        "agent_email",
+        *readonly_fields[6:],
+    )
+    inlines = [FilingAttachmentInline]
+    actions = ["generate", "review", "submit"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.locked:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        actor = actor_for(request.user)
+        for inline_form in formset.forms:
+            if inline_form.has_changed() and inline_form.is_valid() and inline_form.cleaned_data.get("upload"):
+                filing_attach(
+                    actor=actor,
+                    filing=form.instance,
+                    kind=inline_form.cleaned_data["kind"],
+                    content=inline_form.cleaned_data["upload"],
+                    content_type=inline_form.cleaned_data["content_type"],
+                )
+
+    def save_model(self, request, obj, form, change):
+        Filing.objects.filter(pk=obj.pk, state=Filing.State.DRAFT).update(
+            agent_name=obj.agent_name, agent_phone=obj.agent_phone, agent_email=obj.agent_email
+        )
+
+    @admin.display(description=_("documents"))
+    def downloads(self, obj):
+        if not obj.documents.exists():
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:dataops_filing_pack", args=[obj.pk]),
+            _("pack for the CAC system (ZIP)"),
+            reverse("admin:dataops_filing_evidence", args=[obj.pk]),
+            _("evidence bundle (JSON)"),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/pack/", self.admin_site.admin_view(self.pack_view), name="dataops_filing_pack"),
+            path("<int:pk>/evidence/", self.admin_site.admin_view(self.evidence_view), name="dataops_filing_evidence"),
+            *super().get_urls(),
+        ]
+
+    def pack_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        filing = get_object_or_404(Filing, pk=pk)
+        response = HttpResponse(filing_pack(filing), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{filing.number}-v{filing.version}.zip"'
+        return response
+
+    def evidence_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(
+            evidence_bundle(get_object_or_404(Filing, pk=pk)), json_dumps_params={"ensure_ascii": False}
+        )
+
+    def _run(self, request, queryset, service, done):
+        actor = actor_for(request.user)
+        run_service_action(self, request, queryset, lambda f: service(actor=actor, filing=f), done)
+
+    @admin.action(description=_("Generate the documents (from a fresh snapshot)"), permissions=["change"])
+    def generate(self, request, queryset):
+        self._run(request, queryset, filing_generate, _("%(count)d being generated."))
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")  # the DPO's decisions
+
+    @admin.action(description=_("Mark as reviewed"), permissions=["decide"])
+    def review(self, request, queryset):
+        self._run(request, queryset, filing_review, _("%(count)d reviewed."))
+
+    @admin.action(
+        description=_("Record as submitted to the CAC system (it never changes after)"), permissions=["decide"]
+    )
+    def submit(self, request, queryset):
+        self._run(request, queryset, filing_submit, _("%(count)d submitted."))
+
+
+@admin.register(FilingObligation)
+class FilingObligationAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "kind", "triggered_on", "due_on", "due_on_provisional", "fulfilled_at")
+    list_filter = ("kind", "entity")
+    actions = ["start_filing"]
+
+    def has_start_permission(self, request):
+        return request.user.has_perm("dataops.add_filing")
+
+    @admin.action(description=_("Start the filing"), permissions=["start"])
+    def start_filing(self, request, queryset):
+        actor = actor_for(request.user)
+        for obligation in queryset:
+            if not obligation.filings.exists():
+                filing_create(actor=actor, entity=obligation.entity, kind=obligation.kind, obligation=obligation)
+        self.message_user(request, _("Draft filings created: open Filings."), messages.SUCCESS)
+
+
+@admin.register(ChangeReview)
+class ChangeReviewAdmin(ReadOnlyAdmin):
+    list_display = ("entity", "detected_on", "due_on", "substantive", "decided_by")
+    readonly_fields = ("entity", "detected_on", "due_on", "changes_table", "substantive", "decided_by", "decided_at")
+    exclude = ("changes", "changes_sha256", "obligation")
+    actions = ["substantive_yes", "substantive_no"]
+
+    @admin.display(description=_("what changed"))
+    def changes_table(self, obj):
+        return format_html_join(
+            "", "<div><code>{}</code>: {} → {}</div>", ((c["field"], c["before"], c["after"]) for c in obj.changes)
+        )
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")
+
+    @admin.action(description=_("Substantive: open a change filing"), permissions=["decide"])
+    def substantive_yes(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda r: change_review_decide(actor=actor, review=r, substantive=True),
+            _("%(count)d decided."),
+        )
+
+    @admin.action(description=_("Not substantive"), permissions=["decide"])
+    def substantive_no(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda r: change_review_decide(actor=actor, review=r, substantive=False),
+            _("%(count)d decided."),
+        )

@@ -25,12 +25,17 @@ def stored_persons(entity: LegalEntity) -> int:
 
 def person_counts_take(*, today: dt.date | None = None) -> list[PersonCount]:
     """Record today's count for every entity (safe to run twice a day: the figure is replaced)."""
+    from .filings import threshold_check
+
     today = today or timezone.localdate()
     taken = []
     for entity in LegalEntity.objects.all():
+        persons = stored_persons(entity)
         with transaction.atomic():
+            before = PersonCount.objects.filter(entity=entity, date__lt=today).order_by("-date").first()
             count, _created = PersonCount.objects.update_or_create(
-                entity=entity, date=today, defaults={"persons": stored_persons(entity)}
+                entity=entity, date=today, defaults={"persons": persons}
             )
+            threshold_check(entity=entity, day=today, persons=persons, previous=before.persons if before else 0)
         taken.append(count)
     return taken

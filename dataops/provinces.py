@@ -36,3 +36,11 @@ class Province(models.TextChoices):
     QINGHAI = "63", _("Qinghai 青海省")
     NINGXIA = "64", _("Ningxia 宁夏回族自治区")
     XINJIANG = "65", _("Xinjiang 新疆维吾尔自治区")
+
+
+def province_name_zh(code: str) -> str:
+    """The Chinese name of a province, whatever the active language (北京市 for "11")."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        return str(Province(code).label).split(" ", 1)[-1]

@@ -188,3 +188,23 @@ def bulk_job_task(job_id: int) -> None:
     from .bulk import bulk_job_run
 
     bulk_job_run(job_id=job_id)
+
+
+@shared_task(time_limit=900, soft_time_limit=880)
+def filing_build_task(filing_id: int) -> None:
+    from .filings import filing_build
+
+    filing_build(filing_id=filing_id)
+
+
+@shared_task(time_limit=1800, soft_time_limit=1780)
+def filing_changes_task() -> int:
+    """Daily: compare each filed entity's registry with its last submitted filing (R22)."""
+    from .filings import filing_change_check
+    from .models import LegalEntity
+
+    return sum(
+        1
+        for entity in LegalEntity.objects.filter(filings__state__in=["submitted", "acknowledged"]).distinct()
+        if filing_change_check(entity=entity)
+    )

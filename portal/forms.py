@@ -3,12 +3,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-CERTIFICATE_TYPES = {
-    b"%PDF-": ("application/pdf", ".pdf"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-}
-CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
+from facerights.uploads import read_upload
 
 
 class VendorConfirmationForm(forms.Form):
@@ -36,12 +31,8 @@ class VendorConfirmationForm(forms.Form):
         upload = self.cleaned_data.get("certificate")
         if not upload:
             return None
-        if upload.size > CERTIFICATE_MAX_BYTES:
-            raise ValidationError(_("The file is larger than 5 MB."), code="size")
-        head = upload.read(16)
+        read_upload(upload)  # size, real type, pixels; raises with a clear message
         upload.seek(0)
-        if not any(head.startswith(magic) for magic in CERTIFICATE_TYPES):
-            raise ValidationError(_("Upload a PDF, PNG or JPEG file."), code="type")
         return upload
 
     def clean(self):
@@ -82,43 +73,6 @@ class EnrolmentCodeForm(forms.Form):
     )
 
 
-SCAN_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"%PDF-": "application/pdf"}
-SCAN_MAX_BYTES = 5 * 1024 * 1024
-SCAN_MAX_PIXELS = 40_000_000
-
-
-def read_upload(upload, *, label: str) -> tuple[bytes, str]:
-    """Check an uploaded scan: size, real type by its first bytes, and for images the pixel count.
-
-    Decompression bombs are refused before any pixel is decoded.
-    """
-    if upload.size > SCAN_MAX_BYTES:
-        raise ValidationError(_("The file is larger than 5 MB."), code="size")
-    content = upload.read(SCAN_MAX_BYTES + 1)
-    content_type = next((kind for magic, kind in SCAN_TYPES.items() if content.startswith(magic)), None)
-    if content_type is None:
-        raise ValidationError(_("Upload a PDF, PNG or JPEG file."), code="type")
-    if content_type.startswith("image/"):
-        import io
-
-        from PIL import Image
-
-        try:
-            Image.MAX_IMAGE_PIXELS = SCAN_MAX_PIXELS  # Pillow refuses larger images before decoding them
-            with Image.open(io.BytesIO(content)) as image:
-                width, height = image.size
-                if width * height > SCAN_MAX_PIXELS:
-                    raise ValidationError(_("The image has too many pixels (at most 40 megapixels)."), code="pixels")
-                image.verify()
-        except ValidationError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValidationError(_("The image has too many pixels (at most 40 megapixels)."), code="pixels") from None
-        except Exception:  # noqa: BLE001 (any decoding error means the file is not a usable image)
-            raise ValidationError(_("The image cannot be read."), code="corrupt") from None
-    return content, content_type
-
-
 class IdentityCheckForm(forms.Form):
     scan = forms.FileField(
         label=_("A scan or photo of your identity document (PDF, PNG or JPEG, at most 5 MB)"),
@@ -138,7 +92,7 @@ class IdentityCheckForm(forms.Form):
         upload = data.get("scan")
         if upload:
             try:
-                data["scan_bytes"], data["scan_type"] = read_upload(upload, label="scan")
+                data["scan_bytes"], data["scan_type"] = read_upload(upload)
             except ValidationError as exc:
                 self.add_error("scan", exc)
         return data

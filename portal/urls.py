@@ -34,4 +34,13 @@ urlpatterns = [
     path("requests/<str:reference>/status.json", views.deletion_status_json, name="deletion_status_json"),
     path("requests/<str:reference>/certificate.pdf", views.deletion_certificate, name="deletion_certificate"),
     path("vendor/deletions/<str:token>/", views.vendor_confirm, name="vendor_confirm"),
+    path("regulator/", views.regulator_home, name="regulator_home"),
+    path("regulator/filings/<str:number>/", views.regulator_filing, name="regulator_filing"),
+    path("regulator/filings/<str:number>/evidence.json", views.regulator_evidence, name="regulator_evidence"),
+    path("regulator/filings/<str:number>/acknowledge/", views.regulator_acknowledge, name="regulator_acknowledge"),
+    path(
+        "regulator/filings/<str:number>/<slug:kind>/<slug:language>.pdf",
+        views.regulator_document,
+        name="regulator_document",
+    ),
 ]

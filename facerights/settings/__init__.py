@@ -305,6 +305,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dataops.tasks.person_counts_task",
         "schedule": 24 * 60 * 60,
     },
+    "filing-changes": {
+        "task": "dataops.tasks.filing_changes_task",
+        "schedule": 24 * 60 * 60,
+    },
     "retention": {
         "task": "dataops.tasks.retention_enforce_task",
         "schedule": 24 * 60 * 60,

@@ -25,3 +25,10 @@ from .deletions import (  # noqa: F401
     vendor_confirm,
 )
 from .public import children_rules, contact  # noqa: F401
+from .regulator import (  # noqa: F401
+    regulator_acknowledge,
+    regulator_document,
+    regulator_evidence,
+    regulator_filing,
+    regulator_home,
+)

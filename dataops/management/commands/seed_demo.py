@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import uuid
 from pathlib import Path
 
 from allauth.account.models import EmailAddress
@@ -19,10 +20,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from consent.linking import enrolment_code_issue
-from consent.models import ConsentRecord, Notice, Purpose
+from consent.models import ConsentRecord, DataSubject, Notice, Purpose
 from consent.services import (
     Evidence,
     consent_grant,
@@ -31,12 +33,16 @@ from consent.services import (
     subject_create,
     subject_link_user,
 )
+from dataops.counting import person_counts_take
 from dataops.credentials import credential_issue
 from dataops.deletion import deletion_request_open
 from dataops.delivery.manual import confirm_by_link, confirmation_token
+from dataops.filings import filing_attach, filing_create
 from dataops.health import connection_test_start
 from dataops.models import (
     DeletionRequest,
+    Filing,
+    Holding,
     ImpactAssessment,
     LegalEntity,
     ProcessingSystem,
@@ -51,6 +57,8 @@ from dataops.services import (
     request_submit,
     system_save,
 )
+from facerights import crypto
+from facerights.db import bulk_insert
 from facerights.roles import Role
 from facerights.services import record_save
 
@@ -58,6 +66,14 @@ ACTOR = "command:seed_demo"
 DEMO_PASSWORD = "facerights-demo-2026"  # noqa: S105 (demo only; seed_demo refuses DEBUG off)
 DEMO_ENTITY_CODE = "91310101MA1FPX0C88"
 SIMULATOR_PORT = 9101
+LARGE_ENTITY_CODE = "91310115MA1K4PRW3C"
+SAMPLE_ATTACHMENTS = [
+    ("credit_code_certificate", "营业执照（统一社会信用代码）加盖公章复印件"),
+    ("legal_rep_id", "法定代表人身份证件"),
+    ("agent_id", "经办人身份证件"),
+    ("power_of_attorney", "授权委托书（加盖公章）"),
+    ("commitment", "承诺书（加盖公章）"),
+]
 # The demo DPO's authenticator-app secret, printed by `make run` (demo only).
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPFACERIGHTSDEMOAB"  # noqa: S105
 
@@ -378,7 +394,101 @@ class Command(BaseCommand):
         )
         enrol(newcomer, systems[1], days_ago=1)
         code = enrolment_code_issue(actor=ACTOR, subject=newcomer)
+        self._large_entity(purposes["access-control"], now)
         return {**self._simulator(systems), "demo": {"enrolment_code": code}}
+
+    def _large_entity(self, purpose, now) -> None:
+        """A property manager whose gates hold just over 100,000 people: its filing is due."""
+        entity = record_save(
+            actor=ACTOR,
+            instance=LegalEntity(
+                name_zh="申城物业服务有限公司",
+                name_en="Shencheng Property Services Co., Ltd.",
+                credit_code=LARGE_ENTITY_CODE,
+                province="31",
+                registered_address="上海市浦东新区世纪大道100号",
+                legal_representative="周建国",
+                industry="物业管理",
+                dpo_name="吴敏",
+                dpo_email="privacy@shencheng.example",
+                dpo_phone="021-5555-0200",
+                security_measures="人脸特征存储于门禁设备内并加密；管理平台访问控制与双因素认证；安全审计日志保存三年；入侵检测；网络安全等级保护第二级（备案号示例）。",
+                operating_procedures="《人脸信息处理规则》v1（2025-06-01）；《门禁系统运维规程》v3（2025-05-20）；《删除与保存期限规程》v2（2025-06-01）。",
+            ),
+        )
+        site = record_save(
+            actor=ACTOR,
+            instance=Site(
+                entity=entity, name_zh="世纪花园小区", address="上海市浦东新区世纪大道100号", is_public_place=False
+            ),
+        )
+        gates = system_save(
+            actor=ACTOR,
+            system=ProcessingSystem(
+                entity=entity,
+                site=site,
+                name_zh="小区门禁人脸识别系统",
+                name_en="Residential gate face recognition",
+                kind="device",
+                integration="manual",
+                recognition="identify",
+                alternatives=["card", "qr_code", "staff_check"],
+                retention_days=365,
+                retention_justification_zh="住户迁出或撤回同意后立即删除；最长保存一年。",
+                contact_email="gates@shencheng.example",
+            ),
+            purposes=[purpose],
+        )
+        assessment = record_save(
+            actor=ACTOR,
+            instance=ImpactAssessment(
+                entity=entity,
+                title="小区门禁人脸识别个人信息保护影响评估",
+                lawfulness="门禁通行目的明确，取得住户单独同意，提供刷卡、二维码和人工核验替代方式。",
+                impact="仅用于门禁通行，不用于其他目的；住户可随时改用非人脸方式。",
+                risks="设备被盗或被入侵可能导致人脸特征泄露。",
+                measures="设备端加密、访问控制、审计、入侵检测，措施与风险相称。",
+                reviewer="吴敏",
+            ),
+        )
+        assessment.systems.set([gates])
+        impact_assessment_submit(actor=ACTOR, assessment=assessment)
+        impact_assessment_approve(actor=ACTOR, assessment=assessment)
+        notice = record_save(actor=ACTOR, instance=Notice(system=gates, **_notice_text(entity, gates)))
+        notice_publish(actor=ACTOR, notice=notice)
+        test = connection_test_start(actor=ACTOR, system=gates, activate_on_pass=True)
+        confirm_by_link(
+            token=confirmation_token(test.deletion_request.propagations.get()),
+            outcome="not_found",
+            reason="",
+            performed_by="申城物业 信息部 陈工",
+            performed_at=now,
+        )
+        # 100,050 residents, bulk-loaded: no identifiers, only what the count needs.
+        wrapped = crypto.data_key_new()[1]
+        first = (DataSubject.objects.aggregate(Max("pk"))["pk__max"] or 0) + 1
+        bulk_insert(
+            DataSubject,
+            ["uuid", "wrapped_key", "created_at", "is_synthetic"],
+            [(uuid.uuid4(), wrapped, now, False) for _ in range(100_050)],
+        )
+        resident_ids = DataSubject.objects.filter(pk__gte=first).values_list("pk", flat=True)
+        until = timezone.localdate(now) + dt.timedelta(days=365)
+        bulk_insert(
+            Holding,
+            ["subject", "system", "subject_key", "data_kind", "enrolled_at", "retention_until", "status"],
+            [(pk, gates.pk, f"SC-{pk}", "template", now, until, "held") for pk in resident_ids],
+        )
+        person_counts_take()  # the daily count: reaching 100,000 opens the filing obligation
+        obligation = entity.filing_obligations.get()
+        filing = filing_create(actor=ACTOR, entity=entity, kind=obligation.kind, obligation=obligation)
+        Filing.objects.filter(pk=filing.pk).update(
+            agent_name="陈立", agent_phone="13600136000", agent_email="chenli@shencheng.example"
+        )
+        for kind, title in SAMPLE_ATTACHMENTS:
+            filing_attach(
+                actor=ACTOR, filing=filing, kind=kind, content=_sample_scan(title), content_type="application/pdf"
+            )
 
     def _simulator(self, systems) -> dict:
         """Credentials for the simulated systems, and the enrolments each keeps on its side."""
@@ -415,6 +525,15 @@ class Command(BaseCommand):
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
             users[username] = user
         return users
+
+
+def _sample_scan(title: str) -> bytes:
+    """A one-page stand-in for a scanned document (demo only)."""
+    from weasyprint import HTML
+
+    return HTML(
+        string=f'<html lang="zh-CN"><body style="font-family: Noto Sans CJK SC"><h1>{title}</h1><p>演示用样本，非真实证件。</p></body></html>'
+    ).write_pdf()
 
 
 def _notice_text(entity: LegalEntity, system: ProcessingSystem) -> dict:

@@ -412,34 +412,44 @@ def filing_generate(*, actor: str, filing: Filing) -> Filing:
         filing.save(update_fields=["snapshot", "snapshot_sha256", "progress"])
         filing.documents.all().delete()
         audit_record(actor=actor, action="filing.snapshot", target=filing, data={"sha256": filing.snapshot_sha256})
-        transaction.on_commit(lambda: filing_build_task.delay(filing.pk))
+        transaction.on_commit(
+            lambda: [filing_build_task.delay(filing.pk, kind, language) for kind, language in DOCUMENTS]
+        )
     return filing
 
 
-def filing_build(*, filing_id: int) -> Filing:
-    """Render the three documents, in Chinese and in English, from the frozen snapshot (same snapshot, same bytes)."""
+DOCUMENTS = [(kind, lang) for kind in FilingDocument.Kind.values for lang in ("zh", "en")]
+
+
+def filing_build_document(*, filing_id: int, kind: str, language: str) -> FilingDocument:
+    """Render one document from the frozen snapshot (the same snapshot gives the same bytes)."""
     from weasyprint import HTML
 
     filing = Filing.objects.get(pk=filing_id)
-    renders = [(kind, lang) for kind in FilingDocument.Kind.values for lang in ("zh", "en")]
-    for n, (kind, lang) in enumerate(renders, start=1):
-        html = render_to_string(
-            f"dataops/filings/{kind}.html",
-            {
-                "s": filing.snapshot,
-                "fingerprint": filing.snapshot_sha256,
-                "zh": lang == "zh",
-                "L": LABELS,
-                "lang": lang,
-            },
-        )
-        pdf = HTML(string=html).write_pdf()
-        FilingDocument.objects.update_or_create(
-            filing=filing, kind=kind, language=lang, defaults={"pdf": pdf, "sha256": hashlib.sha256(pdf).hexdigest()}
-        )
-        Filing.objects.filter(pk=filing.pk).update(progress=round(100 * n / len(renders)))
-    filing.refresh_from_db()
-    return filing
+    html = render_to_string(
+        f"dataops/filings/{kind}.html",
+        {
+            "s": filing.snapshot,
+            "fingerprint": filing.snapshot_sha256,
+            "zh": language == "zh",
+            "L": LABELS,
+            "lang": language,
+        },
+    )
+    pdf = HTML(string=html).write_pdf()
+    document, _created = FilingDocument.objects.update_or_create(
+        filing=filing, kind=kind, language=language, defaults={"pdf": pdf, "sha256": hashlib.sha256(pdf).hexdigest()}
+    )
+    built = filing.documents.count()
+    Filing.objects.filter(pk=filing.pk).update(progress=round(100 * built / len(DOCUMENTS)))
+    return document
+
+
+def filing_build(*, filing_id: int) -> Filing:
+    """Render every document in this process (the task sends one per document, to run side by side)."""
+    for kind, language in DOCUMENTS:
+        filing_build_document(filing_id=filing_id, kind=kind, language=language)
+    return Filing.objects.get(pk=filing_id)
 
 
 def filing_review(*, actor: str, filing: Filing) -> Filing:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +19,18 @@ from .models import DeletionRequest, ProcessingSystem, Propagation, Request
 from .services import request_acknowledge
 
 ACKNOWLEDGE_GRACE = dt.timedelta(minutes=2)
+
+
+@worker_process_init.connect
+def _warm_up_pdf_rendering(**kwargs) -> None:
+    """Load the CJK fonts once per worker process, not on the first certificate or filing (seconds)."""
+    from weasyprint import HTML
+
+    HTML(
+        string='<html lang="zh-CN"><body style="font-family: Noto Sans CJK SC">备案 deletion</body></html>'
+    ).write_pdf()
+
+
 BATCHES_PER_TASK = 50
 PUSH_BATCH = 500
 
@@ -191,10 +204,11 @@ def bulk_job_task(job_id: int) -> None:
 
 
 @shared_task(time_limit=900, soft_time_limit=880)
-def filing_build_task(filing_id: int) -> None:
-    from .filings import filing_build
+def filing_build_task(filing_id: int, kind: str, language: str) -> None:
+    """One filing document; the six of a filing are built side by side by the workers."""
+    from .filings import filing_build_document
 
-    filing_build(filing_id=filing_id)
+    filing_build_document(filing_id=filing_id, kind=kind, language=language)
 
 
 @shared_task(time_limit=1800, soft_time_limit=1780)

@@ -29,11 +29,12 @@ from .filings import (
     change_review_decide,
     evidence_bundle,
     filing_attach,
-    filing_create,
     filing_generate,
     filing_pack,
     filing_review,
     filing_submit,
+    obligation_fulfil,
+    obligation_start,
     recognition_end,
 )
 from .health import connection_test_start
@@ -664,22 +665,55 @@ class FilingAdmin(admin.ModelAdmin):
         self._run(request, queryset, filing_submit, _("%(count)d submitted."))
 
 
+class ObligationActionForm(admin.helpers.ActionForm):
+    reference = forms.CharField(label=_("reference (to record as done)"), required=False, max_length=200)
+
+
 @admin.register(FilingObligation)
 class FilingObligationAdmin(ReadOnlyAdmin):
-    list_display = ("entity", "kind", "triggered_on", "due_on", "due_on_provisional", "fulfilled_at")
+    """Every duty to file or report, with its due date; filings start here, reports and audits are recorded here."""
+
+    list_display = (
+        "entity",
+        "kind",
+        "triggered_on",
+        "due_on",
+        "due_on_provisional",
+        "fulfilled_at",
+        "fulfilled_reference",
+    )
     list_filter = ("kind", "entity")
-    actions = ["start_filing"]
+    action_form = ObligationActionForm
+    actions = ["start_filing", "record_done"]
 
     def has_start_permission(self, request):
         return request.user.has_perm("dataops.add_filing")
 
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")
+
     @admin.action(description=_("Start the filing"), permissions=["start"])
     def start_filing(self, request, queryset):
         actor = actor_for(request.user)
-        for obligation in queryset:
-            if not obligation.filings.exists():
-                filing_create(actor=actor, entity=obligation.entity, kind=obligation.kind, obligation=obligation)
-        self.message_user(request, _("Draft filings created: open Filings."), messages.SUCCESS)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda o: obligation_start(actor=actor, obligation=o),
+            _("%(count)d draft filings: open Filings."),
+        )
+
+    @admin.action(description=_("Record as done, with the reference above"), permissions=["decide"])
+    def record_done(self, request, queryset):
+        actor = actor_for(request.user)
+        reference = request.POST.get("reference", "")
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda o: obligation_fulfil(actor=actor, obligation=o, reference=reference),
+            _("%(count)d recorded."),
+        )
 
 
 @admin.register(ChangeReview)

@@ -25,7 +25,7 @@ def stored_persons(entity: LegalEntity) -> int:
 
 def person_counts_take(*, today: dt.date | None = None) -> list[PersonCount]:
     """Record today's count for every entity (safe to run twice a day: the figure is replaced)."""
-    from .filings import threshold_check
+    from .filings import headcount_check, threshold_check
 
     today = today or timezone.localdate()
     taken = []
@@ -37,5 +37,6 @@ def person_counts_take(*, today: dt.date | None = None) -> list[PersonCount]:
                 entity=entity, date=today, defaults={"persons": persons}
             )
             threshold_check(entity=entity, day=today, persons=persons, previous=before.persons if before else 0)
+            headcount_check(entity=entity, day=today, headcount=max(persons, entity.pi_headcount or 0))
         taken.append(count)
     return taken

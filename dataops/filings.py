@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentRecord, Notice
-from facerights.audit import audit_record
+from facerights.audit import audit_anchor, audit_record
 from facerights.models import AuditChainHead
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
@@ -47,6 +47,9 @@ from .provinces import province_name_zh
 
 ALERT_PERCENTAGES = (80, 95, 100)
 FILING_WORKING_DAYS = 30
+PIPO_THRESHOLD = 1_000_000  # PIPL Art 52 with the CAC's 2025 announcement (REGULATION.md P11)
+AUDIT_THRESHOLD = 10_000_000  # "more than": compliance audit at least every two years (P12)
+AUDIT_INTERVAL_YEARS = 2
 REQUIRED_ATTACHMENTS = (
     FilingAttachment.Kind.CREDIT_CODE_CERTIFICATE,
     FilingAttachment.Kind.LEGAL_REP_ID,
@@ -114,6 +117,98 @@ def threshold_check(*, entity: LegalEntity, day: dt.date, persons: int, previous
         target=entity,
         data={"kind": "initial", "triggered_on": day.isoformat(), "due_on": due_on.isoformat()},
     )
+    return obligation
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def headcount_check(*, entity: LegalEntity, day: dt.date, headcount: int) -> list[FilingObligation]:
+    """The duties that follow the number of people whose personal information the entity handles (PIPL Arts 52, 54).
+
+    At 1,000,000: report the personal information protection officer to the city cyberspace
+    administration within 30 working days. Above 10,000,000: a compliance audit within two
+    years, then every two years (the next one opens when the last is recorded).
+    """
+    opened = []
+    if headcount >= PIPO_THRESHOLD and not entity.filing_obligations.filter(kind=FilingObligation.Kind.PIPO_REPORT):
+        due_on, provisional = filing_due(day)
+        opened.append((FilingObligation.Kind.PIPO_REPORT, due_on, provisional))
+    if headcount > AUDIT_THRESHOLD and not entity.filing_obligations.filter(
+        kind=FilingObligation.Kind.COMPLIANCE_AUDIT
+    ):
+        opened.append((FilingObligation.Kind.COMPLIANCE_AUDIT, _years_later(day, AUDIT_INTERVAL_YEARS), False))
+    obligations = []
+    for kind, due_on, provisional in opened:
+        obligation = FilingObligation.objects.create(
+            entity=entity, kind=kind, triggered_on=day, due_on=due_on, due_on_provisional=provisional
+        )
+        audit_record(
+            actor="task:person_counts",
+            action="filing.obligation_opened",
+            target=entity,
+            data={"kind": kind, "headcount": headcount, "due_on": due_on.isoformat()},
+        )
+        transaction.on_commit(
+            lambda obligation=obligation, address=entity.dpo_email: send_mail(
+                _("%(entity)s: %(duty)s, due %(due)s")
+                % {"entity": entity.name_zh, "duty": obligation.get_kind_display(), "due": obligation.due_on},
+                _(
+                    "The entity handles the personal information of %(count)s people. "
+                    "Record it in the admin (Filing obligations) when it is done."
+                )
+                % {"count": headcount},
+                None,
+                [address],
+            )
+        )
+        obligations.append(obligation)
+    return obligations
+
+
+def obligation_start(*, actor: str, obligation: FilingObligation) -> Filing:
+    """The draft filing that fulfils a filing obligation (the same one if it was started before)."""
+    if obligation.kind not in FilingObligation.FILED:
+        raise FilingError(
+            _("This duty is not filed through FaceRights: record it as done when it is."), code="not_filed"
+        )
+    return obligation.filings.first() or filing_create(
+        actor=actor, entity=obligation.entity, kind=obligation.kind, obligation=obligation
+    )
+
+
+def obligation_fulfil(*, actor: str, obligation: FilingObligation, reference: str) -> FilingObligation:
+    """Record an officer report or a compliance audit as done; an audit opens the next one, two years on."""
+    reference = reference.strip()
+    if obligation.kind in FilingObligation.FILED:
+        raise FilingError(_("A filing is done when it is recorded as submitted."), code="filed")
+    if not reference:
+        raise FilingError(_("Give the report's receipt number or the audit report's reference."), code="reference")
+    with transaction.atomic():
+        obligation = FilingObligation.objects.select_for_update().get(pk=obligation.pk)
+        if obligation.fulfilled_at is not None:
+            return obligation
+        obligation.fulfilled_at = timezone.now()
+        obligation.fulfilled_reference = reference[:200]
+        obligation.save(update_fields=["fulfilled_at", "fulfilled_reference"])
+        audit_record(
+            actor=actor,
+            action="filing.obligation_fulfilled",
+            target=obligation.entity,
+            data={"kind": obligation.kind, "obligation": obligation.pk},
+        )
+        if obligation.kind == FilingObligation.Kind.COMPLIANCE_AUDIT:
+            done_on = timezone.localdate(obligation.fulfilled_at)
+            FilingObligation.objects.create(
+                entity=obligation.entity,
+                kind=FilingObligation.Kind.COMPLIANCE_AUDIT,
+                triggered_on=done_on,
+                due_on=_years_later(done_on, AUDIT_INTERVAL_YEARS),
+            )
     return obligation
 
 
@@ -197,7 +292,9 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
             "operating_address": entity.operating_address or entity.registered_address,
             "legal_representative": entity.legal_representative,
             "contact": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip(),
-            "pipo": entity.dpo_name,
+            "pipo": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip()
+            if entity.pipo_designated
+            else "",
             "group": entity.group.name_zh if entity.group_id else "",
             "affiliates": sorted(e.credit_code for e in entity.group.entities.exclude(pk=entity.pk))
             if entity.group_id
@@ -348,6 +445,8 @@ def _cancellation_section(filing: Filing) -> dict | None:
 
 
 def filing_create(*, actor: str, entity: LegalEntity, kind: str, obligation: FilingObligation | None = None) -> Filing:
+    if kind not in FilingObligation.FILED:
+        raise FilingError(_("Only initial, change and cancellation filings are built here."), code="kind")
     with transaction.atomic():
         LegalEntity.objects.select_for_update().get(pk=entity.pk)
         count = entity.filings.count() + 1
@@ -669,6 +768,7 @@ def filing_pack(filing: Filing) -> bytes:
                     "filing": filing.number,
                     "version": filing.version,
                     "snapshot_sha256": filing.snapshot_sha256,
+                    "audit_anchor": audit_anchor(),
                     "files": manifest,
                 },
                 ensure_ascii=False,
@@ -693,6 +793,9 @@ def evidence_bundle(filing: Filing) -> dict:
         "attachments": [
             {"kind": a.kind, "sha256": a.sha256, "size": a.size} for a in filing.attachments.order_by("kind", "pk")
         ],
+        # The registry's audit chain as it stands now: whoever keeps this can later prove
+        # that the log was not rewritten (the regulator's page checks it).
+        "audit_anchor": audit_anchor(),
         "compliance_matrix": [
             {"ref": o.ref, "title": o.title, "state": o.state, "tests": o.tests, "source": o.fields.get("Source", "")}
             for o in obligations_load()

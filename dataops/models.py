@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentRecord, DataSubject, Purpose
@@ -50,6 +51,21 @@ class LegalEntity(models.Model):
     dpo_name = models.CharField(_("personal information protection officer"), max_length=100)
     dpo_email = models.EmailField(_("DPO email"))
     dpo_phone = models.CharField(_("DPO phone"), max_length=32, blank=True)
+    pipo_designated = models.BooleanField(
+        _("officer designated under PIPL Art 52"),
+        default=False,
+        help_text=_("Required once the entity handles the personal information of 1,000,000 people."),
+    )
+    pi_headcount = models.PositiveBigIntegerField(
+        _("people whose personal information the entity handles"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "All personal information, not only faces, from the company's own records. FaceRights sees only "
+            "facial data: the daily count uses the larger of this figure and its own."
+        ),
+    )
+    pi_headcount_on = models.DateField(_("headcount as of"), null=True, blank=True)
     security_measures = models.TextField(
         _("security protection measures"),
         blank=True,
@@ -72,6 +88,10 @@ class LegalEntity(models.Model):
 
     def clean(self) -> None:
         self.credit_code = (self.credit_code or "").strip().upper()
+        if self.pi_headcount is not None and self.pi_headcount_on is None:
+            raise ValidationError({"pi_headcount_on": _("Give the date the headcount was taken.")})
+        if self.pi_headcount_on and self.pi_headcount_on > timezone.localdate():
+            raise ValidationError({"pi_headcount_on": _("A headcount cannot be dated in the future.")})
 
 
 class Site(models.Model):
@@ -863,6 +883,10 @@ class FilingObligation(models.Model):
         INITIAL = "initial", _("initial filing (100,000 people reached)")
         CHANGE = "change", _("change filing (substantive change)")
         CANCELLATION = "cancellation", _("cancellation filing (face recognition ended)")
+        PIPO_REPORT = "pipo_report", _("officer report to the city cyberspace administration (1,000,000 people)")
+        COMPLIANCE_AUDIT = "audit", _("compliance audit (more than 10,000,000 people, every two years)")
+
+    FILED = (Kind.INITIAL, Kind.CHANGE, Kind.CANCELLATION)  # fulfilled by a Filing; the others are recorded
 
     entity = models.ForeignKey(
         LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="filing_obligations"
@@ -872,6 +896,9 @@ class FilingObligation(models.Model):
     due_on = models.DateField(_("due"))
     due_on_provisional = models.BooleanField(_("due date provisional"), default=False)
     fulfilled_at = models.DateTimeField(_("filed"), null=True, blank=True)
+    fulfilled_reference = models.CharField(
+        _("reference"), max_length=200, blank=True, help_text=_("The report's receipt number, or the audit report.")
+    )
 
     class Meta:
         verbose_name = _("filing obligation")
@@ -902,7 +929,11 @@ class Filing(models.Model):
         blank=True,
         related_name="filings",
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=FilingObligation.Kind.choices)
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=[(k.value, k.label) for k in FilingObligation.Kind if k in FilingObligation.FILED],
+    )
     number = models.CharField(_("filing number"), max_length=40, unique=True, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     province = models.CharField(_("filed with (province)"), max_length=2, editable=False)

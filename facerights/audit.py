@@ -195,10 +195,11 @@ def _verify_rows(chain: str, rows: Iterator[AuditEvent], head: AuditChainHead | 
     return None
 
 
-def audit_chain_verify() -> list[ChainBreak]:
-    """Check every chain; return the first break of each broken chain (empty when all hold)."""
+def audit_chain_verify(chains: list[str] | None = None) -> list[ChainBreak]:
+    """Check every chain (or the ones named); return the first break of each broken chain (empty when all hold)."""
     heads = {head.chain: head for head in AuditChainHead.objects.all()}
-    chains = set(heads) | set(AuditEvent.objects.values_list("chain", flat=True).distinct())
+    if chains is None:
+        chains = list(set(heads) | set(AuditEvent.objects.values_list("chain", flat=True).distinct()))
     breaks = []
     for chain in sorted(chains):
         rows = AuditEvent.objects.filter(chain=chain).order_by("seq", "pk").iterator(chunk_size=2000)
@@ -206,3 +207,25 @@ def audit_chain_verify() -> list[ChainBreak]:
         if found:
             breaks.append(found)
     return breaks
+
+
+# --- Anchors: a chain's head handed to someone outside the database ------------------------------
+
+
+def audit_anchor(chain: str = REGISTRY_CHAIN) -> str:
+    """The chain's head as one string ("registry:412:<sha-256>") for a regulator to keep."""
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    seq, digest = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    return f"{chain}:{seq}:{digest}"
+
+
+def audit_anchor_holds(anchor: str) -> bool | None:
+    """Whether the log still contains the row an anchor named, unchanged, in an intact chain (None: not an anchor)."""
+    chain, _sep, rest = anchor.strip().lower().partition(":")
+    seq, _sep, digest = rest.partition(":")
+    if not (chain and seq.isdigit() and len(digest) == 64):
+        return None
+    if int(seq) == 0:
+        return digest == GENESIS_HASH
+    row = AuditEvent.objects.filter(chain=chain, seq=int(seq)).first()
+    return row is not None and row.hash == digest and not audit_chain_verify([chain])

@@ -13,7 +13,7 @@ from facerights.workdays import year_is_covered
 
 from ..counting import FILING_THRESHOLD
 from ..health import systems_health
-from ..models import LegalEntity, PersonCount, Propagation, Request
+from ..models import ChangeReview, FilingObligation, LegalEntity, PersonCount, Propagation, Request
 
 register = template.Library()
 
@@ -88,6 +88,8 @@ def workbench_dashboard(context):
         .exclude(state__in=Propagation.TERMINAL)
         .count(),
         "escalated": Propagation.objects.filter(state=Propagation.State.ESCALATED).count(),
+        "obligations": FilingObligation.objects.filter(fulfilled_at=None).select_related("entity").order_by("due_on"),
+        "open_change_reviews": ChangeReview.objects.filter(decided_at=None).count(),
         "next_year": today.year + 1,
         "next_year_covered": year_is_covered(today.year + 1),
         "width": WIDTH,

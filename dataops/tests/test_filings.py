@@ -88,6 +88,67 @@ def test_alerts_at_80_95_and_100_percent(entity, system, django_capture_on_commi
     assert not FilingObligation.objects.exists()
 
 
+def test_the_officer_report_at_one_million_and_an_audit_every_two_years_above_ten_million(
+    entity, system, django_capture_on_commit_callbacks
+):
+    from dataops.filings import obligation_fulfil, obligation_start
+
+    def count(headcount, day):
+        entity.pi_headcount, entity.pi_headcount_on = headcount, day
+        entity.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            person_counts_take(today=day)
+        return {o.kind: o for o in FilingObligation.objects.filter(entity=entity, fulfilled_at=None)}
+
+    assert count(999_999, dt.date(2026, 1, 19)) == {}
+    report = count(1_000_000, dt.date(2026, 1, 20))["pipo_report"]
+    assert report.due_on == dt.date(2026, 3, 9)  # 30 working days, as for the filing
+    assert mail.outbox[-1].to == [entity.dpo_email]
+    assert "audit" not in count(10_000_000, dt.date(2026, 2, 2))  # "more than" ten million
+    audit = count(10_000_001, dt.date(2026, 2, 3))["audit"]
+    assert audit.due_on == dt.date(2028, 2, 3)
+    with pytest.raises(FilingError) as info:
+        obligation_start(actor="dpo", obligation=report)  # reported to the city, not filed here
+    assert info.value.code == "not_filed"
+    with pytest.raises(FilingError) as info:
+        obligation_fulfil(actor="dpo", obligation=audit, reference="  ")
+    assert info.value.code == "reference"
+    obligation_fulfil(actor="dpo", obligation=audit, reference="审计报告 2027-01")
+    following = FilingObligation.objects.get(entity=entity, kind="audit", fulfilled_at=None)
+    today = timezone.localdate()
+    assert following.due_on == today.replace(year=today.year + 2)
+    assert count(10_000_001, dt.date(2026, 2, 4)) == {"pipo_report": report, "audit": following}
+
+
+def test_the_dpo_records_the_officer_report_in_the_admin_with_its_reference(client, entity):
+    report = FilingObligation.objects.create(
+        entity=entity, kind="pipo_report", triggered_on=dt.date(2026, 1, 20), due_on=dt.date(2026, 3, 9)
+    )
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
+    url = reverse("admin:dataops_filingobligation_changelist")
+    data = {"action": "record_done", "_selected_action": [report.pk], "reference": ""}
+    refused = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "receipt number" in refused
+    data["reference"] = "深网信函〔2026〕12号"
+    client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    report.refresh_from_db()
+    assert report.fulfilled_reference == "深网信函〔2026〕12号" and report.fulfilled_at is not None
+    data["action"] = "start_filing"
+    refused = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not filed through FaceRights" in refused and not Filing.objects.exists()
+
+
+def test_a_headcount_needs_its_date_and_cannot_be_from_the_future(entity):
+    from django.core.exceptions import ValidationError
+
+    entity.pi_headcount = 1_200_000
+    with pytest.raises(ValidationError, match="date"):
+        entity.full_clean()
+    entity.pi_headcount_on = timezone.localdate() + dt.timedelta(days=1)
+    with pytest.raises(ValidationError, match="future"):
+        entity.full_clean()
+
+
 @pytest.fixture
 def filed(entity, system, subject):
     """A filing with its documents built and every attachment uploaded."""
@@ -132,6 +193,21 @@ def test_the_documents_are_in_chinese_with_an_embedded_cjk_font_and_the_snapshot
     assert "Unified social credit code" in english
 
 
+def test_the_form_says_whether_a_system_uses_the_national_identity_service(entity, system, tmp_path):
+    system.uses_national_identity_service = True
+    system_save(actor="t", system=system)
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    filing_generate(actor="t", filing=filing)
+    filing_build(filing_id=filing.pk)
+    for language, label, yes in (
+        ("zh", "是否使用国家网络身份认证公共服务", "是"),
+        ("en", "Uses the national", "Yes"),  # the English label wraps; the answer stands on its first line
+    ):
+        text = _text(bytes(filing.documents.get(kind="application_form", language=language).pdf), tmp_path)
+        line = next(line for line in text.splitlines() if label in line)
+        assert line.split()[-1] == yes, line
+
+
 def test_the_same_snapshot_gives_the_same_documents(filed):
     before = dict(filed.documents.values_list("kind", "sha256"))
     filing_build(filing_id=filed.pk)
@@ -148,8 +224,14 @@ def test_review_needs_every_attachment(entity, system):
 
 
 def test_a_submitted_filing_never_changes(filed):
+    from facerights.models import AuditEvent
+
     filing_review(actor="dpo", filing=filed)
     filing_submit(actor="dpo", filing=filed)
+    # The submission pins the registry's audit chain as it stood: a later rewrite of history shows.
+    event = AuditEvent.objects.get(action="filing.submitted")
+    assert event.chain == "registry" and event.data["registry_head"] == event.prev_hash
+    assert event.data["sha256"] == filed.snapshot_sha256
     with pytest.raises(FilingError):
         filing_attach(actor="t", filing=filed, kind="other", content=PDF, content_type="application/pdf")
     with pytest.raises(FilingError):
@@ -263,6 +345,23 @@ def test_the_regulator_of_the_province_downloads_checks_and_acknowledges(client,
     client.post(reverse("portal:regulator_acknowledge", args=[submitted.number]))
     submitted.refresh_from_db()
     assert submitted.state == "acknowledged" and submitted.acknowledged_by.startswith("网信办")
+
+
+def test_the_regulator_keeps_an_audit_anchor_that_shows_a_rewritten_log(client, submitted):
+    from django.db import connection
+
+    from facerights.models import AuditEvent
+
+    _regulator(client, submitted.province)
+    anchor = client.get(reverse("portal:regulator_evidence", args=[submitted.number])).json()["audit_anchor"]
+    page = reverse("portal:regulator_filing", args=[submitted.number])
+    assert client.post(page, {"fingerprint": anchor}).context["result"]["anchor"] is True
+    first = AuditEvent.objects.filter(chain="registry").order_by("seq").first()
+    with connection.cursor() as cursor:  # someone with database access rewrites history
+        cursor.execute(f"UPDATE {AuditEvent._meta.db_table} SET actor = 'nobody' WHERE id = %s", [first.pk])
+    checked = client.post(page, {"fingerprint": anchor}, HTTP_ACCEPT_LANGUAGE="en")
+    assert checked.context["result"]["anchor"] is False
+    assert "was changed after you received it" in checked.content.decode()
 
 
 def test_a_regulator_of_another_province_gets_404_everywhere(client, submitted):

@@ -16,6 +16,17 @@ def test_the_home_page_lists_active_systems_and_the_dpo_before_sign_in(client, s
     assert draft.name_zh not in body
 
 
+def test_a_designated_officer_is_named_as_such_on_the_home_and_contact_pages(client, system, entity):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    for url in ("/", reverse("portal:contact")):
+        assert "Personal information contact:" in client.get(url).content.decode()
+    entity.pipo_designated = True
+    entity.save()
+    for url in ("/", reverse("portal:contact")):
+        body = client.get(url).content.decode()
+        assert "Personal information protection officer (PIPL Art 52):" in body and entity.dpo_email in body
+
+
 def test_the_page_is_chinese_first_and_english_on_request(client, system):
     assert 'lang="zh-Hans"' in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from dataops.filings import evidence_bundle, filing_acknowledge
 from dataops.models import Filing, FilingDocument, RegulatorAccount
+from facerights.audit import audit_anchor_holds
 
 VISIBLE = (Filing.State.SUBMITTED, Filing.State.ACKNOWLEDGED)
 
@@ -48,9 +49,14 @@ def regulator_filing(request, number: str):
     account, filing = _filing(request, number)
     result = None
     if request.method == "POST" and "fingerprint" in request.POST:
-        typed = request.POST["fingerprint"].strip().lower()
+        typed = request.POST["fingerprint"].strip().lower()[:200]
         matches = [d for d in filing.documents.all() if d.sha256 == typed]
-        result = {"typed": typed, "snapshot": typed == filing.snapshot_sha256, "documents": matches}
+        result = {
+            "typed": typed,
+            "snapshot": typed == filing.snapshot_sha256,
+            "documents": matches,
+            "anchor": audit_anchor_holds(typed),
+        }
     return render(
         request,
         "portal/regulator/filing.html",

@@ -168,6 +168,9 @@ class Command(BaseCommand):
                 dpo_name="林晓雯",
                 dpo_email="privacy@jincheng.example",
                 dpo_phone="021-5555-0100",
+                pipo_designated=True,  # 1,350,000 guests on file: the officer report to the city is due
+                pi_headcount=1_350_000,
+                pi_headcount_on=timezone.localdate(),
             ),
         )
         sites = [

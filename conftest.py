@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,8 @@ def dpo(db):
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker in a thread, on the configured broker, on a queue of its own.
+def celery_worker(transactional_db, settings):
+    """A real Celery worker in a thread, on the configured broker, on queues of its own.
 
     Tests using it need django_db(transaction=True): the worker has its own
     database connection and sees only committed rows.
@@ -58,14 +59,15 @@ def celery_worker(transactional_db):
     import celery.contrib.testing.tasks  # noqa: F401  (registers the ping task start_worker expects)
     from celery.contrib.testing.worker import start_worker
 
-    from facerights.celery import app
+    from facerights.celery import QUEUE_KINDS, app
 
-    queue = f"test-{uuid.uuid4().hex[:12]}"
+    settings.FACERIGHTS_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
+    queues = [settings.FACERIGHTS_QUEUE_PREFIX + kind for kind in QUEUE_KINDS]
     previous = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    app.conf.task_default_queue = queues[-1]
     try:
         with start_worker(
-            app, pool="solo", concurrency=1, perform_ping_check=False, queues=[queue], loglevel="WARNING"
+            app, pool="solo", concurrency=1, perform_ping_check=False, queues=queues, loglevel="WARNING"
         ) as worker:
             yield worker
     finally:
@@ -129,6 +131,21 @@ def _fresh_calendar_cache():
     calendar_cache_clear()
     yield
     calendar_cache_clear()
+
+
+_tombstone_folders = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _tombstones_elsewhere(settings, monkeypatch, tmp_path_factory):
+    """Each test journals its deletions in a folder of its own under pytest's temp dir, never in var/.
+
+    The folder is created only by a test that deletes something. The variable
+    is set too, for the processes some tests start (test_no_loss).
+    """
+    folder = tmp_path_factory.getbasetemp() / "tombstones" / str(next(_tombstone_folders))
+    settings.FACERIGHTS_TOMBSTONE_DIR = folder
+    monkeypatch.setenv("FACERIGHTS_TOMBSTONE_DIR", str(folder))
 
 
 @pytest.fixture(autouse=True)

@@ -678,6 +678,7 @@ class Propagation(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="propagation_due_idx"),
             models.Index(fields=["system", "state"], name="propagation_system_state_idx"),
             models.Index(fields=["deadline"], name="propagation_deadline_idx"),
+            models.Index(fields=["confirmed_at"], name="propagation_confirmed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -716,6 +717,7 @@ class DeliveryAttempt(models.Model):
         verbose_name = _("delivery attempt")
         verbose_name_plural = _("delivery attempts")
         constraints = [models.UniqueConstraint(fields=["propagation", "number"], name="attempt_number_unique")]
+        indexes = [models.Index(fields=["finished_at"], name="attempt_finished_idx")]  # the latency metrics
 
     def __str__(self) -> str:
         return f"#{self.number} {self.get_outcome_display()}"

@@ -23,8 +23,13 @@ ACKNOWLEDGE_GRACE = dt.timedelta(minutes=2)
 
 @worker_process_init.connect
 def _warm_up_pdf_rendering(**kwargs) -> None:
-    """Load the CJK fonts once per worker process, not on the first certificate or filing (seconds)."""
+    """Load the CJK fonts once per documents worker process, not on the first filing (seconds)."""
     from weasyprint import HTML
+
+    from facerights.celery import app, queue_name
+
+    if queue_name("documents") not in app.amqp.queues.consume_from:
+        return  # a delivery or housekeeping worker: no PDFs, no need for the fonts in memory
 
     HTML(
         string='<html lang="zh-CN"><body style="font-family: Noto Sans CJK SC">备案 deletion</body></html>'
@@ -35,12 +40,12 @@ BATCHES_PER_TASK = 50
 PUSH_BATCH = 500
 
 
-@shared_task(time_limit=60, soft_time_limit=50)
+@shared_task(queue_kind="delivery", time_limit=60, soft_time_limit=50)
 def request_acknowledge_task(request_id: int) -> None:
     request_acknowledge(request_id=request_id, actor="task:request_acknowledge")
 
 
-@shared_task(time_limit=120, soft_time_limit=110)
+@shared_task(queue_kind="delivery", time_limit=120, soft_time_limit=110)
 def request_acknowledge_sweep() -> int:
     """Re-send acknowledgements whose message was lost (runs every minute on beat)."""
     cutoff = timezone.now() - ACKNOWLEDGE_GRACE
@@ -52,7 +57,7 @@ def request_acknowledge_sweep() -> int:
     return len(ids)
 
 
-@shared_task(time_limit=300, soft_time_limit=280)
+@shared_task(queue_kind="delivery", time_limit=300, soft_time_limit=280)
 def propagations_dispatch(system_id: int) -> int:
     """Deliver what is due for one system: push in batches, manual by email; pull devices come to the feed."""
     from .delivery import manual, push
@@ -79,7 +84,7 @@ def propagations_dispatch(system_id: int) -> int:
     return delivered
 
 
-@shared_task(time_limit=120, soft_time_limit=110)
+@shared_task(queue_kind="delivery", time_limit=120, soft_time_limit=110)
 def propagations_sweep() -> dict:
     """Every minute: dispatch whatever is due or stuck, and escalate what is past its deadline.
 
@@ -108,7 +113,7 @@ def propagations_sweep() -> dict:
     return {"systems": len(system_ids), "escalated": len(overdue)}
 
 
-@shared_task(time_limit=600, soft_time_limit=580)
+@shared_task(queue_kind="housekeeping", time_limit=600, soft_time_limit=580)
 def feed_retention_advance() -> None:
     from .delivery.pull import feed_retention_advance as advance
 
@@ -116,7 +121,7 @@ def feed_retention_advance() -> None:
         advance(system)
 
 
-@shared_task(time_limit=60, soft_time_limit=50)
+@shared_task(queue_kind="delivery", time_limit=60, soft_time_limit=50)
 def notify_escalation_task(propagation_id: int) -> None:
     from .notify import escalation_send
 
@@ -126,7 +131,7 @@ def notify_escalation_task(propagation_id: int) -> None:
     escalation_send(propagation)
 
 
-@shared_task(time_limit=300, soft_time_limit=280)
+@shared_task(queue_kind="delivery", time_limit=300, soft_time_limit=280)
 def notify_deletions_completed_task(deletion_ids: list[int]) -> None:
     from .notify import deletion_completed_send
 
@@ -134,13 +139,13 @@ def notify_deletions_completed_task(deletion_ids: list[int]) -> None:
         deletion_completed_send(deletion)
 
 
-@shared_task(time_limit=600, soft_time_limit=580)
+@shared_task(queue_kind="housekeeping", time_limit=600, soft_time_limit=580)
 def subjects_shred_sweep() -> int:
     """Daily: crypto-shred the identifiers of people nothing is held about any more."""
     return subjects_shred_due(actor="task:shred")
 
 
-@shared_task(time_limit=60, soft_time_limit=50)
+@shared_task(queue_kind="delivery", time_limit=60, soft_time_limit=50)
 def notify_request_task(request_id: int, event: str) -> None:
     from .notify import request_send
 
@@ -149,21 +154,21 @@ def notify_request_task(request_id: int, event: str) -> None:
         request_send(request, event)
 
 
-@shared_task(time_limit=600, soft_time_limit=580)
+@shared_task(queue_kind="documents", time_limit=600, soft_time_limit=580)
 def export_build_task(export_id: int) -> None:
     from .exports import export_build
 
     export_build(export_id=export_id)
 
 
-@shared_task(time_limit=300, soft_time_limit=280)
+@shared_task(queue_kind="housekeeping", time_limit=300, soft_time_limit=280)
 def exports_expire_task() -> int:
     from .exports import exports_expire
 
     return exports_expire()
 
 
-@shared_task(time_limit=600, soft_time_limit=580)
+@shared_task(queue_kind="housekeeping", time_limit=600, soft_time_limit=580)
 def notify_notice_changed_task(notice_id: int) -> int:
     from consent.models import Notice
 
@@ -173,7 +178,7 @@ def notify_notice_changed_task(notice_id: int) -> int:
     return notice_changed_send(notice) if notice else 0
 
 
-@shared_task(time_limit=1800, soft_time_limit=1780)
+@shared_task(queue_kind="housekeeping", time_limit=1800, soft_time_limit=1780)
 def retention_enforce_task() -> int:
     """Daily: open deletions for holdings past their retention (R12)."""
     from .retention import retention_enforce
@@ -181,7 +186,7 @@ def retention_enforce_task() -> int:
     return retention_enforce()
 
 
-@shared_task(time_limit=1800, soft_time_limit=1780)
+@shared_task(queue_kind="housekeeping", time_limit=1800, soft_time_limit=1780)
 def person_counts_task() -> int:
     """Daily: count the distinct people each entity stores (the filing threshold, R21)."""
     from .counting import person_counts_take
@@ -189,21 +194,21 @@ def person_counts_task() -> int:
     return len(person_counts_take())
 
 
-@shared_task(time_limit=1800, soft_time_limit=1780)
+@shared_task(queue_kind="documents", time_limit=1800, soft_time_limit=1780)
 def evidence_export_task(export_id: int) -> None:
     from .evidence import evidence_export_build
 
     evidence_export_build(export_id=export_id)
 
 
-@shared_task(time_limit=1800, soft_time_limit=1780)
+@shared_task(queue_kind="housekeeping", time_limit=1800, soft_time_limit=1780)
 def bulk_job_task(job_id: int) -> None:
     from .bulk import bulk_job_run
 
     bulk_job_run(job_id=job_id)
 
 
-@shared_task(time_limit=900, soft_time_limit=880)
+@shared_task(queue_kind="documents", time_limit=900, soft_time_limit=880)
 def filing_build_task(filing_id: int, kind: str, language: str) -> None:
     """One filing document; the six of a filing are built side by side by the workers."""
     from .filings import filing_build_document
@@ -211,7 +216,7 @@ def filing_build_task(filing_id: int, kind: str, language: str) -> None:
     filing_build_document(filing_id=filing_id, kind=kind, language=language)
 
 
-@shared_task(time_limit=1800, soft_time_limit=1780)
+@shared_task(queue_kind="housekeeping", time_limit=1800, soft_time_limit=1780)
 def filing_changes_task() -> int:
     """Daily: compare each filed entity's registry with its last submitted filing (R22)."""
     from .filings import filing_change_check

@@ -135,3 +135,32 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()}"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a Celery worker or of beat, written by the process itself.
+
+    Each worker and beat process writes its row every FACERIGHTS_HEARTBEAT_SECONDS
+    from a thread (facerights.liveness); the DPO dashboard and /metrics flag a
+    row that has gone quiet. A worker that stops cleanly marks itself stopped.
+    """
+
+    class Kind(models.TextChoices):
+        WORKER = "worker", _("worker")
+        BEAT = "beat", _("scheduler (beat)")
+
+    name = models.CharField(_("name"), max_length=128, primary_key=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    detail = models.CharField(_("queues"), max_length=255, blank=True)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name

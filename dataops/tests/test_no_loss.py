@@ -15,7 +15,7 @@ from django.db import connection
 from dataops.deletion import deletion_request_open
 from dataops.models import DeletionRequest, Propagation
 from dataops.tasks import propagations_sweep
-from facerights.celery import app
+from facerights.celery import QUEUE_KINDS
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def _worker(queue: str) -> subprocess.Popen:
     db = connection.settings_dict  # the test database, which the worker must share
     env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     env.update(
-        CELERY_TASK_DEFAULT_QUEUE=queue,
+        CELERY_QUEUE_PREFIX=queue,
         FACERIGHTS_CLAIM_LEASE_SECONDS="2",
         FACERIGHTS_VAR_DIR=str(settings.VAR_DIR),
         DEBUG="false",
@@ -41,8 +41,6 @@ def _worker(queue: str) -> subprocess.Popen:
             "facerights",
             "worker",
             "--pool=solo",
-            "-Q",
-            queue,
             "--loglevel=WARNING",
         ],
         cwd=ROOT,
@@ -52,18 +50,20 @@ def _worker(queue: str) -> subprocess.Popen:
     )
 
 
-def _flush_broker(queue: str) -> None:
-    """Lose every message: the queue and the unacknowledged ones a dead worker held."""
+def _flush_broker(prefix: str) -> None:
+    """Lose every message: the queues and the unacknowledged ones a dead worker held."""
     url = settings.CELERY_BROKER_URL
+    queues = [prefix + kind for kind in QUEUE_KINDS]
     if url.startswith("redis"):
         import redis
 
         client = redis.Redis.from_url(url)
-        client.delete(queue, "unacked", "unacked_index")
+        client.delete(*queues, "unacked", "unacked_index")
     else:
         folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-        for message in folder.glob(f"*.{queue}.msg"):
-            message.unlink(missing_ok=True)
+        for queue in queues:
+            for message in folder.glob(f"*.{queue}.msg"):
+                message.unlink(missing_ok=True)
 
 
 def _wait(predicate, timeout=60.0):
@@ -78,9 +78,8 @@ def _wait(predicate, timeout=60.0):
 @pytest.mark.postgres
 def test_a_killed_worker_and_a_flushed_broker_lose_no_deletion(simulated_push, settings):
     settings.FACERIGHTS_CLAIM_LEASE_SECONDS = 2
-    queue = f"noloss-{uuid.uuid4().hex[:8]}"
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    queue = f"noloss-{uuid.uuid4().hex[:8]}-"  # the prefix of this test's queues
+    settings.FACERIGHTS_QUEUE_PREFIX = queue
     entity, purpose = factories.entity(), factories.purpose()
     simulator = simulated_push(keys=[f"K{n}" for n in range(5)], delay=3.0)
     system = factories.push_system(entity=entity, purpose=purpose, simulator=simulator)
@@ -105,6 +104,5 @@ def test_a_killed_worker_and_a_flushed_broker_lose_no_deletion(simulated_push, s
     finally:
         worker.kill()
         worker.wait(10)
-        app.conf.task_default_queue = previous_queue
     assert sorted(key for _id, key, outcome in simulator.store.effects()) == [f"K{n}" for n in range(5)]
     assert simulator.store.inventory() == []

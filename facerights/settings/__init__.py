@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from .env import env_bool, env_int, env_keys, env_list, env_str
 
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "facerights.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "facerights.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,6 +118,9 @@ if _database_url:
     if not _default_db.get("ENGINE"):
         raise ImproperlyConfigured("DATABASE_URL: unknown scheme; use postgres://, or leave it unset for SQLite.")
     _default_db["CONN_HEALTH_CHECKS"] = True
+    if _default_db["ENGINE"].endswith("postgresql"):
+        # An unreachable database fails a request (and /readyz) in seconds, not after TCP's minutes.
+        _default_db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1))
 else:
     # Embedded default: web and worker write at once, so WAL plus a busy
     # timeout, and IMMEDIATE transactions so a writer waits instead of failing.
@@ -287,7 +292,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # outcomes are recorded in the database, not a result backend
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "facerights")
+# Three queues (facerights.celery): delivery, documents, housekeeping. A prefix
+# lets two deployments, or a test run, share one Redis.
+FACERIGHTS_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
+CELERY_TASK_QUEUES = [
+    Queue(FACERIGHTS_QUEUE_PREFIX + kind) for kind in ("delivery", "documents", "housekeeping")
+]  # a worker started without -Q consumes all three
+CELERY_TASK_DEFAULT_QUEUE = FACERIGHTS_QUEUE_PREFIX + "housekeeping"
+CELERY_TASK_ROUTES = ("facerights.celery.route_task",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -350,11 +362,47 @@ FACERIGHTS_REFUSAL_QUIET_HOURS = env_int("FACERIGHTS_REFUSAL_QUIET_HOURS", 48, m
 FACERIGHTS_BASE_URL = env_str("FACERIGHTS_BASE_URL", "http://localhost:8000").rstrip("/")
 # Where text messages go: the development backend writes them to the log.
 FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "facerights.sms.LogSmsBackend")
+# The tombstone journal (facerights.journal): every deletion, outside the database, so
+# a restore can replay them. Put it on other storage than the database and its backups,
+# shared by (or collected from) every host (docs/backup-restore.md).
+FACERIGHTS_TOMBSTONE_DIR = Path(env_str("FACERIGHTS_TOMBSTONE_DIR", str(VAR_DIR / "tombstones"))).resolve()
 
+# How often each worker and beat writes its heartbeat (facerights.liveness);
+# three missed beats and the dashboard calls it silent.
+FACERIGHTS_HEARTBEAT_SECONDS = env_int("FACERIGHTS_HEARTBEAT_SECONDS", 30, minimum=1)
+# /metrics answers a Prometheus scraper that sends this bearer token; unset, it is off.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# --- Logs ---------------------------------------------------------------------------
+# JSON lines with a request id (facerights.logs) in production; LOG_FORMAT=plain
+# for a person reading a terminal (the default with DEBUG on).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT: json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "facerights.logs.RequestIdFilter"},
+        "no_paths": {"()": "facerights.logs.PathRedactFilter"},
+    },
+    "formatters": {
+        "json": {"()": "facerights.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "no_paths"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Our middleware logs each request once, by route; Django's own lines would repeat it with the path.
+        "django.server": {"level": "ERROR"},
+        "django.request": {"level": "ERROR"},
+    },
 }
+# Celery keeps the logging configured here instead of installing its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

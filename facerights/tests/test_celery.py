@@ -10,7 +10,7 @@ from django.db import transaction
 
 from dataops.models import Request
 from dataops.services import request_submit
-from facerights.celery import app
+from facerights.celery import QUEUE_KINDS, app
 from tests import factories
 
 OUR_APPS = ("facerights.", "consent.", "dataops.", "portal.")
@@ -95,3 +95,27 @@ def test_a_task_sent_inside_a_rolled_back_transaction_never_runs(celery_worker):
         assert Request.objects.filter(reference=doomed.reference).count() == 0
     finally:
         task_prerun.disconnect(ran)
+
+
+def test_every_task_names_its_queue_and_deletions_never_wait_behind_documents():
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if name.startswith(OUR_APPS)}
+    undeclared = [name for name, task in ours.items() if getattr(task, "queue_kind", None) not in QUEUE_KINDS]
+    assert not undeclared, f"tasks without queue_kind: {undeclared}"
+
+    def queue_of(name):
+        return app.amqp.router.route({}, name, (), {}, app.tasks[name])["queue"].name
+
+    assert queue_of("dataops.tasks.propagations_dispatch") == "delivery"
+    assert queue_of("dataops.tasks.propagations_sweep") == "delivery"
+    assert queue_of("dataops.tasks.filing_build_task") == "documents"
+    assert queue_of("dataops.tasks.export_build_task") == "documents"
+    assert queue_of("dataops.tasks.retention_enforce_task") == "housekeeping"
+
+
+def test_a_prefix_keeps_two_deployments_apart(settings):
+    settings.FACERIGHTS_QUEUE_PREFIX = "hotel-"
+    route = app.amqp.router.route(
+        {}, "dataops.tasks.propagations_dispatch", (), {}, app.tasks["dataops.tasks.propagations_dispatch"]
+    )
+    assert route["queue"].name == "hotel-delivery"

@@ -46,6 +46,10 @@ test-tools: install node_modules/.installed
 test: test-tools ## Run the whole test suite (PostgreSQL and Redis when they answer)
 	@$(BIN)/python scripts/run_tests.py $(ARGS)
 
+.PHONY: prod-check
+prod-check: $(STAMP) ## Check a production host before going live (reads its environment; docs/deployment.md)
+	@$(BIN)/python manage.py prod_check
+
 .PHONY: lint
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from facerights import crypto
 from facerights.audit import audit_record
+from facerights.journal import Tombstone, journal_append
 
 from .models import (
     NOTICE_ITEMS,
@@ -329,14 +330,33 @@ def consent_withdraw(
         record.save(update_fields=["state", "withdrawn_at"])
         _record_event(record, ConsentEvent.Kind.WITHDRAWN, actor=actor, at=at, evidence=evidence)
         audit_record(actor=actor, action="consent.withdrawn", target=record, data={"system": record.system_id})
+        # Journaled before commit, so a restore from an older backup withdraws it again.
+        journal_append(
+            [
+                Tombstone(
+                    kind="consent.withdrawn",
+                    at=at,
+                    data={
+                        "subject": str(record.subject.uuid),
+                        "record": record.pk,
+                        "system": record.system_id,
+                        "purpose": record.purpose_id,
+                        "given_at": record.given_at.isoformat(),
+                        "channel": evidence.channel,
+                    },
+                )
+            ]
+        )
     return record
 
 
 def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
     """Destroy a subject's identifiers and name (crypto-shredding); keep keyed hashes as tombstones.
 
-    The tombstones let a restore from backup replay the deletion; they reveal
-    nothing without IDENTIFIER_HASH_KEY. Safe to repeat.
+    The keyed hashes reveal nothing without IDENTIFIER_HASH_KEY. A restore
+    from an older backup loses them with the rest of the database, so the
+    shredding is also written to the tombstone journal (facerights.journal),
+    from which `replay_deletions` shreds the subject again. Safe to repeat.
     """
     with transaction.atomic():
         subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
@@ -348,6 +368,9 @@ def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
         subject.shredded_at = timezone.now()
         subject.save(update_fields=["wrapped_key", "name_ciphertext", "shredded_at"])
         audit_record(actor=actor, action="subject.shredded", target=subject)
+        journal_append(
+            [Tombstone(kind="subject.shredded", at=subject.shredded_at, data={"subject": str(subject.uuid)})]
+        )
     return subject
 
 

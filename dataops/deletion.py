@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import random
 from dataclasses import dataclass
 
@@ -32,10 +33,20 @@ from consent.models import ConsentRecord, DataSubject
 from consent.services import Evidence, consent_withdraw, subject_shred
 from facerights.audit import Entry, audit_record, audit_record_many
 from facerights.db import bulk_update_rows
+from facerights.journal import Tombstone, journal_append
+from facerights.logs import request_id_get
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
 from .models import DeletionRequest, DeliveryAttempt, Holding, ProcessingSystem, Propagation, Request
 from .services import request_due_date, request_submit
+
+logger = logging.getLogger(__name__)
+
+
+def trace_ids(deletions) -> list[str]:
+    """The request ids that opened these deletions (facerights.logs), for log lines about them."""
+    return sorted({d.trace_id for d in deletions if d.trace_id})[:50]
+
 
 LIVE_HOLDING = (Holding.Status.HELD, Holding.Status.RESTRICTED)
 OPEN_STATES = (
@@ -82,14 +93,23 @@ def deletion_request_open(
     systems: list[ProcessingSystem] | None = None,
     request: Request | None = None,
     at: dt.datetime | None = None,
+    reference: str | None = None,
 ) -> DeletionRequest | None:
     """Open a deletion for every live holding of the subject (or those in `systems`).
 
     Returns None when there is nothing left to delete: holdings already being
-    deleted are left to the deletion that holds them.
+    deleted are left to the deletion that holds them. `reference` is for a
+    replay after a restore (dataops.restore), which reopens a deletion under
+    the reference it had, so the next replay finds it.
     """
     opened = deletion_requests_open(
-        actor=actor, subject_ids=[subject.pk], trigger=trigger, systems=systems, request=request, at=at
+        actor=actor,
+        subject_ids=[subject.pk],
+        trigger=trigger,
+        systems=systems,
+        request=request,
+        at=at,
+        references={subject.pk: reference} if reference else None,
     )
     return opened[0] if opened else None
 
@@ -105,21 +125,25 @@ def deletion_requests_open(
     systems: list[ProcessingSystem] | None = None,
     request: Request | None = None,
     at: dt.datetime | None = None,
+    references: dict[int, str] | None = None,
 ) -> list[DeletionRequest]:
     """Open one deletion per subject, with one propagation per holding system, in bulk.
 
     Each chunk of subjects is one transaction: a subject's request, its
-    propagations, its holdings' new status and its audit event commit together.
+    propagations, its holdings' new status and its audit event commit together,
+    and the chunk's tombstones are journaled just before that commit.
     Dispatch tasks (one per system) are sent after each commit.
     """
     at = at or timezone.now()
+    references = references or {}
     opened: list[DeletionRequest] = []
     for start in range(0, len(subject_ids), OPEN_CHUNK):
-        opened.extend(_open_chunk(actor, subject_ids[start : start + OPEN_CHUNK], trigger, systems, request, at))
+        chunk = subject_ids[start : start + OPEN_CHUNK]
+        opened.extend(_open_chunk(actor, chunk, trigger, systems, request, at, references))
     return opened
 
 
-def _open_chunk(actor, subject_ids, trigger, systems, request, at) -> list[DeletionRequest]:
+def _open_chunk(actor, subject_ids, trigger, systems, request, at, references) -> list[DeletionRequest]:
     from .tasks import propagations_dispatch
 
     today = timezone.localdate(at)
@@ -134,7 +158,15 @@ def _open_chunk(actor, subject_ids, trigger, systems, request, at) -> list[Delet
         subjects = sorted({h.subject_id for h in holdings})
         deletions = DeletionRequest.objects.bulk_create(
             [
-                DeletionRequest(subject_id=sid, trigger=trigger, request=request, due_on=due_on, created_at=at)
+                DeletionRequest(
+                    subject_id=sid,
+                    trigger=trigger,
+                    request=request,
+                    due_on=due_on,
+                    created_at=at,
+                    trace_id=request_id_get(),
+                    **({"reference": references[sid]} if sid in references else {}),
+                )
                 for sid in subjects
             ]
         )
@@ -176,9 +208,54 @@ def _open_chunk(actor, subject_ids, trigger, systems, request, at) -> list[Delet
                 for d in deletions
             ],
         )
+        _journal_opened(deletions, holdings, trigger, request, at, feed_next=next_seq)
+        logger.info(
+            "%d deletions opened, %d propagations",
+            len(deletions),
+            len(propagations),
+            extra={"deletions": [d.reference for d in deletions[:50]], "trigger": trigger},
+        )
         system_ids = sorted(system_by_id)
         transaction.on_commit(lambda: [propagations_dispatch.delay(system_id) for system_id in system_ids])
     return deletions
+
+
+def _journal_opened(deletions, holdings, trigger, request, at, *, feed_next: dict[int, int]) -> None:
+    """Write each opened deletion to the tombstone journal, before the transaction commits.
+
+    Ids and the reference only, no personal data. Synthetic subjects (connection
+    tests) are left out: there is no person to bring back. The pull feed numbers
+    taken are journaled for every deletion, synthetic or not: a restore rewinds
+    each system's counter, and a device whose cursor is already past the
+    rewound number would never read the instructions numbered below it.
+    """
+    people = dict(
+        DataSubject.objects.filter(pk__in={d.subject_id for d in deletions}, is_synthetic=False).values_list(
+            "pk", "uuid"
+        )
+    )
+    covered: dict[int, list[dict]] = {}
+    for h in holdings:
+        covered.setdefault(h.subject_id, []).append({"id": h.pk, "system": h.system_id})
+    tombstones = [
+        Tombstone(
+            kind="deletion.opened",
+            at=at,
+            data={
+                "subject": str(people[d.subject_id]),
+                "reference": d.reference,
+                "trigger": trigger,
+                "request": request.reference if request else None,
+                "holdings": covered[d.subject_id],
+            },
+        )
+        for d in deletions
+        if d.subject_id in people
+    ]
+    if feed_next:  # the last number taken on each pull system
+        last = {str(pk): seq - 1 for pk, seq in feed_next.items()}
+        tombstones.append(Tombstone(kind="feed.reserved", at=at, data={"feeds": last}))
+    journal_append(tombstones)
 
 
 def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict) -> dict[int, int]:
@@ -535,6 +612,11 @@ def _complete_if_done(actor: str, deletion_ids: set[int]) -> None:
         state=Request.State.COMPLETED, closed_at=now
     )
     audit_record_many(actor=actor, entries=[Entry(action="deletion.completed", target=d) for d in done])
+    logger.info(
+        "%d deletions completed",
+        len(done),
+        extra={"deletions": [d.reference for d in done[:50]], "request_ids": trace_ids(done)},
+    )
     done_ids = [d.pk for d in done]
     from .health import connection_tests_complete
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentRecord, Notice
+from facerights import crypto
 from facerights.audit import audit_anchor, audit_record
 from facerights.models import AuditChainHead
 from facerights.workdays import CalendarYearUnknown, add_working_days
@@ -477,14 +478,15 @@ def _editable(filing: Filing) -> Filing:
 def filing_attach(*, actor: str, filing: Filing, kind: str, content: bytes, content_type: str) -> FilingAttachment:
     with transaction.atomic():
         filing = _editable(filing)
-        attachment = FilingAttachment.objects.create(
+        attachment = FilingAttachment(
             filing=filing,
             kind=kind,
-            content=content,
             content_type=content_type,
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
         )
+        attachment.ciphertext = crypto.blob_encrypt(content, aad=attachment.aad)
+        attachment.save()
         if filing.state == Filing.State.REVIEWED:
             Filing.objects.filter(pk=filing.pk).update(state=Filing.State.DRAFT, reviewed_by="")
         audit_record(

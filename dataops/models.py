@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentRecord, DataSubject, Purpose
+from facerights import crypto
 
 from .provinces import Province
 from .validators import validate_credit_code
@@ -594,6 +595,9 @@ class DeletionRequest(models.Model):
     due_on = models.DateField(_("due"))
     created_at = models.DateTimeField(_("opened"))
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # The request id (facerights.logs) of the web request or task that opened it, so
+    # every later delivery attempt logs it too and one grep tells the deletion's story.
+    trace_id = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("deletion request")
@@ -1000,7 +1004,11 @@ class FilingDocument(models.Model):
 
 
 class FilingAttachment(models.Model):
-    """A scanned document the CAC's system asks for, uploaded by the DPO, hashed and listed in the filing."""
+    """A scanned document the CAC's system asks for, uploaded by the DPO, hashed and listed in the filing.
+
+    Encrypted at rest under the master key like every scan (an ID document is
+    personal information): `sha256` is of the document as uploaded.
+    """
 
     class Kind(models.TextChoices):
         CREDIT_CODE_CERTIFICATE = "credit_code_certificate", _("unified social credit code certificate (sealed copy)")
@@ -1012,7 +1020,7 @@ class FilingAttachment(models.Model):
 
     filing = models.ForeignKey(Filing, verbose_name=_("filing"), on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    content = models.BinaryField(editable=False)
+    ciphertext = models.BinaryField(editable=False)
     content_type = models.CharField(max_length=32, editable=False)
     size = models.PositiveIntegerField(editable=False)
     sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
@@ -1024,6 +1032,14 @@ class FilingAttachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.sha256[:12]}"
+
+    @property
+    def aad(self) -> bytes:
+        return f"facerights:filing-attachment:{self.filing_id}:{self.sha256}".encode()
+
+    @property
+    def content(self) -> bytes:
+        return crypto.blob_decrypt(self.ciphertext, aad=self.aad)
 
 
 class ChangeReview(models.Model):

@@ -9,9 +9,13 @@ class FaceRightsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from .models import CalendarDay, CalendarYear
+        from . import keys
+        from .accounts import _aad as phone_aad
+        from .models import CalendarDay, CalendarYear, User
         from .roles import roles_ensure
         from .workdays import calendar_cache_clear
+
+        keys.register(User, "phone_ciphertext", kind=keys.BLOB, aad=phone_aad)
 
         post_migrate.connect(roles_ensure, dispatch_uid="facerights.roles_ensure")
         for model in (CalendarYear, CalendarDay):

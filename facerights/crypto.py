@@ -40,8 +40,13 @@ def current_key_id() -> str:
     return _key_id(settings.FIELD_ENCRYPTION_KEYS[0]).hex()
 
 
+def key_ids() -> list[str]:
+    """The ids of the configured master keys: the current one first, then FIELD_ENCRYPTION_OLD_KEYS in order."""
+    return [_key_id(key).hex() for key in settings.FIELD_ENCRYPTION_KEYS]
+
+
 def wrapped_key_id(wrapped: bytes) -> str:
-    """The id of the master key a wrapped data key is under."""
+    """The id of the master key a wrapped data key or a blob is under (both carry it in bytes 1 to 4)."""
     return bytes(wrapped[1:5]).hex()
 
 
@@ -115,6 +120,20 @@ def secret_encrypt(plaintext: str, *, aad: bytes) -> bytes:
 
 def secret_decrypt(token: bytes, *, aad: bytes) -> str:
     return blob_decrypt(token, aad=aad).decode()
+
+
+def data_key_rewrap(wrapped: bytes) -> bytes:
+    """The same data key, wrapped again under the current master key (key rotation).
+
+    The data key itself does not change, so whatever it encrypts (a subject's
+    identifiers and name) stays readable without being touched.
+    """
+    return data_key_wrap(data_key_unwrap(wrapped))
+
+
+def blob_reencrypt(token: bytes, *, aad: bytes) -> bytes:
+    """The same bytes with the same associated data, encrypted again under the current master key."""
+    return blob_encrypt(blob_decrypt(token, aad=aad), aad=aad)
 
 
 def token_digest(token: str) -> str:

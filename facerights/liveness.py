@@ -32,6 +32,7 @@ def heartbeat_beat(*, kind: str, name: str, detail: str, started_at: dt.datetime
             "detail": detail[:255],
             "pid": os.getpid(),
             "last_seen_at": now,
+            "interval_seconds": settings.FACERIGHTS_HEARTBEAT_SECONDS,
             "stopped_at": None,
             **({"started_at": started_at} if started_at else {}),
         },
@@ -41,6 +42,7 @@ def heartbeat_beat(*, kind: str, name: str, detail: str, started_at: dt.datetime
             "pid": os.getpid(),
             "started_at": started_at or now,
             "last_seen_at": now,
+            "interval_seconds": settings.FACERIGHTS_HEARTBEAT_SECONDS,
         },
     )
 
@@ -85,9 +87,9 @@ def heartbeat_stop(name: str | None) -> None:
         logger.warning("heartbeat of %s not marked stopped", name, exc_info=True)
 
 
-def stale_after() -> dt.timedelta:
-    """Three missed beats: one slow write is not an outage."""
-    return dt.timedelta(seconds=3 * settings.FACERIGHTS_HEARTBEAT_SECONDS)
+def stale_after(beat: Heartbeat) -> dt.timedelta:
+    """Three missed beats, at the pace the process itself announced: one slow write is not an outage."""
+    return dt.timedelta(seconds=3 * beat.interval_seconds)
 
 
 def heartbeats(now: dt.datetime | None = None) -> list[dict]:
@@ -97,7 +99,7 @@ def heartbeats(now: dt.datetime | None = None) -> list[dict]:
     for beat in Heartbeat.objects.all():
         if beat.stopped_at:
             state = "stopped"
-        elif now - beat.last_seen_at > stale_after():
+        elif now - beat.last_seen_at > stale_after(beat):
             state = "silent"
         else:
             state = "alive"

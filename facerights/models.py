@@ -155,6 +155,7 @@ class Heartbeat(models.Model):
     pid = models.PositiveIntegerField(_("process id"))
     started_at = models.DateTimeField(_("started"))
     last_seen_at = models.DateTimeField(_("last seen"))
+    interval_seconds = models.PositiveIntegerField(_("beats every (s)"), default=30)
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 from django.conf import settings
@@ -20,8 +21,10 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from ..deletion import propagation_confirm, propagation_mark_sent
+from ..deletion import propagation_confirm, propagation_mark_sent, trace_ids
 from ..models import Propagation
+
+logger = logging.getLogger(__name__)
 
 SALT = "facerights.manual-confirmation"
 LINK_LIFETIME = dt.timedelta(days=14)
@@ -57,6 +60,15 @@ def notify_vendor(propagation: Propagation) -> None:
             None,
             [system.contact_email],
         )
+    logger.info(
+        "instruction to the vendor of system %s sent by email",
+        system.pk,
+        extra={
+            "system": system.pk,
+            "deletions": [propagation.deletion_request.reference],
+            "request_ids": trace_ids([propagation.deletion_request]),
+        },
+    )
     propagation_mark_sent(
         actor="task:manual",
         propagation=propagation,

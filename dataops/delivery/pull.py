@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from ..deletion import Confirmation, propagations_confirm, propagations_mark_delivered
-from ..models import Holding, ProcessingSystem, Propagation
+from ..deletion import Confirmation, propagations_confirm, propagations_mark_delivered, trace_ids
+from ..models import DeletionRequest, Holding, ProcessingSystem, Propagation
+
+logger = logging.getLogger(__name__)
 
 FEED_RETENTION = dt.timedelta(days=90)
 CONTACT_RESOLUTION = dt.timedelta(minutes=1)
@@ -57,6 +60,17 @@ def feed_read(system: ProcessingSystem, *, after: int, limit: int = PAGE_LIMIT) 
     pending = [row.pk for row in rows if row.state == Propagation.State.PENDING]
     if pending:
         propagations_mark_delivered(actor=f"device:{system.pk}", propagation_ids=pending)
+        delivered = [row.deletion_request for row in rows if row.pk in set(pending)]
+        logger.info(
+            "feed of system %s: %d instructions delivered",
+            system.pk,
+            len(pending),
+            extra={
+                "system": system.pk,
+                "deletions": sorted({d.reference for d in delivered})[:50],
+                "request_ids": trace_ids(delivered),
+            },
+        )
     return rows, (rows[-1].feed_seq if rows else after)
 
 
@@ -92,6 +106,17 @@ def instructions_ack(system: ProcessingSystem, acks: list[Ack]) -> dict[str, str
             )
             for a in acks
         ],
+    )
+    acknowledged = DeletionRequest.objects.filter(propagations__pk__in=ids.values()).distinct()
+    logger.info(
+        "feed of system %s: %d acknowledgements",
+        system.pk,
+        len(acks),
+        extra={
+            "system": system.pk,
+            "deletions": sorted(d.reference for d in acknowledged)[:50],
+            "request_ids": trace_ids(acknowledged),
+        },
     )
     return dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 from django.utils import timezone
 
@@ -32,12 +33,32 @@ from ..deletion import (
     propagation_fail,
     propagation_retry_later,
     propagations_confirm,
+    trace_ids,
 )
 from ..models import ProcessingSystem, Propagation
 from . import http
 from .signing import sign_headers
 
 ACTOR = "task:push"
+logger = logging.getLogger(__name__)
+
+
+def _log_call(system: ProcessingSystem, batch: list[Propagation], msg_id: str, outcome: str, status=None) -> None:
+    """One line per call: which deletions it carried (by reference and request id), never whose."""
+    logger.info(
+        "push to system %s: %d instructions, %s",
+        system.pk,
+        len(batch),
+        outcome,
+        extra={
+            "system": system.pk,
+            "message_id": msg_id,
+            "http_status": status,
+            "outcome": outcome,
+            "deletions": sorted({p.deletion_request.reference for p in batch})[:50],
+            "request_ids": trace_ids({p.deletion_request for p in batch}),
+        },
+    )
 
 
 def instruction(propagation: Propagation) -> dict:
@@ -77,6 +98,7 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
             system.webhook_url, body, sign_headers(secrets_, msg_id, body), allow_internal=system.is_internal
         )
     except http.DeliveryError as exc:
+        _log_call(system, batch, msg_id, "permanent failure" if exc.permanent else "will retry")
         for p in batch:
             if exc.permanent:
                 propagation_fail(actor=ACTOR, propagation=p, error=str(exc))
@@ -85,6 +107,7 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
         return
     status = response.status
     if status == 429 or status >= 500:
+        _log_call(system, batch, msg_id, "will retry", status)
         for p in batch:
             propagation_retry_later(
                 actor=ACTOR,
@@ -95,6 +118,7 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
             )
         return
     if not 200 <= status < 300:
+        _log_call(system, batch, msg_id, "refused", status)
         for p in batch:
             propagation_fail(
                 actor=ACTOR, propagation=p, error=f"HTTP {status}: the system refused the instruction", status=status
@@ -125,6 +149,7 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
             # "accepted", no result, or an unusable one (held without a reason): not a
             # confirmation. Wait for a callback, then ask again with the same id.
             waiting.append(p)
+    _log_call(system, batch, msg_id, f"{len(confirmations)} confirmed, {len(waiting)} to follow", status)
     propagations_confirm(actor=ACTOR, confirmations=confirmations)
     for p in waiting:
         propagation_accepted(actor=ACTOR, propagation=p, status=status)

@@ -9,6 +9,7 @@ from django.db.models import Count, F
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from facerights.liveness import heartbeats, queue_depths
 from facerights.workdays import year_is_covered
 
 from ..counting import FILING_THRESHOLD
@@ -70,6 +71,7 @@ def workbench_dashboard(context):
     on_time = closed.filter(closed_at__date__lte=F("due_on")).count()
     total_closed = closed.count()
     health = systems_health(now=now)
+    processes = heartbeats(now)
     return {
         "show": True,
         "threshold": FILING_THRESHOLD,
@@ -90,6 +92,10 @@ def workbench_dashboard(context):
         "escalated": Propagation.objects.filter(state=Propagation.State.ESCALATED).count(),
         "obligations": FilingObligation.objects.filter(fulfilled_at=None).select_related("entity").order_by("due_on"),
         "open_change_reviews": ChangeReview.objects.filter(decided_at=None).count(),
+        "processes": processes,
+        "beat_alive": any(p["state"] == "alive" and p["beat"].kind == "beat" for p in processes),
+        "silent_workers": [p["beat"].name for p in processes if p["state"] == "silent" and p["beat"].kind == "worker"],
+        "queue_depths": queue_depths(),
         "next_year": today.year + 1,
         "next_year_covered": year_is_covered(today.year + 1),
         "width": WIDTH,

@@ -5,17 +5,21 @@ connections), so they run with transaction=True and take a few seconds each.
 """
 
 import datetime as dt
+import json
+import logging
 import time
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
-from consent.services import Evidence
+from consent.services import Evidence, subject_link_user
 from dataops.deletion import consents_withdraw_all, deletion_request_open
 from dataops.delivery.pull import feed_retention_advance
 from dataops.models import DeletionRequest, ProcessingSystem, Propagation
 from dataops.tasks import propagations_sweep
+from facerights.logs import JsonFormatter, RequestIdFilter
 from simulator.pull import PullDevice
 from simulator.store import Store
 from tests import factories
@@ -130,3 +134,66 @@ def test_a_system_failing_past_its_deadline_is_escalated_not_done(world):
     Propagation.objects.filter(pk=stuck.pk).update(next_attempt_at=timezone.now())
     propagations_sweep()
     assert wait_for(_completed(deletion))
+
+
+class _Lines(logging.Handler):
+    """Every log line any thread writes, formatted as production writes it."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.addFilter(RequestIdFilter())
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        line = self.format(record)
+        with self.lock:
+            self.lines.append(line)
+
+
+@pytest.fixture
+def log_lines():
+    root = logging.getLogger()
+    handler, level = _Lines(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler.lines
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def test_one_request_id_follows_a_withdrawal_and_no_log_line_names_the_person(world, client, log_lines):
+    subject = world["subject"]
+    user = factories.user_with_role("data_subject", username="wang.xiaoming")
+    user.email = "wang@example.com"
+    user.save(update_fields=["email"])
+    subject_link_user(actor="test", subject=subject, user=user)
+    client.force_login(user)
+    for device in world["devices"]:
+        device.start()
+    trace = "e2e-trace-0123456789"
+
+    response = client.post(reverse("portal:consents_withdraw_all"), headers={"X-Request-ID": trace})
+
+    assert response.status_code == 302 and response["X-Request-ID"] == trace
+    deletion = DeletionRequest.objects.get(subject=subject)
+    assert wait_for(_completed(deletion))
+    assert wait_for(lambda: any("deletions completed" in line for line in log_lines), 15)
+    entries = [json.loads(line) for line in list(log_lines)]
+    mine = [e for e in entries if e["request_id"] == trace or trace in e.get("request_ids", [])]
+    web = [e for e in mine if e["logger"] == "facerights.request"]
+    assert web and web[0]["route"] == "me/consents/withdraw-all/" and web[0]["status"] == 302
+    assert any(e["message"].startswith("1 deletions opened") for e in mine)
+    pushed = {e["system"] for e in mine if e["logger"] == "dataops.delivery.push"}
+    fed = {e["system"] for e in mine if e["logger"] == "dataops.delivery.pull"}
+    systems = [s.pk for s in world["systems"]]
+    assert pushed == set(systems[:3])  # every push call, from the worker, names the web request
+    assert fed == set(systems[3:])  # every device's fetch and acknowledgement, over the API, too
+    assert any(e["message"] == "1 deletions completed" for e in mine)
+    assert any(
+        e["request_id"] == trace and e["logger"] == "dataops.delivery.push" for e in mine
+    )  # the task inherited it
+
+    everything = "\n".join(log_lines)
+    for personal in ("13800138000", "wang@example.com", "wang.xiaoming", "王小明"):
+        assert personal not in everything, f"a log line carries {personal!r}"

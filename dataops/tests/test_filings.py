@@ -1,6 +1,7 @@
 """Filings: the threshold, the documents, their lifecycle, changes, cancellation, and the regulator's area."""
 
 import datetime as dt
+import hashlib
 import io
 import subprocess
 
@@ -252,6 +253,10 @@ def test_the_pack_holds_the_forms_the_report_and_the_attachments_in_order(filed)
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["snapshot_sha256"] == filed.snapshot_sha256
     assert any(n.startswith("英文译本_English/") for n in names)
+    for attachment in filed.attachments.all():  # the scans leave the database only in the pack, as uploaded
+        entry = next(e for e in manifest["files"] if e["sha256"] == attachment.sha256)
+        assert hashlib.sha256(archive.read(entry["file"])).hexdigest() == attachment.sha256
+        assert PDF not in bytes(attachment.ciphertext)  # an ID document is never stored in clear
 
 
 def test_a_change_of_storage_on_a_filed_entity_opens_a_review_with_its_deadline(filed, system):

@@ -1,0 +1,71 @@
+"""The production web process: gunicorn with deploy/gunicorn.conf.py serves, logs JSON, hides paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gunicorn_serves_readiness_and_logs_one_json_line_per_request_without_the_path(settings):
+    port = _free_port()
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        WEB_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="2",
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        LOG_FORMAT="json",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "facerights.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                    ready = json.loads(response.read())
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn never answered"
+                time.sleep(0.3)
+        assert ready == {"ready": True, "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}}
+        secret_path = "/requests/SECRETREF99/"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{secret_path}", headers={"X-Request-ID": "trace-gunicorn-1"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # to the sign-in page, same id
+            assert response.headers["X-Request-ID"] == "trace-gunicorn-1"
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=30)
+    entries = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    mine = [e for e in entries if e["request_id"] == "trace-gunicorn-1"]
+    assert mine and mine[0]["route"] == "requests/<str:reference>/"
+    assert "SECRETREF99" not in err  # no line, from us or from Django, carries the path

@@ -46,8 +46,12 @@ test-tools: install node_modules/.installed
 test: test-tools ## Run the whole test suite (PostgreSQL and Redis when they answer)
 	@$(BIN)/python scripts/run_tests.py $(ARGS)
 
+.PHONY: soak
+soak: install ## Deletions under injected faults on services of its own (SOAK_ARGS="--size ci" for the short one)
+	@$(BIN)/python scripts/soak.py $(SOAK_ARGS)
+
 .PHONY: prod-check
-prod-check: $(STAMP) ## Check a production host before going live (reads its environment; docs/deployment.md)
+prod-check: ## Check a production host before going live (reads its environment; docs/deployment.md)
 	@$(BIN)/python manage.py prod_check
 
 .PHONY: lint

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from facerights.audit import actor_for
+from facerights.celery import enqueue_on_commit
 
 from .models import BulkJob, Propagation, Request
 
@@ -58,7 +59,7 @@ def bulk_or_inline(modeladmin, request, queryset, operation: str, params: dict |
         job = BulkJob.objects.create(
             operation=operation, object_ids=ids, params=params or {}, actor=actor, total=len(ids)
         )
-        transaction.on_commit(lambda: bulk_job_task.delay(job.pk))
+        enqueue_on_commit(bulk_job_task, job.pk)
     return HttpResponseRedirect(reverse("admin:dataops_bulkjob_change", args=[job.pk]))
 
 

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from consent.models import ConsentRecord, DataSubject
 from consent.services import Evidence, consent_withdraw, subject_shred
 from facerights.audit import Entry, audit_record, audit_record_many
+from facerights.celery import enqueue_on_commit
 from facerights.db import bulk_update_rows
 from facerights.journal import Tombstone, journal_append
 from facerights.logs import request_id_get
@@ -57,9 +58,8 @@ OPEN_STATES = (
     Propagation.State.ESCALATED,
 )
 
-# Retries: exponential backoff with jitter, from 30 seconds up to six hours
-# between attempts, for four days from the first; docs/integration.md lists it.
-RETRY_BASE = dt.timedelta(seconds=30)
+# Retries: exponential backoff with jitter, from FACERIGHTS_RETRY_BASE_SECONDS (30)
+# up to six hours between attempts, for four days from the first; docs/integration.md lists it.
 RETRY_CAP = dt.timedelta(hours=6)
 RETRY_WINDOW = dt.timedelta(days=4)
 RETRY_AFTER_CAP = dt.timedelta(days=1)
@@ -216,7 +216,8 @@ def _open_chunk(actor, subject_ids, trigger, systems, request, at, references) -
             extra={"deletions": [d.reference for d in deletions[:50]], "trigger": trigger},
         )
         system_ids = sorted(system_by_id)
-        transaction.on_commit(lambda: [propagations_dispatch.delay(system_id) for system_id in system_ids])
+        for system_id in system_ids:
+            enqueue_on_commit(propagations_dispatch, system_id)
     return deletions
 
 
@@ -309,22 +310,22 @@ def _due(now: dt.datetime) -> Q:
 
 
 def propagations_claim(
-    *, system: ProcessingSystem, limit: int = 100, now: dt.datetime | None = None
+    *, system: ProcessingSystem, limit: int = 100, now: dt.datetime | None = None, tests_only: bool = False
 ) -> list[Propagation]:
     """Claim up to `limit` due propagations of a system for one delivery, and record the attempt.
 
     Concurrent workers take disjoint rows (SKIP LOCKED on PostgreSQL; SQLite
     serialises writers). The claim is a lease: a worker that dies leaves rows
-    that become due again when it expires.
+    that become due again when it expires. `tests_only` claims connection
+    tests alone (a draft system gets its test, nothing real).
     """
     now = now or timezone.now()
     lease_end = now + dt.timedelta(seconds=settings.FACERIGHTS_CLAIM_LEASE_SECONDS)
+    due = Propagation.objects.filter(_due(now), system=system)
+    if tests_only:
+        due = due.filter(deletion_request__subject__is_synthetic=True)
     with transaction.atomic():
-        rows = list(
-            Propagation.objects.select_for_update(skip_locked=True)
-            .filter(_due(now), system=system)
-            .order_by("next_attempt_at", "pk")[:limit]
-        )
+        rows = list(due.select_for_update(skip_locked=True, of=("self",)).order_by("next_attempt_at", "pk")[:limit])
         if not rows:
             return []
         ids = [row.pk for row in rows]
@@ -518,7 +519,8 @@ def propagation_retry_later(
         if now - p.created_at > RETRY_WINDOW:
             p.save(update_fields=["last_error", "claimed_until"])
             return _fail(actor, p, error, permanent=False)
-        delay = min(RETRY_BASE * 2 ** max(p.attempts - 1, 0), RETRY_CAP) * random.uniform(0.8, 1.2)  # noqa: S311
+        base = dt.timedelta(seconds=settings.FACERIGHTS_RETRY_BASE_SECONDS)
+        delay = min(base * 2 ** max(p.attempts - 1, 0), RETRY_CAP) * random.uniform(0.8, 1.2)  # noqa: S311
         if retry_after:
             delay = max(delay, min(dt.timedelta(seconds=retry_after), RETRY_AFTER_CAP))
         p.next_attempt_at = now + delay
@@ -583,7 +585,7 @@ def propagation_retry_now(*, actor: str, propagation: Propagation) -> Propagatio
         p.claimed_until = None
         p.save(update_fields=["next_attempt_at", "claimed_until"])
         audit_record(actor=actor, action="propagation.retry_requested", target=p, data={"system": p.system_id})
-        transaction.on_commit(lambda: propagations_dispatch.delay(p.system_id))
+        enqueue_on_commit(propagations_dispatch, p.system_id)
     return p
 
 

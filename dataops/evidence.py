@@ -17,6 +17,7 @@ from django.utils import timezone
 from consent.models import ConsentRecord
 from facerights import crypto
 from facerights.audit import audit_record
+from facerights.celery import enqueue_on_commit
 from facerights.models import AuditEvent
 
 from .models import EvidenceExport, Propagation, Request
@@ -116,7 +117,7 @@ def evidence_export_request(*, actor: str, user, kind: str, date_from: dt.date, 
     with transaction.atomic():
         export = EvidenceExport.objects.create(kind=kind, date_from=date_from, date_to=date_to, requested_by=user)
         audit_record(actor=actor, action="evidence_export.requested", target=export, data={"kind": kind})
-        transaction.on_commit(lambda: evidence_export_task.delay(export.pk))
+        enqueue_on_commit(evidence_export_task, export.pk)
     return export
 
 

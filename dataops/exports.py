@@ -22,6 +22,7 @@ from consent.models import ConsentRecord
 from consent.services import subject_identifiers, subject_name
 from facerights import crypto
 from facerights.audit import audit_record
+from facerights.celery import enqueue_on_commit
 
 from .models import DataExport, DeletionRequest, Holding, Request
 from .services import request_complete, request_submit
@@ -45,7 +46,7 @@ def export_request(*, actor: str, user, subject, language: str) -> DataExport:
         request = request_submit(actor=actor, subject=subject, type=Request.Type.COPY)
         export = DataExport.objects.create(subject=subject, requested_by=user, request=request, language=language)
         audit_record(actor=actor, action="export.requested", target=export)
-        transaction.on_commit(lambda: export_build_task.delay(export.pk))
+        enqueue_on_commit(export_build_task, export.pk)
     return export
 
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from consent.models import ConsentRecord, Notice
 from facerights import crypto
 from facerights.audit import audit_anchor, audit_record
+from facerights.celery import enqueue_on_commit
 from facerights.models import AuditChainHead
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
@@ -513,9 +514,8 @@ def filing_generate(*, actor: str, filing: Filing) -> Filing:
         filing.save(update_fields=["snapshot", "snapshot_sha256", "progress"])
         filing.documents.all().delete()
         audit_record(actor=actor, action="filing.snapshot", target=filing, data={"sha256": filing.snapshot_sha256})
-        transaction.on_commit(
-            lambda: [filing_build_task.delay(filing.pk, kind, language) for kind, language in DOCUMENTS]
-        )
+        for kind, language in DOCUMENTS:
+            enqueue_on_commit(filing_build_task, filing.pk, kind, language)
     return filing
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consent.services import subject_identifiers
+from facerights.celery import enqueue
 from facerights.sms import SmsError, sms_send
 
 logger = logging.getLogger(__name__)
@@ -42,14 +43,14 @@ def subject_tell(subject, *, subject_line: str, body: str) -> bool:
 def escalation_notify(propagation_id: int) -> None:
     from .tasks import notify_escalation_task
 
-    notify_escalation_task.delay(propagation_id)
+    enqueue(notify_escalation_task, propagation_id)
 
 
 def deletions_completed_notify(deletion_ids: list[int]) -> None:
     from .tasks import notify_deletions_completed_task
 
     for start in range(0, len(deletion_ids), 500):
-        notify_deletions_completed_task.delay(deletion_ids[start : start + 500])
+        enqueue(notify_deletions_completed_task, deletion_ids[start : start + 500])
 
 
 def _status_url(deletion) -> str:
@@ -96,7 +97,7 @@ def deletion_completed_send(deletion) -> None:
 def request_notify(request_id: int, event: str) -> None:
     from .tasks import notify_request_task
 
-    notify_request_task.delay(request_id, event)
+    enqueue(notify_request_task, request_id, event)
 
 
 REQUEST_MESSAGES = {
@@ -139,7 +140,7 @@ def notice_change_notify(sender=None, notice_id: int | None = None, **kwargs) ->
     from .tasks import notify_notice_changed_task
 
     if notice_id is not None:
-        notify_notice_changed_task.delay(notice_id)
+        enqueue(notify_notice_changed_task, notice_id)
 
 
 def notice_changed_send(notice) -> int:

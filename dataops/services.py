@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from consent.models import ConsentEvent, ConsentRecord, DataSubject, Notice
 from facerights import crypto
 from facerights.audit import audit_record
+from facerights.celery import enqueue_on_commit
 from facerights.services import content_fields
 from facerights.workdays import CalendarYearUnknown, add_working_days
 
@@ -323,7 +324,7 @@ def request_submit(
             target=request,
             data={"type": type, "due_on": due_on.isoformat(), "acted_by": acted_by},
         )
-        request_acknowledge_task.delay_on_commit(request.pk)
+        enqueue_on_commit(request_acknowledge_task, request.pk)
     return request
 
 

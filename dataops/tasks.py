@@ -14,6 +14,8 @@ from celery.signals import worker_process_init
 from django.db.models import Q
 from django.utils import timezone
 
+from facerights.celery import enqueue
+
 from .deletion import OPEN_STATES, propagation_escalate, propagations_claim, subjects_shred_due
 from .models import DeletionRequest, ProcessingSystem, Propagation, Request
 from .services import request_acknowledge
@@ -53,7 +55,7 @@ def request_acknowledge_sweep() -> int:
         Request.objects.filter(acknowledged_at__isnull=True, received_at__lt=cutoff).values_list("pk", flat=True)[:1000]
     )
     for request_id in ids:
-        request_acknowledge_task.delay(request_id)
+        enqueue(request_acknowledge_task, request_id)
     return len(ids)
 
 
@@ -65,12 +67,14 @@ def propagations_dispatch(system_id: int) -> int:
     system = ProcessingSystem.objects.filter(pk=system_id).first()
     if system is None or system.integration == ProcessingSystem.Integration.PULL:
         return 0
-    if system.status in (ProcessingSystem.Status.SUSPENDED, ProcessingSystem.Status.DRAFT):
+    if system.status == ProcessingSystem.Status.SUSPENDED:
         return 0  # paused: rows wait, due, until the system is resumed
+    # A draft system receives its connection test, which activates it, and nothing else yet.
+    tests_only = system.status == ProcessingSystem.Status.DRAFT
     delivered = 0
     for _batch in range(BATCHES_PER_TASK):
         limit = PUSH_BATCH if system.integration == ProcessingSystem.Integration.PUSH else 20
-        batch = propagations_claim(system=system, limit=limit)
+        batch = propagations_claim(system=system, limit=limit, tests_only=tests_only)
         if not batch:
             break
         if system.integration == ProcessingSystem.Integration.PUSH:
@@ -80,7 +84,7 @@ def propagations_dispatch(system_id: int) -> int:
                 manual.notify_vendor(propagation)
         delivered += len(batch)
     else:
-        propagations_dispatch.delay(system_id)  # more is due: continue in a fresh task
+        enqueue(propagations_dispatch, system_id)  # more is due: continue in a fresh task
     return delivered
 
 
@@ -102,7 +106,7 @@ def propagations_sweep() -> dict:
         .distinct()
     )
     for system_id in system_ids:
-        propagations_dispatch.delay(system_id)
+        enqueue(propagations_dispatch, system_id)
     overdue = list(
         Propagation.objects.filter(escalated_at__isnull=True, deadline__lt=timezone.localdate(now))
         .exclude(state__in=Propagation.TERMINAL)
@@ -227,3 +231,37 @@ def filing_changes_task() -> int:
         for entity in LegalEntity.objects.filter(filings__state__in=["submitted", "acknowledged"]).distinct()
         if filing_change_check(entity=entity)
     )
+
+
+QUEUED_GRACE = dt.timedelta(minutes=5)
+
+
+@shared_task(queue_kind="housekeeping", time_limit=120, soft_time_limit=110)
+def queued_work_sweep() -> int:
+    """Every five minutes: queue again what was recorded but never reached a worker.
+
+    A copy, an evidence export, a bulk job or a filing document asked for while
+    the broker was down (or wiped before a worker took it) waits in the database;
+    this finds it. Building twice is harmless: each build checks what is done.
+    """
+    from .filings import DOCUMENTS
+    from .models import BulkJob, DataExport, EvidenceExport, Filing
+
+    cutoff = timezone.now() - QUEUED_GRACE
+    queued = 0
+    for pk in DataExport.objects.filter(state=DataExport.State.QUEUED, created_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        queued += enqueue(export_build_task, pk)
+    for pk in EvidenceExport.objects.filter(state=EvidenceExport.State.QUEUED, created_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        queued += enqueue(evidence_export_task, pk)
+    for pk in BulkJob.objects.filter(state=BulkJob.State.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True):
+        queued += enqueue(bulk_job_task, pk)
+    for filing in Filing.objects.filter(state=Filing.State.DRAFT).exclude(snapshot_sha256="").filter(progress__lt=100):
+        built = set(filing.documents.values_list("kind", "language"))
+        for kind, language in DOCUMENTS:
+            if (kind, language) not in built:
+                queued += enqueue(filing_build_task, filing.pk, kind, language)
+    return queued

@@ -90,8 +90,44 @@ def _worker_stopping(sender=None, **kwargs):
 
 @beat_init.connect
 def _beat_beating(sender=None, **kwargs):
+    """Beat reports under its host and process id, so a second beat, even on the same host, shows."""
+    import atexit
     import socket
 
-    from .liveness import heartbeat_start
+    from .liveness import heartbeat_start, heartbeat_stop
 
-    heartbeat_start(kind="beat", name=f"beat@{socket.gethostname()}", detail="")
+    name = f"beat@{socket.gethostname()}:{os.getpid()}"
+    heartbeat_start(kind="beat", name=name, detail="")
+    atexit.register(heartbeat_stop, name)  # a clean stop shows as stopped, not silent
+
+
+# --- Sending work ------------------------------------------------------------------------
+
+
+def enqueue(task, *args) -> bool:
+    """Queue a task; if the broker is down, say so in the log and return False instead of raising.
+
+    Work is queued after its transaction commits, so raising here would show a
+    person an error for something that was in fact recorded. Nothing is lost: each
+    kind of work is also found in the database by a sweeper on beat (propagations,
+    acknowledgements, queued copies, exports, bulk jobs and filing documents).
+    """
+    import logging
+
+    from kombu.exceptions import OperationalError
+
+    try:
+        task.delay(*args)
+    except (OperationalError, OSError) as exc:
+        logging.getLogger(__name__).warning(
+            "broker unavailable: %s not queued now, the sweeper will queue it (%s)", task.name, type(exc).__name__
+        )
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """`enqueue` once the current transaction commits (at once outside a transaction)."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: enqueue(task, *args))

@@ -136,7 +136,7 @@ class Journal:
 def journal_read(directory: Path | None = None, *, since: dt.datetime | None = None) -> Journal:
     """Every tombstone under `directory` (subfolders too: files collected from several hosts), oldest first.
 
-    Entries at or after `since` only, when given. Ties keep each file's order.
+    Entries written at or after `since` only, when given. Ties keep each file's order.
     """
     directory = Path(directory) if directory is not None else journal_directory()
     if not directory.is_dir():
@@ -165,7 +165,11 @@ def journal_read(directory: Path | None = None, *, since: dt.datetime | None = N
             if tombstone.id in seen:
                 continue  # the same file collected twice (copied from a host, say)
             seen.add(tombstone.id)
-            if since is not None and tombstone.at < since:
+            # `since` compares with when the line was written, not the event's own time:
+            # a bulk deletion keeps one `at` for all its chunks, committed much later, and
+            # a replayed deletion keeps its original `at`.
+            written = dt.datetime.fromisoformat(entry.get("written_at") or entry["at"])
+            if since is not None and written < since:
                 continue
             keyed.append(((tombstone.at, path.name, number), tombstone))
     keyed.sort(key=lambda pair: pair[0])

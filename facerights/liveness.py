@@ -23,8 +23,13 @@ logger = logging.getLogger(__name__)
 _threads: dict[str, tuple[threading.Thread, threading.Event]] = {}
 
 
+FORGET_AFTER = dt.timedelta(days=7)
+
+
 def heartbeat_beat(*, kind: str, name: str, detail: str, started_at: dt.datetime | None = None) -> None:
+    """Write this process's row; rows of processes gone for a week (a retired host, an old beat) go."""
     now = timezone.now()
+    Heartbeat.objects.filter(last_seen_at__lt=now - FORGET_AFTER).delete()
     Heartbeat.objects.update_or_create(
         name=name,
         defaults={

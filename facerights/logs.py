@@ -23,8 +23,10 @@ import uuid
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
-# What a proxy's id may look like: short, and nothing a log reader could trip on.
-_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# What a proxy's id may look like: nginx's $request_id (32 hex digits) or a UUID.
+# Nothing else is taken from a client: an id is repeated in every line of a
+# deletion's story, and a free-form one could carry a phone number.
+_VALID_ID = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 HEADER = "X-Request-ID"
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and is kept.
@@ -62,20 +64,28 @@ class RequestIdFilter(logging.Filter):
 
 
 class PathRedactFilter(logging.Filter):
-    """Django's request and server loggers print the path; the route pattern says enough.
+    """Django's loggers print the path of a request; the route pattern says enough.
 
-    A path may carry a sign-in link's key or an export's token, so it never
-    reaches a log line.
+    A path may carry a sign-in link's key, a vendor's one-time token or an
+    export's number, so it never reaches a log line: in any record that carries
+    the request (django.request, django.security.csrf, ...), the path and the
+    full path with its query are replaced by the route. The development
+    server's lines keep only their status.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request = getattr(record, "request", None)
-        if record.name == "django.request" and request is not None:
-            match = getattr(request, "resolver_match", None)
-            reason = record.args[0] if isinstance(record.args, tuple) and record.args else record.msg
-            record.msg, record.args = "%s: %s", (reason, match.route if match else "-")
-        elif record.name == "django.server":
+        if record.name == "django.server":
             record.msg, record.args = "%s", (getattr(record, "status_code", ""),)
+            return True
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", None)
+        if isinstance(path, str) and path:
+            match = getattr(request, "resolver_match", None)
+            route = f"<{match.route}>" if match else "<path>"
+            message = record.getMessage()
+            for shown in sorted({request.get_full_path(), path}, key=len, reverse=True):
+                message = message.replace(shown, route)
+            record.msg, record.args = message, ()
         return True
 
 

@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 TIMEOUT_SECONDS = 2
@@ -23,7 +23,10 @@ def database_ready() -> str | None:
     """None when a query answers; otherwise why not (no host names or credentials)."""
     connection = connections[DEFAULT_DB_ALIAS]
     try:
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # A server that accepts the connection but never answers must not hang the probe.
+                cursor.execute(f"SET LOCAL statement_timeout = {TIMEOUT_SECONDS * 1000}")
             cursor.execute("SELECT 1")
     except Exception as exc:
         with contextlib.suppress(Exception):  # already broken; the next request reconnects

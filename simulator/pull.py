@@ -38,14 +38,17 @@ class PullDevice:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def _carry_out(self, instructions: list[dict]) -> None:
-        """Delete, then acknowledge the whole page in one call."""
+    def _carry_out(self, instructions: list[dict]) -> bool:
+        """Delete, then acknowledge the page; True when every acknowledgement was taken."""
         acks = []
         for instruction in instructions:
             outcome, evidence = self.store.apply(instruction["id"], instruction["subject_key"])
             acks.append({"id": instruction["id"], "status": outcome, "evidence": evidence})
+        taken = True
         for start in range(0, len(acks), 500):
-            self._call("POST", "/deletions/ack", {"acks": acks[start : start + 500]})
+            status, _body = self._call("POST", "/deletions/ack", {"acks": acks[start : start + 500]})
+            taken = taken and status == 200
+        return taken
 
     def poll_once(self) -> int:
         """Fetch and carry out everything after the cursor; return how many instructions were handled."""
@@ -57,7 +60,10 @@ class PullDevice:
                 continue
             if status != 200:
                 return handled
-            self._carry_out(body["instructions"])
+            if not self._carry_out(body["instructions"]):
+                # The guide: keep the cursor until the page is handled. The store answers the
+                # repeated instructions from its record, so the next poll only re-acknowledges.
+                return handled
             handled += len(body["instructions"])
             if body["next_cursor"] == self.cursor or not body["instructions"]:
                 return handled

@@ -171,7 +171,7 @@ def test_one_request_id_follows_a_withdrawal_and_no_log_line_names_the_person(wo
     client.force_login(user)
     for device in world["devices"]:
         device.start()
-    trace = "e2e-trace-0123456789"
+    trace = "0123456789abcdef0123456789abcdef"  # as nginx makes them
 
     response = client.post(reverse("portal:consents_withdraw_all"), headers={"X-Request-ID": trace})
 

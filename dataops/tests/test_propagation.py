@@ -42,7 +42,7 @@ def test_every_trigger_opens_one_propagation_per_holding_system(
     assert deletion.trigger == trigger
     assert sorted(deletion.propagations.values_list("system_id", flat=True)) == sorted(s.pk for s in systems)
     assert set(Holding.objects.filter(subject=subject).values_list("status", flat=True)) == {"deletion_pending"}
-    assert len(callbacks) == 1  # the dispatch is sent after commit
+    assert len(callbacks) == len(systems)  # one dispatch per system, sent only after commit
     assert AuditEvent.objects.filter(action="deletion.opened", chain=subject.audit_chain).count() == 1
 
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent.models import ConsentRecord
+from dataops.deletion import deletion_request_open
 from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
 from dataops.services import (
     TransitionError,
@@ -259,3 +260,29 @@ def test_a_rolled_back_change_leaves_no_audit_event(system):
     system.refresh_from_db()
     assert system.status == ProcessingSystem.Status.ACTIVE
     assert AuditEvent.objects.count() == before
+
+
+def test_a_draft_push_system_receives_its_connection_test_over_its_webhook_and_is_activated(
+    entity, site, purpose, subject, simulated_push
+):
+    from dataops.credentials import credential_issue
+    from dataops.health import connection_test_start
+    from dataops.tasks import propagations_dispatch
+
+    simulator = simulated_push(keys=["REAL-KEY"])
+    system = factories.draft_system(entity=entity, site=site, purpose=purpose, webhook_url=simulator.url)
+    credential_issue(actor="t", system=system, kind="webhook_secret", value=simulator.secret)
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    factories.holding(subject, system, key="REAL-KEY")
+    real = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
+    connection_test_start(actor="t", system=system, activate_on_pass=True)
+
+    propagations_dispatch(system.pk)  # as the worker does, on the draft system
+
+    system.refresh_from_db()
+    assert system.status == ProcessingSystem.Status.ACTIVE  # the test went over the wire and passed
+    assert [key for _id, key, _outcome in simulator.store.effects() if key == "REAL-KEY"] == []  # nothing real yet
+    assert real.propagations.get().state == "pending"
+    propagations_dispatch(system.pk)  # active now: the real deletion follows
+    assert real.propagations.get().state == "deleted"

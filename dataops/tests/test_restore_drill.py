@@ -111,7 +111,7 @@ def sent_tasks(monkeypatch):
 
 def _replay(*args) -> str:
     out = StringIO()
-    call_command("replay_deletions", *args, stdout=out, stderr=out)
+    call_command("replay_deletions", *args, "--allow-root", stdout=out, stderr=out)
     return out.getvalue()
 
 
@@ -231,3 +231,12 @@ def test_a_deletion_that_cannot_be_journaled_does_not_commit(tmp_path, settings)
         rights_request_submit(actor="user:a", subject=a, type="deletion")
     assert not DeletionRequest.objects.filter(subject=a).exists()
     assert set(Holding.objects.filter(subject=a).values_list("status", flat=True)) == {Holding.Status.HELD}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root is refused")
+def test_the_replay_refuses_to_run_as_root_unless_told(tmp_path, settings):
+    from django.core.management.base import CommandError
+
+    settings.FACERIGHTS_TOMBSTONE_DIR = tmp_path
+    with pytest.raises(CommandError, match="not root"):
+        call_command("replay_deletions", stdout=StringIO())

@@ -304,6 +304,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# How often beat sweeps for due, stuck and lost deliveries: the longest a wiped
+# broker or a killed worker delays a deletion. The soak (make soak) shortens it.
+FACERIGHTS_SWEEP_SECONDS = env_int("FACERIGHTS_SWEEP_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "audit-chain-verify": {
         "task": "facerights.tasks.audit_chain_verify_task",
@@ -311,7 +314,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "propagations-sweep": {
         "task": "dataops.tasks.propagations_sweep",
-        "schedule": 60,
+        "schedule": FACERIGHTS_SWEEP_SECONDS,
     },
     "person-counts": {
         "task": "dataops.tasks.person_counts_task",
@@ -337,9 +340,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dataops.tasks.feed_retention_advance",
         "schedule": 6 * 60 * 60,
     },
+    "queued-work-sweep": {
+        "task": "dataops.tasks.queued_work_sweep",
+        "schedule": 5 * 60,
+    },
     "requests-acknowledge-sweep": {
         "task": "dataops.tasks.request_acknowledge_sweep",
-        "schedule": 60,
+        "schedule": FACERIGHTS_SWEEP_SECONDS,
     },
 }
 CELERY_TASK_ALWAYS_EAGER = False
@@ -352,6 +359,9 @@ FACERIGHTS_RESPONSE_MAX_CALENDAR_DAYS = 30
 # How long a system that accepted an instruction (HTTP 202) has to confirm it
 # before the same instruction, with the same idempotency key, is sent again.
 FACERIGHTS_CONFIRMATION_WAIT_SECONDS = env_int("FACERIGHTS_CONFIRMATION_WAIT_SECONDS", 3600, minimum=1)
+# The first wait before a failed delivery is tried again; each failure doubles it,
+# up to six hours (docs/integration.md). The soak (make soak) shortens it.
+FACERIGHTS_RETRY_BASE_SECONDS = env_int("FACERIGHTS_RETRY_BASE_SECONDS", 30, minimum=1)
 # How long a worker's claim on a delivery lasts: after it, a worker that died
 # mid-call has its rows picked up again by the sweeper. Longer than any call.
 FACERIGHTS_CLAIM_LEASE_SECONDS = env_int("FACERIGHTS_CLAIM_LEASE_SECONDS", 120, minimum=1)

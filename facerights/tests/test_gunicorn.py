@@ -8,12 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
+TRACE = "5e0f7c1a2b3d4e5f60718293a4b5c6d7"
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -57,15 +59,24 @@ def test_gunicorn_serves_readiness_and_logs_one_json_line_per_request_without_th
                 time.sleep(0.3)
         assert ready == {"ready": True, "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}}
         secret_path = "/requests/SECRETREF99/"
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{secret_path}", headers={"X-Request-ID": "trace-gunicorn-1"}
-        )
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{secret_path}", headers={"X-Request-ID": TRACE})
         with urllib.request.urlopen(request, timeout=5) as response:  # to the sign-in page, same id
-            assert response.headers["X-Request-ID"] == "trace-gunicorn-1"
+            assert response.headers["X-Request-ID"] == TRACE
+        # A vendor's one-time link posted without its CSRF cookie: Django logs a warning with the path.
+        forged = urllib.request.Request(f"http://127.0.0.1:{port}/vendor/deletions/SECRETTOKEN123/", data=b"x=1")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=5)
+        assert refused.value.code == 403
+        # A client's id that is not an id (here a phone number) is replaced, never repeated.
+        phone = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "13700137000"})
+        with urllib.request.urlopen(phone, timeout=5) as response:
+            assert response.headers["X-Request-ID"] != "13700137000"
     finally:
         server.terminate()
         _out, err = server.communicate(timeout=30)
     entries = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    mine = [e for e in entries if e["request_id"] == "trace-gunicorn-1"]
+    mine = [e for e in entries if e["request_id"] == TRACE]
     assert mine and mine[0]["route"] == "requests/<str:reference>/"
-    assert "SECRETREF99" not in err  # no line, from us or from Django, carries the path
+    assert any(e["logger"] == "django.security.csrf" for e in entries)  # the refusal was logged...
+    for secret in ("SECRETREF99", "SECRETTOKEN123", "13700137000"):
+        assert secret not in err  # ...but no line, from us or from Django, carries a path or a client's junk

@@ -1,5 +1,6 @@
 import argparse
 import datetime as dt
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from dataops.restore import ALREADY_APPLIED, REPLAYED, UNKNOWN, deletions_replay
 from facerights.journal import JournalError
+from facerights.logs import request_id_get, request_id_new, request_id_set
 
 LABELS = {REPLAYED: "replayed", ALREADY_APPLIED: "already applied", UNKNOWN: "unknown here (made after the backup)"}
 
@@ -25,8 +27,22 @@ class Command(BaseCommand):
             help="Only events from this time on (ISO 8601; take the backup's start, minus a margin). Default: all.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Count what would be replayed; change nothing.")
+        parser.add_argument(
+            "--allow-root",
+            action="store_true",
+            help="Run as root anyway (a machine where every process runs as root, such as a test runner).",
+        )
 
-    def handle(self, *args, journal=None, since=None, dry_run=False, **options):
+    def handle(self, *args, journal=None, since=None, dry_run=False, allow_root=False, **options):
+        if os.geteuid() == 0 and not (dry_run or allow_root):
+            raise CommandError(
+                "run this as the application's user (sudo -E -u facerights ...), not root: the journal file "
+                "it writes must stay writable by the web and the workers (docs/backup-restore.md)."
+            )
+        # One request id for the whole replay: every deletion it reopens carries it, so their
+        # deliveries can be found in the logs (facerights.logs).
+        request_id_set(request_id_new())
+        self.stdout.write(f"request id {request_id_get()}")
         try:
             report = deletions_replay(directory=journal, since=since, dry_run=dry_run)
         except JournalError as exc:

@@ -1,0 +1,70 @@
+"""The broker refuses: a person's action is still recorded and answered, and the sweepers deliver it later."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from celery.app.task import Task
+from django.urls import reverse
+from kombu.exceptions import OperationalError
+
+from consent.services import subject_link_user
+from dataops.exports import export_request
+from dataops.models import DataExport, DeletionRequest
+from dataops.tasks import propagations_sweep, queued_work_sweep
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broker_down(monkeypatch):  # noqa: PT004 (sets things up, returns nothing)
+    """Every publish fails as kombu fails when Redis refuses the connection."""
+
+    def refuse(self, *args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(Task, "apply_async", refuse)
+
+
+def test_a_withdrawal_while_the_broker_is_down_is_recorded_answered_and_later_delivered(
+    client, subject, system, broker_down, django_capture_on_commit_callbacks, caplog, monkeypatch
+):
+    factories.holding(subject, system)
+    user = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=subject, user=user)
+    client.force_login(user)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portal:consents_withdraw_all"))
+    deletion = DeletionRequest.objects.get(subject=subject)
+    assert response.status_code == 302 and response["Location"].endswith(f"/requests/{deletion.reference}/")
+    assert "broker unavailable: dataops.tasks.propagations_dispatch not queued now" in caplog.text
+
+    monkeypatch.undo()  # the broker is back
+    queued = []
+    monkeypatch.setattr(
+        Task, "apply_async", lambda self, args=(), kwargs=None, **options: queued.append((self.name, args))
+    )
+    assert propagations_sweep()["systems"] == 1
+    assert ("dataops.tasks.propagations_dispatch", (system.pk,)) in queued
+
+
+def test_a_copy_asked_for_while_the_broker_is_down_is_built_once_it_is_back(
+    subject, broker_down, django_capture_on_commit_callbacks, monkeypatch
+):
+    user = factories.user_with_role("data_subject")
+    with django_capture_on_commit_callbacks(execute=True):
+        export = export_request(actor="t", user=user, subject=subject, language="en")
+    assert DataExport.objects.get(pk=export.pk).state == DataExport.State.QUEUED
+
+    monkeypatch.undo()
+    queued = []
+    monkeypatch.setattr(
+        Task, "apply_async", lambda self, args=(), kwargs=None, **options: queued.append((self.name, args))
+    )
+    assert queued_work_sweep() == 0  # a fresh request may still be on its way to a worker
+    DataExport.objects.filter(pk=export.pk).update(created_at=export.created_at - dt.timedelta(minutes=6))
+    assert queued_work_sweep() == 1
+    assert queued == [("dataops.tasks.export_build_task", (export.pk,))]

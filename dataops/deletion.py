@@ -530,6 +530,29 @@ def propagation_retry_later(
     return p
 
 
+def propagations_recovered(*, system: ProcessingSystem) -> int:
+    """A system answers again: whatever waits in backoff for it is due now, not hours later.
+
+    Backoff spares a system that is down; once it confirms a delivery, making the
+    rest wait out their doubled delays only makes deletions late. Returns how
+    many were brought forward.
+    """
+    now = timezone.now()
+    moved = (
+        Propagation.objects.filter(
+            system=system,
+            state__in=(Propagation.State.PENDING, Propagation.State.ESCALATED),
+            next_attempt_at__gt=now,
+        )
+        .exclude(last_error="")
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(next_attempt_at=now)
+    )
+    if moved:
+        logger.info("system %s answers again: %d deliveries due now", system.pk, moved, extra={"system": system.pk})
+    return moved
+
+
 def propagation_fail(*, actor: str, propagation: Propagation, error: str, status: int | None = None) -> Propagation:
     """A permanent failure (a 4xx, a 410, a refused address): a person must act; never done."""
     with transaction.atomic():

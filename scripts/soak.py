@@ -571,6 +571,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, stores) afterwards")
     args = parser.parse_args()
+    # Stopped from outside (a timeout, Ctrl-C): still stop every service it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     folder = Path(tempfile.mkdtemp(prefix="facerights-soak-"))
     os.chmod(folder, 0o755)  # noqa: S103 (PostgreSQL runs as its own user below it; nothing secret here)
     say(f"size {args.size}, seed {args.seed}, work folder {folder}")

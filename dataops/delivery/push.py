@@ -33,6 +33,7 @@ from ..deletion import (
     propagation_fail,
     propagation_retry_later,
     propagations_confirm,
+    propagations_recovered,
     trace_ids,
 )
 from ..models import ProcessingSystem, Propagation
@@ -151,6 +152,8 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
             waiting.append(p)
     _log_call(system, batch, msg_id, f"{len(confirmations)} confirmed, {len(waiting)} to follow", status)
     propagations_confirm(actor=ACTOR, confirmations=confirmations)
+    if confirmations:
+        propagations_recovered(system=system)
     for p in waiting:
         propagation_accepted(actor=ACTOR, propagation=p, status=status)
 

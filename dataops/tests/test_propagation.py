@@ -204,6 +204,29 @@ def test_a_5xx_is_retried_later(entity, purpose, subject, simulated_push):
     assert Propagation.objects.get(pk=p.pk).state == "deleted"
 
 
+def test_a_system_back_online_gets_what_waited_in_backoff_at_once(
+    entity, purpose, subject, other_subject, simulated_push
+):
+    simulator = simulated_push(keys=["KEY-1", "KEY-2"])
+    system, _ = _push_setup(entity, purpose, subject, simulator)
+    factories.holding(other_subject, system, key="KEY-2")
+    simulator.offline()
+    waiting = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
+    for _ in range(4):  # four failed attempts: the next one would be minutes away
+        Propagation.objects.filter(deletion_request=waiting).update(next_attempt_at=timezone.now())
+        propagations_dispatch(system.pk)
+    stuck = waiting.propagations.get()
+    assert stuck.next_attempt_at > timezone.now() + dt.timedelta(minutes=3)
+
+    simulator.online()
+    fresh = deletion_request_open(actor="t", subject=other_subject, trigger=Trigger.SUBJECT_REQUEST)
+    propagations_dispatch(system.pk)  # the fresh one is delivered and confirmed: the system answers again
+
+    assert fresh.propagations.get().state == "deleted"
+    assert waiting.propagations.get().state == "deleted"  # in the same run, not after its backoff
+    assert simulator.store.inventory() == []
+
+
 def test_an_unreachable_system_is_a_transient_failure(entity, purpose, subject, simulated_push):
     simulator = simulated_push(keys=["KEY-1"])
     system, _ = _push_setup(entity, purpose, subject, simulator)

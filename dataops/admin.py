@@ -594,15 +594,18 @@ class FilingAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         actor = actor_for(request.user)
+        # The admin's change message reads these, as formset.save() would have set them.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if inline_form.has_changed() and inline_form.is_valid() and inline_form.cleaned_data.get("upload"):
-                filing_attach(
+                attachment = filing_attach(
                     actor=actor,
                     filing=form.instance,
                     kind=inline_form.cleaned_data["kind"],
                     content=inline_form.cleaned_data["upload"],
                     content_type=inline_form.cleaned_data["content_type"],
                 )
+                formset.new_objects.append(attachment)
 
     def save_model(self, request, obj, form, change):
         Filing.objects.filter(pk=obj.pk, state=Filing.State.DRAFT).update(

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Literal
+from http import HTTPStatus
+from typing import Annotated, Literal, Union
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
-from pydantic import ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
+from pydantic import Strict as StrictType
+from typing_extensions import TypeAliasType
+
+from facerights.uploads import EVIDENCE_MAX_DEPTH, evidence_check
 
 from .credentials import system_for_token, webhook_secrets
 from .deletion import Confirmation, PropagationError, propagations_confirm
@@ -44,12 +50,112 @@ class DeviceToken(HttpBearer):
 
 
 class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
+    """A request body exactly as documented: no unknown field, and no type coerced into another.
+
+    Without `strict`, pydantic reads `"given_at": 0` as 1 January 1970 and
+    `"notice_version": "3"` as 3: a malformed report would be recorded as
+    something nobody sent (found by tests/test_api_fuzz.py).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _iso_text(value):
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string")
+    return value
+
+
+# JSON has no date type: dates and times arrive as ISO 8601 text, which strict mode alone
+# would refuse; anything but text (a number, say) is refused.
+IsoDateTime = Annotated[dt.datetime, StrictType(False), BeforeValidator(_iso_text)]
+IsoDate = Annotated[dt.date, StrictType(False), BeforeValidator(_iso_text)]
+
+# PostgreSQL keeps no NUL character in text or jsonb: a string with one is refused as
+# invalid (422), never passed on to fail as a server error (found by tests/test_api_fuzz.py).
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+
+
+class TextKeys:
+    """Document a dict's keys as Text with `propertyNames`.
+
+    pydantic writes `patternProperties`, which constrains only the keys that match:
+    a key with a NUL would still look valid to a client.
+    """
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        schema = handler(core_schema)
+        ((pattern, values),) = schema.pop("patternProperties").items()
+        return {**schema, "propertyNames": {"pattern": pattern}, "additionalProperties": values}
+
+
+def json_nested(levels: int):
+    """A JSON value with lists and objects at most `levels` deep and Text for every string, keys included.
+
+    One named schema per level, so the limit is in the OpenAPI document rather than
+    found out from a 422.
+    """
+    value = Union[Text, int, float, bool, None]  # noqa: UP007
+    for level in range(1, levels + 1):
+        value = TypeAliasType(
+            f"JsonLevel{level}",
+            Union[Text, int, float, bool, None, list[value], Annotated[dict[Text, value], TextKeys()]],  # noqa: UP007
+        )
+    return value
 
 
 class Error(Schema):
     error: str
     detail: str = ""
+
+
+class FieldError(Schema):
+    type: str
+    loc: list[str | int] = Field(description="Where: body, query or path, then the field.")
+    msg: str
+
+
+class Invalid(Schema):
+    """django-ninja's answer to a request its schema refuses (a missing field, an unknown one, a wrong type)."""
+
+    detail: list[FieldError]
+
+
+# Answers an operation gives before its own code runs, documented so that a client (and the
+# fuzzer, tests/test_api_fuzz.py) knows them: 400 for a body that is not JSON, 401 without a
+# live device token, 422 for a request the schema refuses.
+UNREADABLE = {400: Error}
+UNAUTHORIZED = {401: Error}
+INVALID = {422: Invalid}
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError):
+    """Answer ninja's own refusals (no token, a body that is not JSON) in the shape of every other error."""
+    code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+    response = api.create_response(request, {"error": code, "detail": str(exc)}, status=exc.status_code)
+    if exc.status_code == HTTPStatus.UNAUTHORIZED:
+        response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, exc: RequestDataTooBig):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: say so in JSON, not Django's empty 400 page."""
+    detail = "The request body is larger than 5 MB: send fewer items at once."
+    return api.create_response(request, {"error": "too_large", "detail": detail}, status=413)
+
+
+def _evidence(value: dict) -> dict:
+    try:
+        return evidence_check(value)
+    except ValidationError as exc:
+        raise ValueError(exc.messages[0]) from None
+
+
+# Free-form, so checked: small, shallow, and never an encoded file or a template (facerights.uploads).
+# The evidence object is the first level, so its values may nest one level less.
+Evidence = Annotated[dict[Text, json_nested(EVIDENCE_MAX_DEPTH - 1)], TextKeys(), AfterValidator(_evidence)]
 
 
 class Instruction(Schema):
@@ -68,12 +174,14 @@ class Feed(Schema):
 
 class Ack(Strict):
     status: Literal["deleted", "not_found", "held"]
-    reason: str = Field("", max_length=255, description="Required when status is held.")
-    evidence: dict = Field(default_factory=dict, description="What the system can show: counts, log ids, times.")
+    reason: Text = Field("", max_length=255, description="Required when status is held.")
+    evidence: Evidence = Field(
+        default_factory=dict, description="What the system can show: counts, log ids, times (at most 16 KB)."
+    )
 
 
 class IdentifiedAck(Ack):
-    id: str
+    id: Text
 
 
 class Acks(Strict):
@@ -86,7 +194,7 @@ class AckResult(Schema):
 
 
 class Inventory(Strict):
-    subject_keys: list[str] = Field(max_length=1_000_000)
+    subject_keys: list[Text] = Field(max_length=1_000_000)
 
 
 class Reconciled(Schema):
@@ -97,10 +205,10 @@ class Reconciled(Schema):
 
 
 class Result(Strict):
-    id: str
+    id: Text
     status: Literal["deleted", "not_found", "held"]
-    reason: str = Field("", max_length=255)
-    evidence: dict = Field(default_factory=dict)
+    reason: Text = Field("", max_length=255)
+    evidence: Evidence = Field(default_factory=dict)
 
 
 class Results(Strict):
@@ -108,15 +216,15 @@ class Results(Strict):
 
 
 class Identifiers(Strict):
-    phone: str | None = None
-    email: str | None = None
-    external: str | None = None
+    phone: Text | None = None
+    email: Text | None = None
+    external: Text | None = None
 
 
 class ConsentEvidence(Strict):
-    purpose: str
+    purpose: Text
     notice_version: int
-    given_at: dt.datetime
+    given_at: IsoDateTime
     method: Literal["separate", "written", "guardian"] = "separate"
     channel: Literal["device", "counter", "api"] = "device"
     artifact_sha256: str = Field("", pattern=r"^([0-9a-f]{64})?$")
@@ -124,13 +232,13 @@ class ConsentEvidence(Strict):
 
 
 class HoldingReport(Strict):
-    subject_key: str = Field(min_length=1, max_length=128)
+    subject_key: Text = Field(min_length=1, max_length=128)
     data_kind: Literal["template", "image", "both"] = Field(
         description="What the system keeps on its side. The data itself is never sent."
     )
-    enrolled_at: dt.datetime
+    enrolled_at: IsoDateTime
     identifiers: Identifiers
-    date_of_birth: dt.date | None = None
+    date_of_birth: IsoDate | None = None
     consent: ConsentEvidence
 
 
@@ -151,8 +259,8 @@ class BatchItem(Schema):
 
 
 class ConsentQuestion(Strict):
-    subject_key: str = Field(min_length=1, max_length=128)
-    purpose: str = Field(min_length=1, max_length=64)
+    subject_key: Text = Field(min_length=1, max_length=128)
+    purpose: Text = Field(min_length=1, max_length=64)
 
 
 class ConsentAnswer(Schema):
@@ -185,7 +293,7 @@ v1 = Router(auth=DeviceToken(), tags=["systems"])
 
 @v1.get(
     "/systems/{system_id}/deletions",
-    response={200: Feed, 404: Error, 410: Error},
+    response={200: Feed, 404: Error, 410: Error, **UNAUTHORIZED, **INVALID},
     summary="Read the deletion feed after a cursor",
 )
 def feed(request, system_id: int, after: int = 0, limit: int = 100):
@@ -208,10 +316,10 @@ def feed(request, system_id: int, after: int = 0, limit: int = 100):
 
 @v1.post(
     "/systems/{system_id}/deletions/{instruction_id}/ack",
-    response={200: AckResult, 400: Error, 404: Error},
+    response={200: AckResult, 400: Error, 404: Error, **UNAUTHORIZED, **INVALID},
     summary="Acknowledge one instruction with its outcome",
 )
-def ack(request, system_id: int, instruction_id: str, body: Ack):
+def ack(request, system_id: int, instruction_id: Text, body: Ack):
     system = _own(request, system_id)
     if system is None:
         return Status(404, {"error": "not_found"})
@@ -226,7 +334,7 @@ def ack(request, system_id: int, instruction_id: str, body: Ack):
 
 @v1.post(
     "/systems/{system_id}/deletions/ack",
-    response={200: list[AckResult], 400: Error, 404: Error},
+    response={200: list[AckResult], 400: Error, 404: Error, **UNAUTHORIZED, **INVALID},
     summary="Acknowledge up to 500 instructions at once",
 )
 def ack_many(request, system_id: int, body: Acks):
@@ -246,7 +354,7 @@ def ack_many(request, system_id: int, body: Acks):
 
 @v1.post(
     "/systems/{system_id}/reconcile",
-    response={200: Reconciled, 404: Error},
+    response={200: Reconciled, 404: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
     summary="Upload the whole inventory after the cursor expired",
 )
 def reconcile(request, system_id: int, body: Inventory):
@@ -259,7 +367,7 @@ def reconcile(request, system_id: int, body: Inventory):
 
 @v1.post(
     "/holdings",
-    response={201: HoldingRecorded, 400: Error},
+    response={201: HoldingRecorded, 400: Error, **UNAUTHORIZED, **INVALID},
     summary="Report an enrolment with its consent evidence",
 )
 def holdings(request, body: HoldingReport):
@@ -277,7 +385,11 @@ def holdings(request, body: HoldingReport):
     )
 
 
-@v1.post("/holdings/batch", response={200: list[BatchItem]}, summary="Report up to 1,000 enrolments at once")
+@v1.post(
+    "/holdings/batch",
+    response={200: list[BatchItem], **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    summary="Report up to 1,000 enrolments at once",
+)
 def holdings_batch(request, body: HoldingBatch):
     items = []
     for report in body.holdings:
@@ -310,7 +422,11 @@ def _report(system: ProcessingSystem, body: HoldingReport):
     )
 
 
-@v1.post("/consent-check", response={200: ConsentAnswer}, summary="Ask before processing a person for a purpose")
+@v1.post(
+    "/consent-check",
+    response={200: ConsentAnswer, **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    summary="Ask before processing a person for a purpose",
+)
 def consent_check_view(request, body: ConsentQuestion):
     allowed, reason = consent_check(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
     return Status(200, {"allowed": allowed, "reason": reason})
@@ -321,7 +437,7 @@ callbacks = Router(tags=["push callbacks"])
 
 @callbacks.post(
     "/systems/{system_id}/callbacks",
-    response={200: list[AckResult], 401: Error, 404: Error},
+    response={200: list[AckResult], 401: Error, 404: Error, **UNREADABLE, **INVALID},
     auth=None,
     summary="Confirm instructions later, signed as Standard Webhooks",
 )

@@ -1,3 +1,4 @@
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.core.exceptions import ValidationError
@@ -40,6 +41,16 @@ class VendorConfirmationForm(forms.Form):
         if data.get("outcome") == "held" and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Say why the data is kept."))
         return data
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """Asking for a sign-in code needs an email or a phone number (allauth takes neither and fails)."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if not self.errors and not cleaned_data.get("email") and not cleaned_data.get("phone"):
+            raise ValidationError(_("Enter your email address or your phone number."), code="required")
+        return cleaned_data
 
 
 class SignupForm(AllauthSignupForm):

@@ -360,3 +360,122 @@ def test_a_page_of_acknowledgements_with_one_bad_entry_changes_nothing(client, d
     )
     assert response.status_code == 404
     assert set(Propagation.objects.filter(feed_seq__gt=START).values_list("state", flat=True)) == {"sent"}
+
+
+# --- Found by the fuzzer (tests/test_api_fuzz.py) ---------------------------------------------------------
+
+
+def test_every_operation_documents_the_answers_given_before_its_code_runs(client):
+    """422 when the schema refuses a request, 401 without a token, 400 for a body that is not JSON."""
+    document = client.get("/api/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            answers = operation["responses"]
+            assert "422" in answers, (method, path)
+            assert "401" in answers, (method, path)  # the callbacks answer 401 to a bad signature
+            if "requestBody" in operation:
+                assert "400" in answers, (method, path)
+
+
+def test_a_body_that_is_not_json_and_a_missing_token_are_answered_like_every_other_error(client, device):
+    system, token = device
+    response = client.post(
+        f"/api/v1/systems/{system.pk}/reconcile", b"\x00{", content_type="application/json", **_auth(token)
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad_request", "detail": "Cannot parse request body"}
+    response = client.get(f"/api/v1/systems/{system.pk}/deletions")
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Bearer"
+    assert response.json() == {"error": "unauthorized", "detail": "Unauthorized"}
+
+
+@pytest.mark.parametrize(
+    ("where", "payload"),
+    [
+        ("ack_many", {"acks": [{"id": "\x00", "status": "deleted"}]}),
+        ("ack_many", {"acks": [{"id": "REAL", "status": "deleted", "evidence": {"log\x00": 1}}]}),
+        ("ack_many", {"acks": [{"id": "REAL", "status": "deleted", "evidence": {"log": ["a\x00"]}}]}),
+        ("ack_one", {"status": "held", "reason": "legal hold \x00"}),
+        ("reconcile", {"subject_keys": ["K\x00"]}),
+        ("consent_check", {"subject_key": "K\x00", "purpose": "p"}),
+        ("holdings", {"subject_key": "K\x00"}),
+    ],
+)
+def test_a_nul_character_anywhere_is_refused_as_invalid_not_a_server_error(client, device, people, where, payload):
+    """PostgreSQL keeps no NUL in text or jsonb (it was a 500): refused before it reaches the database."""
+    system, token = device
+    [deletion] = _open_deletions(people, system, 1)
+    real = deletion.propagations.get().idempotency_key
+    payload = json.loads(json.dumps(payload).replace("REAL", real))
+    if where == "holdings":
+        payload = _report(system, **payload)
+    url = {
+        "ack_many": f"/api/v1/systems/{system.pk}/deletions/ack",
+        "ack_one": f"/api/v1/systems/{system.pk}/deletions/{real}/ack",
+        "reconcile": f"/api/v1/systems/{system.pk}/reconcile",
+        "consent_check": "/api/v1/consent-check",
+        "holdings": "/api/v1/holdings",
+    }[where]
+    response = client.post(url, payload, content_type="application/json", **_auth(token))
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"][0] == "body"
+    assert Propagation.objects.get(idempotency_key=real).state == "pending"
+
+
+def test_a_nul_character_in_an_instruction_id_is_refused_as_invalid(client, device):
+    system, token = device
+    url = f"/api/v1/systems/{system.pk}/deletions/K%00/ack"
+    response = client.post(url, {"status": "deleted"}, content_type="application/json", **_auth(token))
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["path", "instruction_id"]
+
+
+def test_a_nul_character_in_a_signed_callback_is_refused_as_invalid(client, awaiting):
+    system, secret, p = awaiting
+    body = json.dumps({"results": [{"id": p.idempotency_key + "\x00", "status": "deleted"}]}).encode()
+    response = _callback(client, system, body, signing.sign_headers([secret], "msg_nul", body))
+    assert response.status_code == 422
+    assert Propagation.objects.get(pk=p.pk).state == "pending"
+
+
+@pytest.mark.parametrize(
+    "consent",
+    [
+        {"given_at": 0},  # pydantic's lax mode read this as 1 January 1970
+        {"given_at": 1.7e9},
+        {"notice_version": "1"},
+        {"notice_version": 1.0},
+        {"method": 1},
+    ],
+)
+def test_an_enrolment_report_with_a_value_of_the_wrong_type_is_refused_not_coerced(client, device, consent):
+    system, token = device
+    report = _report(system)
+    report["consent"].update(consent)
+    response = client.post("/api/v1/holdings", report, content_type="application/json", **_auth(token))
+    assert response.status_code == 422, response.content
+    assert not Holding.objects.filter(system=system, subject__is_synthetic=False).exists()
+
+
+def test_the_evidence_nesting_limit_is_in_the_schema_and_matches_what_is_accepted(client, device, people):
+    from facerights.uploads import EVIDENCE_MAX_DEPTH
+
+    system, token = device
+    [deletion] = _open_deletions(people, system, 1)
+    key = deletion.propagations.get().idempotency_key
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    evidence = schemas["Ack"]["properties"]["evidence"]
+    assert evidence["additionalProperties"]["$ref"].endswith(f"JsonLevel{EVIDENCE_MAX_DEPTH - 1}")
+    assert evidence["propertyNames"] == {"pattern": "^[^\\x00]*$"}
+
+    def nested(levels):
+        value = "x"
+        for _ in range(levels):
+            value = {"k": value}
+        return value
+
+    url = f"/api/v1/systems/{system.pk}/deletions/{key}/ack"
+    deep = {"status": "deleted", "evidence": nested(EVIDENCE_MAX_DEPTH + 1)}
+    assert client.post(url, deep, content_type="application/json", **_auth(token)).status_code == 422
+    fits = {"status": "deleted", "evidence": nested(EVIDENCE_MAX_DEPTH)}
+    assert client.post(url, fits, content_type="application/json", **_auth(token)).status_code == 200

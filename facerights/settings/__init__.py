@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's passkey list uses it
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -154,7 +155,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # code, passwordless by default (a password may be added), TOTP or passkeys as
 # a second factor. Answers never reveal whether an account exists.
 ACCOUNT_ADAPTER = "portal.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm", "request_login_code": "portal.forms.RequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1"]  # a password is optional: codes by default
 # allauth warns when a login method's field is optional at sign-up; here one of

@@ -42,6 +42,13 @@ def test_sign_in_by_email_code(client):
     assert client.get(reverse("portal:dashboard")).context["user"] == user
 
 
+def test_asking_for_a_code_with_neither_email_nor_phone_says_what_is_missing(client):
+    response = client.post(reverse("account_request_login_code"), {}, headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert "Enter your email address or your phone number." in response.content.decode()
+    assert not mail.outbox and not MemorySmsBackend.outbox
+
+
 def test_sign_in_by_phone_code_through_the_sms_backend(client):
     user = User.objects.create_user(username="li")
     user_phone_set(user, "+8613700137000", verified=True)

@@ -545,7 +545,12 @@ def _soak(size, rng, env, web_port, redis, postgres, supervisor, simulators, dev
         .first()
     )
     wall_now = timezone.now()
-    last_fault_wall = wall_now - dt.timedelta(seconds=time.monotonic() - last_fault)
+
+    def wall_of(moment: float) -> dt.datetime:
+        return wall_now - dt.timedelta(seconds=time.monotonic() - moment)
+
+    last_fault_wall = wall_of(last_fault)
+    returned = max(moment for moment, name in faults if name == "push-1 back online")
     return {
         "size": size.requests,
         "requests accepted": accepted.count(),
@@ -557,8 +562,12 @@ def _soak(size, rng, env, web_port, redis, postgres, supervisor, simulators, dev
         "deliveries received by the systems (repeats included)": deliveries_total,
         "faults injected": len(faults),
         "processes restarted by the supervisor": {p.name: p.restarts for p in supervisor.programs},
+        # Negative when everything was confirmed while faults were still being injected.
         "seconds from the last fault to the last confirmation": (
             round((last_confirmation - last_fault_wall).total_seconds(), 1) if last_confirmation else None
+        ),
+        "seconds from the offline system's return to the last confirmation": (
+            round((last_confirmation - wall_of(returned)).total_seconds(), 1) if last_confirmation else None
         ),
         "finished before the timeout": finished,
         "run seconds": round(time.monotonic() - start, 1),

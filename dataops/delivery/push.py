@@ -23,7 +23,10 @@ import hashlib
 import json
 import logging
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+
+from facerights.uploads import evidence_check
 
 from ..credentials import webhook_secrets
 from ..deletion import (
@@ -139,7 +142,7 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
         confirmation = Confirmation(
             propagation_id=p.pk,
             outcome=str(result.get("status")),
-            evidence={**evidence_common, "system_evidence": result.get("evidence") or {}},
+            evidence={**evidence_common, "system_evidence": _checked(result.get("evidence") or {})},
             reason=str(result.get("reason") or ""),
             status=status,
         )
@@ -156,6 +159,20 @@ def deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
         propagations_recovered(system=system)
     for p in waiting:
         propagation_accepted(actor=ACTOR, propagation=p, status=status)
+
+
+def _checked(evidence) -> dict:
+    """The system's evidence, if it passes the API's checks; else only why it was not kept.
+
+    The outcome still counts: a deletion is not undone because its evidence was too
+    big. But a file or a face template sent as "evidence" is never stored.
+    """
+    if not isinstance(evidence, dict):
+        return {"not_kept": "evidence_shape"}
+    try:
+        return evidence_check(evidence)
+    except ValidationError as exc:
+        return {"not_kept": exc.code}
 
 
 def _results(body: bytes) -> dict[str, dict]:

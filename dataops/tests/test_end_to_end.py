@@ -7,7 +7,6 @@ connections), so they run with transaction=True and take a few seconds each.
 import datetime as dt
 import json
 import logging
-import time
 
 import pytest
 from django.core import mail
@@ -23,17 +22,9 @@ from facerights.logs import JsonFormatter, RequestIdFilter
 from simulator.pull import PullDevice
 from simulator.store import Store
 from tests import factories
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(predicate, timeout=45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture

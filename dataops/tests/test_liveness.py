@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from facerights.models import Heartbeat
 from tests import factories
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -41,15 +42,6 @@ def _celery(*args: str, prefix: str) -> subprocess.Popen:
     )
 
 
-def _wait(predicate, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
-
-
 @pytest.fixture
 def dpo_client(client):
     factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
@@ -62,8 +54,8 @@ def test_the_dashboard_shows_a_killed_worker_as_silent_and_a_stopped_beat(dpo_cl
     worker = _celery("worker", "--pool=solo", "-Q", f"{prefix}delivery", "-n", name, prefix=prefix)
     beat = _celery("beat", "--schedule", str(tmp_path / "beat-schedule"), prefix=prefix)
     try:
-        assert _wait(lambda: Heartbeat.objects.filter(name=name).exists()), "the worker never reported"
-        assert _wait(lambda: Heartbeat.objects.filter(kind="beat", stopped_at=None).exists()), "beat never reported"
+        assert wait_for(lambda: Heartbeat.objects.filter(name=name).exists()), "the worker never reported"
+        assert wait_for(lambda: Heartbeat.objects.filter(kind="beat", stopped_at=None).exists()), "beat never reported"
         page = dpo_client.get(reverse("admin:index"), headers={"Accept-Language": "en"}).content.decode()
         assert name in page and f"{prefix}delivery" in page
         assert "The scheduler (beat) is not running" not in page
@@ -77,7 +69,7 @@ def test_the_dashboard_shows_a_killed_worker_as_silent_and_a_stopped_beat(dpo_cl
 
         beat.send_signal(signal.SIGTERM)
         beat.wait(20)
-        assert _wait(lambda: not Heartbeat.objects.filter(kind="beat", stopped_at=None).exists(), 10) or _wait(
+        assert wait_for(lambda: not Heartbeat.objects.filter(kind="beat", stopped_at=None).exists(), 10) or wait_for(
             lambda: (
                 "The scheduler (beat) is not running"
                 in dpo_client.get(reverse("admin:index"), headers={"Accept-Language": "en"}).content.decode()

@@ -17,6 +17,7 @@ from dataops.models import DeletionRequest, Propagation
 from dataops.tasks import propagations_sweep
 from facerights.celery import QUEUE_KINDS
 from tests import factories
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -66,15 +67,6 @@ def _flush_broker(prefix: str) -> None:
                 message.unlink(missing_ok=True)
 
 
-def _wait(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.mark.postgres
 def test_a_killed_worker_and_a_flushed_broker_lose_no_deletion(simulated_push, settings):
     settings.FACERIGHTS_CLAIM_LEASE_SECONDS = 2
@@ -100,7 +92,7 @@ def test_a_killed_worker_and_a_flushed_broker_lose_no_deletion(simulated_push, s
         simulator.delay = 0.0
         # Beat would run the sweeper every minute; here it is run by hand until done.
         done = lambda: all(DeletionRequest.objects.get(pk=d.pk).state == "completed" for d in deletions)  # noqa: E731
-        assert _wait(lambda: done() or (propagations_sweep() and False), timeout=90)
+        assert wait_for(lambda: done() or (propagations_sweep() and False), timeout=90)
     finally:
         worker.kill()
         worker.wait(10)

@@ -227,6 +227,22 @@ def test_a_system_back_online_gets_what_waited_in_backoff_at_once(
     assert simulator.store.inventory() == []
 
 
+def test_a_face_template_sent_back_as_evidence_is_not_kept_but_the_deletion_counts(
+    entity, purpose, subject, simulated_push, monkeypatch
+):
+    simulator = simulated_push(keys=["KEY-1"])
+    system, _ = _push_setup(entity, purpose, subject, simulator)
+    template = [0.125 * n for n in range(128)]  # what a face embedding looks like
+    original = simulator._apply
+    monkeypatch.setattr(simulator, "_apply", lambda i: {**original(i), "evidence": {"template": template}})
+    deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
+    propagations_dispatch(system.pk)
+    p = deletion.propagations.get()
+    assert p.state == "deleted"
+    assert p.evidence["system_evidence"] == {"not_kept": "evidence_template"}
+    assert "0.125" not in json.dumps(p.evidence)
+
+
 def test_an_unreachable_system_is_a_transient_failure(entity, purpose, subject, simulated_push):
     simulator = simulated_push(keys=["KEY-1"])
     system, _ = _push_setup(entity, purpose, subject, simulator)

@@ -1,7 +1,6 @@
 """Celery is set up for reliability; a real worker runs tasks only for committed work."""
 
 import threading
-import time
 
 import pytest
 from celery.signals import task_prerun
@@ -12,6 +11,7 @@ from dataops.models import Request
 from dataops.services import request_submit
 from facerights.celery import QUEUE_KINDS, app
 from tests import factories
+from tests.waiting import wait_for
 
 OUR_APPS = ("facerights.", "consent.", "dataops.", "portal.")
 
@@ -55,21 +55,12 @@ class _Ran:
             self.calls.append((sender.name, tuple(args or ())))
 
 
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_sent_after_commit_and_sees_the_row(celery_worker):
     subject = factories.subject(phone="13700137000")
     request = request_submit(actor="test", subject=subject, type=Request.Type.ACCESS)
-    assert _wait_for(lambda: Request.objects.get(pk=request.pk).acknowledged_at is not None)
+    assert wait_for(lambda: Request.objects.get(pk=request.pk).acknowledged_at is not None)
 
 
 @pytest.mark.worker
@@ -88,7 +79,7 @@ def test_a_task_sent_inside_a_rolled_back_transaction_never_runs(celery_worker):
             raise Abort
         kept = request_submit(actor="test", subject=subject, type=Request.Type.COPY)
         # The queue is FIFO with prefetch 1: once the later task has run, an earlier one would have too.
-        assert _wait_for(lambda: Request.objects.get(pk=kept.pk).acknowledged_at is not None)
+        assert wait_for(lambda: Request.objects.get(pk=kept.pk).acknowledged_at is not None)
         acknowledged = [args[0] for name, args in ran.calls if name == "dataops.tasks.request_acknowledge_task"]
         # Exactly one: the committed request's (SQLite may even reuse the rolled-back row's id).
         assert acknowledged == [kept.pk]

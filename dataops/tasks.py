@@ -11,7 +11,7 @@ import datetime as dt
 
 from celery import shared_task
 from celery.signals import worker_process_init
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from facerights.celery import enqueue
@@ -245,7 +245,7 @@ def queued_work_sweep() -> int:
     this finds it. Building twice is harmless: each build checks what is done.
     """
     from .filings import DOCUMENTS
-    from .models import BulkJob, DataExport, EvidenceExport, Filing
+    from .models import BulkJob, DataExport, EvidenceExport, Filing, FilingDocument
 
     cutoff = timezone.now() - QUEUED_GRACE
     queued = 0
@@ -259,8 +259,13 @@ def queued_work_sweep() -> int:
         queued += enqueue(evidence_export_task, pk)
     for pk in BulkJob.objects.filter(state=BulkJob.State.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True):
         queued += enqueue(bulk_job_task, pk)
-    for filing in Filing.objects.filter(state=Filing.State.DRAFT).exclude(snapshot_sha256="").filter(progress__lt=100):
-        built = set(filing.documents.values_list("kind", "language"))
+    unfinished = (
+        Filing.objects.filter(state=Filing.State.DRAFT, progress__lt=100)
+        .exclude(snapshot_sha256="")
+        .prefetch_related(Prefetch("documents", FilingDocument.objects.only("filing_id", "kind", "language")))
+    )  # which documents exist, never their PDFs
+    for filing in unfinished:
+        built = {(document.kind, document.language) for document in filing.documents.all()}
         for kind, language in DOCUMENTS:
             if (kind, language) not in built:
                 queued += enqueue(filing_build_task, filing.pk, kind, language)

@@ -27,28 +27,23 @@ FORGET_AFTER = dt.timedelta(days=7)
 
 
 def heartbeat_beat(*, kind: str, name: str, detail: str, started_at: dt.datetime | None = None) -> None:
-    """Write this process's row; rows of processes gone for a week (a retired host, an old beat) go."""
+    """Write this process's row. `started_at` marks its first beat, which also forgets the rows
+    of processes gone for a week (a retired host, an old beat)."""
     now = timezone.now()
-    Heartbeat.objects.filter(last_seen_at__lt=now - FORGET_AFTER).delete()
+    if started_at is not None:
+        Heartbeat.objects.filter(last_seen_at__lt=now - FORGET_AFTER).delete()
+    state = {
+        "kind": kind,
+        "detail": detail[:255],
+        "pid": os.getpid(),
+        "last_seen_at": now,
+        "interval_seconds": settings.FACERIGHTS_HEARTBEAT_SECONDS,
+        "stopped_at": None,
+    }
     Heartbeat.objects.update_or_create(
         name=name,
-        defaults={
-            "kind": kind,
-            "detail": detail[:255],
-            "pid": os.getpid(),
-            "last_seen_at": now,
-            "interval_seconds": settings.FACERIGHTS_HEARTBEAT_SECONDS,
-            "stopped_at": None,
-            **({"started_at": started_at} if started_at else {}),
-        },
-        create_defaults={
-            "kind": kind,
-            "detail": detail[:255],
-            "pid": os.getpid(),
-            "started_at": started_at or now,
-            "last_seen_at": now,
-            "interval_seconds": settings.FACERIGHTS_HEARTBEAT_SECONDS,
-        },
+        defaults={**state, **({"started_at": started_at} if started_at else {})},
+        create_defaults={**state, "started_at": started_at or now},
     )
 
 

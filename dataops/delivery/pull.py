@@ -60,7 +60,7 @@ def feed_read(system: ProcessingSystem, *, after: int, limit: int = PAGE_LIMIT) 
     pending = [row.pk for row in rows if row.state == Propagation.State.PENDING]
     if pending:
         propagations_mark_delivered(actor=f"device:{system.pk}", propagation_ids=pending)
-        delivered = [row.deletion_request for row in rows if row.pk in set(pending)]
+        delivered = [row.deletion_request for row in rows if row.state == Propagation.State.PENDING]
         logger.info(
             "feed of system %s: %d instructions delivered",
             system.pk,
@@ -107,7 +107,9 @@ def instructions_ack(system: ProcessingSystem, acks: list[Ack]) -> dict[str, str
             for a in acks
         ],
     )
-    acknowledged = DeletionRequest.objects.filter(propagations__pk__in=ids.values()).distinct()
+    acknowledged = (
+        DeletionRequest.objects.filter(propagations__pk__in=ids.values()).only("reference", "trace_id").distinct()
+    )
     logger.info(
         "feed of system %s: %d acknowledgements",
         system.pk,

@@ -68,3 +68,23 @@ def test_a_copy_asked_for_while_the_broker_is_down_is_built_once_it_is_back(
     DataExport.objects.filter(pk=export.pk).update(created_at=export.created_at - dt.timedelta(minutes=6))
     assert queued_work_sweep() == 1
     assert queued == [("dataops.tasks.export_build_task", (export.pk,))]
+
+
+def test_filing_documents_never_queued_are_queued_by_the_sweeper_only_those_missing(
+    entity, system, broker_down, django_capture_on_commit_callbacks, monkeypatch
+):
+    from dataops.filings import DOCUMENTS, filing_build_document, filing_create, filing_generate
+
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    with django_capture_on_commit_callbacks(execute=True):
+        filing_generate(actor="t", filing=filing)  # the six builds are lost with the broker
+    kind, language = DOCUMENTS[0]
+    filing_build_document(filing_id=filing.pk, kind=kind, language=language)  # one got built somehow
+
+    monkeypatch.undo()
+    queued = []
+    monkeypatch.setattr(
+        Task, "apply_async", lambda self, args=(), kwargs=None, **options: queued.append((self.name, args))
+    )
+    assert queued_work_sweep() == len(DOCUMENTS) - 1
+    assert sorted(args for _name, args in queued) == sorted((filing.pk, k, lang) for k, lang in DOCUMENTS[1:])

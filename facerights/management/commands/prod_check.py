@@ -118,7 +118,7 @@ class Command(BaseCommand):
             self.add(OK if state == "ok" else FAIL, component, state)
 
     def check_keys(self) -> None:
-        known = {crypto.current_key_id()} | set(crypto.key_ids())
+        known = set(crypto.key_ids())  # the current key and FIELD_ENCRYPTION_OLD_KEYS
         unknown, old = {}, {}
         for status in keys_status():
             for key_id, rows in status.under_others().items():

@@ -59,7 +59,8 @@ def celery_worker(transactional_db, settings):
     import celery.contrib.testing.tasks  # noqa: F401  (registers the ping task start_worker expects)
     from celery.contrib.testing.worker import start_worker
 
-    from facerights.celery import QUEUE_KINDS, app
+    from facerights.celery import app
+    from facerights.queues import QUEUE_KINDS
 
     settings.FACERIGHTS_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
     queues = [settings.FACERIGHTS_QUEUE_PREFIX + kind for kind in QUEUE_KINDS]
@@ -98,7 +99,7 @@ def _english_messages():
 @pytest.fixture
 def simulated_push(tmp_path):
     """Start simulated push systems on loopback; each keeps its own store."""
-    from dataops.delivery.signing import secret_new
+    from dataops.registry.credentials import secret_new
     from simulator.push import PushSystem
     from simulator.store import Store
 

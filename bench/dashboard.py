@@ -96,7 +96,7 @@ def load(subjects: int) -> list[int]:
                         "template",
                         "2026-01-01 00:00:00+08",
                         "2026-12-31",
-                        "held",
+                        "active",
                     )
                 )
         copy_rows(

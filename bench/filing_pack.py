@@ -22,7 +22,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from dataops.filings import filing_attach, filing_build, filing_create, filing_generate, filing_pack  # noqa: E402
+from dataops.filings.documents import filing_build
+from dataops.filings.pack import filing_pack
+from dataops.filings.services import filing_attach, filing_create, filing_generate  # noqa: E402
 from dataops.models import Filing  # noqa: E402
 from tests import factories  # noqa: E402
 

@@ -27,9 +27,9 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from consent.models import DataSubject  # noqa: E402
-from dataops.credentials import credential_issue  # noqa: E402
-from dataops.deletion import deletion_request_open, deletion_requests_open  # noqa: E402
+from dataops.deletions.opening import deletion_request_open, deletion_requests_open  # noqa: E402
 from dataops.models import DeletionRequest, Holding, ProcessingSystem  # noqa: E402
+from dataops.registry.credentials import credential_issue  # noqa: E402
 from facerights import crypto  # noqa: E402
 from tests import factories  # noqa: E402
 

@@ -28,7 +28,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from consent.models import DataSubject  # noqa: E402
-from dataops.deletion import deletion_requests_open  # noqa: E402
+from dataops.deletions.opening import deletion_requests_open  # noqa: E402
 from dataops.models import Holding, ProcessingSystem, SystemCredential  # noqa: E402
 from facerights import crypto  # noqa: E402
 from tests import factories  # noqa: E402

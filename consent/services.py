@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.journal import Tombstone, journal_append
+from facerights.queues import enqueue_on_commit
 
 from .models import (
     NOTICE_ITEMS,
@@ -28,7 +29,6 @@ from .models import (
     SubjectIdentifier,
 )
 from .rules import needs_guardian_consent, normalize_identifier
-from .signals import notice_published
 
 
 class ConsentError(ValidationError):
@@ -36,8 +36,8 @@ class ConsentError(ValidationError):
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """How an act reached us: shown to the subject and kept as proof."""
+class Provenance:
+    """How an act reached us (the channel, a network prefix, the browser): shown to the person, kept as proof."""
 
     channel: str = ConsentRecord.Channel.PORTAL
     ip_prefix: str = ""
@@ -210,7 +210,7 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
             data={"system": notice.system_id, "version": notice.version, "digest": notice.digest},
         )
         notice_id = notice.pk
-        transaction.on_commit(lambda: notice_published.send(sender=Notice, notice_id=notice_id))
+        enqueue_on_commit("consent.notice_changed_notify", notice_id)
     return notice
 
 
@@ -222,16 +222,16 @@ def notice_current(system) -> Notice | None:
 # --- Consent ---------------------------------------------------------------------------
 
 
-def _record_event(record: ConsentRecord, kind: str, *, actor: str, at, evidence: Evidence | None) -> ConsentEvent:
-    evidence = evidence or Evidence(channel="")
+def _record_event(record: ConsentRecord, kind: str, *, actor: str, at, provenance: Provenance | None) -> ConsentEvent:
+    provenance = provenance or Provenance(channel="")
     return ConsentEvent.objects.create(
         record=record,
         kind=kind,
         at=at,
         actor=actor,
-        channel=evidence.channel,
-        ip_prefix=evidence.ip_prefix,
-        user_agent=evidence.user_agent[:255],
+        channel=provenance.channel,
+        ip_prefix=provenance.ip_prefix,
+        user_agent=provenance.user_agent[:255],
     )
 
 
@@ -242,7 +242,7 @@ def consent_grant(
     system,
     purpose: Purpose,
     notice: Notice,
-    evidence: Evidence,
+    provenance: Provenance,
     method: str = ConsentRecord.Method.SEPARATE,
     guardian: DataSubject | None = None,
     artifact_sha256: str = "",
@@ -266,7 +266,7 @@ def consent_grant(
                 return current
             current.state = ConsentRecord.State.SUPERSEDED
             current.save(update_fields=["state"])
-            _record_event(current, ConsentEvent.Kind.SUPERSEDED, actor=actor, at=at, evidence=evidence)
+            _record_event(current, ConsentEvent.Kind.SUPERSEDED, actor=actor, at=at, provenance=provenance)
         record = ConsentRecord.objects.create(
             subject=subject,
             system=system,
@@ -275,12 +275,12 @@ def consent_grant(
             method=method,
             guardian=guardian,
             given_at=at,
-            channel=evidence.channel,
-            ip_prefix=evidence.ip_prefix,
-            user_agent=evidence.user_agent[:255],
+            channel=provenance.channel,
+            ip_prefix=provenance.ip_prefix,
+            user_agent=provenance.user_agent[:255],
             artifact_sha256=artifact_sha256,
         )
-        _record_event(record, ConsentEvent.Kind.GIVEN, actor=actor, at=at, evidence=evidence)
+        _record_event(record, ConsentEvent.Kind.GIVEN, actor=actor, at=at, provenance=provenance)
         audit_record(
             actor=actor,
             action="consent.given",
@@ -314,7 +314,7 @@ def _check_consent(subject, system, purpose, notice, method, guardian, artifact_
 
 
 def consent_withdraw(
-    *, actor: str, record: ConsentRecord, evidence: Evidence, at: dt.datetime | None = None
+    *, actor: str, record: ConsentRecord, provenance: Provenance, at: dt.datetime | None = None
 ) -> ConsentRecord:
     """Withdraw a consent. Needs nothing but the record (R6); safe to repeat.
 
@@ -328,7 +328,7 @@ def consent_withdraw(
         record.state = ConsentRecord.State.WITHDRAWN
         record.withdrawn_at = at
         record.save(update_fields=["state", "withdrawn_at"])
-        _record_event(record, ConsentEvent.Kind.WITHDRAWN, actor=actor, at=at, evidence=evidence)
+        _record_event(record, ConsentEvent.Kind.WITHDRAWN, actor=actor, at=at, provenance=provenance)
         audit_record(actor=actor, action="consent.withdrawn", target=record, data={"system": record.system_id})
         # Journaled before commit, so a restore from an older backup withdraws it again.
         journal_append(
@@ -342,7 +342,7 @@ def consent_withdraw(
                         "system": record.system_id,
                         "purpose": record.purpose_id,
                         "given_at": record.given_at.isoformat(),
-                        "channel": evidence.channel,
+                        "channel": provenance.channel,
                     },
                 )
             ]

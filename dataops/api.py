@@ -7,7 +7,6 @@ asynchronously through a callback signed with their webhook secret.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from http import HTTPStatus
 from typing import Annotated, Literal, Union
@@ -23,12 +22,13 @@ from typing_extensions import TypeAliasType
 
 from facerights.uploads import EVIDENCE_MAX_DEPTH, evidence_check
 
-from .credentials import system_for_token, webhook_secrets
-from .deletion import Confirmation, PropagationError, propagations_confirm
-from .delivery import pull
-from .delivery.signing import SignatureError, verify
-from .enrolment import ConsentReport, consent_check, holding_report
-from .models import ProcessingSystem, Propagation
+from .deletions.delivery import Answer, UnknownInstruction, channel_for, pull
+from .deletions.delivery.instructions import instruction
+from .deletions.delivery.push import PushChannel, SignatureError
+from .deletions.propagations import PropagationError
+from .registry.credentials import system_for_token
+from .registry.holdings import ConsentReport, consent_check, holding_report
+from .registry.models import ProcessingSystem
 
 api = NinjaAPI(
     title="FaceRights API",
@@ -45,7 +45,7 @@ class DeviceToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ProcessingSystem | None:
         system = system_for_token(token)
         if system is not None:
-            pull.contact_touch(system)
+            channel_for(system).contact(system)
         return system
 
 
@@ -268,16 +268,6 @@ class ConsentAnswer(Schema):
     reason: str
 
 
-def _instruction(p: Propagation) -> dict:
-    return {
-        "id": p.idempotency_key,
-        "cursor": p.feed_seq,
-        "request": p.deletion_request.reference,
-        "subject_key": p.subject_key,
-        "deadline": p.deadline,
-    }
-
-
 def _own(request: HttpRequest, system_id: int) -> ProcessingSystem | None:
     """The authenticated system, if it is the one in the path (another system's id answers 404)."""
     system = request.auth
@@ -287,6 +277,9 @@ def _own(request: HttpRequest, system_id: int) -> ProcessingSystem | None:
 def _message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
+
+PULL = pull.PullChannel()
+PUSH = PushChannel()
 
 v1 = Router(auth=DeviceToken(), tags=["systems"])
 
@@ -311,7 +304,7 @@ def feed(request, system_id: int, after: int = 0, limit: int = 100):
                 f"/api/v1/systems/{system.pk}/reconcile.",
             },
         )
-    return Status(200, {"instructions": [_instruction(p) for p in rows], "next_cursor": next_cursor})
+    return Status(200, {"instructions": [instruction(p) for p in rows], "next_cursor": next_cursor})
 
 
 @v1.post(
@@ -324,8 +317,8 @@ def ack(request, system_id: int, instruction_id: Text, body: Ack):
     if system is None:
         return Status(404, {"error": "not_found"})
     try:
-        states = pull.instructions_ack(system, [pull.Ack(instruction_id, body.status, body.reason, body.evidence)])
-    except pull.UnknownInstruction:
+        states = PULL.acknowledge(system, [Answer(instruction_id, body.status, body.reason, body.evidence)])
+    except UnknownInstruction:
         return Status(404, {"error": "unknown_instruction"})
     except PropagationError as exc:
         return Status(400, {"error": exc.code or "invalid", "detail": _message(exc)})
@@ -342,8 +335,8 @@ def ack_many(request, system_id: int, body: Acks):
     if system is None:
         return Status(404, {"error": "not_found"})
     try:
-        states = pull.instructions_ack(system, [pull.Ack(a.id, a.status, a.reason, a.evidence) for a in body.acks])
-    except pull.UnknownInstruction:
+        states = PULL.acknowledge(system, [Answer(a.id, a.status, a.reason, a.evidence) for a in body.acks])
+    except UnknownInstruction:
         return Status(
             404, {"error": "unknown_instruction", "detail": "An id is not one of this system's instructions."}
         )
@@ -362,7 +355,7 @@ def reconcile(request, system_id: int, body: Inventory):
     if system is None:
         return Status(404, {"error": "not_found"})
     result = pull.reconcile(system, body.subject_keys)
-    return Status(200, {**result, "delete": [_instruction(p) for p in result["delete"]]})
+    return Status(200, {**result, "delete": [instruction(p) for p in result["delete"]]})
 
 
 @v1.post(
@@ -445,31 +438,11 @@ def callback(request, system_id: int, body: Results):
     system = ProcessingSystem.objects.filter(pk=system_id, integration=ProcessingSystem.Integration.PUSH).first()
     if system is None:
         return Status(404, {"error": "not_found"})
+    answers = [Answer(result.id, result.status, result.reason, result.evidence) for result in body.results]
     try:
-        msg_id = verify(webhook_secrets(system), request.headers, request.body)
+        states = PUSH.callback(system, headers=request.headers, body=request.body, answers=answers)
     except SignatureError as exc:
         return Status(401, {"error": "bad_signature", "detail": str(exc)})
-    pull.contact_touch(system)
-    ids = dict(
-        Propagation.objects.filter(system=system, idempotency_key__in=[r.id for r in body.results]).values_list(
-            "idempotency_key", "pk"
-        )
-    )
-    confirmations = []
-    for result in body.results:
-        if result.id not in ids:
-            continue
-        confirmation = Confirmation(
-            propagation_id=ids[result.id],
-            outcome=result.status,
-            reason=result.reason,
-            evidence={"channel": "callback", "webhook_id": msg_id, "system_evidence": result.evidence},
-        )
-        with contextlib.suppress(PropagationError):  # e.g. held without a reason: answered with the unchanged state
-            confirmation.check()
-            confirmations.append(confirmation)
-    propagations_confirm(actor=f"system:{system.pk}", confirmations=confirmations)
-    states = dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
     return Status(200, [{"id": key, "state": state} for key, state in states.items()])
 
 

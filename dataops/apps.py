@@ -7,21 +7,24 @@ class DataOpsConfig(AppConfig):
     verbose_name = _("Registry and requests")
 
     def ready(self) -> None:
-        from consent.signals import notice_published
+        # Imported here, once the app registry is ready: models cannot load before it.
         from facerights import keys
 
-        from . import credentials, evidence, exports
-        from .models import DataExport, EvidenceExport, FilingAttachment, Request, SystemCredential
-        from .notify import notice_change_notify
-        from .services import _details_aad
-
-        notice_published.connect(notice_change_notify, dispatch_uid="dataops.notice_change_notify")
+        from .copies import services as copies
+        from .copies.models import DataExport
+        from .filings.models import FilingAttachment
+        from .registry import credentials
+        from .registry.models import SystemCredential
+        from .requests.models import Request
+        from .requests.services import details_aad
+        from .workbench import records
+        from .workbench.models import EvidenceExport
 
         keys.register(
-            SystemCredential, "secret_ciphertext", kind=keys.BLOB, aad=lambda row: credentials._aad(row.system)
+            SystemCredential, "secret_ciphertext", kind=keys.BLOB, aad=lambda row: credentials.secret_aad(row.system)
         )
-        keys.register(Request, "details_ciphertext", kind=keys.BLOB, aad=_details_aad)
+        keys.register(Request, "details_ciphertext", kind=keys.BLOB, aad=details_aad)
         # Copies of data and CSV exports can weigh megabytes each: a few per batch.
-        keys.register(DataExport, "ciphertext", kind=keys.BLOB, aad=exports._aad, batch_limit=10)
-        keys.register(EvidenceExport, "ciphertext", kind=keys.BLOB, aad=evidence._aad, batch_limit=10)
+        keys.register(DataExport, "ciphertext", kind=keys.BLOB, aad=copies.export_aad, batch_limit=10)
+        keys.register(EvidenceExport, "ciphertext", kind=keys.BLOB, aad=records.export_aad, batch_limit=10)
         keys.register(FilingAttachment, "ciphertext", kind=keys.BLOB, aad=lambda row: row.aad, batch_limit=10)

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from .views import metrics
+from .workbench.views import metrics
 
 urlpatterns = [path("metrics", metrics, name="metrics")]

@@ -1,10 +1,15 @@
-"""The phone number of an account, encrypted at rest and found by its keyed hash."""
+"""Accounts: creating one with its role, its phone number (encrypted at rest, found by its keyed hash),
+and who may open the admin. Each change writes its audit event in its transaction."""
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
 
 from . import crypto
+from .audit import audit_record
 
 
 def _aad(user) -> bytes:
@@ -15,11 +20,14 @@ def user_phone_hash(phone: str) -> str:
     return crypto.lookup_hash("account-phone", phone)
 
 
-def user_phone_set(user, phone: str, *, verified: bool) -> None:
-    user.phone_hash = user_phone_hash(phone)
-    user.phone_ciphertext = crypto.secret_encrypt(phone, aad=_aad(user))
-    user.phone_verified = verified
-    user.save(update_fields=["phone_hash", "phone_ciphertext", "phone_verified"])
+def user_phone_set(*, actor: str, user, phone: str, verified: bool) -> None:
+    """Set an account's phone; a verified one lets the account link to the person's records (consent.linking)."""
+    with transaction.atomic():
+        user.phone_hash = user_phone_hash(phone)
+        user.phone_ciphertext = crypto.secret_encrypt(phone, aad=_aad(user))
+        user.phone_verified = verified
+        user.save(update_fields=["phone_hash", "phone_ciphertext", "phone_verified"])
+        audit_record(actor=actor, action="account.phone_set", target=user, data={"verified": verified})
 
 
 def user_phone_get(user) -> tuple[str, bool] | None:
@@ -30,3 +38,65 @@ def user_phone_get(user) -> tuple[str, bool] | None:
 
 def user_by_phone(phone: str):
     return get_user_model().objects.filter(phone_hash=user_phone_hash(phone)).first()
+
+
+def user_create(
+    *,
+    actor: str,
+    username: str,
+    email: str,
+    password: str | None,
+    role: str,
+    is_staff: bool = False,
+    email_verified: bool = False,
+):
+    """Create an account in one role (facerights.roles), with its email address as allauth keeps it."""
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=username, email=email, password=password)
+        user.groups.add(Group.objects.get(name=role))
+        if is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        EmailAddress.objects.create(user=user, email=email, verified=email_verified, primary=True)
+        audit_record(actor=actor, action="account.created", target=user, data={"role": role, "is_staff": is_staff})
+    return user
+
+
+ACCESS_FIELDS = ("is_active", "is_staff", "is_superuser")
+
+
+def user_save(*, actor: str, user, groups=None):
+    """Create or change an account as the admin's form prepared it (its password already hashed).
+
+    Who may sign in and open the admin, and in which roles, is what an attacker would
+    most want to change: the event records those before and after.
+    """
+    with transaction.atomic():
+        created = user._state.adding or user.pk is None
+        if created:
+            before = None
+        else:
+            stored = get_user_model().objects.select_for_update().get(pk=user.pk)
+            before = _access(stored, sorted(stored.groups.values_list("name", flat=True)))
+        user.save()
+        if groups is not None:
+            user.groups.set(groups)
+        after = _access(user, sorted(user.groups.values_list("name", flat=True)))
+        if created:
+            audit_record(actor=actor, action="account.created", target=user, data={"access": after})
+        else:
+            data = {"before": before, "after": after} if before != after else {}
+            audit_record(actor=actor, action="account.changed", target=user, data=data)
+    return user
+
+
+def user_password_changed(*, actor: str, user) -> None:
+    """Record that someone else (an administrator) set an account's password; the hash is never logged."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="account.password_set", target=user, data={"usable": user.has_usable_password()}
+        )
+
+
+def _access(user, groups: list[str]) -> dict:
+    return {**{field: getattr(user, field) for field in ACCESS_FIELDS}, "groups": groups}

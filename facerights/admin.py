@@ -1,5 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -8,6 +9,7 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import user_password_changed, user_save
 from .audit import actor_for, audit_chain_verify
 from .models import AuditEvent, CalendarDay, CalendarYear, User
 from .services import record_delete, record_save
@@ -78,7 +80,34 @@ admin.site.site_header = _("FaceRights: data-protection officer")
 admin.site.site_title = _("FaceRights")
 admin.site.index_title = _("Workbench")
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Accounts, saved through `facerights.accounts` so each change of access is audited.
+
+    Roles are groups (facerights.roles): there are no per-account permissions to grant.
+    """
+
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    readonly_fields = ("last_login", "date_joined")
+
+    def save_model(self, request, obj, form, change):
+        groups = form.cleaned_data.get("groups") if change else None
+        user_save(actor=actor_for(request.user), user=obj, groups=groups)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the groups were set by user_save, in its transaction
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302 and "password" not in response.url:
+            user_password_changed(actor=actor_for(request.user), user=User.objects.get(pk=unquote(id)))
+        return response
 
 
 @admin.register(AuditEvent)

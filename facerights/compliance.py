@@ -1,4 +1,4 @@
-"""The compliance matrix (docs/compliance.md), read for the admin, the evidence bundle and its check."""
+"""The compliance matrix (docs/compliance.md), read for the admin, the filing bundle and its check."""
 
 from __future__ import annotations
 

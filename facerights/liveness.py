@@ -17,6 +17,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from .models import Heartbeat
+from .queues import QUEUE_KINDS, queue_name
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,6 @@ def heartbeats(now: dt.datetime | None = None) -> list[dict]:
 
 def queue_depths() -> dict[str, int | None]:
     """Messages waiting in each queue, by kind; None when the broker cannot be asked."""
-    from .celery import QUEUE_KINDS, queue_name
-
     url = settings.CELERY_BROKER_URL
     depths: dict[str, int | None] = {}
     if url.startswith(("redis://", "rediss://")):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from .audit import audit_record
+
+
+class TransitionError(ValidationError):
+    """A state change that is not allowed from the current state."""
 
 
 def content_fields(model: type[models.Model]) -> list[str]:

@@ -10,7 +10,9 @@ from .audit import audit_chain_verify, audit_record
 logger = logging.getLogger(__name__)
 
 
-@shared_task(queue_kind="housekeeping", time_limit=30 * 60, soft_time_limit=29 * 60)
+@shared_task(
+    name="facerights.audit_chain_verify", queue_kind="housekeeping", time_limit=30 * 60, soft_time_limit=29 * 60
+)
 def audit_chain_verify_task() -> int:
     """Verify every audit chain and record the outcome in the log itself (daily on beat)."""
     breaks = audit_chain_verify()

@@ -40,13 +40,13 @@ class AccountAdapter(DefaultAccountAdapter):
             raise forms.ValidationError(exc.messages) from None
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
-        user_phone_set(user, phone, verified=verified)
+        user_phone_set(actor=f"user:{user.pk}", user=user, phone=phone, verified=verified)
 
     def get_phone(self, user) -> tuple[str, bool] | None:
         return user_phone_get(user)
 
     def set_phone_verified(self, user, phone: str) -> None:
-        user_phone_set(user, phone, verified=True)
+        user_phone_set(actor=f"user:{user.pk}", user=user, phone=phone, verified=True)
 
     def get_user_by_phone(self, phone: str):
         return user_by_phone(phone)

@@ -14,7 +14,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from dataops.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET  # noqa: E402
+from dataops.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, DEMO_TOTP_SECRET  # noqa: E402
 
 port = os.environ.get("WEB_PORT", "8000")
 database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]

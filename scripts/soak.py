@@ -363,9 +363,9 @@ def _soak(size, rng, env, web_port, redis, postgres, supervisor, simulators, dev
     from django.utils import timezone
 
     from consent.models import DataSubject
-    from dataops.deletion import deletion_request_open
-    from dataops.delivery.signing import secret_new
+    from dataops.deletions.opening import deletion_request_open
     from dataops.models import DeletionRequest, Holding, Propagation
+    from dataops.registry.credentials import secret_new
     from facerights import crypto
     from simulator.pull import PullDevice
     from simulator.push import PushSystem

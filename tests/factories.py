@@ -9,15 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from consent.models import ConsentRecord, Notice, Purpose
-from consent.services import Evidence, consent_grant, notice_publish, subject_create
+from consent.services import Provenance, consent_grant, notice_publish, subject_create
 from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
-from dataops.services import (
-    holding_record,
-    impact_assessment_approve,
-    impact_assessment_submit,
-    system_activate,
-    system_save,
-)
+from dataops.registry.holdings import holding_record
+from dataops.registry.services import impact_assessment_approve, impact_assessment_submit, system_activate, system_save
 from facerights.services import record_save
 
 ACTOR = "test"
@@ -107,8 +102,8 @@ def published_notice(system: ProcessingSystem, **overrides) -> Notice:
 
 def passed_connection_test(system):
     """Run a connection test and have the system confirm it, as it would over its channel."""
-    from dataops.deletion import propagation_confirm
-    from dataops.health import connection_test_start
+    from dataops.deletions.connection_tests import connection_test_start
+    from dataops.deletions.propagations import propagation_confirm
 
     test = connection_test_start(actor=ACTOR, system=system)
     propagation = test.deletion_request.propagations.get()
@@ -138,7 +133,7 @@ def consent(subject, system, **kwargs) -> ConsentRecord:
         system=system,
         purpose=kwargs.pop("purpose", None) or system.purposes.first(),
         notice=kwargs.pop("notice", None) or notice_current(system),
-        evidence=kwargs.pop("evidence", None) or Evidence(channel="portal", ip_prefix="203.0.113.0/24"),
+        provenance=kwargs.pop("provenance", None) or Provenance(channel="portal", ip_prefix="203.0.113.0/24"),
         **kwargs,
     )
 
@@ -175,7 +170,7 @@ def today() -> dt.date:
 
 def push_system(*, entity, purpose, simulator, **overrides):
     """An active push system whose webhook is the given simulator, with its signing secret."""
-    from dataops.credentials import credential_issue
+    from dataops.registry.credentials import credential_issue
 
     system = active_system(
         entity=entity, purpose=purpose, integration="push", webhook_url=simulator.url, is_internal=True, **overrides
@@ -187,7 +182,7 @@ def push_system(*, entity, purpose, simulator, **overrides):
 
 def pull_system(*, entity, purpose, **overrides):
     """An active pull device and its token."""
-    from dataops.credentials import credential_issue
+    from dataops.registry.credentials import credential_issue
 
     system = active_system(entity=entity, purpose=purpose, integration="pull", webhook_url="", **overrides)
     return system, credential_issue(actor=ACTOR, system=system, kind="device_token")

@@ -81,7 +81,7 @@ def test_an_auditor_changes_nothing(client, system):
 
 def test_an_operator_cannot_refuse_a_request(client, subject):
     from dataops.models import Request
-    from dataops.services import request_submit
+    from dataops.requests.services import request_submit
 
     item = request_submit(actor="t", subject=subject, type="access")
     _login(client, "operator")

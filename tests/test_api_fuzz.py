@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
 
-from dataops.credentials import credential_issue
-from dataops.deletion import deletion_request_open
-from dataops.delivery import signing
+from dataops.deletions.delivery import signing
+from dataops.deletions.opening import deletion_request_open
 from dataops.models import Propagation
+from dataops.registry.credentials import credential_issue
 from tests import factories
 
 pytestmark = pytest.mark.django_db

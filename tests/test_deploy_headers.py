@@ -70,7 +70,7 @@ def person(subject):
 
 def _pages(client: Client, person, system) -> dict[str, object]:
     """Representative answers: public, signed in, staff, API, probes, and errors."""
-    from dataops.credentials import credential_issue
+    from dataops.registry.credentials import credential_issue
 
     responses = {
         "home": client.get(reverse("portal:home"), secure=True),

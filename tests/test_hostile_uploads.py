@@ -36,8 +36,8 @@ from django.test import Client
 from django.urls import reverse
 
 from consent.models import IdentityCheck
-from dataops.deletion import deletion_request_open
-from dataops.filings import filing_create
+from dataops.deletions.opening import deletion_request_open
+from dataops.filings.services import filing_create
 from dataops.models import Propagation
 from portal.tests.test_deletions import manual_propagation  # noqa: F401 (fixture)
 from tests import factories

@@ -588,21 +588,16 @@ def _build_world() -> World:
 
     from consent.linking import identity_check_submit
     from consent.services import guardianship_record, subject_link_user
-    from dataops.credentials import credential_issue
-    from dataops.deletion import deletion_request_open, propagation_confirm
-    from dataops.delivery.manual import confirmation_token
-    from dataops.evidence import evidence_export_build, evidence_export_request
-    from dataops.exports import export_build, export_request
-    from dataops.filings import (
-        filing_attach,
-        filing_build,
-        filing_create,
-        filing_generate,
-        filing_review,
-        filing_submit,
-    )
+    from dataops.copies.services import export_build, export_request
+    from dataops.deletions.delivery.manual import confirmation_token
+    from dataops.deletions.opening import deletion_request_open
+    from dataops.deletions.propagations import propagation_confirm
+    from dataops.filings.documents import filing_build
+    from dataops.filings.services import filing_attach, filing_create, filing_generate, filing_review, filing_submit
     from dataops.models import RegulatorAccount
-    from dataops.services import request_submit
+    from dataops.registry.credentials import credential_issue
+    from dataops.requests.services import request_submit
+    from dataops.workbench.records import record_export_build, record_export_request
 
     w = World()
     entity = factories.entity(province="31", security_measures="设备端加密存储；访问控制；安全审计。")
@@ -690,10 +685,10 @@ def _build_world() -> World:
     w.identity_check = identity_check_submit(
         actor="t", user=w.users["subject_2"], scan=_png(), content_type="image/png", note="matrix"
     )
-    w.evidence_export = evidence_export_request(
+    w.evidence_export = record_export_request(
         actor="t", user=w.users["dpo"], kind="deletions", date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31)
     )
-    evidence_export_build(export_id=w.evidence_export.pk)
+    record_export_build(export_id=w.evidence_export.pk)
     _admin_rows()
 
     for persona in SIGNED_IN + ("superuser",):
@@ -757,7 +752,7 @@ def _request(w: World, persona: str, method: str, url: str, route: Route, *, csr
         payload = json.dumps(route.body(w)).encode()
         content_type = "application/json"
         if persona == "push_signer":
-            from dataops.delivery.signing import sign_headers
+            from dataops.deletions.delivery.signing import sign_headers
 
             for name, value in sign_headers([w.push_secret], "msg_matrix", payload).items():
                 extra[f"HTTP_{name.upper().replace('-', '_')}"] = value

@@ -7,7 +7,7 @@ from consent.models import ConsentEvent, ConsentRecord
 from consent.rules import needs_guardian_consent
 from consent.services import (
     ConsentError,
-    Evidence,
+    Provenance,
     consent_grant,
     consent_withdraw,
     guardianship_record,
@@ -58,8 +58,8 @@ def test_giving_the_same_consent_twice_is_safe(subject, system):
 
 def test_withdrawal_is_an_event_never_a_deletion_and_is_idempotent(subject, system):
     record = factories.consent(subject, system)
-    withdrawn = consent_withdraw(actor="t", record=record, evidence=Evidence())
-    again = consent_withdraw(actor="t", record=record, evidence=Evidence())
+    withdrawn = consent_withdraw(actor="t", record=record, provenance=Provenance())
+    again = consent_withdraw(actor="t", record=record, provenance=Provenance())
     assert withdrawn.state == again.state == ConsentRecord.State.WITHDRAWN
     assert again.withdrawn_at == withdrawn.withdrawn_at
     assert [e.kind for e in record.events.all()] == ["given", "withdrawn"]
@@ -69,7 +69,7 @@ def test_withdrawal_is_an_event_never_a_deletion_and_is_idempotent(subject, syst
 
 def test_consent_again_after_withdrawal_is_a_new_record(subject, system):
     first = factories.consent(subject, system)
-    consent_withdraw(actor="t", record=first, evidence=Evidence())
+    consent_withdraw(actor="t", record=first, provenance=Provenance())
     second = factories.consent(subject, system)
     assert second.pk != first.pk
     assert list(ConsentRecord.objects.order_by("pk").values_list("state", flat=True)) == ["withdrawn", "active"]
@@ -143,6 +143,6 @@ def test_a_failed_consent_leaves_no_audit_event(system):
             system=system,
             purpose=system.purposes.first(),
             notice=notice_current(system),
-            evidence=Evidence(),
+            provenance=Provenance(),
         )
     assert AuditEvent.objects.count() == before

@@ -6,12 +6,12 @@ import json
 import pytest
 from django.utils import timezone
 
-from consent.services import Evidence, consent_withdraw, subject_find
-from dataops.credentials import credential_issue
-from dataops.deletion import deletion_request_open
-from dataops.delivery import signing
-from dataops.delivery.pull import feed_retention_advance
+from consent.services import Provenance, consent_withdraw, subject_find
+from dataops.deletions.delivery import signing
+from dataops.deletions.delivery.pull import feed_retention_advance
+from dataops.deletions.opening import deletion_request_open
 from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation
+from dataops.registry.credentials import credential_issue, secret_new
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_a_cursor_older_than_the_feed_gets_410_and_the_device_reconciles(client,
     )
     # The first was carried out long ago; the device came back from an old backup still holding it.
     first = Propagation.objects.get(deletion_request=deletions[0])
-    from dataops.deletion import propagation_confirm
+    from dataops.deletions.propagations import propagation_confirm
 
     propagation_confirm(actor="t", propagation=first, outcome="deleted", evidence={"old": True})
     feed_retention_advance(ProcessingSystem.objects.get(pk=system.pk))
@@ -183,9 +183,7 @@ def test_a_tampered_callback_is_rejected(client, awaiting, tamper):
     body = json.dumps({"results": [{"id": p.idempotency_key, "status": "deleted", "evidence": {"n": 1}}]}).encode()
     now = int(timezone.now().timestamp())
     stamp = {"old_timestamp": now - 310, "future_timestamp": now + 310}.get(tamper, now)
-    headers = signing.sign_headers(
-        [signing.secret_new() if tamper == "key" else secret], "msg_1", body, timestamp=stamp
-    )
+    headers = signing.sign_headers([secret_new() if tamper == "key" else secret], "msg_1", body, timestamp=stamp)
     if tamper == "id":
         headers["webhook-id"] = "msg_2"
     if tamper == "body":
@@ -210,7 +208,7 @@ def test_both_secrets_work_during_a_rotation_and_the_old_one_stops_after(client,
 
 
 def test_the_portal_signs_with_every_live_secret_during_a_rotation(awaiting):
-    from dataops.credentials import webhook_secrets
+    from dataops.registry.credentials import webhook_secrets
 
     system, old_secret, _p = awaiting
     new_secret = credential_issue(actor="t", system=system, kind="webhook_secret", overlap=dt.timedelta(hours=1))
@@ -296,12 +294,12 @@ def test_the_consent_check_answers_no_unless_a_current_consent_says_yes(client, 
     assert ask() == {"allowed": True, "reason": "consent_active"}
     assert ask(purpose="marketing-analytics") == {"allowed": False, "reason": "purpose_not_declared"}
     assert ask(key="NOBODY") == {"allowed": False, "reason": "unknown_subject"}
-    consent_withdraw(actor="t", record=holding.consent, evidence=Evidence())
+    consent_withdraw(actor="t", record=holding.consent, provenance=Provenance())
     assert ask() == {"allowed": False, "reason": "withdrawn"}
 
 
 def test_the_consent_check_says_no_after_a_change_of_method(client, device, subject):
-    from dataops.services import system_save
+    from dataops.registry.services import system_save
 
     system, token = device
     factories.holding(subject, system, key="CHECK-2")

@@ -11,9 +11,10 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 
 from consent.services import subject_link_user
-from dataops.exports import export_request
+from dataops.copies.services import export_request
+from dataops.deletions.tasks import propagations_sweep
 from dataops.models import DataExport, DeletionRequest
-from dataops.tasks import propagations_sweep, queued_work_sweep
+from dataops.workbench.tasks import queued_work_sweep
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_a_withdrawal_while_the_broker_is_down_is_recorded_answered_and_later_de
         response = client.post(reverse("portal:consents_withdraw_all"))
     deletion = DeletionRequest.objects.get(subject=subject)
     assert response.status_code == 302 and response["Location"].endswith(f"/requests/{deletion.reference}/")
-    assert "broker unavailable: dataops.tasks.propagations_dispatch not queued now" in caplog.text
+    assert "broker unavailable: deletions.deliver not queued now" in caplog.text
 
     monkeypatch.undo()  # the broker is back
     queued = []
@@ -48,7 +49,7 @@ def test_a_withdrawal_while_the_broker_is_down_is_recorded_answered_and_later_de
         Task, "apply_async", lambda self, args=(), kwargs=None, **options: queued.append((self.name, args))
     )
     assert propagations_sweep()["systems"] == 1
-    assert ("dataops.tasks.propagations_dispatch", (system.pk,)) in queued
+    assert ("deletions.dispatch", (system.pk,)) in queued
 
 
 def test_a_copy_asked_for_while_the_broker_is_down_is_built_once_it_is_back(
@@ -67,13 +68,14 @@ def test_a_copy_asked_for_while_the_broker_is_down_is_built_once_it_is_back(
     assert queued_work_sweep() == 0  # a fresh request may still be on its way to a worker
     DataExport.objects.filter(pk=export.pk).update(created_at=export.created_at - dt.timedelta(minutes=6))
     assert queued_work_sweep() == 1
-    assert queued == [("dataops.tasks.export_build_task", (export.pk,))]
+    assert queued == [("copies.build", (export.pk,))]
 
 
 def test_filing_documents_never_queued_are_queued_by_the_sweeper_only_those_missing(
     entity, system, broker_down, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from dataops.filings import DOCUMENTS, filing_build_document, filing_create, filing_generate
+    from dataops.filings.documents import DOCUMENTS, filing_build_document
+    from dataops.filings.services import filing_create, filing_generate
 
     filing = filing_create(actor="t", entity=entity, kind="initial")
     with django_capture_on_commit_callbacks(execute=True):

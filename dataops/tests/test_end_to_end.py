@@ -13,11 +13,12 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from consent.services import Evidence, subject_link_user
-from dataops.deletion import consents_withdraw_all, deletion_request_open
-from dataops.delivery.pull import feed_retention_advance
+from consent.services import Provenance, subject_link_user
+from dataops.deletions.delivery.pull import feed_retention_advance
+from dataops.deletions.intake import consents_withdraw_all
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.tasks import propagations_sweep
 from dataops.models import DeletionRequest, ProcessingSystem, Propagation
-from dataops.tasks import propagations_sweep
 from facerights.logs import JsonFormatter, RequestIdFilter
 from simulator.pull import PullDevice
 from simulator.store import Store
@@ -60,7 +61,7 @@ def _completed(deletion):
 def test_a_withdrawal_reaches_every_system_and_completes(world):
     for device in world["devices"]:
         device.start()
-    deletion = consents_withdraw_all(actor="test", subject=world["subject"], evidence=Evidence())
+    deletion = consents_withdraw_all(actor="test", subject=world["subject"], provenance=Provenance())
     assert deletion.propagations.count() == 5
     assert wait_for(_completed(deletion))
     for store in [p.store for p in world["pushers"]] + [d.store for d in world["devices"]]:
@@ -175,14 +176,14 @@ def test_one_request_id_follows_a_withdrawal_and_no_log_line_names_the_person(wo
     web = [e for e in mine if e["logger"] == "facerights.request"]
     assert web and web[0]["route"] == "me/consents/withdraw-all/" and web[0]["status"] == 302
     assert any(e["message"].startswith("1 deletions opened") for e in mine)
-    pushed = {e["system"] for e in mine if e["logger"] == "dataops.delivery.push"}
-    fed = {e["system"] for e in mine if e["logger"] == "dataops.delivery.pull"}
+    pushed = {e["system"] for e in mine if e["logger"] == "dataops.deletions.delivery.push"}
+    fed = {e["system"] for e in mine if e["logger"] == "dataops.deletions.delivery.pull"}
     systems = [s.pk for s in world["systems"]]
     assert pushed == set(systems[:3])  # every push call, from the worker, names the web request
     assert fed == set(systems[3:])  # every device's fetch and acknowledgement, over the API, too
     assert any(e["message"] == "1 deletions completed" for e in mine)
     assert any(
-        e["request_id"] == trace and e["logger"] == "dataops.delivery.push" for e in mine
+        e["request_id"] == trace and e["logger"] == "dataops.deletions.delivery.push" for e in mine
     )  # the task inherited it
 
     everything = "\n".join(log_lines)

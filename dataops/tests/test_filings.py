@@ -11,23 +11,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import DataSubject
-from dataops.counting import FILING_THRESHOLD, person_counts_take
-from dataops.filings import (
+from dataops.filings.changes import change_review_decide, filing_change_check, recognition_end
+from dataops.filings.counting import person_counts_take
+from dataops.filings.documents import filing_build
+from dataops.filings.obligations import FILING_THRESHOLD
+from dataops.filings.pack import filing_pack
+from dataops.filings.services import (
     FilingError,
-    change_review_decide,
     filing_acknowledge,
     filing_attach,
-    filing_build,
-    filing_change_check,
     filing_create,
     filing_generate,
-    filing_pack,
     filing_review,
     filing_submit,
-    recognition_end,
 )
 from dataops.models import DeletionRequest, Filing, FilingObligation, Holding, RegulatorAccount
-from dataops.services import system_save
+from dataops.registry.services import system_save
 from facerights import crypto
 from tests import factories
 
@@ -53,9 +52,9 @@ def _bulk_people(system, count, *, also=None):
     )
     ids = list(DataSubject.objects.filter(pk__gte=first).values_list("pk", flat=True))
     fields = ["subject", "system", "subject_key", "data_kind", "enrolled_at", "retention_until", "status"]
-    rows = [(pk, system.pk, f"B{system.pk}-{pk}", "template", now, now.date(), "held") for pk in ids]
+    rows = [(pk, system.pk, f"B{system.pk}-{pk}", "template", now, now.date(), "active") for pk in ids]
     if also is not None:
-        rows += [(pk, also.pk, f"B{also.pk}-{pk}", "template", now, now.date(), "held") for pk in ids[: count // 2]]
+        rows += [(pk, also.pk, f"B{also.pk}-{pk}", "template", now, now.date(), "active") for pk in ids[: count // 2]]
     bulk_insert(Holding, fields, rows)
     return ids
 
@@ -78,7 +77,7 @@ def test_99999_people_open_nothing_and_one_more_opens_the_obligation_on_the_righ
 
 
 def test_alerts_at_80_95_and_100_percent(entity, system, django_capture_on_commit_callbacks):
-    from dataops.filings import threshold_check
+    from dataops.filings.obligations import threshold_check
 
     with django_capture_on_commit_callbacks(execute=True):
         threshold_check(entity=entity, day=dt.date(2026, 5, 6), persons=96_000, previous=70_000)
@@ -92,7 +91,7 @@ def test_alerts_at_80_95_and_100_percent(entity, system, django_capture_on_commi
 def test_the_officer_report_at_one_million_and_an_audit_every_two_years_above_ten_million(
     entity, system, django_capture_on_commit_callbacks
 ):
-    from dataops.filings import obligation_fulfil, obligation_start
+    from dataops.filings.services import obligation_fulfil, obligation_start
 
     def count(headcount, day):
         entity.pi_headcount, entity.pi_headcount_on = headcount, day

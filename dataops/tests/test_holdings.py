@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from dataops.services import holding_record
+from dataops.registry.holdings import holding_record
 from facerights.models import AuditEvent
 from tests import factories
 

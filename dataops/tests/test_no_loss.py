@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from dataops.deletion import deletion_request_open
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.tasks import propagations_sweep
 from dataops.models import DeletionRequest, Propagation
-from dataops.tasks import propagations_sweep
-from facerights.celery import QUEUE_KINDS
+from facerights.queues import QUEUE_KINDS
 from tests import factories
 from tests.waiting import wait_for
 

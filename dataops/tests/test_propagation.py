@@ -6,18 +6,19 @@ import json
 import pytest
 from django.utils import timezone
 
-from dataops.deletion import (
+from dataops.deletions.delivery.instructions import instruction
+from dataops.deletions.delivery.push import PushChannel
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import (
     PropagationError,
-    deletion_request_open,
     propagation_accepted,
     propagation_confirm,
     propagation_fail,
     propagation_retry_later,
     propagations_claim,
 )
-from dataops.delivery import push
+from dataops.deletions.tasks import propagations_dispatch, propagations_sweep
 from dataops.models import DeletionRequest, DeliveryAttempt, Holding, Propagation
-from dataops.tasks import propagations_dispatch, propagations_sweep
 from facerights.models import AuditEvent
 from tests import factories
 
@@ -42,7 +43,7 @@ def test_every_trigger_opens_one_propagation_per_holding_system(
     assert deletion.trigger == trigger
     assert sorted(deletion.propagations.values_list("system_id", flat=True)) == sorted(s.pk for s in systems)
     assert set(Holding.objects.filter(subject=subject).values_list("status", flat=True)) == {"deletion_pending"}
-    assert len(callbacks) == len(systems)  # one dispatch per system, sent only after commit
+    assert len(callbacks) == 1  # one message for the deletion, sent only after commit; the worker fans out
     assert AuditEvent.objects.filter(action="deletion.opened", chain=subject.audit_chain).count() == 1
 
 
@@ -52,7 +53,7 @@ def test_a_deletion_limited_to_one_system_leaves_the_others(subject, three_syste
         actor="t", subject=subject, trigger=Trigger.CONSENT_WITHDRAWN, systems=[systems[1]]
     )
     assert list(deletion.propagations.values_list("system_id", flat=True)) == [systems[1].pk]
-    assert Holding.objects.filter(subject=subject, status="held").count() == 2
+    assert Holding.objects.filter(subject=subject, status="active").count() == 2
 
 
 def test_nothing_held_opens_nothing(subject, three_systems):
@@ -85,7 +86,7 @@ def test_the_request_completes_when_every_propagation_is_terminal(subject, three
     deletion.refresh_from_db()
     assert deletion.state == DeletionRequest.State.COMPLETED
     statuses = dict(Holding.objects.filter(subject=subject).values_list("system_id", "status"))
-    assert sorted(statuses.values()) == ["deleted", "deleted", "restricted"]
+    assert sorted(statuses.values()) == ["deleted", "deleted", "retained"]
     assert all(len(p.evidence_sha256) == 64 for p in deletion.propagations.all())
 
 
@@ -167,8 +168,8 @@ def test_push_delivers_a_signed_thin_instruction_and_records_the_evidence(entity
 
 def test_the_payload_carries_no_personal_data(entity, purpose, subject, three_systems):
     deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
-    body = json.dumps([push.instruction(p) for p in deletion.propagations.all()], ensure_ascii=False)
-    assert set(push.instruction(deletion.propagations.first())) == {
+    body = json.dumps([instruction(p) for p in deletion.propagations.all()], ensure_ascii=False)
+    assert set(instruction(deletion.propagations.first())) == {
         "id",
         "request",
         "subject_key",
@@ -185,7 +186,7 @@ def test_an_instruction_delivered_three_times_has_one_effect(entity, purpose, su
     deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
     p = deletion.propagations.select_related("deletion_request").get()
     for _ in range(3):
-        push.deliver(system, [p])  # e.g. a lost answer and two replays
+        PushChannel().deliver(system, [p])  # e.g. a lost answer and two replays
     assert simulator.store.effects() == [(p.idempotency_key, "KEY-1", "deleted")]
     assert Propagation.objects.get(pk=p.pk).state == "deleted"
 
@@ -257,10 +258,10 @@ def test_an_unreachable_system_is_a_transient_failure(entity, purpose, subject, 
 def test_a_refusal_escalates_to_a_person_and_never_counts_as_done(
     status, entity, purpose, subject, monkeypatch, mailoutbox
 ):
-    from dataops.delivery import http
+    from dataops.deletions.delivery import http
 
     system = factories.active_system(entity=entity, purpose=purpose)
-    from dataops.credentials import credential_issue
+    from dataops.registry.credentials import credential_issue
 
     credential_issue(actor="t", system=system, kind="webhook_secret")
     factories.holding(subject, system)
@@ -278,7 +279,7 @@ def test_a_private_address_is_refused_unless_the_system_is_internal(entity, purp
     simulator = simulated_push(keys=["KEY-1"])
     system, _ = _push_setup(entity, purpose, subject, simulator)
     system.is_internal = False
-    from dataops.services import system_save
+    from dataops.registry.services import system_save
 
     system_save(actor="t", system=system)
     deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
@@ -292,10 +293,10 @@ def test_a_private_address_is_refused_unless_the_system_is_internal(entity, purp
 def test_an_accepted_instruction_waits_for_confirmation_and_is_sent_again(
     entity, purpose, subject, monkeypatch, settings
 ):
-    from dataops.delivery import http
+    from dataops.deletions.delivery import http
 
     system = factories.active_system(entity=entity, purpose=purpose)
-    from dataops.credentials import credential_issue
+    from dataops.registry.credentials import credential_issue
 
     credential_issue(actor="t", system=system, kind="webhook_secret")
     factories.holding(subject, system)
@@ -322,7 +323,7 @@ def test_a_system_without_a_secret_is_escalated_not_sent_unsigned(entity, purpos
 
 def test_identifiers_are_shredded_a_day_after_the_last_deletion_and_tombstones_remain(subject, three_systems):
     from consent.services import subject_find, subject_identifiers
-    from dataops.deletion import subjects_shred_due
+    from dataops.deletions.shredding import subjects_shred_due
     from facerights import crypto
 
     deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
@@ -339,7 +340,7 @@ def test_identifiers_are_shredded_a_day_after_the_last_deletion_and_tombstones_r
 
 
 def test_a_subject_still_held_somewhere_is_not_shredded(subject, three_systems):
-    from dataops.deletion import subjects_shred_due
+    from dataops.deletions.shredding import subjects_shred_due
 
     systems, _ = three_systems
     deletion = deletion_request_open(

@@ -8,9 +8,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dataops.deletion import (
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import (
     PropagationError,
-    deletion_request_open,
     propagation_accepted,
     propagation_confirm,
     propagation_escalate,

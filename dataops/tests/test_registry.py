@@ -8,10 +8,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent.models import ConsentRecord
-from dataops.deletion import deletion_request_open
+from dataops.deletions.opening import deletion_request_open
 from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
-from dataops.services import (
-    TransitionError,
+from dataops.registry.services import (
     impact_assessment_delete,
     impact_assessment_flag,
     system_activate,
@@ -19,7 +18,7 @@ from dataops.services import (
     system_suspend,
 )
 from facerights.models import AuditEvent
-from facerights.services import record_save
+from facerights.services import TransitionError, record_save
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +116,7 @@ def test_a_system_that_recognises_no_one_needs_no_alternative(entity, purpose):
 
 
 def test_no_activation_before_a_connection_test_passes(entity, site, purpose):
-    from dataops.health import connection_test_start
+    from dataops.deletions.connection_tests import connection_test_start
 
     system = factories.draft_system(entity=entity, site=site, purpose=purpose)
     factories.approved_assessment(entity, [system])
@@ -129,8 +128,8 @@ def test_no_activation_before_a_connection_test_passes(entity, site, purpose):
 
 
 def test_a_connection_test_that_passes_can_activate_the_system(entity, site, purpose):
-    from dataops.deletion import propagation_confirm
-    from dataops.health import connection_test_start
+    from dataops.deletions.connection_tests import connection_test_start
+    from dataops.deletions.propagations import propagation_confirm
 
     system = factories.draft_system(entity=entity, site=site, purpose=purpose)
     factories.approved_assessment(entity, [system])
@@ -265,9 +264,9 @@ def test_a_rolled_back_change_leaves_no_audit_event(system):
 def test_a_draft_push_system_receives_its_connection_test_over_its_webhook_and_is_activated(
     entity, site, purpose, subject, simulated_push
 ):
-    from dataops.credentials import credential_issue
-    from dataops.health import connection_test_start
-    from dataops.tasks import propagations_dispatch
+    from dataops.deletions.connection_tests import connection_test_start
+    from dataops.deletions.tasks import propagations_dispatch
+    from dataops.registry.credentials import credential_issue
 
     simulator = simulated_push(keys=["REAL-KEY"])
     system = factories.draft_system(entity=entity, site=site, purpose=purpose, webhook_url=simulator.url)

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dataops.models import Request, ResponseTimePolicy
-from dataops.services import request_acknowledge, request_submit
+from dataops.requests.services import request_acknowledge, request_submit
 from facerights.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

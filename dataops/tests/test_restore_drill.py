@@ -22,14 +22,11 @@ from django.db import connection
 from django.utils import timezone
 
 from consent.models import ConsentEvent, ConsentRecord, DataSubject
-from consent.services import Evidence, subject_identifiers
-from dataops.deletion import (
-    OPEN_STATES,
-    consents_withdraw_all,
-    propagation_confirm,
-    rights_request_submit,
-    subjects_shred_due,
-)
+from consent.services import Provenance, subject_identifiers
+from dataops.deletions.intake import consents_withdraw_all, rights_request_submit
+from dataops.deletions.propagations import propagation_confirm
+from dataops.deletions.shredding import subjects_shred_due
+from dataops.deletions.states import OPEN as OPEN_STATES
 from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation
 from facerights import crypto
 from facerights.models import AuditEvent
@@ -143,7 +140,7 @@ def test_a_restored_backup_brings_no_deleted_subject_back(tmp_path, settings, se
     dump = backup(tmp_path / "backup")
 
     # A withdraws every consent, both systems confirm, and a day later A's identifiers are shredded.
-    deletion = consents_withdraw_all(actor="user:a", subject=a, evidence=Evidence(channel="portal"))
+    deletion = consents_withdraw_all(actor="user:a", subject=a, provenance=Provenance(channel="portal"))
     for propagation in deletion.propagations.all():
         propagation_confirm(actor="vendor", propagation=propagation, outcome="deleted", evidence={"n": propagation.pk})
     assert subjects_shred_due(actor="task:shred", now=timezone.now() + dt.timedelta(days=2)) == 1
@@ -159,7 +156,7 @@ def test_a_restored_backup_brings_no_deleted_subject_back(tmp_path, settings, se
     a.refresh_from_db()
     assert subject_identifiers(a) == [("email", EMAIL_A), ("phone", "+86" + PHONE_A)]
     assert not DataSubject.objects.filter(uuid=c.uuid).exists()
-    assert set(Holding.objects.filter(subject=a).values_list("status", flat=True)) == {Holding.Status.HELD}
+    assert set(Holding.objects.filter(subject=a).values_list("status", flat=True)) == {Holding.Status.ACTIVE}
 
     sent_tasks.clear()
     output = _replay()
@@ -176,7 +173,7 @@ def test_a_restored_backup_brings_no_deleted_subject_back(tmp_path, settings, se
     propagations = Propagation.objects.filter(deletion_request=replayed)
     assert sorted(propagations.values_list("system_id", flat=True)) == sorted(s.pk for s in systems)
     assert set(propagations.values_list("state", flat=True)) <= set(OPEN_STATES)
-    assert {("dataops.tasks.propagations_dispatch", (s.pk,)) for s in systems} <= set(sent_tasks)
+    assert ("deletions.deliver", ([replayed.pk],)) in sent_tasks  # delivered to every system it concerns
     # The restore rewound the pull feed's counter; the replayed instruction is numbered past the
     # device's cursor all the same, so the device reads it.
     assert propagations.get(system=pull).feed_seq > device_cursor
@@ -230,7 +227,7 @@ def test_a_deletion_that_cannot_be_journaled_does_not_commit(tmp_path, settings)
     with pytest.raises(JournalError):
         rights_request_submit(actor="user:a", subject=a, type="deletion")
     assert not DeletionRequest.objects.filter(subject=a).exists()
-    assert set(Holding.objects.filter(subject=a).values_list("status", flat=True)) == {Holding.Status.HELD}
+    assert set(Holding.objects.filter(subject=a).values_list("status", flat=True)) == {Holding.Status.ACTIVE}
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root is refused")

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
+from dataops.deletions.retention import retention_due, retention_enforce
 from dataops.models import DeletionRequest, Holding
-from dataops.retention import retention_due, retention_enforce
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ def seeded(settings, tmp_path):
 
 def _systems_answer_their_connection_tests():
     """What the simulated push and pull systems do when `make run` starts: confirm the synthetic deletions."""
-    from dataops.deletion import propagation_confirm
+    from dataops.deletions.propagations import propagation_confirm
     from dataops.models import Propagation
 
     for p in Propagation.objects.exclude(state__in=Propagation.TERMINAL).filter(
@@ -61,7 +61,7 @@ def test_the_demo_has_what_each_journey_needs(seeded, client):
 
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
-    from dataops.management.commands.seed_demo import DEMO_TOTP_SECRET
+    from dataops.demo.seed import DEMO_TOTP_SECRET
 
     response = client.post("/accounts/login/", {"login": "dpo@example.com", "password": "facerights-demo-2026"})
     assert response["Location"] == "/accounts/2fa/authenticate/"
@@ -72,14 +72,14 @@ def test_the_demo_has_what_each_journey_needs(seeded, client):
     client.logout()
 
     # An overdue vendor for the DPO to find: the sweeper escalates it within a minute of `make run`.
+    from dataops.deletions.tasks import propagations_sweep
     from dataops.models import Filing, FilingObligation, Propagation
-    from dataops.tasks import propagations_sweep
 
     propagations_sweep()
     assert Propagation.objects.filter(state="escalated", system__integration="manual").count() == 1
 
     # A second entity storing just over 100,000 people: its filing is due, drafted with its scans.
-    from dataops.counting import stored_persons
+    from dataops.filings.counting import stored_persons
 
     large = LegalEntity.objects.get(credit_code="91310115MA1K4PRW3C")
     assert stored_persons(large) > 100_000

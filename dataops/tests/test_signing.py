@@ -7,12 +7,13 @@ import urllib.request
 
 import pytest
 
-from dataops.delivery import signing
+from dataops.deletions.delivery import signing
+from dataops.registry.credentials import secret_new
 from simulator import signing as vendor
 
 
 def test_the_portal_and_a_vendor_agree_on_the_signature():
-    secret = signing.secret_new()
+    secret = secret_new()
     body = b'{"instructions":[]}'
     headers = signing.sign_headers([secret], "msg_1", body)
     assert vendor.verify(secret, headers, body)
@@ -24,7 +25,7 @@ def test_the_simulator_rejects_a_tampered_delivery(simulated_push, tamper):
     simulator = simulated_push(keys=["KEY-1"])
     body = json.dumps({"instructions": [{"id": "i1", "subject_key": "KEY-1", "action": "delete"}]}).encode()
     stamp = int(time.time()) + {"old_timestamp": -310, "future_timestamp": 310}.get(tamper, 0)
-    secret = signing.secret_new() if tamper == "key" else simulator.secret
+    secret = secret_new() if tamper == "key" else simulator.secret
     headers = signing.sign_headers([secret], "msg_1", body, timestamp=stamp)
     if tamper == "id":
         headers["webhook-id"] = "msg_other"

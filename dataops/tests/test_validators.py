@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from dataops.validators import validate_credit_code
+from dataops.registry.validators import validate_credit_code
 
 # Codes of real companies, as printed on their business licences.
 REAL_CODES = [

@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dataops.counting import person_counts_take, stored_persons
-from dataops.evidence import evidence_export_build, evidence_export_request
+from dataops.filings.counting import person_counts_take, stored_persons
 from dataops.models import EvidenceExport, PersonCount, Request
-from dataops.services import request_submit
+from dataops.requests.services import request_submit
+from dataops.workbench.records import record_export_build, record_export_request
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,8 @@ def test_the_queue_puts_open_and_overdue_first_with_working_days_left(dpo_client
 
 
 def test_a_person_held_by_five_systems_counts_once_and_deletions_drop_out(entity, purpose):
-    from dataops.deletion import deletion_request_open, propagation_confirm
+    from dataops.deletions.opening import deletion_request_open
+    from dataops.deletions.propagations import propagation_confirm
 
     systems = [factories.active_system(entity=entity, purpose=purpose) for _ in range(5)]
     people = [factories.subject(phone=f"1340000{n:04d}") for n in range(3)]
@@ -100,10 +101,10 @@ def test_an_evidence_export_is_a_csv_without_personal_data(dpo_client, subject, 
     user = dpo_client.session["_auth_user_id"]
     from django.contrib.auth import get_user_model
 
-    export = evidence_export_request(
+    export = record_export_request(
         actor="t", user=get_user_model().objects.get(pk=user), kind="requests", date_from=today, date_to=today
     )
-    evidence_export_build(export_id=export.pk)
+    record_export_build(export_id=export.pk)
     response = dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk]))
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][:3] == ["reference", "type", "state"] and len(rows) == 2
@@ -118,16 +119,18 @@ def test_an_evidence_export_is_only_for_who_asked(client, dpo_client, subject):
 
     owner = get_user_model().objects.get(pk=dpo_client.session["_auth_user_id"])
     today = timezone.localdate()
-    export = evidence_export_request(actor="t", user=owner, kind="audit", date_from=today, date_to=today)
-    evidence_export_build(export_id=export.pk)
+    export = record_export_request(actor="t", user=owner, kind="audit", date_from=today, date_to=today)
+    record_export_build(export_id=export.pk)
     factories.staff_login(dpo_client, factories.user_with_role("auditor", is_staff=True))
     assert dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk])).status_code == 404
 
 
-def test_a_bulk_action_on_thousands_of_rows_runs_as_a_job_with_progress(dpo_client, entity, purpose, settings):
-    from dataops import bulk
-    from dataops.bulk import bulk_job_run
-    from dataops.deletion import deletion_requests_open
+def test_a_bulk_action_on_thousands_of_rows_runs_as_a_job_with_progress(
+    dpo_client, entity, purpose, settings, monkeypatch
+):
+    from dataops.deletions import bulk
+    from dataops.deletions.bulk import bulk_job_run
+    from dataops.deletions.opening import deletion_requests_open
     from dataops.models import BulkJob, Propagation
 
     system = factories.active_system(entity=entity, purpose=purpose)
@@ -136,7 +139,8 @@ def test_a_bulk_action_on_thousands_of_rows_runs_as_a_job_with_progress(dpo_clie
         factories.holding(person, system)
     deletion_requests_open(actor="t", subject_ids=[p.pk for p in people], trigger="dpo_action")
     ids = list(Propagation.objects.filter(deletion_request__subject__in=people).values_list("pk", flat=True))
-    bulk.INLINE_LIMIT, bulk.CHUNK = 3, 2  # "thousands", scaled down
+    monkeypatch.setattr(bulk, "INLINE_LIMIT", 3)  # "thousands", scaled down
+    monkeypatch.setattr(bulk, "CHUNK", 2)
     try:
         response = dpo_client.post(
             reverse("admin:dataops_propagation_changelist"), {"action": "escalate", "_selected_action": ids}

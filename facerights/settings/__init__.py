@@ -293,14 +293,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # outcomes are recorded in the database, not a result backend
-# Three queues (facerights.celery): delivery, documents, housekeeping. A prefix
+# Three queues (facerights.queues): delivery, documents, housekeeping. A prefix
 # lets two deployments, or a test run, share one Redis.
 FACERIGHTS_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 CELERY_TASK_QUEUES = [
     Queue(FACERIGHTS_QUEUE_PREFIX + kind) for kind in ("delivery", "documents", "housekeeping")
 ]  # a worker started without -Q consumes all three
 CELERY_TASK_DEFAULT_QUEUE = FACERIGHTS_QUEUE_PREFIX + "housekeeping"
-CELERY_TASK_ROUTES = ("facerights.celery.route_task",)
+CELERY_TASK_ROUTES = ("facerights.queues.route_task",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TIMEZONE = TIME_ZONE
@@ -310,43 +310,43 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 FACERIGHTS_SWEEP_SECONDS = env_int("FACERIGHTS_SWEEP_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "audit-chain-verify": {
-        "task": "facerights.tasks.audit_chain_verify_task",
+        "task": "facerights.audit_chain_verify",
         "schedule": 24 * 60 * 60,
     },
     "propagations-sweep": {
-        "task": "dataops.tasks.propagations_sweep",
+        "task": "deletions.sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,
     },
     "person-counts": {
-        "task": "dataops.tasks.person_counts_task",
+        "task": "filings.person_counts",
         "schedule": 24 * 60 * 60,
     },
     "filing-changes": {
-        "task": "dataops.tasks.filing_changes_task",
+        "task": "filings.changes_check",
         "schedule": 24 * 60 * 60,
     },
     "retention": {
-        "task": "dataops.tasks.retention_enforce_task",
+        "task": "deletions.retention_enforce",
         "schedule": 24 * 60 * 60,
     },
     "exports-expire": {
-        "task": "dataops.tasks.exports_expire_task",
+        "task": "copies.expire",
         "schedule": 60 * 60,
     },
     "subjects-shred": {
-        "task": "dataops.tasks.subjects_shred_sweep",
+        "task": "deletions.shred_sweep",
         "schedule": 24 * 60 * 60,
     },
     "feed-retention": {
-        "task": "dataops.tasks.feed_retention_advance",
+        "task": "deletions.feed_retention",
         "schedule": 6 * 60 * 60,
     },
     "queued-work-sweep": {
-        "task": "dataops.tasks.queued_work_sweep",
+        "task": "workbench.queued_work_sweep",
         "schedule": 5 * 60,
     },
     "requests-acknowledge-sweep": {
-        "task": "dataops.tasks.request_acknowledge_sweep",
+        "task": "requests.acknowledge_sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,
     },
 }

@@ -8,12 +8,19 @@ from django.conf import settings
 from django.db import transaction
 
 from dataops.models import Request
-from dataops.services import request_submit
-from facerights.celery import QUEUE_KINDS, app
+from dataops.requests.services import request_submit
+from facerights.celery import app
+from facerights.queues import QUEUE_KINDS
 from tests import factories
 from tests.waiting import wait_for
 
-OUR_APPS = ("facerights.", "consent.", "dataops.", "portal.")
+OUR_PACKAGES = ("facerights.", "consent.", "dataops.", "portal.")
+
+
+def _ours() -> dict:
+    """The project's tasks, by name (their names are short, "<capability>.<what>"; their modules are ours)."""
+    app.loader.import_default_modules()
+    return {name: task for name, task in app.tasks.items() if type(task).__module__.startswith(OUR_PACKAGES)}
 
 
 def test_reliability_settings():
@@ -27,8 +34,7 @@ def test_reliability_settings():
 
 
 def test_every_task_has_a_time_limit_within_the_visibility_timeout():
-    app.loader.import_default_modules()
-    ours = {name: task for name, task in app.tasks.items() if name.startswith(OUR_APPS)}
+    ours = _ours()
     assert ours, "no project tasks registered"
     visibility = 2 * 60 * 60
     for name, task in ours.items():
@@ -80,7 +86,7 @@ def test_a_task_sent_inside_a_rolled_back_transaction_never_runs(celery_worker):
         kept = request_submit(actor="test", subject=subject, type=Request.Type.COPY)
         # The queue is FIFO with prefetch 1: once the later task has run, an earlier one would have too.
         assert wait_for(lambda: Request.objects.get(pk=kept.pk).acknowledged_at is not None)
-        acknowledged = [args[0] for name, args in ran.calls if name == "dataops.tasks.request_acknowledge_task"]
+        acknowledged = [args[0] for name, args in ran.calls if name == "requests.acknowledge"]
         # Exactly one: the committed request's (SQLite may even reuse the rolled-back row's id).
         assert acknowledged == [kept.pk]
         assert Request.objects.filter(reference=doomed.reference).count() == 0
@@ -89,24 +95,21 @@ def test_a_task_sent_inside_a_rolled_back_transaction_never_runs(celery_worker):
 
 
 def test_every_task_names_its_queue_and_deletions_never_wait_behind_documents():
-    app.loader.import_default_modules()
-    ours = {name: task for name, task in app.tasks.items() if name.startswith(OUR_APPS)}
+    ours = _ours()
     undeclared = [name for name, task in ours.items() if getattr(task, "queue_kind", None) not in QUEUE_KINDS]
     assert not undeclared, f"tasks without queue_kind: {undeclared}"
 
     def queue_of(name):
         return app.amqp.router.route({}, name, (), {}, app.tasks[name])["queue"].name
 
-    assert queue_of("dataops.tasks.propagations_dispatch") == "delivery"
-    assert queue_of("dataops.tasks.propagations_sweep") == "delivery"
-    assert queue_of("dataops.tasks.filing_build_task") == "documents"
-    assert queue_of("dataops.tasks.export_build_task") == "documents"
-    assert queue_of("dataops.tasks.retention_enforce_task") == "housekeeping"
+    assert queue_of("deletions.dispatch") == "delivery"
+    assert queue_of("deletions.sweep") == "delivery"
+    assert queue_of("filings.build_document") == "documents"
+    assert queue_of("copies.build") == "documents"
+    assert queue_of("deletions.retention_enforce") == "housekeeping"
 
 
 def test_a_prefix_keeps_two_deployments_apart(settings):
     settings.FACERIGHTS_QUEUE_PREFIX = "hotel-"
-    route = app.amqp.router.route(
-        {}, "dataops.tasks.propagations_dispatch", (), {}, app.tasks["dataops.tasks.propagations_dispatch"]
-    )
+    route = app.amqp.router.route({}, "deletions.dispatch", (), {}, app.tasks["deletions.dispatch"])
     assert route["queue"].name == "hotel-delivery"

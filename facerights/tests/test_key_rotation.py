@@ -22,11 +22,11 @@ from django.utils import timezone
 from consent import linking
 from consent.models import DataSubject, IdentityCheck, SubjectIdentifier
 from consent.services import subject_identifiers, subject_name, subject_shred
-from dataops import exports
-from dataops.credentials import credential_issue, webhook_secrets
-from dataops.evidence import evidence_export_build, evidence_export_content, evidence_export_request
+from dataops.copies import services as copies
 from dataops.models import DataExport, EvidenceExport, Request, SystemCredential
-from dataops.services import request_details, request_submit
+from dataops.registry.credentials import credential_issue, webhook_secrets
+from dataops.requests.services import request_details, request_submit
+from dataops.workbench.records import record_export_build, record_export_content, record_export_request
 from facerights import crypto, keys
 from facerights.accounts import user_phone_get, user_phone_set
 from facerights.models import AuditEvent
@@ -104,7 +104,7 @@ def world(settings, entity):
     subject_shred(actor="test", subject=shredded)
     users = User.objects.bulk_create([User(username=f"phone{n}") for n in range(30)])
     for n, user in enumerate(users):
-        user_phone_set(user, f"+86137{n:08d}", verified=True)
+        user_phone_set(actor="test", user=user, phone=f"+86137{n:08d}", verified=True)
     owner = users[0]
     check = linking.identity_check_submit(
         actor="test", user=owner, scan=b"\x89PNG scan", content_type="image/png", note="护照"
@@ -119,11 +119,13 @@ def world(settings, entity):
         state=DataExport.State.READY,
         expires_at=timezone.now() + dt.timedelta(days=1),
     )
-    DataExport.objects.filter(pk=export.pk).update(ciphertext=crypto.blob_encrypt(b"PK zip", aad=exports._aad(export)))
-    evidence = evidence_export_request(
+    DataExport.objects.filter(pk=export.pk).update(
+        ciphertext=crypto.blob_encrypt(b"PK zip", aad=copies.export_aad(export))
+    )
+    evidence = record_export_request(
         actor="test", user=owner, kind="audit", date_from=factories.today(), date_to=factories.today()
     )
-    evidence = evidence_export_build(export_id=evidence.pk)
+    evidence = record_export_build(export_id=evidence.pk)
     return {
         "bulk": bulk,
         "person": person,
@@ -135,7 +137,7 @@ def world(settings, entity):
         "request": request,
         "export": DataExport.objects.get(pk=export.pk),
         "evidence": evidence,
-        "evidence_csv": evidence_export_content(evidence),
+        "evidence_csv": record_export_content(evidence),
     }
 
 
@@ -226,10 +228,10 @@ def test_rotation_interrupted_and_resumed_leaves_every_value_readable_under_the_
     assert user_phone_get(user) == ("+8613700000003", True)
     assert webhook_secrets(world["system"]) == [world["secret"]]
     assert request_details(Request.objects.get(pk=world["request"].pk)) == "请给我一份副本"
-    assert exports.export_download(export=DataExport.objects.get(pk=world["export"].pk), user=world["users"][0]) == (
+    assert copies.export_download(export=DataExport.objects.get(pk=world["export"].pk), user=world["users"][0]) == (
         b"PK zip"
     )
-    assert evidence_export_content(EvidenceExport.objects.get(pk=world["evidence"].pk)) == (world["evidence_csv"])
+    assert record_export_content(EvidenceExport.objects.get(pk=world["evidence"].pk)) == (world["evidence_csv"])
     check = IdentityCheck.objects.get(pk=world["check"].pk)
     assert linking.identity_check_scan(check) == b"\x89PNG scan"
     assert linking.identity_check_note(check) == "护照"

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from facerights.celery import QUEUE_KINDS
 from facerights.liveness import heartbeat_beat
+from facerights.queues import QUEUE_KINDS
 
 
 def _run() -> tuple[int, dict[str, str]]:

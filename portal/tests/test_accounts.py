@@ -51,7 +51,7 @@ def test_asking_for_a_code_with_neither_email_nor_phone_says_what_is_missing(cli
 
 def test_sign_in_by_phone_code_through_the_sms_backend(client):
     user = User.objects.create_user(username="li")
-    user_phone_set(user, "+8613700137000", verified=True)
+    user_phone_set(actor="test", user=user, phone="+8613700137000", verified=True)
     client.post(reverse("account_request_login_code"), {"phone": "137 0013 7000"})
     phone, text = MemorySmsBackend.outbox[-1]
     assert phone == "+8613700137000"
@@ -61,7 +61,7 @@ def test_sign_in_by_phone_code_through_the_sms_backend(client):
 
 def test_the_account_phone_is_stored_encrypted(db):
     user = User.objects.create_user(username="zhao")
-    user_phone_set(user, "+8613600136000", verified=False)
+    user_phone_set(actor="test", user=user, phone="+8613600136000", verified=False)
     user.refresh_from_db()
     assert b"13600136000" not in bytes(user.phone_ciphertext)
     assert "13600136000" not in user.phone_hash

@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from consent.models import ConsentRecord
 from consent.services import subject_link_user
-from dataops.deletion import deletion_request_open, propagation_confirm
-from dataops.delivery import manual
+from dataops.deletions.delivery import manual
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import propagation_confirm
+from dataops.deletions.tasks import propagations_dispatch
 from dataops.models import DeletionRequest, Propagation
-from dataops.tasks import propagations_dispatch
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -46,14 +46,16 @@ def test_an_unverified_email_reveals_nothing(client, account, subject):
 
 
 def test_someone_elses_phone_unverified_links_nothing(client, account, subject):
-    user_phone_set(account, "+8613800138000", verified=False)  # typed, never confirmed by a code
+    user_phone_set(
+        actor="test", user=account, phone="+8613800138000", verified=False
+    )  # typed, never confirmed by a code
     _link(client, action="verified")
     subject.refresh_from_db()
     assert subject.user is None
 
 
 def test_a_verified_phone_links(client, account, subject):
-    user_phone_set(account, "+8613800138000", verified=True)
+    user_phone_set(actor="test", user=account, phone="+8613800138000", verified=True)
     _link(client, action="verified")
     subject.refresh_from_db()
     assert subject.user == account

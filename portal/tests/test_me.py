@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentRefusal
 from consent.services import consent_withdraw, guardianship_record, subject_link_user
-from dataops.exports import export_build
+from dataops.copies.services import export_build
 from dataops.models import DataExport, DeletionRequest, Request
-from dataops.services import request_refuse
+from dataops.requests.services import request_refuse
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +148,7 @@ def test_a_refusal_shows_its_reason_and_where_to_complain(client, me, subject):
 def test_a_refusal_needs_a_reason(subject):
     from django.core.exceptions import ValidationError
 
-    from dataops.services import request_submit
+    from dataops.requests.services import request_submit
 
     item = request_submit(actor="t", subject=subject, type="access")
     with pytest.raises(ValidationError):
@@ -234,8 +234,8 @@ def test_withdraw_all_is_one_confirmation(client, me, subject, system, entity, p
 
 def test_the_consent_history_lists_events(client, me, subject, system):
     holding = factories.holding(subject, system)
-    from consent.services import Evidence
+    from consent.services import Provenance
 
-    consent_withdraw(actor="t", record=holding.consent, evidence=Evidence())
+    consent_withdraw(actor="t", record=holding.consent, provenance=Provenance())
     page = client.get(reverse("portal:consent_history")).content.decode()
     assert page.count("<li>") >= 2

@@ -11,9 +11,10 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from consent.services import guardianship_record, subject_link_user
-from dataops.deletion import deletion_request_open, propagation_confirm
-from dataops.exports import export_build, export_request
-from dataops.services import request_submit
+from dataops.copies.services import export_build, export_request
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import propagation_confirm
+from dataops.requests.services import request_submit
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -20,17 +20,17 @@ from consent.services import (
     consent_refuse,
     notice_current,
 )
-from dataops.deletion import consents_withdraw_all as withdraw_all_service
-from dataops.deletion import rights_request_submit
-from dataops.exports import ExportUnavailable, export_download, export_request
+from dataops.copies.services import ExportUnavailable, export_download, export_request
+from dataops.deletions.intake import consents_withdraw_all as withdraw_all_service
+from dataops.deletions.intake import rights_request_submit
 from dataops.models import DataExport, ProcessingSystem, Request
-from dataops.services import request_details
+from dataops.requests.services import request_details
 from facerights.accounts import user_phone_get
 
 from ..acting import acting_subject, own_subject
 from ..auth import fresh_sign_in_required
 from ..forms import ConsentForm, EnrolmentCodeForm, IdentityCheckForm, RequestForm
-from .deletions import _evidence
+from .deletions import _provenance
 
 
 def _actor(request) -> str:
@@ -151,7 +151,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
                     system=system,
                     purpose=purpose,
                     notice=notice,
-                    evidence=_evidence(request),
+                    provenance=_provenance(request),
                     method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
                     guardian=guardian,
                 )
@@ -172,7 +172,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
 def consents_withdraw_all(request):
     subject = acting_subject(request)
     if request.method == "POST":
-        deletion = withdraw_all_service(actor=_actor(request), subject=subject, evidence=_evidence(request))
+        deletion = withdraw_all_service(actor=_actor(request), subject=subject, provenance=_provenance(request))
         messages.success(request, _("Every consent is withdrawn. Deleting your facial data everywhere has started."))
         if deletion:
             return redirect("portal:deletion_status", reference=deletion.reference)

@@ -10,19 +10,19 @@ from django.views.decorators.http import require_POST
 
 from consent.models import ConsentRecord
 from consent.rules import ip_prefix
-from consent.services import Evidence, notice_current
-from dataops.certificates import certificate_data, certificate_pdf, fingerprint
-from dataops.deletion import consent_withdrawal_submit
-from dataops.delivery.manual import LinkError, confirm_by_link, propagation_for_link
+from consent.services import Provenance, notice_current
+from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
+from dataops.deletions.delivery.manual import LinkError, confirm_by_link, propagation_for_link
+from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.models import DeletionRequest, Request
-from dataops.selectors import entities_with_public_systems, holdings_for_subject, systems_public
+from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 
 from ..acting import acting_subject, own_subject, wards_of
 from ..forms import VendorConfirmationForm
 
 
-def _evidence(request) -> Evidence:
-    return Evidence(
+def _provenance(request) -> Provenance:
+    return Provenance(
         channel=ConsentRecord.Channel.PORTAL,
         ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
@@ -92,7 +92,9 @@ def consent_withdraw_confirm(request, consent_id: int):
 @login_required
 def consent_withdraw(request, consent_id: int):
     record = _own_consent(request, consent_id)
-    deletion = consent_withdrawal_submit(actor=f"user:{request.user.pk}", record=record, evidence=_evidence(request))
+    deletion = consent_withdrawal_submit(
+        actor=f"user:{request.user.pk}", record=record, provenance=_provenance(request)
+    )
     messages.success(request, _("The consent is withdrawn. Deleting the facial data from the system has started."))
     if deletion is None:
         return redirect("portal:dashboard")

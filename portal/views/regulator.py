@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from dataops.filings import evidence_bundle, filing_acknowledge
+from dataops.filings.pack import filing_bundle
+from dataops.filings.services import filing_acknowledge
 from dataops.models import Filing, FilingDocument, RegulatorAccount
 from facerights.audit import audit_anchor_holds
 
@@ -84,7 +85,7 @@ def regulator_document(request, number: str, kind: str, language: str):
 def regulator_evidence(request, number: str):
     _account_, filing = _filing(request, number)
     response = HttpResponse(
-        json.dumps(evidence_bundle(filing), ensure_ascii=False, indent=2),
+        json.dumps(filing_bundle(filing), ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{filing.number}-evidence.json"'

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from dataops.restore import ALREADY_APPLIED, REPLAYED, UNKNOWN, deletions_replay
+from dataops.deletions.restore import ALREADY_APPLIED, REPLAYED, UNKNOWN, deletions_replay
 from facerights.journal import JournalError
 from facerights.logs import request_id_get, request_id_new, request_id_set
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from dataops.retention import retention_due, retention_enforce
+from dataops.deletions.retention import retention_due, retention_enforce
 
 
 class Command(BaseCommand):

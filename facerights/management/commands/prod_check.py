@@ -19,9 +19,9 @@ from django.core.management import BaseCommand, call_command
 from django.db import connection
 
 from facerights import crypto
-from facerights.celery import QUEUE_KINDS, queue_name
 from facerights.keys import keys_status
 from facerights.liveness import heartbeats
+from facerights.queues import QUEUE_KINDS, queue_name
 from facerights.readiness import readiness
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"

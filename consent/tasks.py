@@ -1,0 +1,15 @@
+"""Celery tasks of the consent app: thin wrappers that take ids and call the messaging functions."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .messaging import notice_changed_send
+from .models import Notice
+
+
+@shared_task(name="consent.notice_changed_notify", queue_kind="housekeeping", time_limit=600, soft_time_limit=580)
+def notice_changed_notify(notice_id: int) -> int:
+    """Tell everyone whose consent rests on an earlier version of a newly published notice."""
+    notice = Notice.objects.filter(pk=notice_id).first()
+    return notice_changed_send(notice) if notice else 0

@@ -1,0 +1,132 @@
+"""The deletion ledger in the admin: deletions, propagations and attempts, connection tests, bulk jobs."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from facerights.admin import (
+    EstimatedCountPaginator,
+    ExactSearchMixin,
+    ReadOnlyAdmin,
+)
+from facerights.audit import actor_for
+
+from ..registry.admin import ProcessingSystemAdmin as RegistryProcessingSystemAdmin
+from ..registry.models import ProcessingSystem
+from .bulk import bulk_or_inline
+from .connection_tests import connection_test_start
+from .models import BulkJob, DeletionRequest, DeliveryAttempt, Propagation
+
+admin.site.unregister(ProcessingSystem)
+
+
+@admin.register(ProcessingSystem)
+class ProcessingSystemAdmin(RegistryProcessingSystemAdmin):
+    """The registry's system admin, with the connection test that proves a system receives deletions."""
+
+    actions = ["connection_test", *RegistryProcessingSystemAdmin.actions]
+    list_display = (*RegistryProcessingSystemAdmin.list_display, "last_test")
+
+    @admin.display(description=_("connection test"))
+    def last_test(self, obj):
+        test = obj.connection_tests.order_by("-started_at").first()
+        if test is None:
+            return "—"
+        return _("passed") if test.passed_at else _("waiting for the system")
+
+    @admin.action(
+        description=_("Run a connection test (activates a draft system when it passes)"), permissions=["change"]
+    )
+    def connection_test(self, request, queryset):
+        actor = actor_for(request.user)
+        for system in queryset:
+            connection_test_start(
+                actor=actor, system=system, activate_on_pass=system.status == ProcessingSystem.Status.DRAFT
+            )
+        self.message_user(
+            request, _("Synthetic deletions sent: each test passes when its system confirms."), messages.SUCCESS
+        )
+
+
+class PropagationInline(admin.TabularInline):
+    model = Propagation
+    extra = 0
+    can_delete = False
+    fields = ("system", "state", "attempts", "deadline", "confirmed_at", "evidence_sha256", "last_error")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    exact_search_fields = ("reference",)
+    uppercase_search = True
+    paginator = EstimatedCountPaginator
+    list_display = ("reference", "trigger", "state", "due_on", "created_at", "completed_at")
+    list_filter = ("state", "trigger")
+    search_fields = ("=reference",)
+    show_full_result_count = False
+    inlines = [PropagationInline]
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("number", "started_at", "finished_at", "outcome", "http_status", "error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Propagation)
+class PropagationAdmin(ExactSearchMixin, ReadOnlyAdmin):
+    exact_search_fields = ("deletion_request__reference", "idempotency_key")
+    paginator = EstimatedCountPaginator
+    list_display = ("deletion_request", "system", "state", "attempts", "next_attempt_at", "deadline", "escalated_at")
+    list_filter = ("state", "system")
+    list_select_related = ("deletion_request", "system")
+    search_fields = ("=deletion_request__reference", "=idempotency_key")
+    show_full_result_count = False
+    ordering = ("-escalated_at", "deadline")
+    exclude = ("manual_nonce", "claimed_until")
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_now", "escalate"]
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("dataops.change_propagation")
+
+    @admin.action(description=_("Retry now"), permissions=["retry"])
+    def retry_now(self, request, queryset):
+        return bulk_or_inline(self, request, queryset, "propagation.retry_now")
+
+    @admin.action(description=_("Escalate (tell the DPO and the person)"), permissions=["retry"])
+    def escalate(self, request, queryset):
+        return bulk_or_inline(self, request, queryset, "propagation.escalate")
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(ReadOnlyAdmin):
+    list_display = ("operation", "state", "done", "failed", "total", "created_at")
+    readonly_fields = ("operation", "state", "progress", "done", "failed", "total", "actor", "created_at")
+    exclude = ("object_ids", "params")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return format_html(
+            '<progress max="100" value="{}" data-poll="{}">{}%</progress> {}%',
+            obj.percent,
+            "1" if obj.state != BulkJob.State.DONE else "",
+            obj.percent,
+            obj.percent,
+        )
+
+    class Media:
+        js = ("js/bulk_progress.js",)

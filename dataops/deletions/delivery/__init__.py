@@ -1,0 +1,71 @@
+"""How deletion instructions reach each kind of processing system, and how the system answers.
+
+Every integration mode is a `Channel` with the same small protocol, registered under the
+mode's name (`ProcessingSystem.Integration`):
+
+- `deliver(system, batch)`: carry a claimed batch of due instructions to the system
+  (push: one signed POST; manual: an email per instruction with a single-use link;
+  pull: nothing, since the device fetches its feed itself, so `batch_size` is 0);
+- `confirm(system, answers, via=...)`: record what the system says it did with each
+  instruction, with the evidence it gave and how it reached us;
+- `contact(system)`: note that the system called us.
+
+`system_deliver_due` is the one dispatch loop: it claims what is due for a system and
+hands it to the system's channel, whatever the mode.
+"""
+
+from __future__ import annotations
+
+from ...registry.models import ProcessingSystem
+from ..models import Propagation
+from ..propagations import propagations_claim
+from .base import Answer, Channel, UnknownInstruction
+from .manual import ManualChannel
+from .pull import PullChannel
+from .push import PushChannel
+
+BATCHES_PER_TASK = 50
+
+CHANNELS: dict[str, Channel] = {channel.mode: channel for channel in (PushChannel(), PullChannel(), ManualChannel())}
+
+
+def channel_for(system: ProcessingSystem) -> Channel:
+    """The channel of the system's integration mode."""
+    return CHANNELS[system.integration]
+
+
+def system_deliver_due(system_id: int, *, batches: int = BATCHES_PER_TASK) -> tuple[int, bool]:
+    """Deliver what is due for one system, batch after batch; return how many, and whether more is due.
+
+    Nothing is delivered to a system that fetches its own instructions, or whose
+    deliveries the DPO paused (they wait, due). A draft system receives its
+    connection test, which activates it, and nothing else yet.
+    """
+    system = ProcessingSystem.objects.filter(pk=system_id).first()
+    if system is None:
+        return 0, False
+    channel = channel_for(system)
+    if not channel.batch_size or system.deliveries_paused:
+        return 0, False
+    tests_only = system.status == ProcessingSystem.Status.DRAFT
+    delivered = 0
+    for _batch in range(batches):
+        batch = propagations_claim(system=system, limit=channel.batch_size, tests_only=tests_only)
+        if not batch:
+            return delivered, False
+        channel.deliver(system, batch)
+        delivered += len(batch)
+    return delivered, True
+
+
+def systems_of_deletions(deletion_ids: list[int]) -> list[int]:
+    """The systems the instructions of these deletions go to, by a channel that delivers."""
+    modes = [mode for mode, channel in CHANNELS.items() if channel.batch_size]
+    return sorted(
+        Propagation.objects.filter(deletion_request_id__in=deletion_ids, system__integration__in=modes)
+        .values_list("system_id", flat=True)
+        .distinct()
+    )
+
+
+__all__ = ["CHANNELS", "Answer", "Channel", "UnknownInstruction", "channel_for", "system_deliver_due"]

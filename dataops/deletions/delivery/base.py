@@ -1,0 +1,101 @@
+"""The protocol every integration mode implements (see the package's docstring), and what they share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from django.db.models import Q
+from django.utils import timezone
+
+from ...registry.models import ProcessingSystem
+from ..models import Propagation
+from ..propagations import Confirmation, PropagationError, propagations_confirm
+
+CONTACT_RESOLUTION = dt.timedelta(minutes=1)
+
+
+class UnknownInstruction(Exception):
+    """An answer names an instruction that is not one of this system's."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a system says it did with one instruction, as it said it."""
+
+    instruction_id: str
+    status: str
+    reason: str = ""
+    evidence: dict = field(default_factory=dict)
+
+
+class Channel:
+    """One integration mode. Subclasses set `mode` and `batch_size` and implement `deliver`."""
+
+    mode: ClassVar[str]
+    batch_size: ClassVar[int]  # instructions per delivery; 0: the system fetches them itself
+    # Where the system's own evidence goes in ours; None: it is ours (a form we show), merged in.
+    evidence_key: ClassVar[str | None] = "system_evidence"
+    # Lenient: an answer that cannot be used (an unknown id, held without a reason) is
+    # skipped and the rest recorded, as for a webhook's batch answer. Strict: the whole
+    # answer is refused with the reason, as for an API call the system can correct.
+    lenient: ClassVar[bool] = False
+    actor_kind: ClassVar[str] = "system"  # the audit actor of its answers: "<kind>:<system id>"
+
+    def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:
+        raise NotImplementedError
+
+    def confirm(
+        self,
+        system: ProcessingSystem,
+        answers: list[Answer],
+        *,
+        via: dict,
+        status: int | None = None,
+        actor: str | None = None,
+    ) -> dict[str, str]:
+        """Record each answer's outcome with its evidence; return the state of every instruction named.
+
+        `via` says how the answers reached us (the channel, a message id, times) and
+        becomes part of each confirmation's evidence. Raises UnknownInstruction or
+        PropagationError when strict and an answer is not usable; nothing is then recorded.
+        """
+        ids = dict(
+            Propagation.objects.filter(
+                system=system, idempotency_key__in=[a.instruction_id for a in answers]
+            ).values_list("idempotency_key", "pk")
+        )
+        if not self.lenient and len(ids) != len({a.instruction_id for a in answers}):
+            raise UnknownInstruction
+        confirmations = []
+        for answer in answers:
+            if answer.instruction_id not in ids:
+                continue
+            confirmation = Confirmation(
+                propagation_id=ids[answer.instruction_id],
+                outcome=answer.status,
+                reason=answer.reason,
+                evidence={**via, self.evidence_key: answer.evidence}
+                if self.evidence_key
+                else {**via, **answer.evidence},
+                status=status,
+            )
+            try:
+                confirmation.check()
+            except PropagationError:
+                if not self.lenient:
+                    raise
+                continue  # answered below with its state unchanged
+            confirmations.append(confirmation)
+        propagations_confirm(actor=actor or f"{self.actor_kind}:{system.pk}", confirmations=confirmations)
+        return dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
+
+    def contact(self, system: ProcessingSystem) -> None:
+        """Record that the system called, at most once a minute (polling stays a read)."""
+        now = timezone.now()
+        if system.last_contact_at and now - system.last_contact_at < CONTACT_RESOLUTION:
+            return
+        ProcessingSystem.objects.filter(pk=system.pk).filter(
+            Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=now - CONTACT_RESOLUTION)
+        ).update(last_contact_at=now)

@@ -1,0 +1,27 @@
+"""A deletion instruction as every channel sends it: thin, never a name, phone, image or template.
+
+{"id": <idempotency key: the same on every retry and replay>,
+ "cursor": <position in the pull feed; pull devices only>,
+ "request": <the deletion's reference>,
+ "subject_key": <the system's own key for the person>,
+ "action": "delete",
+ "deadline": "YYYY-MM-DD"}
+"""
+
+from __future__ import annotations
+
+from ..models import Propagation
+
+
+def instruction(propagation: Propagation) -> dict:
+    """The instruction a propagation carries (its deletion request must be loaded or loadable)."""
+    data = {
+        "id": propagation.idempotency_key,
+        "request": propagation.deletion_request.reference,
+        "subject_key": propagation.subject_key,
+        "action": "delete",
+        "deadline": propagation.deadline.isoformat(),
+    }
+    if propagation.feed_seq is not None:
+        data["cursor"] = propagation.feed_seq
+    return data

@@ -1,0 +1,188 @@
+"""Push: deletions POSTed to a system's webhook, signed as Standard Webhooks says.
+
+Body (thin: never a name, phone, image or template):
+
+    {"type": "deletion",
+     "instructions": [{"id": <idempotency key>, "request": <reference>,
+                       "subject_key": <the system's key>, "action": "delete",
+                       "deadline": "YYYY-MM-DD"}, ...]}
+
+A 2xx answer confirms per instruction:
+
+    {"results": [{"id": ..., "status": "deleted" | "not_found" | "held" | "accepted",
+                  "reason": "...", "evidence": {...}}]}
+
+"accepted" (or no result for an instruction) means a signed callback will
+confirm later. Timeouts, 429 and 5xx are retried; any other status escalates
+to a person and never counts as done. docs/integration.md is the vendor's guide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from facerights.uploads import evidence_check
+
+from ...registry.credentials import webhook_secrets
+from ...registry.models import ProcessingSystem
+from ..models import Propagation
+from ..opening import trace_ids
+from ..propagations import (
+    propagation_accepted,
+    propagation_fail,
+    propagation_retry_later,
+    propagations_recovered,
+)
+from . import http
+from .base import Answer, Channel
+from .instructions import instruction
+from .signing import SignatureError, sign_headers, verify
+
+ACTOR = "task:push"
+
+__all__ = ["PushChannel", "SignatureError"]
+logger = logging.getLogger(__name__)
+
+
+def _log_call(system: ProcessingSystem, batch: list[Propagation], msg_id: str, outcome: str, status=None) -> None:
+    """One line per call: which deletions it carried (by reference and request id), never whose."""
+    logger.info(
+        "push to system %s: %d instructions, %s",
+        system.pk,
+        len(batch),
+        outcome,
+        extra={
+            "system": system.pk,
+            "message_id": msg_id,
+            "http_status": status,
+            "outcome": outcome,
+            "deletions": sorted({p.deletion_request.reference for p in batch})[:50],
+            "request_ids": trace_ids({p.deletion_request for p in batch}),
+        },
+    )
+
+
+def message_id(batch: list[Propagation]) -> str:
+    """The same id for the same instructions, so a retried delivery is recognisable."""
+    if len(batch) == 1:
+        return batch[0].idempotency_key
+    joined = ",".join(sorted(p.idempotency_key for p in batch))
+    return "batch_" + hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
+def _retry_after(headers: dict) -> int | None:
+    value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
+    return int(value) if value.isdigit() else None
+
+
+class PushChannel(Channel):
+    """Signed webhooks: a batch in one POST, outcomes in the answer or in a signed callback later."""
+
+    mode = ProcessingSystem.Integration.PUSH
+    batch_size = 500
+    lenient = True  # one unusable result in a batch answer must not lose the others
+
+    def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:
+        """Send one claimed batch and record each instruction's outcome."""
+        body = json.dumps(
+            {"type": "deletion", "instructions": [instruction(p) for p in batch]}, separators=(",", ":")
+        ).encode()
+        msg_id = message_id(batch)
+        try:
+            secrets_ = webhook_secrets(system)
+            if not secrets_:
+                raise http.DeliveryError("the system has no webhook secret", permanent=True)
+            response = http.post(
+                system.webhook_url, body, sign_headers(secrets_, msg_id, body), allow_internal=system.is_internal
+            )
+        except http.DeliveryError as exc:
+            _log_call(system, batch, msg_id, "permanent failure" if exc.permanent else "will retry")
+            for p in batch:
+                if exc.permanent:
+                    propagation_fail(actor=ACTOR, propagation=p, error=str(exc))
+                else:
+                    propagation_retry_later(actor=ACTOR, propagation=p, error=str(exc))
+            return
+        status = response.status
+        if status == 429 or status >= 500:
+            _log_call(system, batch, msg_id, "will retry", status)
+            for p in batch:
+                propagation_retry_later(
+                    actor=ACTOR,
+                    propagation=p,
+                    error=f"HTTP {status}",
+                    status=status,
+                    retry_after=_retry_after(response.headers),
+                )
+            return
+        if not 200 <= status < 300:
+            _log_call(system, batch, msg_id, "refused", status)
+            for p in batch:
+                propagation_fail(
+                    actor=ACTOR,
+                    propagation=p,
+                    error=f"HTTP {status}: the system refused the instruction",
+                    status=status,
+                )
+            return
+        results = _results(response.body)
+        answers = [
+            Answer(
+                instruction_id=p.idempotency_key,
+                status=str(results[p.idempotency_key].get("status")),
+                reason=str(results[p.idempotency_key].get("reason") or ""),
+                evidence=_checked(results[p.idempotency_key].get("evidence") or {}),
+            )
+            for p in batch
+            if p.idempotency_key in results
+        ]
+        via = {
+            "channel": "push",
+            "webhook_id": msg_id,
+            "http_status": status,
+            "received_at": timezone.now().isoformat(),
+            "response_sha256": hashlib.sha256(response.body).hexdigest(),
+        }
+        states = self.confirm(system, answers, via=via, status=status, actor=ACTOR)
+        waiting = [p for p in batch if states.get(p.idempotency_key) not in Propagation.TERMINAL]
+        confirmed = len(batch) - len(waiting)
+        _log_call(system, batch, msg_id, f"{confirmed} confirmed, {len(waiting)} to follow", status)
+        if confirmed:
+            propagations_recovered(system=system)
+        for p in waiting:
+            # "accepted", no result, or an unusable one (held without a reason): not a
+            # confirmation. Wait for a callback, then ask again with the same id.
+            propagation_accepted(actor=ACTOR, propagation=p, status=status)
+
+    def callback(self, system: ProcessingSystem, *, headers, body: bytes, answers: list[Answer]) -> dict[str, str]:
+        """A signed callback confirming instructions later; raises SignatureError unless a live secret signed it."""
+        msg_id = verify(webhook_secrets(system), headers, body)
+        self.contact(system)
+        return self.confirm(system, answers, via={"channel": "callback", "webhook_id": msg_id})
+
+
+def _checked(evidence) -> dict:
+    """The system's evidence, if it passes the API's checks; else only why it was not kept.
+
+    The outcome still counts: a deletion is not undone because its evidence was too
+    big. But a file or a face template sent as "evidence" is never stored.
+    """
+    if not isinstance(evidence, dict):
+        return {"not_kept": "evidence_shape"}
+    try:
+        return evidence_check(evidence)
+    except ValidationError as exc:
+        return {"not_kept": exc.code}
+
+
+def _results(body: bytes) -> dict[str, dict]:
+    try:
+        data = json.loads(body or b"{}")
+        return {str(item["id"]): item for item in data.get("results", []) if isinstance(item, dict) and "id" in item}
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return {}

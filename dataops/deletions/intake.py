@@ -1,0 +1,96 @@
+"""Where a person's act enters the ledger: a withdrawal, withdrawing everything, a rights request that deletes.
+
+Each is one step for the person (R6): the consent ends, the request opens with its
+legal clock, and the deletion opens for every system concerned, in one transaction.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from consent.models import ConsentRecord, DataSubject
+from consent.services import Provenance, consent_withdraw
+
+from ..registry.models import ProcessingSystem
+from ..requests.models import Request
+from ..requests.services import request_submit
+from .models import DeletionRequest
+from .opening import deletion_request_open
+
+
+def consent_withdrawal_submit(*, actor: str, record: ConsentRecord, provenance: Provenance) -> DeletionRequest | None:
+    """Withdraw a consent and open the deletion it calls for (PIPL Art 47(3)), in one step (R6)."""
+    with transaction.atomic():
+        already = record.state == ConsentRecord.State.WITHDRAWN
+        consent_withdraw(actor=actor, record=record, provenance=provenance)
+        if already:
+            return (
+                DeletionRequest.objects.filter(subject_id=record.subject_id, propagations__system_id=record.system_id)
+                .order_by("-created_at")
+                .first()
+            )
+        request = request_submit(
+            actor=actor, subject=record.subject, type=Request.Type.WITHDRAWAL, system=record.system
+        )
+        return deletion_request_open(
+            actor=actor,
+            subject=record.subject,
+            trigger=DeletionRequest.Trigger.CONSENT_WITHDRAWN,
+            systems=[record.system],
+            request=request,
+        )
+
+
+def consents_withdraw_all(*, actor: str, subject: DataSubject, provenance: Provenance) -> DeletionRequest | None:
+    """Withdraw every current consent of a subject and delete from every system they concerned, as one request."""
+    with transaction.atomic():
+        records = list(
+            ConsentRecord.objects.select_for_update().filter(
+                subject=subject, state__in=[ConsentRecord.State.ACTIVE, ConsentRecord.State.NEEDS_RECONSENT]
+            )
+        )
+        if not records:
+            return None
+        for record in records:
+            consent_withdraw(actor=actor, record=record, provenance=provenance)
+        request = request_submit(actor=actor, subject=subject, type=Request.Type.WITHDRAWAL)
+        systems = list(ProcessingSystem.objects.filter(pk__in={r.system_id for r in records}))
+        return deletion_request_open(
+            actor=actor,
+            subject=subject,
+            trigger=DeletionRequest.Trigger.CONSENT_WITHDRAWN,
+            systems=systems,
+            request=request,
+        )
+
+
+def rights_request_submit(
+    *, actor: str, subject: DataSubject, type: str, system: ProcessingSystem | None = None, details: str = ""
+) -> Request:
+    """A request from the portal; a deletion or a switch to a non-face method starts deleting at once."""
+    with transaction.atomic():
+        request = request_submit(actor=actor, subject=subject, type=type, system=system, details=details)
+        systems = [system] if system else None
+        if type == Request.Type.DELETION:
+            deletion_request_open(
+                actor=actor,
+                subject=subject,
+                trigger=DeletionRequest.Trigger.SUBJECT_REQUEST,
+                systems=systems,
+                request=request,
+            )
+        elif type == Request.Type.SWITCH_ALTERNATIVE and system is not None:
+            # Measures Art 10: the person keeps the service through the system's non-face
+            # method; their consent ends and the facial data there is deleted.
+            for record in ConsentRecord.objects.filter(
+                subject=subject, system=system, state=ConsentRecord.State.ACTIVE
+            ):
+                consent_withdraw(actor=actor, record=record, provenance=Provenance())
+            deletion_request_open(
+                actor=actor,
+                subject=subject,
+                trigger=DeletionRequest.Trigger.SWITCH_ALTERNATIVE,
+                systems=systems,
+                request=request,
+            )
+    return request

@@ -1,0 +1,54 @@
+"""Telling the DPO and the person about a deletion: escalated (late or failing), and complete.
+
+Sent by tasks after commit; the portal's status page shows the same thing live.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from consent.messaging import subject_tell
+
+
+def _status_url(deletion) -> str:
+    return f"{settings.FACERIGHTS_BASE_URL}/requests/{deletion.reference}/"
+
+
+def escalation_send(propagation) -> None:
+    deletion = propagation.deletion_request
+    entity = propagation.system.entity
+    with translation.override("zh-hans"):
+        send_mail(
+            _("Deletion %(ref)s escalated: %(system)s")
+            % {"ref": deletion.reference, "system": propagation.system.name_zh},
+            _(
+                "The deletion %(ref)s has not been confirmed by %(system)s (%(reason)s). "
+                "Deadline: %(deadline)s. Open the request queue in the admin to act on it."
+            )
+            % {
+                "ref": deletion.reference,
+                "system": propagation.system.name_zh,
+                "reason": propagation.last_error or _("past its deadline"),
+                "deadline": propagation.deadline.isoformat(),
+            },
+            None,
+            [entity.dpo_email],
+        )
+        subject_tell(
+            deletion.subject,
+            subject_line=_("Your deletion %(ref)s is delayed") % {"ref": deletion.reference},
+            body=_("One system has not confirmed yet; our data-protection officer is following it up: %(url)s")
+            % {"url": _status_url(deletion)},
+        )
+
+
+def deletion_completed_send(deletion) -> None:
+    with translation.override("zh-hans"):
+        subject_tell(
+            deletion.subject,
+            subject_line=_("Your deletion %(ref)s is complete") % {"ref": deletion.reference},
+            body=_("Every system has confirmed. Your deletion certificate: %(url)s") % {"url": _status_url(deletion)},
+        )

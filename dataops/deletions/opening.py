@@ -1,0 +1,236 @@
+"""Opening deletions: one DeletionRequest per person and one Propagation per system that holds them.
+
+Everything is written in one transaction per chunk of people, with the audit events
+and, just before the commit, the tombstone journal (facerights/journal.py); one
+message per chunk is sent after commit for a worker to deliver it
+(`deletions.deliver`). Holdings already being deleted are left to the deletion that
+holds them, so opening twice opens nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from consent.models import DataSubject
+from facerights.audit import Entry, audit_record_many
+from facerights.journal import Tombstone, journal_append
+from facerights.logs import request_id_get
+from facerights.queues import enqueue_on_commit
+from facerights.workdays import CalendarYearUnknown, add_working_days
+
+from ..registry.models import Holding, ProcessingSystem
+from ..requests.clocks import request_due_date
+from ..requests.models import Request
+from .models import DeletionRequest, Propagation
+
+logger = logging.getLogger(__name__)
+
+
+def trace_ids(deletions) -> list[str]:
+    """The request ids that opened these deletions (facerights.logs), for log lines about them."""
+    return sorted({d.trace_id for d in deletions if d.trace_id})[:50]
+
+
+LIVE_HOLDING = (Holding.Status.ACTIVE, Holding.Status.RETAINED)
+
+
+def _deadline(system: ProcessingSystem, today: dt.date, legal_due: dt.date) -> dt.date:
+    try:
+        agreed = add_working_days(today, system.deletion_working_days)
+    except CalendarYearUnknown:
+        agreed = today + dt.timedelta(days=system.deletion_working_days)
+    return min(agreed, legal_due)
+
+
+def deletion_request_open(
+    *,
+    actor: str,
+    subject: DataSubject,
+    trigger: str,
+    systems: list[ProcessingSystem] | None = None,
+    request: Request | None = None,
+    at: dt.datetime | None = None,
+    reference: str | None = None,
+) -> DeletionRequest | None:
+    """Open a deletion for every live holding of the subject (or those in `systems`).
+
+    Returns None when there is nothing left to delete: holdings already being
+    deleted are left to the deletion that holds them. `reference` is for a
+    replay after a restore (dataops.restore), which reopens a deletion under
+    the reference it had, so the next replay finds it.
+    """
+    opened = deletion_requests_open(
+        actor=actor,
+        subject_ids=[subject.pk],
+        trigger=trigger,
+        systems=systems,
+        request=request,
+        at=at,
+        references={subject.pk: reference} if reference else None,
+    )
+    return opened[0] if opened else None
+
+
+OPEN_CHUNK = 1000
+
+
+def deletion_requests_open(
+    *,
+    actor: str,
+    subject_ids: list[int],
+    trigger: str,
+    systems: list[ProcessingSystem] | None = None,
+    request: Request | None = None,
+    at: dt.datetime | None = None,
+    references: dict[int, str] | None = None,
+) -> list[DeletionRequest]:
+    """Open one deletion per subject, with one propagation per holding system, in bulk.
+
+    Each chunk of subjects is one transaction: a subject's request, its
+    propagations, its holdings' new status and its audit event commit together,
+    and the chunk's tombstones are journaled just before that commit. One
+    `deletions.deliver` message per chunk is sent after its commit.
+    """
+    at = at or timezone.now()
+    references = references or {}
+    opened: list[DeletionRequest] = []
+    for start in range(0, len(subject_ids), OPEN_CHUNK):
+        chunk = subject_ids[start : start + OPEN_CHUNK]
+        opened.extend(_open_chunk(actor, chunk, trigger, systems, request, at, references))
+    return opened
+
+
+def _open_chunk(actor, subject_ids, trigger, systems, request, at, references) -> list[DeletionRequest]:
+    today = timezone.localdate(at)
+    with transaction.atomic():
+        holdings = Holding.objects.select_for_update().filter(subject_id__in=subject_ids, status__in=LIVE_HOLDING)
+        if systems is not None:
+            holdings = holdings.filter(system__in=systems)
+        holdings = list(holdings.select_related("system").order_by("subject_id", "system_id"))
+        if not holdings:
+            return []
+        due_on = request.due_on if request else request_due_date(today, Request.Type.DELETION)[0]
+        subjects = sorted({h.subject_id for h in holdings})
+        deletions = DeletionRequest.objects.bulk_create(
+            [
+                DeletionRequest(
+                    subject_id=sid,
+                    trigger=trigger,
+                    request=request,
+                    due_on=due_on,
+                    created_at=at,
+                    trace_id=request_id_get(),
+                    **({"reference": references[sid]} if sid in references else {}),
+                )
+                for sid in subjects
+            ]
+        )
+        by_subject = {d.subject_id: d for d in deletions}
+        system_by_id = {h.system_id: h.system for h in holdings}
+        deadlines = {pk: _deadline(system, today, due_on) for pk, system in system_by_id.items()}
+        next_seq = _reserve_feed_numbers(holdings, system_by_id)
+        propagations = []
+        for holding in holdings:
+            feed_seq = None
+            if holding.system_id in next_seq:
+                feed_seq = next_seq[holding.system_id]
+                next_seq[holding.system_id] += 1
+            propagations.append(
+                Propagation(
+                    deletion_request=by_subject[holding.subject_id],
+                    system_id=holding.system_id,
+                    holding=holding,
+                    subject_key=holding.subject_key,
+                    deadline=deadlines[holding.system_id],
+                    next_attempt_at=at,
+                    feed_seq=feed_seq,
+                    created_at=at,
+                )
+            )
+        Propagation.objects.bulk_create(propagations, batch_size=2000)
+        Holding.objects.filter(pk__in=[h.pk for h in holdings]).update(status=Holding.Status.DELETION_PENDING)
+        systems_of = {}
+        for p in propagations:
+            systems_of.setdefault(p.deletion_request.subject_id, []).append(p.system_id)
+        audit_record_many(
+            actor=actor,
+            entries=[
+                Entry(
+                    action="deletion.opened",
+                    target=d,
+                    data={"trigger": trigger, "systems": systems_of[d.subject_id], "due_on": due_on.isoformat()},
+                )
+                for d in deletions
+            ],
+        )
+        _journal_opened(deletions, holdings, trigger, request, at, feed_next=next_seq)
+        logger.info(
+            "%d deletions opened, %d propagations",
+            len(deletions),
+            len(propagations),
+            extra={"deletions": [d.reference for d in deletions[:50]], "trigger": trigger},
+        )
+        # One message for the chunk: the worker delivers to each system (dataops/deletions/delivery/).
+        enqueue_on_commit("deletions.deliver", [d.pk for d in deletions])
+    return deletions
+
+
+def _journal_opened(deletions, holdings, trigger, request, at, *, feed_next: dict[int, int]) -> None:
+    """Write each opened deletion to the tombstone journal, before the transaction commits.
+
+    Ids and the reference only, no personal data. Synthetic subjects (connection
+    tests) are left out: there is no person to bring back. The pull feed numbers
+    taken are journaled for every deletion, synthetic or not: a restore rewinds
+    each system's counter, and a device whose cursor is already past the
+    rewound number would never read the instructions numbered below it.
+    """
+    people = dict(
+        DataSubject.objects.filter(pk__in={d.subject_id for d in deletions}, is_synthetic=False).values_list(
+            "pk", "uuid"
+        )
+    )
+    covered: dict[int, list[dict]] = {}
+    for h in holdings:
+        covered.setdefault(h.subject_id, []).append({"id": h.pk, "system": h.system_id})
+    tombstones = [
+        Tombstone(
+            kind="deletion.opened",
+            at=at,
+            data={
+                "subject": str(people[d.subject_id]),
+                "reference": d.reference,
+                "trigger": trigger,
+                "request": request.reference if request else None,
+                "holdings": covered[d.subject_id],
+            },
+        )
+        for d in deletions
+        if d.subject_id in people
+    ]
+    if feed_next:  # the last number taken on each pull system
+        last = {str(pk): seq - 1 for pk, seq in feed_next.items()}
+        tombstones.append(Tombstone(kind="feed.reserved", at=at, data={"feeds": last}))
+    journal_append(tombstones)
+
+
+def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict) -> dict[int, int]:
+    """Take a block of feed numbers for each pull system, under the system's row lock.
+
+    The lock is held until commit, so a device never sees number n+1 before
+    number n has committed.
+    """
+    wanted: dict[int, int] = {}
+    for holding in holdings:
+        if system_by_id[holding.system_id].integration == ProcessingSystem.Integration.PULL:
+            wanted[holding.system_id] = wanted.get(holding.system_id, 0) + 1
+    first = {}
+    for system_id in sorted(wanted):
+        ProcessingSystem.objects.filter(pk=system_id).update(feed_seq=F("feed_seq") + wanted[system_id])
+        last = ProcessingSystem.objects.values_list("feed_seq", flat=True).get(pk=system_id)
+        first[system_id] = last - wanted[system_id] + 1
+    return first

@@ -1,0 +1,135 @@
+"""Changes to filed information, and ending face recognition (Measures Art 15).
+
+A daily check compares the registry with the last submitted filing; a difference opens a
+"substantive change?" review with its own 30-working-day clock, and a yes opens a change
+filing. Ending face recognition retires the entity's systems, deletes everywhere and
+opens the cancellation filing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from facerights.audit import audit_record
+
+from ..deletions.models import DeletionRequest
+from ..deletions.opening import LIVE_HOLDING, deletion_requests_open
+from ..registry.models import Holding, LegalEntity
+from ..registry.services import system_retire
+from .models import ChangeReview, Filing, FilingObligation
+from .obligations import filing_due
+from .services import filing_create
+from .snapshot import fingerprint, registry_sections, snapshot_diff
+
+# --- Changes and cancellation -------------------------------------------------------------------
+
+
+def filing_change_check(*, entity: LegalEntity, today: dt.date | None = None) -> ChangeReview | None:
+    """Compare the registry with the last submitted filing; a difference opens a review (once per difference)."""
+    today = today or timezone.localdate()
+    last = (
+        entity.filings.filter(state__in=[Filing.State.SUBMITTED, Filing.State.ACKNOWLEDGED])
+        .order_by("-submitted_at")
+        .first()
+    )
+    if last is None or not last.snapshot:
+        return None
+    changes = snapshot_diff(last.snapshot, registry_sections(entity, today))
+    if not changes:
+        return None
+    digest = fingerprint(changes)
+    if entity.change_reviews.filter(changes_sha256=digest).exists():
+        return None
+    due_on, _provisional = filing_due(today)
+    with transaction.atomic():
+        review = ChangeReview.objects.create(
+            entity=entity, detected_on=today, due_on=due_on, changes=changes, changes_sha256=digest
+        )
+        audit_record(
+            actor="task:filing_changes",
+            action="filing.change_detected",
+            target=entity,
+            data={"review": review.pk, "fields": len(changes)},
+        )
+        address = entity.dpo_email
+        transaction.on_commit(
+            lambda: send_mail(
+                _("Filed information of %(entity)s changed: is it substantive?") % {"entity": entity.name_zh},
+                _(
+                    "Decide in the admin (Change reviews). A substantive change is filed within 30 working days, by %(due)s."
+                )
+                % {"due": due_on.isoformat()},
+                None,
+                [address],
+            )
+        )
+    return review
+
+
+def change_review_decide(*, actor: str, review: ChangeReview, substantive: bool) -> ChangeReview:
+    with transaction.atomic():
+        review = ChangeReview.objects.select_for_update().get(pk=review.pk)
+        if review.decided_at is not None:
+            return review
+        review.substantive = substantive
+        review.decided_by = actor
+        review.decided_at = timezone.now()
+        if substantive:
+            review.obligation = FilingObligation.objects.create(
+                entity=review.entity,
+                kind=FilingObligation.Kind.CHANGE,
+                triggered_on=review.detected_on,
+                due_on=review.due_on,
+            )
+        review.save()
+        audit_record(
+            actor=actor,
+            action="filing.change_decided",
+            target=review.entity,
+            data={"review": review.pk, "substantive": substantive},
+        )
+        if substantive:
+            filing_create(
+                actor=actor, entity=review.entity, kind=FilingObligation.Kind.CHANGE, obligation=review.obligation
+            )
+    return review
+
+
+def recognition_end(*, actor: str, entity: LegalEntity, on: dt.date | None = None) -> Filing:
+    """End face recognition for an entity: retire its systems, delete everywhere, open the cancellation filing."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        entity = LegalEntity.objects.select_for_update().get(pk=entity.pk)
+        if entity.recognition_ended_on is None:
+            entity.recognition_ended_on = on
+            entity.save(update_fields=["recognition_ended_on"])
+            audit_record(actor=actor, action="entity.recognition_ended", target=entity, data={"on": on.isoformat()})
+        subject_ids = list(
+            Holding.objects.filter(system__entity=entity, status__in=LIVE_HOLDING)
+            .values_list("subject_id", flat=True)
+            .distinct()
+        )
+        systems = list(entity.systems.all())
+        deletion_requests_open(
+            actor=actor, subject_ids=subject_ids, trigger=DeletionRequest.Trigger.RECOGNITION_ENDED, systems=systems
+        )
+        for system in systems:
+            system_retire(actor=actor, system=system)
+        obligation = entity.filing_obligations.filter(kind=FilingObligation.Kind.CANCELLATION).first()
+        if obligation is None:
+            due_on, provisional = filing_due(on)
+            obligation = FilingObligation.objects.create(
+                entity=entity,
+                kind=FilingObligation.Kind.CANCELLATION,
+                triggered_on=on,
+                due_on=due_on,
+                due_on_provisional=provisional,
+            )
+        filing = obligation.filings.first() or filing_create(
+            actor=actor, entity=entity, kind=FilingObligation.Kind.CANCELLATION, obligation=obligation
+        )
+    return filing

@@ -1,0 +1,256 @@
+"""The snapshot a filing is built from: field groups A to K of REGULATION.md §3.3, frozen as plain data.
+
+Its SHA-256 is printed on every page of every document; the daily change check
+compares the registry with the last submitted snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from django.db.models import Max
+from django.utils import timezone
+
+from consent.models import ConsentRecord, Notice
+
+from ..deletions.models import DeletionRequest, Propagation
+from ..registry.models import Holding, ImpactAssessment, LegalEntity, ProcessingSystem
+from ..registry.provinces import province_name_zh
+from .counting import STORED
+from .models import Filing, FilingObligation
+
+
+def fingerprint(data) -> str:
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+# --- The snapshot (REGULATION.md §3.3, field groups A to K) ----------------------------------------
+
+
+def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
+    persons = (
+        Holding.objects.filter(system=system, status__in=STORED, subject__is_synthetic=False)
+        .values("subject_id")
+        .distinct()
+        .count()
+    )
+    notice = system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
+    minors = ConsentRecord.objects.filter(system=system, method=ConsentRecord.Method.GUARDIAN).exists()
+    return {
+        "id": system.pk,
+        "name_zh": system.name_zh,
+        "name_en": system.name_en or system.name_zh,
+        "kind": system.kind,
+        "purposes": sorted(p.code for p in system.purposes.all()),
+        "purposes_zh": sorted(p.name_zh for p in system.purposes.all()),
+        "recognition": system.recognition,
+        "legal_basis": "written_consent" if system.requires_written_consent else "separate_consent",
+        "face_only_method": not system.alternatives,
+        "alternatives": sorted(system.alternatives),
+        "national_identity_service": system.uses_national_identity_service,
+        "site": system.site.name_zh if system.site else "",
+        "site_address": system.site.address if system.site else "",
+        "public_place": bool(system.site and system.site.is_public_place),
+        "signage": bool(system.site and system.site.signage_present),
+        "collection_area": system.site.collection_area if system.site else "",
+        "private_space": False,  # refused by the registry (R28)
+        "storage_location": system.storage_location,
+        "internet_transmission": system.internet_transmission,
+        "data_kinds": [k for k, kept in (("image", system.keeps_image), ("template", system.keeps_template)) if kept],
+        "retention_days": system.retention_days,
+        "retention_justification": system.retention_justification_zh,
+        "processor": {
+            "contract": system.contract_reference,
+            "term": f"{system.contract_starts_on or ''}/{system.contract_ends_on or ''}",
+            "data_types": system.contract_data_types,
+            "subprocessing_approved": system.subprocessing_approved,
+            "contact": system.contact_name,
+        }
+        if system.kind in (ProcessingSystem.Kind.PROCESSOR, ProcessingSystem.Kind.RECIPIENT)
+        else None,
+        "cross_border": False,
+        "minors_under_14": minors,
+        "status": system.status,
+        "notice_version": notice.version if notice else None,
+        "notice_published": notice.published_at.date().isoformat() if notice else "",
+        "notice_sha256": notice.digest if notice else "",
+        "persons": persons,
+    }
+
+
+def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
+    """Field groups B and D to H: what the registry says about the entity today."""
+    systems = (
+        ProcessingSystem.objects.filter(entity=entity)
+        .exclude(status=ProcessingSystem.Status.DRAFT)
+        .prefetch_related("purposes")
+        .select_related("site")
+        .order_by("pk")
+    )
+    total = (
+        Holding.objects.filter(system__entity=entity, status__in=STORED, subject__is_synthetic=False)
+        .values("subject_id")
+        .distinct()
+        .count()
+    )
+    assessments = ImpactAssessment.objects.filter(entity=entity, state=ImpactAssessment.State.APPROVED).order_by("pk")
+    return {
+        "B": {
+            "name_zh": entity.name_zh,
+            "name_en": entity.name_en,
+            "credit_code": entity.credit_code,
+            "registered_address": entity.registered_address,
+            "province": entity.province,
+            "operating_address": entity.operating_address or entity.registered_address,
+            "legal_representative": entity.legal_representative,
+            "contact": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip(),
+            "pipo": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip()
+            if entity.pipo_designated
+            else "",
+            "group": entity.group.name_zh if entity.group_id else "",
+            "affiliates": sorted(e.credit_code for e in entity.group.entities.exclude(pk=entity.pk))
+            if entity.group_id
+            else [],
+            "industry": entity.industry,
+        },
+        "D": [_system_section(system, today) for system in systems],
+        "E": {
+            "total_persons": total,
+            "counted_on": today.isoformat(),
+            "method": "distinct natural persons with facial information stored in any system; completed deletions excluded",
+        },
+        "F": {"measures": entity.security_measures},
+        "G": {
+            "notices": [
+                {
+                    "system": s.name_zh,
+                    "version": n.version,
+                    "published": n.published_at.date().isoformat(),
+                    "sha256": n.digest,
+                }
+                for s in systems
+                for n in s.notices.filter(status=Notice.Status.PUBLISHED).order_by("version")
+            ],
+            "procedures": entity.operating_procedures,
+        },
+        "H": [
+            {
+                "title": a.title,
+                "approved_on": a.approved_at.date().isoformat() if a.approved_at else "",
+                "reviewer": a.reviewer,
+                "lawfulness": a.lawfulness,
+                "impact": a.impact,
+                "risks": a.risks,
+                "measures": a.measures,
+                "next_review_on": a.next_review_on.isoformat() if a.next_review_on else "",
+                "systems": sorted(s.name_zh for s in a.systems.all()),
+                "keep_until": (a.approved_at.date() + dt.timedelta(days=3 * 366)).isoformat() if a.approved_at else "",
+            }
+            for a in assessments
+        ],
+    }
+
+
+def filing_snapshot(filing: Filing, *, today: dt.date | None = None) -> dict:
+    """Everything the documents show, as plain data; its fingerprint is printed on every page."""
+    today = today or timezone.localdate()
+    entity = filing.entity
+    obligation = filing.obligation
+    return {
+        "as_of": today.isoformat(),
+        "A": {
+            "number": filing.number,
+            "version": filing.version,
+            "kind": filing.kind,
+            "authority_province": entity.province,
+            "authority_name": province_name_zh(entity.province),
+            "triggered_on": obligation.triggered_on.isoformat() if obligation else "",
+            "due_on": obligation.due_on.isoformat() if obligation else "",
+        },
+        **registry_sections(entity, today),
+        "C": {"agent_name": filing.agent_name, "agent_phone": filing.agent_phone, "agent_email": filing.agent_email},
+        "I": [
+            {"kind": a.kind, "sha256": a.sha256, "size": a.size, "content_type": a.content_type}
+            for a in filing.attachments.order_by("kind", "pk")
+        ],
+        "J": _change_section(filing),
+        "K": _cancellation_section(filing),
+    }
+
+
+RELEVANT = ("B", "D", "F", "G", "H")  # what a change to is a candidate for a change filing (not counts or dates)
+
+
+def _relevant(data: dict) -> dict:
+    relevant = {key: data.get(key) for key in RELEVANT}
+    for system in relevant.get("D") or []:
+        system.pop("persons", None)
+    return relevant
+
+
+def _flatten(value, prefix=""):
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _flatten(value[key], f"{prefix}.{key}" if prefix else key)
+    elif isinstance(value, list) and value and all(isinstance(item, dict) and "id" in item for item in value):
+        for item in value:
+            yield from _flatten(item, f"{prefix}[{item['id']}]")
+    else:
+        yield prefix, value
+
+
+def snapshot_diff(before: dict, after: dict) -> list[dict]:
+    """A readable list of what changed between two snapshots' filing-relevant fields."""
+    old, new = dict(_flatten(_relevant(before))), dict(_flatten(_relevant(after)))
+    return [
+        {"field": key, "before": old.get(key), "after": new.get(key)}
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+
+
+def _change_section(filing: Filing) -> dict | None:
+    if filing.kind != FilingObligation.Kind.CHANGE or filing.previous is None:
+        return None
+    review = getattr(filing.obligation, "change_review", None) if filing.obligation else None
+    current = dict(filing.snapshot or {})
+    return {
+        "previous_number": filing.previous.number,
+        "previous_version": filing.previous.version,
+        "changed_on": review.detected_on.isoformat() if review else "",
+        "decided_by": review.decided_by if review else "",
+        "diff": review.changes if review else snapshot_diff(filing.previous.snapshot or {}, current),
+    }
+
+
+def _cancellation_section(filing: Filing) -> dict | None:
+    if filing.kind != FilingObligation.Kind.CANCELLATION:
+        return None
+    entity = filing.entity
+    deletions = DeletionRequest.objects.filter(
+        trigger=DeletionRequest.Trigger.RECOGNITION_ENDED, propagations__system__entity=entity
+    ).distinct()
+    per_system = []
+    for system in ProcessingSystem.objects.filter(entity=entity).order_by("pk"):
+        rows = Propagation.objects.filter(system=system, deletion_request__in=deletions)
+        per_system.append(
+            {
+                "system": system.name_zh,
+                "instructions": rows.count(),
+                "confirmed": rows.filter(state__in=Propagation.TERMINAL).count(),
+                "evidence_sha256": fingerprint(
+                    sorted(rows.exclude(evidence_sha256="").values_list("evidence_sha256", flat=True))
+                ),
+            }
+        )
+    done = deletions.filter(state=DeletionRequest.State.COMPLETED).aggregate(Max("completed_at"))["completed_at__max"]
+    return {
+        "ended_on": entity.recognition_ended_on.isoformat() if entity.recognition_ended_on else "",
+        "systems": per_system,
+        "completed_on": timezone.localdate(done).isoformat()
+        if done and not deletions.exclude(state="completed").exists()
+        else "",
+    }

@@ -1,0 +1,427 @@
+"""The registry: legal entities, their sites and processing systems, impact assessments, and the inventory
+of holdings (who is held where, under which key), with the credentials systems use."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from consent.models import ConsentRecord, DataSubject, Purpose
+
+from .provinces import Province
+from .validators import validate_credit_code
+
+
+class EntityGroup(models.Model):
+    """A group of legal entities that may file together (a hotel chain and its companies)."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups of entities")
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class LegalEntity(models.Model):
+    """A personal information handler (个人信息处理者)."""
+
+    group = models.ForeignKey(
+        EntityGroup, verbose_name=_("group"), on_delete=models.PROTECT, null=True, blank=True, related_name="entities"
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
+    )
+    province = models.CharField(_("registered province"), max_length=2, choices=Province.choices)
+    registered_address = models.CharField(_("registered address"), max_length=255)
+    operating_address = models.CharField(_("operating address"), max_length=255, blank=True)
+    legal_representative = models.CharField(_("legal representative"), max_length=100)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    dpo_name = models.CharField(_("personal information protection officer"), max_length=100)
+    dpo_email = models.EmailField(_("DPO email"))
+    dpo_phone = models.CharField(_("DPO phone"), max_length=32, blank=True)
+    pipo_designated = models.BooleanField(
+        _("officer designated under PIPL Art 52"),
+        default=False,
+        help_text=_("Required once the entity handles the personal information of 1,000,000 people."),
+    )
+    pi_headcount = models.PositiveBigIntegerField(
+        _("people whose personal information the entity handles"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "All personal information, not only faces, from the company's own records. FaceRights sees only "
+            "facial data: the daily count uses the larger of this figure and its own."
+        ),
+    )
+    pi_headcount_on = models.DateField(_("headcount as of"), null=True, blank=True)
+    security_measures = models.TextField(
+        _("security protection measures"),
+        blank=True,
+        help_text=_(
+            "Encryption, audit, access control, intrusion defence, 等保 level and record number (for filings)."
+        ),
+    )
+    operating_procedures = models.TextField(
+        _("internal operating procedures"), blank=True, help_text=_("Their titles, versions and dates (for filings).")
+    )
+    recognition_ended_on = models.DateField(_("face recognition ended"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("legal entity")
+        verbose_name_plural = _("legal entities")
+        ordering = ["name_zh"]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    def clean(self) -> None:
+        self.credit_code = (self.credit_code or "").strip().upper()
+        if self.pi_headcount is not None and self.pi_headcount_on is None:
+            raise ValidationError({"pi_headcount_on": _("Give the date the headcount was taken.")})
+        if self.pi_headcount_on and self.pi_headcount_on > timezone.localdate():
+            raise ValidationError({"pi_headcount_on": _("A headcount cannot be dated in the future.")})
+
+
+class Site(models.Model):
+    """A place where devices stand (a hotel, a residential compound, a branch)."""
+
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="sites"
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    address = models.CharField(_("address"), max_length=255)
+    is_public_place = models.BooleanField(_("public place"), default=False)
+    signage_present = models.BooleanField(_("conspicuous signs posted"), default=False)
+    collection_area = models.CharField(_("collection area"), max_length=255, blank=True)
+    is_private_space = models.BooleanField(
+        _("private space"),
+        default=False,
+        help_text=_("Guest rooms, bathhouses, changing rooms, toilets: never allowed (Measures Art 13)."),
+    )
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        ordering = ["entity", "name_zh"]
+        constraints = [
+            models.CheckConstraint(condition=Q(is_private_space=False), name="site_never_private_space"),
+            models.CheckConstraint(
+                condition=Q(is_public_place=False) | Q(signage_present=True), name="site_public_place_has_signage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    def clean(self) -> None:
+        errors = {}
+        if self.is_private_space:
+            errors["is_private_space"] = _(
+                "Facial recognition devices may not be installed in private spaces such as guest rooms, "
+                "bathhouses, changing rooms or toilets (Measures Art 13)."
+            )
+        if self.is_public_place and not self.signage_present:
+            errors["signage_present"] = _("A public place needs conspicuous signs before faces are collected there.")
+        if self.is_public_place and not self.collection_area.strip():
+            errors["collection_area"] = _("Describe the collection area of a device in a public place.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Alternative(models.TextChoices):
+    """Non-face ways to verify identity a system offers (Measures Art 10)."""
+
+    CARD = "card", _("card")
+    PIN = "pin", _("PIN")
+    QR_CODE = "qr_code", _("QR code")
+    STAFF_CHECK = "staff_check", _("check by staff")
+    ID_DOCUMENT = "id_document", _("identity document")
+    PHONE_CODE = "phone_code", _("code sent to a phone")
+    PASSWORD = "password", _("password")
+
+
+def validate_alternatives(value) -> None:
+    if not isinstance(value, list) or any(item not in Alternative.values for item in value):
+        raise ValidationError(_("Choose alternatives from the list."), code="alternatives")
+
+
+class ProcessingSystem(models.Model):
+    """A system or device that holds facial data: the unit deletions are sent to."""
+
+    class Kind(models.TextChoices):
+        DEVICE = "device", _("on-site device")
+        CENTRAL = "central", _("central service")
+        PROCESSOR = "processor", _("entrusted processor (受托人)")
+        RECIPIENT = "recipient", _("independent recipient")
+
+    class Integration(models.TextChoices):
+        PUSH = "push", _("push (webhook)")
+        PULL = "pull", _("pull (the device fetches a feed)")
+        MANUAL = "manual", _("manual (a person confirms)")
+
+    class Recognition(models.TextChoices):
+        VERIFY = "verify", _("1:1 verification")
+        IDENTIFY = "identify", _("1:N identification")
+        NONE = "none", _("stores only, recognises no one")
+
+    class Storage(models.TextChoices):
+        DEVICE = "device", _("on the device")
+        SERVER = "server", _("on the company's server")
+        CLOUD = "cloud", _("in a cloud service")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        RETIRED = "retired", _("retired")
+
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="systems"
+    )
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.PROTECT, null=True, blank=True, related_name="systems"
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    integration = models.CharField(_("integration"), max_length=16, choices=Integration.choices)
+    purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="systems")
+    recognition = models.CharField(
+        _("recognition"), max_length=16, choices=Recognition.choices, default=Recognition.VERIFY
+    )
+    keeps_template = models.BooleanField(_("keeps face templates"), default=True)
+    keeps_image = models.BooleanField(_("keeps face images"), default=False)
+    storage_location = models.CharField(
+        _("storage location"), max_length=16, choices=Storage.choices, default=Storage.DEVICE
+    )
+    internet_transmission = models.BooleanField(_("transmits facial data over the internet"), default=False)
+    alternatives = models.JSONField(
+        _("non-face alternatives"), default=list, blank=True, validators=[validate_alternatives]
+    )
+    uses_national_identity_service = models.BooleanField(
+        _("uses the national online identity authentication service"), default=False
+    )
+    requires_written_consent = models.BooleanField(_("requires written consent"), default=False)
+    retention_days = models.PositiveIntegerField(_("retention (days)"), validators=[MinValueValidator(1)])
+    retention_justification_zh = models.TextField(_("why this retention (Chinese)"))
+    retention_justification_en = models.TextField(_("why this retention (English)"), blank=True)
+    contact_name = models.CharField(_("contact"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    contract_reference = models.CharField(_("contract reference"), max_length=100, blank=True)
+    contract_starts_on = models.DateField(_("contract starts"), null=True, blank=True)
+    contract_ends_on = models.DateField(_("contract ends"), null=True, blank=True)
+    contract_data_types = models.CharField(_("data types in the contract"), max_length=255, blank=True)
+    subprocessing_approved = models.BooleanField(_("sub-processing approved"), default=False)
+    webhook_url = models.URLField(_("webhook URL (push)"), blank=True)
+    is_internal = models.BooleanField(
+        _("internal network"),
+        default=False,
+        help_text=_("Allows a webhook on a loopback or private address (the simulator, an on-premises service)."),
+    )
+    deletion_working_days = models.PositiveSmallIntegerField(
+        _("agreed time to delete (working days)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        _("reminder interval for manual confirmation (hours)"), default=24, validators=[MinValueValidator(1)]
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
+    enrolments_paused = models.BooleanField(
+        _("enrolments paused"),
+        default=False,
+        editable=False,
+        help_text=_("Enrols no one new; the people already enrolled, and their deletions, are unaffected."),
+    )
+    deliveries_paused = models.BooleanField(
+        _("deliveries paused"),
+        default=False,
+        editable=False,
+        help_text=_("Deletion instructions wait until the DPO lets them flow again; the person is told."),
+    )
+    connection_verified_at = models.DateTimeField(
+        _("connection verified"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the system last confirmed a synthetic deletion (a connection test)."),
+    )
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(_("last confirmed deletion"), null=True, blank=True, editable=False)
+    # The pull feed: every instruction gets the next number of its system's
+    # sequence, taken under the system's row lock so that numbers become
+    # visible in order. Instructions numbered up to feed_floor are no longer
+    # served (older than the feed's retention): a cursor below it must reconcile.
+    feed_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    feed_floor = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("processing system")
+        verbose_name_plural = _("processing systems")
+        ordering = ["entity", "name_zh"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(keeps_template=True) | Q(keeps_image=True), name="system_keeps_something"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+    @property
+    def verifies_identity(self) -> bool:
+        return self.recognition != self.Recognition.NONE
+
+    def clean(self) -> None:
+        errors = {}
+        if self.site_id and self.entity_id and self.site.entity_id != self.entity_id:
+            errors["site"] = _("The site belongs to another legal entity.")
+        if self.kind == self.Kind.PROCESSOR and not self.contract_reference.strip():
+            errors["contract_reference"] = _("An entrusted processor needs its contract (PIPL Art 21).")
+        if self.contract_starts_on and self.contract_ends_on and self.contract_ends_on < self.contract_starts_on:
+            errors["contract_ends_on"] = _("The contract cannot end before it starts.")
+        if self.integration == self.Integration.PUSH and not self.webhook_url:
+            errors["webhook_url"] = _("A push system needs the URL its deletions are sent to.")
+        if self.integration == self.Integration.MANUAL and not self.contact_email:
+            errors["contact_email"] = _("A manual system needs the email address its deletion tasks are sent to.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class ImpactAssessment(models.Model):
+    """A personal information protection impact assessment (PIPIA, Measures Art 9, PIPL Arts 55-56)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        IN_REVIEW = "in_review", _("in review")
+        APPROVED = "approved", _("approved")
+        NEEDS_REASSESSMENT = "needs_reassessment", _("needs reassessment")  # purpose, method or storage changed
+
+    entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="assessments"
+    )
+    systems = models.ManyToManyField(ProcessingSystem, verbose_name=_("systems covered"), related_name="assessments")
+    title = models.CharField(_("title"), max_length=200)
+    lawfulness = models.TextField(_("lawfulness, legitimacy and necessity of the purpose and method"))
+    impact = models.TextField(_("impact on individuals and the measures that reduce it"))
+    risks = models.TextField(_("risks of leaks, alteration, loss or unlawful use, and their harm"))
+    measures = models.TextField(_("whether protection measures are lawful, effective and proportionate"))
+    reviewer = models.CharField(_("reviewer"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=24, choices=State.choices, default=State.DRAFT, editable=False)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
+    approved_by = models.CharField(_("approved by"), max_length=128, blank=True, editable=False)
+    next_review_on = models.DateField(_("next review"), null=True, blank=True)
+    reassessment_reason = models.CharField(_("why reassessment is needed"), max_length=255, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("impact assessment")
+        verbose_name_plural = _("impact assessments")
+        permissions = [("approve_impactassessment", _("Can approve impact assessments"))]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Holding(models.Model):
+    """One subject's facial data in one system, known by the system's pseudonymous key.
+
+    There is no image or template field here, nor anywhere in the portal
+    (Measures Art 8): the portal is an index of who is held where.
+    """
+
+    class DataKind(models.TextChoices):
+        TEMPLATE = "template", _("face template")
+        IMAGE = "image", _("face image")
+        BOTH = "both", _("face image and template")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("held and in use")  # processed under its consent
+        DELETION_PENDING = "deletion_pending", _("deletion under way")
+        DELETED = "deleted", _("deleted")
+        # Kept for a legal reason, processing stopped (PIPL Art 47: a retention period a law sets,
+        # or deletion technically infeasible). A system answered "held" to its deletion.
+        RETAINED = "retained", _("kept for a legal reason, processing stopped")
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="holdings"
+    )
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="holdings"
+    )
+    subject_key = models.CharField(_("the system's key for this person"), max_length=128)
+    data_kind = models.CharField(_("kind of data"), max_length=16, choices=DataKind.choices)
+    consent = models.ForeignKey(
+        ConsentRecord,
+        verbose_name=_("consent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holdings",
+    )
+    enrolled_at = models.DateTimeField(_("enrolled"))
+    retention_until = models.DateField(_("retained until"))
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.ACTIVE)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("holding")
+        verbose_name_plural = _("holdings")
+        constraints = [
+            models.UniqueConstraint(fields=["system", "subject_key"], name="holding_system_key_unique"),
+            models.UniqueConstraint(
+                fields=["subject", "system"], condition=~Q(status="deleted"), name="holding_one_live_per_system"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["subject", "status"], name="holding_subject_status_idx"),
+            models.Index(fields=["retention_until"], name="holding_retention_idx"),
+            models.Index(fields=["subject_key"], name="holding_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} / {self.subject_key}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.subject_id}"
+
+
+class SystemCredential(models.Model):
+    """A secret a system uses with the portal: a device token (stored hashed) or a webhook secret (encrypted).
+
+    Several may be live at once, so a secret rotates without downtime: the new
+    one is added, both work during the overlap, then the old one expires.
+    """
+
+    class Kind(models.TextChoices):
+        DEVICE_TOKEN = "device_token", _("device token (pull feed and API)")
+        WEBHOOK_SECRET = "webhook_secret", _("webhook signing secret")
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.CASCADE, related_name="credentials"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    secret_ciphertext = models.BinaryField(null=True, editable=False)
+    hint = models.CharField(_("first characters"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("system credential")
+        verbose_name_plural = _("system credentials")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.hint}…"

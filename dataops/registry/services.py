@@ -1,0 +1,250 @@
+"""State changes of the registry: processing systems and impact assessments.
+
+Every function is keyword-only, runs in one transaction, writes its audit
+event in that transaction and is safe to call twice. Holdings are in
+`holdings.py`; entities and sites are plain records (`facerights.services.record_save`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.models import ConsentEvent, ConsentRecord, Notice
+from facerights.audit import audit_record
+from facerights.services import TransitionError, content_fields
+
+from .models import ImpactAssessment, ProcessingSystem
+
+# --- Processing systems ------------------------------------------------------------
+
+# A change to any of these changes how faces are processed: the assessment
+# must be redone (Measures Art 9) and consents renewed (PIPL Art 14, R7).
+METHOD_FIELDS = ("recognition", "keeps_template", "keeps_image", "storage_location", "internet_transmission")
+
+
+def system_save(*, actor: str, system: ProcessingSystem, purposes=None) -> ProcessingSystem:
+    """Create or change a system's registry entry.
+
+    A change of method or storage flags the system's approved assessments for
+    reassessment and asks every current consent to be renewed; a change of
+    purposes flags the assessments.
+    """
+    with transaction.atomic():
+        before = None if system._state.adding else ProcessingSystem.objects.select_for_update().get(pk=system.pk)
+        purposes_before = set(before.purposes.values_list("pk", flat=True)) if before else set()
+        system.full_clean(exclude=["purposes"])
+        if before is None:
+            system.save()
+        else:
+            system.status = before.status  # the status has its own services
+            system.save(update_fields=content_fields(ProcessingSystem))
+        if purposes is not None:
+            system.purposes.set(purposes)
+        if before is None:
+            audit_record(actor=actor, action="system.created", target=system)
+            return system
+        method_changed = [field for field in METHOD_FIELDS if getattr(before, field) != getattr(system, field)]
+        purposes_changed = purposes is not None and {p.pk for p in purposes} != purposes_before
+        audit_record(
+            actor=actor,
+            action="system.changed",
+            target=system,
+            data={"method_fields": method_changed, "purposes_changed": purposes_changed},
+        )
+        if method_changed or purposes_changed:
+            reason = ", ".join(method_changed + (["purposes"] if purposes_changed else []))
+            for assessment in system.assessments.filter(state=ImpactAssessment.State.APPROVED):
+                impact_assessment_flag(actor=actor, assessment=assessment, reason=reason)
+        if method_changed:
+            _consents_require_renewal(actor=actor, system=system)
+    return system
+
+
+def _consents_require_renewal(*, actor: str, system: ProcessingSystem) -> None:
+    now = timezone.now()
+    for record in system.consents.select_for_update().filter(state=ConsentRecord.State.ACTIVE):
+        record.state = ConsentRecord.State.NEEDS_RECONSENT
+        record.save(update_fields=["state"])
+        ConsentEvent.objects.create(record=record, kind=ConsentEvent.Kind.RECONSENT_REQUIRED, at=now, actor=actor)
+        audit_record(actor=actor, action="consent.reconsent_required", target=record, data={"system": system.pk})
+
+
+def system_activation_problems(system: ProcessingSystem) -> list[str]:
+    """Why a system may not be activated yet (empty when it may)."""
+    problems = []
+    if not system.assessments.filter(state=ImpactAssessment.State.APPROVED).exists():
+        problems.append(_("It needs an approved impact assessment (Measures Art 9)."))
+    if system.verifies_identity and not system.alternatives:
+        problems.append(
+            _("It verifies identity, so it must offer at least one non-face alternative (Measures Art 10).")
+        )
+    if not system.notices.filter(status=Notice.Status.PUBLISHED).exists():
+        problems.append(_("It needs a published notice before anyone can consent (Measures Art 5)."))
+    if not system.purposes.exists():
+        problems.append(_("It needs at least one purpose."))
+    if system.connection_verified_at is None:
+        problems.append(_("It needs a passed connection test: a synthetic deletion it has confirmed."))
+    return problems
+
+
+def system_activate(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:
+    with transaction.atomic():
+        system = ProcessingSystem.objects.select_for_update().get(pk=system.pk)
+        if system.status == ProcessingSystem.Status.ACTIVE:
+            return system
+        if system.status == ProcessingSystem.Status.RETIRED:
+            raise TransitionError(_("A retired system cannot be activated again."), code="retired")
+        problems = system_activation_problems(system)
+        if problems:
+            raise TransitionError(problems, code="activation")
+        return _system_set_status(actor, system, ProcessingSystem.Status.ACTIVE)
+
+
+def system_suspend(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:
+    with transaction.atomic():
+        system = ProcessingSystem.objects.select_for_update().get(pk=system.pk)
+        if system.status == ProcessingSystem.Status.SUSPENDED:
+            return system
+        if system.status != ProcessingSystem.Status.ACTIVE:
+            raise TransitionError(_("Only an active system can be suspended."), code="not_active")
+        return _system_set_status(actor, system, ProcessingSystem.Status.SUSPENDED)
+
+
+def system_retire(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:
+    with transaction.atomic():
+        system = ProcessingSystem.objects.select_for_update().get(pk=system.pk)
+        if system.status == ProcessingSystem.Status.RETIRED:
+            return system
+        return _system_set_status(actor, system, ProcessingSystem.Status.RETIRED)
+
+
+def system_connection_verified(*, actor: str, system: ProcessingSystem, test_id: int) -> ProcessingSystem:
+    """Record that the system confirmed a synthetic deletion (a connection test): it can receive deletions."""
+    with transaction.atomic():
+        system = ProcessingSystem.objects.select_for_update().get(pk=system.pk)
+        system.connection_verified_at = timezone.now()
+        system.save(update_fields=["connection_verified_at"])
+        audit_record(actor=actor, action="system.connection_test_passed", target=system, data={"test": test_id})
+    return system
+
+
+def system_enrolments_pause(*, actor: str, system: ProcessingSystem, paused: bool) -> ProcessingSystem:
+    """Stop (or resume) enrolling new people; recognition of those enrolled and their deletions go on."""
+    return _system_set_flag(actor, system, "enrolments_paused", paused)
+
+
+def system_deliveries_pause(*, actor: str, system: ProcessingSystem, paused: bool) -> ProcessingSystem:
+    """Hold deletion instructions back from a system (maintenance, an outage), or let them flow again.
+
+    Held instructions wait, due, and the DPO and the person are told they have not
+    reached the system; nothing counts as delivered while paused.
+    """
+    return _system_set_flag(actor, system, "deliveries_paused", paused)
+
+
+def _system_set_flag(actor: str, system: ProcessingSystem, field: str, value: bool) -> ProcessingSystem:
+    with transaction.atomic():
+        system = ProcessingSystem.objects.select_for_update().get(pk=system.pk)
+        if getattr(system, field) == value:
+            return system
+        setattr(system, field, value)
+        system.save(update_fields=[field])
+        audit_record(actor=actor, action=f"system.{field}", target=system, data={"value": value})
+    return system
+
+
+def _system_set_status(actor: str, system: ProcessingSystem, status: str) -> ProcessingSystem:
+    previous = system.status
+    system.status = status
+    system.save(update_fields=["status"])
+    audit_record(actor=actor, action=f"system.{status}", target=system, data={"from": previous})
+    return system
+
+
+# --- Impact assessments --------------------------------------------------------------
+
+ASSESSMENT_RETENTION_DAYS = 3 * 366  # at least three years (Measures Art 9, PIPL Art 56)
+
+
+def impact_assessment_submit(*, actor: str, assessment: ImpactAssessment) -> ImpactAssessment:
+    """Send a draft (or one flagged for reassessment) to review."""
+    return _assessment_move(
+        actor,
+        assessment,
+        to=ImpactAssessment.State.IN_REVIEW,
+        allowed_from=(ImpactAssessment.State.DRAFT, ImpactAssessment.State.NEEDS_REASSESSMENT),
+    )
+
+
+def impact_assessment_approve(*, actor: str, assessment: ImpactAssessment, reviewer: str = "") -> ImpactAssessment:
+    with transaction.atomic():
+        assessment = _assessment_move(
+            actor, assessment, to=ImpactAssessment.State.APPROVED, allowed_from=(ImpactAssessment.State.IN_REVIEW,)
+        )
+        assessment.approved_at = timezone.now()
+        assessment.approved_by = actor
+        assessment.reassessment_reason = ""
+        if reviewer:
+            assessment.reviewer = reviewer
+        assessment.save(update_fields=["approved_at", "approved_by", "reassessment_reason", "reviewer"])
+    return assessment
+
+
+def impact_assessment_flag(*, actor: str, assessment: ImpactAssessment, reason: str) -> ImpactAssessment:
+    """Mark an approved assessment as needing reassessment (a change, or a major incident)."""
+    with transaction.atomic():
+        assessment = _assessment_move(
+            actor,
+            assessment,
+            to=ImpactAssessment.State.NEEDS_REASSESSMENT,
+            allowed_from=(ImpactAssessment.State.APPROVED,),
+            data={"reason": reason},
+        )
+        assessment.reassessment_reason = reason[:255]
+        assessment.save(update_fields=["reassessment_reason"])
+    return assessment
+
+
+def _assessment_move(actor, assessment, *, to, allowed_from, data=None) -> ImpactAssessment:
+    with transaction.atomic():
+        assessment = ImpactAssessment.objects.select_for_update().get(pk=assessment.pk)
+        if assessment.state == to:
+            return assessment
+        if assessment.state not in allowed_from:
+            raise TransitionError(
+                _("An assessment cannot go from %(from)s to %(to)s.")
+                % {"from": assessment.get_state_display(), "to": ImpactAssessment.State(to).label},
+                code="transition",
+            )
+        previous = assessment.state
+        assessment.state = to
+        assessment.save(update_fields=["state"])
+        audit_record(
+            actor=actor,
+            action=f"assessment.{to}",
+            target=assessment,
+            data={"from": previous, **(data or {})},
+        )
+    return assessment
+
+
+def impact_assessment_deletable(assessment: ImpactAssessment, *, today: dt.date | None = None) -> bool:
+    """Never approved, or approved more than three years ago."""
+    if assessment.approved_at is None:
+        return assessment.state == ImpactAssessment.State.DRAFT
+    today = today or timezone.localdate()
+    return (today - timezone.localdate(assessment.approved_at)).days > ASSESSMENT_RETENTION_DAYS
+
+
+def impact_assessment_delete(*, actor: str, assessment: ImpactAssessment) -> None:
+    with transaction.atomic():
+        if not impact_assessment_deletable(assessment):
+            raise TransitionError(
+                _("An assessment is kept for at least three years after approval (Measures Art 9)."), code="retained"
+            )
+        audit_record(actor=actor, action="assessment.deleted", target=assessment)
+        assessment.delete()

@@ -1,0 +1,104 @@
+"""The DPO's dashboard on the admin index: what is late, counts against the filing threshold, health."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, F
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from facerights.liveness import heartbeats, queue_depths
+from facerights.workdays import year_is_covered
+
+from ..deletions import states
+from ..deletions.models import Propagation
+from ..filings.models import ChangeReview, FilingObligation, PersonCount
+from ..filings.obligations import FILING_THRESHOLD
+from ..registry.models import LegalEntity
+from ..requests.models import Request
+from .health import systems_health
+
+WIDTH, HEIGHT, PAD = 640, 220, 40
+
+
+def _line_chart(series: dict[str, list[tuple[dt.date, int]]], threshold: int) -> dict:
+    dates = sorted({d for points in series.values() for d, _v in points})
+    if not dates:
+        return {"lines": [], "threshold_y": None}
+    top = max([threshold] + [v for points in series.values() for _d, v in points]) * 1.1
+    first, last = dates[0], dates[-1]
+    span = max((last - first).days, 1)
+
+    def x(day):
+        return PAD + (WIDTH - 2 * PAD) * (day - first).days / span
+
+    def y(value):
+        return HEIGHT - PAD - (HEIGHT - 2 * PAD) * value / top
+
+    lines = [
+        {
+            "name": name,
+            "points": " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in points),
+            "last": points[-1][1] if points else 0,
+        }
+        for name, points in series.items()
+    ]
+    return {"lines": lines, "threshold_y": f"{y(threshold):.1f}", "first": first, "last": last}
+
+
+def dashboard_context(user) -> dict:
+    """Everything the dashboard shows, for a user who may see the request queue ({"show": False} otherwise)."""
+    if not user.has_perm("dataops.view_request"):
+        return {"show": False}
+    now = timezone.now()
+    today = timezone.localdate(now)
+    entities = list(LegalEntity.objects.order_by("name_zh"))
+    counts: dict[str, list[tuple[dt.date, int]]] = {e.name_zh: [] for e in entities}
+    for row in (
+        PersonCount.objects.filter(date__gte=today - dt.timedelta(days=180)).select_related("entity").order_by("date")
+    ):
+        counts[row.entity.name_zh].append((row.date, row.persons))
+    weeks_since = today - dt.timedelta(weeks=12)
+    weekly = (
+        Request.objects.filter(received_at__date__gte=weeks_since)
+        .annotate(week=TruncWeek("received_at"))
+        .values("week", "type", "state")
+        .annotate(n=Count("pk"))
+        .order_by("week", "type", "state")
+    )
+    closed = Request.objects.filter(state=Request.State.COMPLETED, closed_at__date__gte=today - dt.timedelta(days=90))
+    on_time = closed.filter(closed_at__date__lte=F("due_on")).count()
+    total_closed = closed.count()
+    health = systems_health(now=now)
+    processes = heartbeats(now)
+    return {
+        "show": True,
+        "threshold": FILING_THRESHOLD,
+        "entity_chart": _line_chart(counts, FILING_THRESHOLD),
+        "entity_rows": [(name, points[-1] if points else None) for name, points in counts.items()],
+        "weekly": list(weekly),
+        "on_time": on_time,
+        "total_closed": total_closed,
+        "on_time_share": round(100 * on_time / total_closed) if total_closed else None,
+        "health": health,
+        "health_counts": {
+            label: sum(1 for h in health if h.label == label) for label in ("healthy", "failing", "overdue")
+        },
+        "overdue_requests": Request.objects.filter(state__in=Request.OPEN_STATES, due_on__lt=today).count(),
+        "overdue_propagations": Propagation.objects.filter(deadline__lt=today)
+        .exclude(state__in=states.TERMINAL)
+        .count(),
+        "escalated": Propagation.objects.filter(state=Propagation.State.ESCALATED).count(),
+        "obligations": FilingObligation.objects.filter(fulfilled_at=None).select_related("entity").order_by("due_on"),
+        "open_change_reviews": ChangeReview.objects.filter(decided_at=None).count(),
+        "processes": processes,
+        "beat_alive": any(p["state"] == "alive" and p["beat"].kind == "beat" for p in processes),
+        "silent_workers": [p["beat"].name for p in processes if p["state"] == "silent" and p["beat"].kind == "worker"],
+        "queue_depths": queue_depths(),
+        "next_year": today.year + 1,
+        "next_year_covered": year_is_covered(today.year + 1),
+        "width": WIDTH,
+        "height": HEIGHT,
+        "pad": PAD,
+    }

@@ -350,6 +350,31 @@ def consent_withdraw(
     return record
 
 
+def consents_renewal_require(*, actor: str, system_id: int, reason: str) -> int:
+    """A system changed how it processes faces: every current consent to it must be given again (PIPL Art 14).
+
+    The consents stay on record as needing renewal; the person is asked again. Returns how many.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        records = list(
+            ConsentRecord.objects.select_for_update()
+            .filter(system_id=system_id, state=ConsentRecord.State.ACTIVE)
+            .order_by("pk")
+        )
+        for record in records:
+            record.state = ConsentRecord.State.NEEDS_RECONSENT
+            record.save(update_fields=["state"])
+            ConsentEvent.objects.create(record=record, kind=ConsentEvent.Kind.RECONSENT_REQUIRED, at=now, actor=actor)
+            audit_record(
+                actor=actor,
+                action="consent.reconsent_required",
+                target=record,
+                data={"system": system_id, "reason": reason},
+            )
+    return len(records)
+
+
 def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
     """Destroy a subject's identifiers and name (crypto-shredding); keep keyed hashes as tombstones.
 

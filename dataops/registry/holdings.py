@@ -84,6 +84,11 @@ def holding_report(
     actor = f"system:{system.pk}"
     if system.status != ProcessingSystem.Status.ACTIVE:
         raise ValidationError(_("This system is not active: it may not enrol anyone."), code="inactive")
+    if system.enrolments_paused:
+        raise ValidationError(
+            _("This system's enrolments are paused by the data-protection officer: it may not enrol anyone now."),
+            code="enrolments_paused",
+        )
     identifiers = {kind: value for kind, value in identifiers.items() if value}
     if not identifiers:
         raise ValidationError(_("Give at least one identifier (phone, email or external id)."), code="identifiers")
@@ -140,7 +145,12 @@ def holding_report(
 
 
 def consent_check(*, system: ProcessingSystem, subject_key: str, purpose: str) -> tuple[bool, str]:
-    """May the system process this person for this purpose now? Answers no unless a current consent says yes."""
+    """May the system process this person for this purpose now? Answers no unless a current consent says yes.
+
+    A system that is not active (a draft, suspended, retired) may process no one.
+    """
+    if system.status != ProcessingSystem.Status.ACTIVE:
+        return False, "system_not_active"
     if not system.purposes.filter(code=purpose).exists():
         return False, "purpose_not_declared"
     holding = Holding.objects.filter(system=system, subject_key=subject_key).first()

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.models import ConsentEvent, ConsentRecord, Notice
+from consent.models import Notice
+from consent.services import consents_renewal_require
 from facerights.audit import audit_record
 from facerights.services import TransitionError, content_fields
 
@@ -60,17 +61,8 @@ def system_save(*, actor: str, system: ProcessingSystem, purposes=None) -> Proce
             for assessment in system.assessments.filter(state=ImpactAssessment.State.APPROVED):
                 impact_assessment_flag(actor=actor, assessment=assessment, reason=reason)
         if method_changed:
-            _consents_require_renewal(actor=actor, system=system)
+            consents_renewal_require(actor=actor, system_id=system.pk, reason=", ".join(method_changed))
     return system
-
-
-def _consents_require_renewal(*, actor: str, system: ProcessingSystem) -> None:
-    now = timezone.now()
-    for record in system.consents.select_for_update().filter(state=ConsentRecord.State.ACTIVE):
-        record.state = ConsentRecord.State.NEEDS_RECONSENT
-        record.save(update_fields=["state"])
-        ConsentEvent.objects.create(record=record, kind=ConsentEvent.Kind.RECONSENT_REQUIRED, at=now, actor=actor)
-        audit_record(actor=actor, action="consent.reconsent_required", target=record, data={"system": system.pk})
 
 
 def system_activation_problems(system: ProcessingSystem) -> list[str]:

@@ -1,3 +1,5 @@
+"""The demo data has what each journey needs, once."""
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone

@@ -1,9 +1,4 @@
-"""The restore drill: restore an older backup, replay the tombstone journal, and nobody deleted comes back.
-
-The backup is a real one of the test database: `pg_dump -Fc` and `pg_restore
---clean` on PostgreSQL, SQLite's online backup API on SQLite. So the test
-needs committed rows and its own connection handling: transaction=True.
-"""
+"""The restore drill: a backup restored, the journal replayed, no deleted person back."""
 
 from __future__ import annotations
 
@@ -34,11 +29,11 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 PHONE_A, EMAIL_A = "13800138000", "wang@example.com"
+
+
 PHONE_B, EMAIL_B = "13900139000", "li@example.com"
-
-
-# --- Backing up and restoring the test database -----------------------------------------
 
 
 def _pg_tool(name: str) -> str:
@@ -91,9 +86,6 @@ def restore(dump: Path) -> None:
     # The backup API rather than a file copy: the live file has WAL and shared-memory companions.
     with sqlite3.connect(dump) as source, sqlite3.connect(name) as target:
         source.backup(target)
-
-
-# --- The drill -------------------------------------------------------------------------
 
 
 @pytest.fixture

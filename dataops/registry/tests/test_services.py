@@ -1,4 +1,4 @@
-"""The registry's rules: private spaces, activation gates, reassessment, retention of assessments."""
+"""State changes of the registry: places, systems and their gates, changes of method, assessments."""
 
 import datetime as dt
 
@@ -8,8 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent.models import ConsentRecord
-from dataops.deletions.opening import deletion_request_open
-from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
+from dataops.models import ImpactAssessment, ProcessingSystem, Site
 from dataops.registry.services import (
     impact_assessment_delete,
     impact_assessment_flag,
@@ -22,9 +21,6 @@ from facerights.services import TransitionError, record_save
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-# --- Sites (R28) -------------------------------------------------------------
 
 
 def test_a_private_space_is_refused_with_a_clear_error(entity):
@@ -44,40 +40,6 @@ def test_a_public_place_needs_signage(entity):
     with pytest.raises(ValidationError) as info:
         factories.site(entity, signage_present=False)
     assert "signage_present" in info.value.message_dict
-
-
-def test_the_admin_shows_the_private_space_error(admin_client, entity):
-    response = admin_client.post(
-        "/admin/dataops/site/add/",
-        {"entity": entity.pk, "name_zh": "客房", "address": "x", "is_private_space": "on"},
-    )
-    assert response.status_code == 200
-    assert "私密空间" in response.content.decode()  # the admin speaks Chinese by default
-    assert not Site.objects.filter(name_zh="客房").exists()
-
-
-# --- Legal entities ------------------------------------------------------------------
-
-
-def test_the_admin_form_explains_a_wrong_credit_code(admin_client):
-    response = admin_client.post(
-        "/admin/dataops/legalentity/add/",
-        {
-            "name_zh": "错误代码公司",
-            "credit_code": "9144030071526726XH",
-            "province": "44",
-            "registered_address": "深圳",
-            "legal_representative": "某人",
-            "dpo_name": "某人",
-            "dpo_email": "dpo@example.com",
-        },
-    )
-    assert response.status_code == 200
-    assert "校验码不匹配" in response.content.decode()
-    assert not LegalEntity.objects.filter(name_zh="错误代码公司").exists()
-
-
-# --- Activation (R9, R20, R1) -------------------------------------------------------
 
 
 def test_no_activation_without_an_approved_assessment(entity, site, purpose):
@@ -115,35 +77,6 @@ def test_a_system_that_recognises_no_one_needs_no_alternative(entity, purpose):
     assert system_activate(actor="t", system=system).status == ProcessingSystem.Status.ACTIVE
 
 
-def test_no_activation_before_a_connection_test_passes(entity, site, purpose):
-    from dataops.deletions.connection_tests import connection_test_start
-
-    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
-    factories.approved_assessment(entity, [system])
-    factories.published_notice(system)
-    connection_test_start(actor="t", system=system)  # sent, not yet confirmed
-    with pytest.raises(TransitionError) as info:
-        system_activate(actor="t", system=system)
-    assert "connection test" in " ".join(info.value.messages)
-
-
-def test_a_connection_test_that_passes_can_activate_the_system(entity, site, purpose):
-    from dataops.deletions.connection_tests import connection_test_start
-    from dataops.deletions.propagations import propagation_confirm
-
-    system = factories.draft_system(entity=entity, site=site, purpose=purpose)
-    factories.approved_assessment(entity, [system])
-    factories.published_notice(system)
-    test = connection_test_start(actor="t", system=system, activate_on_pass=True)
-    instruction = test.deletion_request.propagations.get()
-    assert instruction.subject_key.startswith("FACERIGHTS-TEST-")
-    propagation_confirm(actor="t", propagation=instruction, outcome="not_found", evidence={"log": 1})
-    system.refresh_from_db()
-    test.refresh_from_db()
-    assert test.passed_at is not None
-    assert system.status == ProcessingSystem.Status.ACTIVE
-
-
 def test_no_activation_without_a_published_notice(entity, site, purpose):
     system = factories.draft_system(entity=entity, site=site, purpose=purpose)
     factories.approved_assessment(entity, [system])
@@ -174,9 +107,6 @@ def test_unknown_alternatives_are_refused(entity, purpose):
     with pytest.raises(ValidationError) as info:
         factories.draft_system(entity=entity, purpose=purpose, alternatives=["smile"])
     assert "alternatives" in info.value.message_dict
-
-
-# --- Change of method (R7, R20) ---------------------------------------------------------
 
 
 def test_a_change_of_storage_flags_the_assessment_and_asks_for_renewed_consent(system, subject):
@@ -210,9 +140,6 @@ def test_a_change_of_purposes_flags_the_assessment(system):
     assert system.assessments.get().state == ImpactAssessment.State.NEEDS_REASSESSMENT
 
 
-# --- Assessments are kept three years -------------------------------------------------
-
-
 def test_an_approved_assessment_cannot_be_deleted_within_three_years(system):
     assessment = system.assessments.get()
     ImpactAssessment.objects.filter(pk=assessment.pk).update(approved_at=timezone.now() - dt.timedelta(days=2 * 365))
@@ -231,13 +158,6 @@ def test_an_assessment_older_than_three_years_may_be_deleted(entity, purpose):
     assert not ImpactAssessment.objects.filter(pk=assessment.pk).exists()
 
 
-def test_the_admin_refuses_to_delete_a_recent_assessment(admin_client, system):
-    assessment = system.assessments.get()
-    response = admin_client.post(f"/admin/dataops/impactassessment/{assessment.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 403
-    assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()
-
-
 def test_flagging_a_draft_is_an_illegal_transition(entity):
     draft = record_save(
         actor="t",
@@ -245,9 +165,6 @@ def test_flagging_a_draft_is_an_illegal_transition(entity):
     )
     with pytest.raises(TransitionError):
         impact_assessment_flag(actor="t", assessment=draft, reason="x")
-
-
-# --- Services and their audit events -------------------------------------------------------
 
 
 def test_a_rolled_back_change_leaves_no_audit_event(system):
@@ -259,29 +176,3 @@ def test_a_rolled_back_change_leaves_no_audit_event(system):
     system.refresh_from_db()
     assert system.status == ProcessingSystem.Status.ACTIVE
     assert AuditEvent.objects.count() == before
-
-
-def test_a_draft_push_system_receives_its_connection_test_over_its_webhook_and_is_activated(
-    entity, site, purpose, subject, simulated_push
-):
-    from dataops.deletions.connection_tests import connection_test_start
-    from dataops.deletions.tasks import propagations_dispatch
-    from dataops.registry.credentials import credential_issue
-
-    simulator = simulated_push(keys=["REAL-KEY"])
-    system = factories.draft_system(entity=entity, site=site, purpose=purpose, webhook_url=simulator.url)
-    credential_issue(actor="t", system=system, kind="webhook_secret", value=simulator.secret)
-    factories.approved_assessment(entity, [system])
-    factories.published_notice(system)
-    factories.holding(subject, system, key="REAL-KEY")
-    real = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
-    connection_test_start(actor="t", system=system, activate_on_pass=True)
-
-    propagations_dispatch(system.pk)  # as the worker does, on the draft system
-
-    system.refresh_from_db()
-    assert system.status == ProcessingSystem.Status.ACTIVE  # the test went over the wire and passed
-    assert [key for _id, key, _outcome in simulator.store.effects() if key == "REAL-KEY"] == []  # nothing real yet
-    assert real.propagations.get().state == "pending"
-    propagations_dispatch(system.pk)  # active now: the real deletion follows
-    assert real.propagations.get().state == "deleted"

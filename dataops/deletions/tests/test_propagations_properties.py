@@ -1,4 +1,4 @@
-"""Properties of the propagation state machine, over any sequence of events (Hypothesis)."""
+"""Any sequence of outcomes keeps the ledger honest (Hypothesis)."""
 
 import contextlib
 import datetime as dt
@@ -23,6 +23,7 @@ from dataops.models import DeletionRequest, Propagation
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
 
 EVENTS = st.sampled_from(
     [

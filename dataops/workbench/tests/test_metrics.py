@@ -1,4 +1,4 @@
-"""/metrics: what a Prometheus scraper with the token reads, and what anyone else gets."""
+"""Prometheus metrics: behind a token, figures from the database."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from facerights.liveness import heartbeat_beat
 from tests import factories
 
 TEN_MINUTES = dt.timedelta(minutes=10)
+
+
 TOKEN = "metrics-token-for-tests-0123456789"  # noqa: S105
 
 

@@ -1,3 +1,5 @@
+"""Retention: holdings past their period are deleted everywhere (R12)."""
+
 import datetime as dt
 
 import pytest

@@ -1,3 +1,5 @@
+"""Holdings: who is held where, under which key and consent."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 

@@ -1,3 +1,5 @@
+"""The unified social credit code check."""
+
 import pytest
 from django.core.exceptions import ValidationError
 

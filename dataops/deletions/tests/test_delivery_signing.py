@@ -1,4 +1,4 @@
-"""Standard Webhooks signatures: the portal's signer against the simulator's independent verifier."""
+"""Standard Webhooks signatures, as the portal and a vendor compute them."""
 
 import json
 import time

@@ -1,4 +1,4 @@
-"""No deletion is lost: a worker killed mid-delivery and a flushed broker cost a delay, nothing more."""
+"""No deletion lost to a killed worker or a flushed broker."""
 
 import os
 import signal
@@ -19,7 +19,9 @@ from facerights.queues import QUEUE_KINDS
 from tests import factories
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
+
+
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 

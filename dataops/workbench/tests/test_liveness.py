@@ -1,4 +1,4 @@
-"""Workers and beat report that they live; the DPO's dashboard shows who is alive, silent or stopped."""
+"""Worker and beat liveness on the DPO's dashboard, with real processes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from facerights.models import Heartbeat
 from tests import factories
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
+
+
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 

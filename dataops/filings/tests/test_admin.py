@@ -1,0 +1,76 @@
+"""Filings in the admin: obligations recorded, attachments checked."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from dataops.filings.documents import filing_build
+from dataops.filings.services import (
+    filing_attach,
+    filing_create,
+    filing_generate,
+)
+from dataops.models import Filing, FilingObligation
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+PDF = b"%PDF-1.4 scanned and sealed"
+
+
+def test_the_dpo_records_the_officer_report_in_the_admin_with_its_reference(client, entity):
+    report = FilingObligation.objects.create(
+        entity=entity, kind="pipo_report", triggered_on=dt.date(2026, 1, 20), due_on=dt.date(2026, 3, 9)
+    )
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
+    url = reverse("admin:dataops_filingobligation_changelist")
+    data = {"action": "record_done", "_selected_action": [report.pk], "reference": ""}
+    refused = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "receipt number" in refused
+    data["reference"] = "深网信函〔2026〕12号"
+    client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    report.refresh_from_db()
+    assert report.fulfilled_reference == "深网信函〔2026〕12号" and report.fulfilled_at is not None
+    data["action"] = "start_filing"
+    refused = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not filed through FaceRights" in refused and not Filing.objects.exists()
+
+
+@pytest.fixture
+def filed(entity, system, subject):
+    """A filing with its documents built and every attachment uploaded."""
+    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
+    entity.save()
+    factories.holding(subject, system)
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
+        filing_attach(actor="t", filing=filing, kind=kind, content=PDF + kind.encode(), content_type="application/pdf")
+    filing_generate(actor="t", filing=filing)
+    return filing_build(filing_id=filing.pk)
+
+
+@pytest.mark.parametrize("case", ["bomb", "wrong-type", "too-large"])
+def test_a_bad_attachment_is_refused_clearly(client, filed, case):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.tests.test_linking import _bomb
+
+    content = {"bomb": _bomb(), "wrong-type": b"PK\x03\x04 a zip", "too-large": b"%PDF-" + b"0" * (5 * 1024 * 1024)}[
+        case
+    ]
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
+    before = filed.attachments.count()
+    data = {
+        "attachments-TOTAL_FORMS": "1",
+        "attachments-INITIAL_FORMS": "0",
+        "attachments-0-kind": "other",
+        "attachments-0-upload": SimpleUploadedFile("scan.png", content),
+        "agent_name": "张三",
+    }
+    response = client.post(reverse("admin:dataops_filing_change", args=[filed.pk]), data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert filed.attachments.count() == before
+    body = response.content.decode()
+    assert any(words in body for words in ("pixels", "PDF, PNG or JPEG", "5 MB", "像素", "PDF、PNG", "5 MB"))

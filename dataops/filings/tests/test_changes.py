@@ -1,0 +1,70 @@
+"""Changes to filed information and ending face recognition."""
+
+import datetime as dt
+
+import pytest
+
+from dataops.filings.changes import change_review_decide, filing_change_check, recognition_end
+from dataops.filings.documents import filing_build
+from dataops.filings.services import (
+    filing_attach,
+    filing_create,
+    filing_generate,
+    filing_review,
+    filing_submit,
+)
+from dataops.models import DeletionRequest, Filing, Holding
+from dataops.registry.services import system_save
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+PDF = b"%PDF-1.4 scanned and sealed"
+
+
+@pytest.fixture
+def filed(entity, system, subject):
+    """A filing with its documents built and every attachment uploaded."""
+    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
+    entity.save()
+    factories.holding(subject, system)
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
+        filing_attach(actor="t", filing=filing, kind=kind, content=PDF + kind.encode(), content_type="application/pdf")
+    filing_generate(actor="t", filing=filing)
+    return filing_build(filing_id=filing.pk)
+
+
+def test_a_change_of_storage_on_a_filed_entity_opens_a_review_with_its_deadline(filed, system):
+    filing_review(actor="dpo", filing=filed)
+    filing_submit(actor="dpo", filing=filed)
+    assert filing_change_check(entity=filed.entity, today=dt.date(2026, 9, 24)) is None  # nothing changed yet
+    system.storage_location = "cloud"
+    system_save(actor="t", system=system)
+    review = filing_change_check(entity=filed.entity, today=dt.date(2026, 9, 24))
+    # 30 working days from Thursday 24 September 2026: Mid-Autumn (25-27 Sep) and National Day
+    # (1-7 Oct) are not counted, the make-up Saturday of 10 October is: 3 in September,
+    # 2 + 1 + 18 in October, 9 to 12 November.
+    assert review.due_on == dt.date(2026, 11, 12)
+    assert any(c["field"].endswith("storage_location") and c["after"] == "cloud" for c in review.changes)
+    assert filing_change_check(entity=filed.entity, today=dt.date(2026, 9, 25)) is None  # once per change
+    change_review_decide(actor="dpo", review=review, substantive=True)
+    change = Filing.objects.get(kind="change")
+    assert change.previous == filed and change.obligation.due_on == review.due_on
+
+
+def test_ending_face_recognition_opens_deletions_for_every_holding_and_the_cancellation(
+    entity, purpose, subject, other_subject
+):
+    systems = [factories.active_system(entity=entity, purpose=purpose) for _ in range(2)]
+    for person in (subject, other_subject):
+        for system in systems:
+            factories.holding(person, system)
+    filing = recognition_end(actor="dpo", entity=entity, on=dt.date(2026, 3, 2))
+    held = Holding.objects.filter(system__entity=entity, subject__is_synthetic=False)
+    assert set(held.values_list("status", flat=True)) == {"deletion_pending"}
+    deletions = DeletionRequest.objects.filter(trigger="recognition_ended")
+    assert deletions.count() == 2 and sum(d.propagations.count() for d in deletions) == 4
+    assert filing.kind == "cancellation" and filing.obligation.due_on == dt.date(2026, 4, 14)
+    assert {s.status for s in entity.systems.all()} == {"retired"}

@@ -1,0 +1,116 @@
+"""The duties that follow a count of people: the filing at 100,000, the officer report, audits."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from consent.models import DataSubject
+from dataops.filings.counting import person_counts_take
+from dataops.filings.obligations import FILING_THRESHOLD
+from dataops.filings.services import (
+    FilingError,
+)
+from dataops.models import FilingObligation, Holding
+from facerights import crypto
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _bulk_people(system, count, *, also=None):
+    """`count` distinct people held by `system`; the first half also held by `also` (duplicates across systems)."""
+    import uuid
+
+    from django.db.models import Max
+
+    from facerights.db import bulk_insert
+
+    wrapped = crypto.data_key_new()[1]
+    now = timezone.now()
+    first = (DataSubject.objects.aggregate(Max("pk"))["pk__max"] or 0) + 1
+    bulk_insert(
+        DataSubject,
+        ["uuid", "wrapped_key", "created_at", "is_synthetic"],
+        [(uuid.uuid4(), wrapped, now, False) for _ in range(count)],
+    )
+    ids = list(DataSubject.objects.filter(pk__gte=first).values_list("pk", flat=True))
+    fields = ["subject", "system", "subject_key", "data_kind", "enrolled_at", "retention_until", "status"]
+    rows = [(pk, system.pk, f"B{system.pk}-{pk}", "template", now, now.date(), "active") for pk in ids]
+    if also is not None:
+        rows += [(pk, also.pk, f"B{also.pk}-{pk}", "template", now, now.date(), "active") for pk in ids[: count // 2]]
+    bulk_insert(Holding, fields, rows)
+    return ids
+
+
+def test_99999_people_open_nothing_and_one_more_opens_the_obligation_on_the_right_working_day(entity, purpose):
+    first = factories.active_system(entity=entity, purpose=purpose)
+    second = factories.active_system(entity=entity, purpose=purpose)
+    _bulk_people(first, FILING_THRESHOLD - 1, also=second)  # duplicates across two systems count once
+    person_counts_take(today=dt.date(2026, 1, 19))
+    assert not FilingObligation.objects.exists()
+    _bulk_people(second, 1)
+    person_counts_take(today=dt.date(2026, 1, 20))
+    obligation = FilingObligation.objects.get()
+    assert (obligation.kind, obligation.triggered_on) == ("initial", dt.date(2026, 1, 20))
+    # 30 working days from Tuesday 20 January 2026: across the Spring Festival (15 to 23
+    # February, not counted) and the make-up Saturdays of 14 and 28 February (counted).
+    assert obligation.due_on == dt.date(2026, 3, 9)
+    person_counts_take(today=dt.date(2026, 1, 21))
+    assert FilingObligation.objects.count() == 1
+
+
+def test_alerts_at_80_95_and_100_percent(entity, system, django_capture_on_commit_callbacks):
+    from dataops.filings.obligations import threshold_check
+
+    with django_capture_on_commit_callbacks(execute=True):
+        threshold_check(entity=entity, day=dt.date(2026, 5, 6), persons=96_000, previous=70_000)
+    assert [m.subject for m in mail.outbox] == [
+        f"{entity.name_zh} stores the faces of 96000 people (80% of the filing threshold)",
+        f"{entity.name_zh} stores the faces of 96000 people (95% of the filing threshold)",
+    ]
+    assert not FilingObligation.objects.exists()
+
+
+def test_the_officer_report_at_one_million_and_an_audit_every_two_years_above_ten_million(
+    entity, system, django_capture_on_commit_callbacks
+):
+    from dataops.filings.services import obligation_fulfil, obligation_start
+
+    def count(headcount, day):
+        entity.pi_headcount, entity.pi_headcount_on = headcount, day
+        entity.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            person_counts_take(today=day)
+        return {o.kind: o for o in FilingObligation.objects.filter(entity=entity, fulfilled_at=None)}
+
+    assert count(999_999, dt.date(2026, 1, 19)) == {}
+    report = count(1_000_000, dt.date(2026, 1, 20))["pipo_report"]
+    assert report.due_on == dt.date(2026, 3, 9)  # 30 working days, as for the filing
+    assert mail.outbox[-1].to == [entity.dpo_email]
+    assert "audit" not in count(10_000_000, dt.date(2026, 2, 2))  # "more than" ten million
+    audit = count(10_000_001, dt.date(2026, 2, 3))["audit"]
+    assert audit.due_on == dt.date(2028, 2, 3)
+    with pytest.raises(FilingError) as info:
+        obligation_start(actor="dpo", obligation=report)  # reported to the city, not filed here
+    assert info.value.code == "not_filed"
+    with pytest.raises(FilingError) as info:
+        obligation_fulfil(actor="dpo", obligation=audit, reference="  ")
+    assert info.value.code == "reference"
+    obligation_fulfil(actor="dpo", obligation=audit, reference="审计报告 2027-01")
+    following = FilingObligation.objects.get(entity=entity, kind="audit", fulfilled_at=None)
+    today = timezone.localdate()
+    assert following.due_on == today.replace(year=today.year + 2)
+    assert count(10_000_001, dt.date(2026, 2, 4)) == {"pipo_report": report, "audit": following}
+
+
+def test_a_headcount_needs_its_date_and_cannot_be_from_the_future(entity):
+    from django.core.exceptions import ValidationError
+
+    entity.pi_headcount = 1_200_000
+    with pytest.raises(ValidationError, match="date"):
+        entity.full_clean()
+    entity.pi_headcount_on = timezone.localdate() + dt.timedelta(days=1)
+    with pytest.raises(ValidationError, match="future"):
+        entity.full_clean()

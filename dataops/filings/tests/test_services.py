@@ -1,0 +1,64 @@
+"""The lifecycle of a filing: review, submission, the lock, the acknowledgement."""
+
+import pytest
+
+from dataops.filings.documents import filing_build
+from dataops.filings.services import (
+    FilingError,
+    filing_acknowledge,
+    filing_attach,
+    filing_create,
+    filing_generate,
+    filing_review,
+    filing_submit,
+)
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+PDF = b"%PDF-1.4 scanned and sealed"
+
+
+@pytest.fixture
+def filed(entity, system, subject):
+    """A filing with its documents built and every attachment uploaded."""
+    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
+    entity.save()
+    factories.holding(subject, system)
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
+        filing_attach(actor="t", filing=filing, kind=kind, content=PDF + kind.encode(), content_type="application/pdf")
+    filing_generate(actor="t", filing=filing)
+    return filing_build(filing_id=filing.pk)
+
+
+def test_review_needs_every_attachment(entity, system):
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    filing_generate(actor="t", filing=filing)
+    filing_build(filing_id=filing.pk)
+    with pytest.raises(FilingError) as info:
+        filing_review(actor="dpo", filing=filing)
+    assert info.value.code == "attachments"
+
+
+def test_a_submitted_filing_never_changes(filed):
+    from facerights.models import AuditEvent
+
+    filing_review(actor="dpo", filing=filed)
+    filing_submit(actor="dpo", filing=filed)
+    # The submission pins the registry's audit chain as it stood: a later rewrite of history shows.
+    event = AuditEvent.objects.get(action="filing.submitted")
+    assert event.chain == "registry" and event.data["registry_head"] == event.prev_hash
+    assert event.data["sha256"] == filed.snapshot_sha256
+    with pytest.raises(FilingError):
+        filing_attach(actor="t", filing=filed, kind="other", content=PDF, content_type="application/pdf")
+    with pytest.raises(FilingError):
+        filing_generate(actor="t", filing=filed)
+    filed.refresh_from_db()
+    assert filed.state == "submitted" and filed.submitted_at is not None
+
+
+def test_acknowledging_needs_a_submitted_filing(filed):
+    with pytest.raises(FilingError):
+        filing_acknowledge(actor="r", filing=filed, authority="x")

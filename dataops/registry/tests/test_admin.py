@@ -1,0 +1,42 @@
+"""The registry in the admin: errors a DPO can act on, and evidence kept."""
+
+import pytest
+
+from dataops.models import ImpactAssessment, LegalEntity, Site
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_admin_shows_the_private_space_error(admin_client, entity):
+    response = admin_client.post(
+        "/admin/dataops/site/add/",
+        {"entity": entity.pk, "name_zh": "客房", "address": "x", "is_private_space": "on"},
+    )
+    assert response.status_code == 200
+    assert "私密空间" in response.content.decode()  # the admin speaks Chinese by default
+    assert not Site.objects.filter(name_zh="客房").exists()
+
+
+def test_the_admin_form_explains_a_wrong_credit_code(admin_client):
+    response = admin_client.post(
+        "/admin/dataops/legalentity/add/",
+        {
+            "name_zh": "错误代码公司",
+            "credit_code": "9144030071526726XH",
+            "province": "44",
+            "registered_address": "深圳",
+            "legal_representative": "某人",
+            "dpo_name": "某人",
+            "dpo_email": "dpo@example.com",
+        },
+    )
+    assert response.status_code == 200
+    assert "校验码不匹配" in response.content.decode()
+    assert not LegalEntity.objects.filter(name_zh="错误代码公司").exists()
+
+
+def test_the_admin_refuses_to_delete_a_recent_assessment(admin_client, system):
+    assessment = system.assessments.get()
+    response = admin_client.post(f"/admin/dataops/impactassessment/{assessment.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()

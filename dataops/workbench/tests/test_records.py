@@ -1,0 +1,52 @@
+"""Record exports: CSVs without personal data, for whoever asked."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dataops.models import EvidenceExport
+from dataops.requests.services import request_submit
+from dataops.workbench.records import record_export_build, record_export_request
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dpo_client(client):
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
+    return client
+
+
+def test_a_record_export_is_a_csv_without_personal_data(dpo_client, subject, system):
+    factories.holding(subject, system)
+    request_submit(actor="t", subject=subject, type="access")
+    today = timezone.localdate()
+    user = dpo_client.session["_auth_user_id"]
+    from django.contrib.auth import get_user_model
+
+    export = record_export_request(
+        actor="t", user=get_user_model().objects.get(pk=user), kind="requests", date_from=today, date_to=today
+    )
+    record_export_build(export_id=export.pk)
+    response = dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["reference", "type", "state"] and len(rows) == 2
+    assert "13800138000" not in response.content.decode("utf-8-sig") and "王小明" not in response.content.decode(
+        "utf-8-sig"
+    )
+    assert EvidenceExport.objects.get(pk=export.pk).rows == 1
+
+
+def test_a_record_export_is_only_for_who_asked(client, dpo_client, subject):
+    from django.contrib.auth import get_user_model
+
+    owner = get_user_model().objects.get(pk=dpo_client.session["_auth_user_id"])
+    today = timezone.localdate()
+    export = record_export_request(actor="t", user=owner, kind="audit", date_from=today, date_to=today)
+    record_export_build(export_id=export.pk)
+    factories.staff_login(dpo_client, factories.user_with_role("auditor", is_staff=True))
+    assert dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk])).status_code == 404

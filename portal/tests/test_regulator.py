@@ -1,0 +1,100 @@
+"""The regulator's area: scoped to its province, downloads, checks, acknowledgement."""
+
+import pytest
+from django.urls import reverse
+
+from dataops.filings.documents import filing_build
+from dataops.filings.services import (
+    filing_attach,
+    filing_create,
+    filing_generate,
+    filing_review,
+    filing_submit,
+)
+from dataops.models import RegulatorAccount
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+PDF = b"%PDF-1.4 scanned and sealed"
+
+
+@pytest.fixture
+def filed(entity, system, subject):
+    """A filing with its documents built and every attachment uploaded."""
+    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
+    entity.save()
+    factories.holding(subject, system)
+    filing = filing_create(actor="t", entity=entity, kind="initial")
+    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
+        filing_attach(actor="t", filing=filing, kind=kind, content=PDF + kind.encode(), content_type="application/pdf")
+    filing_generate(actor="t", filing=filing)
+    return filing_build(filing_id=filing.pk)
+
+
+@pytest.fixture
+def submitted(filed):
+    filing_review(actor="dpo", filing=filed)
+    return filing_submit(actor="dpo", filing=filed)
+
+
+def _regulator(client, province):
+    user = factories.user_with_role("regulator")
+    RegulatorAccount.objects.create(user=user, province=province, authority_name=f"网信办 {province}")
+    client.force_login(user)
+    return user
+
+
+def test_the_regulator_of_the_province_downloads_checks_and_acknowledges(client, submitted):
+    _regulator(client, submitted.province)
+    assert submitted.number in client.get(reverse("portal:regulator_home")).content.decode()
+    page = client.get(reverse("portal:regulator_filing", args=[submitted.number])).content.decode()
+    assert submitted.snapshot_sha256 in page
+    pdf = client.get(reverse("portal:regulator_document", args=[submitted.number, "application_form", "zh"]))
+    assert pdf.content.startswith(b"%PDF")
+    bundle = client.get(reverse("portal:regulator_evidence", args=[submitted.number])).json()
+    assert bundle["snapshot_sha256"] == submitted.snapshot_sha256 and len(bundle["compliance_matrix"]) == 30
+    check = client.post(
+        reverse("portal:regulator_filing", args=[submitted.number]), {"fingerprint": submitted.snapshot_sha256}
+    )
+    assert check.context["result"]["snapshot"] is True
+    client.post(reverse("portal:regulator_acknowledge", args=[submitted.number]))
+    submitted.refresh_from_db()
+    assert submitted.state == "acknowledged" and submitted.acknowledged_by.startswith("网信办")
+
+
+def test_the_regulator_keeps_an_audit_anchor_that_shows_a_rewritten_log(client, submitted):
+    from django.db import connection
+
+    from facerights.models import AuditEvent
+
+    _regulator(client, submitted.province)
+    anchor = client.get(reverse("portal:regulator_evidence", args=[submitted.number])).json()["audit_anchor"]
+    page = reverse("portal:regulator_filing", args=[submitted.number])
+    assert client.post(page, {"fingerprint": anchor}).context["result"]["anchor"] is True
+    first = AuditEvent.objects.filter(chain="registry").order_by("seq").first()
+    with connection.cursor() as cursor:  # someone with database access rewrites history
+        cursor.execute(f"UPDATE {AuditEvent._meta.db_table} SET actor = 'nobody' WHERE id = %s", [first.pk])
+    checked = client.post(page, {"fingerprint": anchor}, HTTP_ACCEPT_LANGUAGE="en")
+    assert checked.context["result"]["anchor"] is False
+    assert "was changed after you received it" in checked.content.decode()
+
+
+def test_a_regulator_of_another_province_gets_404_everywhere(client, submitted):
+    _regulator(client, "44" if submitted.province != "44" else "11")
+    assert submitted.number not in client.get(reverse("portal:regulator_home")).content.decode()
+    for url in (
+        reverse("portal:regulator_filing", args=[submitted.number]),
+        reverse("portal:regulator_evidence", args=[submitted.number]),
+        reverse("portal:regulator_document", args=[submitted.number, "application_form", "zh"]),
+    ):
+        assert client.get(url).status_code == 404
+    assert client.post(reverse("portal:regulator_acknowledge", args=[submitted.number])).status_code == 404
+
+
+def test_a_draft_is_invisible_to_the_regulator_and_others_see_no_regulator_area(client, filed, subject):
+    _regulator(client, filed.province)
+    assert client.get(reverse("portal:regulator_filing", args=[filed.number])).status_code == 404
+    client.force_login(factories.user_with_role("data_subject"))
+    assert client.get(reverse("portal:regulator_home")).status_code == 404

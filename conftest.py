@@ -47,6 +47,63 @@ def dpo(db):
     return factories.user_with_role("dpo", is_staff=True)
 
 
+# --- Signed-in personas: one client each, as the tests across the project use them ------------
+
+
+@pytest.fixture
+def subject_client(client, subject):
+    """The data subject `subject`, signed in to the portal with an account linked to their records."""
+    factories.subject_login(client, subject)
+    return client
+
+
+@pytest.fixture
+def ward(subject):
+    """A child under 14 whose verified guardian is `subject`."""
+    return factories.ward_of(subject)
+
+
+@pytest.fixture
+def guardian_client(client, subject, ward):
+    """`subject`, signed in, acting as the verified guardian of `ward`."""
+    factories.subject_login(client, subject)
+    return client
+
+
+@pytest.fixture
+def dpo_client(client):
+    """The data-protection officer in the admin, signed in with a second factor."""
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
+    return client
+
+
+@pytest.fixture
+def operator_client(client):
+    """An operator in the admin: day-to-day work, none of the DPO's decisions."""
+    factories.staff_login(client, factories.user_with_role("operator", is_staff=True))
+    return client
+
+
+@pytest.fixture
+def auditor_client(client):
+    """An auditor in the admin: reads everything, changes nothing."""
+    factories.staff_login(client, factories.user_with_role("auditor", is_staff=True))
+    return client
+
+
+@pytest.fixture
+def regulator_client(client, db):
+    """The Shanghai cyberspace administration in the regulator's area (province 31)."""
+    factories.regulator_login(client, province="31")
+    return client
+
+
+@pytest.fixture
+def device(entity, purpose):
+    """A pull device and its token; its feed already holds its acknowledged connection test, number 1."""
+    return factories.pull_system(entity=entity, purpose=purpose)
+
+
 @pytest.fixture
 def celery_worker(transactional_db, settings):
     """A real Celery worker in a thread, on the configured broker, on queues of its own.

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -158,15 +160,12 @@ class IdentityCheckAdmin(ReadOnlyAdmin):
 
     def scan_view(self, request, pk: int):
         if not self.has_review_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         check = get_object_or_404(IdentityCheck, pk=pk)
         try:
             content = identity_check_scan(check)
         except LinkError:
             return HttpResponse(status=410)
-        from django.db import transaction
 
         with transaction.atomic():
             audit_record(actor=actor_for(request.user), action="identity_check.scan_viewed", target=check)

@@ -7,6 +7,7 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Consent")
 
     def ready(self) -> None:
+        # Imported here, once the app registry is ready: models cannot load before it.
         from facerights import keys
 
         from .linking import _scan_aad

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -22,6 +23,7 @@ from .models import (
     NOTICE_ITEMS,
     ConsentEvent,
     ConsentRecord,
+    ConsentRefusal,
     DataSubject,
     Guardianship,
     Notice,
@@ -404,7 +406,6 @@ def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
 
 def consent_refuse(*, actor: str, subject: DataSubject, system, purpose: Purpose, at: dt.datetime | None = None):
     """Record a "no": the person is not asked again for this system and purpose for a while."""
-    from .models import ConsentRefusal
 
     with transaction.atomic():
         refusal = ConsentRefusal.objects.create(
@@ -418,9 +419,6 @@ def consent_refuse(*, actor: str, subject: DataSubject, system, purpose: Purpose
 
 def consent_prompt_allowed(*, subject: DataSubject, system, purpose: Purpose, now: dt.datetime | None = None) -> bool:
     """False within the quiet period after a refusal (NDSMR Art 22(5))."""
-    from django.conf import settings
-
-    from .models import ConsentRefusal
 
     now = now or timezone.now()
     since = now - dt.timedelta(hours=settings.FACERIGHTS_REFUSAL_QUIET_HOURS)

@@ -100,3 +100,15 @@ def user_password_changed(*, actor: str, user) -> None:
 
 def _access(user, groups: list[str]) -> dict:
     return {**{field: getattr(user, field) for field in ACCESS_FIELDS}, "groups": groups}
+
+
+def authenticator_remove(*, actor: str, authenticator) -> None:
+    """Remove a second factor (a staff member lost their phone); they must set up a new one to open the admin."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="account.authenticator_removed",
+            target=authenticator.user,
+            data={"type": authenticator.type},
+        )
+        authenticator.delete()

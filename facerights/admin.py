@@ -1,16 +1,18 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import ValidationError
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
+from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from .accounts import user_password_changed, user_save
+from .accounts import authenticator_remove, user_password_changed, user_save
 from .audit import actor_for, audit_chain_verify
+from .compliance import obligations_load
 from .models import AuditEvent, CalendarDay, CalendarYear, User
 from .services import record_delete, record_save
 
@@ -81,6 +83,62 @@ admin.site.site_title = _("FaceRights")
 admin.site.index_title = _("Workbench")
 
 
+# The account models of allauth and Django, made read-only or audited: a verified email address
+# links an account to a person's records, an authenticator is the second factor of the admin,
+# and a group is a role (kept in step with the code by facerights.roles). Imported first so
+# that their registrations exist to be replaced.
+from allauth.account import admin as _allauth_account_admin  # noqa: E402, I001
+from allauth.mfa import admin as _allauth_mfa_admin  # noqa: E402
+from allauth.account.models import EmailAddress  # noqa: E402
+from allauth.mfa.models import Authenticator  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+
+from django_celery_beat import admin as _beat_admin  # noqa: E402
+from django_celery_beat.models import PeriodicTask  # noqa: E402
+
+admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
+admin.site.unregister(Group)
+
+
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(_beat_admin.PeriodicTaskAdmin):
+    """The schedules of beat. Enabling, disabling or running one now needs the right to change them."""
+
+    def get_actions(self, request):
+        return super().get_actions(request) if self.has_change_permission(request) else {}
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(ReadOnlyAdmin, _allauth_account_admin.EmailAddressAdmin):
+    """Email addresses, to read: an address is verified only by its owner, through allauth."""
+
+    actions = []
+
+
+@admin.register(Group)
+class RoleAdmin(ReadOnlyAdmin, GroupAdmin):
+    """The roles, to read: their permissions are set by the code after every migrate (facerights.roles)."""
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(ReadOnlyAdmin, _allauth_mfa_admin.AuthenticatorAdmin):
+    """Second factors, to read, and to remove when a staff member lost theirs (audited; they set a new one up)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def delete_model(self, request, obj):
+        authenticator_remove(actor=actor_for(request.user), authenticator=obj)
+
+    def delete_queryset(self, request, queryset):
+        for authenticator in queryset:
+            self.delete_model(request, authenticator)
+
+
 @admin.register(User)
 class AccountAdmin(UserAdmin):
     """Accounts, saved through `facerights.accounts` so each change of access is audited.
@@ -102,6 +160,9 @@ class AccountAdmin(UserAdmin):
 
     def save_related(self, request, form, formsets, change):
         pass  # the groups were set by user_save, in its transaction
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # accounts are deactivated, never deleted: the audit log refers to them
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
@@ -144,10 +205,6 @@ class CalendarDayAdmin(AuditedModelAdmin):
 
 def compliance_matrix_view(request):
     """The compliance matrix, read-only, for staff with view access to the audit log."""
-    from django.core.exceptions import PermissionDenied
-    from django.template.response import TemplateResponse
-
-    from .compliance import obligations_load
 
     if not request.user.has_perm("facerights.view_auditevent"):
         raise PermissionDenied

@@ -7,6 +7,7 @@ class FaceRightsConfig(AppConfig):
     verbose_name = _("FaceRights kernel")
 
     def ready(self) -> None:
+        # Imported here, once the app registry is ready: models cannot load before it.
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from . import keys

@@ -11,7 +11,9 @@ import datetime as dt
 import logging
 import os
 import threading
+from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
@@ -113,8 +115,6 @@ def queue_depths() -> dict[str, int | None]:
     url = settings.CELERY_BROKER_URL
     depths: dict[str, int | None] = {}
     if url.startswith(("redis://", "rediss://")):
-        import redis
-
         try:
             client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
             for kind in QUEUE_KINDS:
@@ -126,7 +126,6 @@ def queue_depths() -> dict[str, int | None]:
         except redis.RedisError:
             return dict.fromkeys(QUEUE_KINDS)
         return depths
-    from pathlib import Path
 
     folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
     for kind in QUEUE_KINDS:

@@ -19,6 +19,7 @@ from celery import current_app as app
 from celery.exceptions import NotRegistered
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 QUEUE_KINDS = ("delivery", "documents", "housekeeping")
 
@@ -55,7 +56,6 @@ def enqueue(name: str, *args) -> bool:
     kind of work is also found in the database by a sweeper on beat (propagations,
     acknowledgements, queued copies, exports, bulk jobs and filing documents).
     """
-    from kombu.exceptions import OperationalError
 
     task = task_named(name)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -53,8 +54,6 @@ def migrations_ready() -> str | None:
 def broker_ready() -> str | None:
     url = settings.CELERY_BROKER_URL
     if url.startswith(("redis://", "rediss://")):
-        import redis
-
         try:
             client = redis.Redis.from_url(url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS)
             client.ping()

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
@@ -52,7 +54,14 @@ def _permissions_for(role: str):
 
 
 def roles_ensure(sender=None, **kwargs) -> None:
-    """Create the role groups and set their permissions (idempotent)."""
+    """Create the role groups and set their permissions (idempotent).
+
+    Runs after each app migrates. The permissions of every domain app are created first:
+    Django creates an app's permissions in the same signal, possibly after this runs, and
+    the DPO would otherwise lack those of the last app until the next migrate.
+    """
+    for label in DOMAIN_APPS:
+        create_permissions(apps.get_app_config(label), verbosity=0)
     for role in Role.ALL:
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set(_permissions_for(role))

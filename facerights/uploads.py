@@ -19,6 +19,7 @@ import zlib
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from PIL import Image
 
 SCAN_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"%PDF-": "application/pdf"}
 SCAN_MAX_BYTES = 5 * 1024 * 1024
@@ -86,7 +87,6 @@ def read_upload(upload) -> tuple[bytes, str]:
 
 
 def _check_image(content: bytes) -> None:
-    from PIL import Image
 
     try:
         Image.MAX_IMAGE_PIXELS = SCAN_MAX_PIXELS  # Pillow refuses larger images before decoding them

@@ -32,7 +32,6 @@ class AccountAdapter(DefaultAccountAdapter):
         return MainlandPhoneField(**kwargs)
 
     def clean_phone(self, phone: str) -> str:
-        from django.core.exceptions import ValidationError
 
         try:
             return normalize_phone(phone)

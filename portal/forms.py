@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from dataops.models import ProcessingSystem, Request
 from facerights.uploads import read_upload
 
 
@@ -137,7 +138,6 @@ class RequestForm(forms.Form):
 
     def __init__(self, *args, subject, **kwargs):
         super().__init__(*args, **kwargs)
-        from dataops.models import ProcessingSystem, Request
 
         labels = dict(Request.Type.choices)
         self.fields["type"].choices = [(value, labels[value]) for value in REQUEST_TYPES_IN_FORM]

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import time
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from consent.models import ConsentRecord, Notice, Purpose
-from consent.services import Provenance, consent_grant, notice_publish, subject_create
-from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site
+from consent.services import (
+    Provenance,
+    consent_grant,
+    guardianship_record,
+    notice_current,
+    notice_publish,
+    subject_create,
+    subject_link_user,
+)
+from dataops.deletions.connection_tests import connection_test_start
+from dataops.deletions.propagations import propagation_confirm
+from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site
+from dataops.registry.credentials import credential_issue
 from dataops.registry.holdings import holding_record
 from dataops.registry.services import impact_assessment_approve, impact_assessment_submit, system_activate, system_save
 from facerights.services import record_save
@@ -102,8 +117,6 @@ def published_notice(system: ProcessingSystem, **overrides) -> Notice:
 
 def passed_connection_test(system):
     """Run a connection test and have the system confirm it, as it would over its channel."""
-    from dataops.deletions.connection_tests import connection_test_start
-    from dataops.deletions.propagations import propagation_confirm
 
     test = connection_test_start(actor=ACTOR, system=system)
     propagation = test.deletion_request.propagations.get()
@@ -125,7 +138,6 @@ def subject(*, phone: str | None = None, email: str | None = None, date_of_birth
 
 
 def consent(subject, system, **kwargs) -> ConsentRecord:
-    from consent.services import notice_current
 
     return consent_grant(
         actor=ACTOR,
@@ -163,14 +175,12 @@ def user_with_role(
 
 
 def today() -> dt.date:
-    from django.utils import timezone
 
     return timezone.localdate()
 
 
 def push_system(*, entity, purpose, simulator, **overrides):
     """An active push system whose webhook is the given simulator, with its signing secret."""
-    from dataops.registry.credentials import credential_issue
 
     system = active_system(
         entity=entity, purpose=purpose, integration="push", webhook_url=simulator.url, is_internal=True, **overrides
@@ -182,18 +192,36 @@ def push_system(*, entity, purpose, simulator, **overrides):
 
 def pull_system(*, entity, purpose, **overrides):
     """An active pull device and its token."""
-    from dataops.registry.credentials import credential_issue
 
     system = active_system(entity=entity, purpose=purpose, integration="pull", webhook_url="", **overrides)
     return system, credential_issue(actor=ACTOR, system=system, kind="device_token")
 
 
+def subject_login(client, subject, **role):
+    """Sign a data subject in to the portal, with an account linked to their records."""
+    user = user_with_role("data_subject", **role)
+    subject_link_user(actor=ACTOR, subject=subject, user=user)
+    client.force_login(user)
+    return user
+
+
+def ward_of(guardian, *, name: str = "王小宝", date_of_birth=dt.date(2018, 3, 3)):
+    """A child under 14 whose verified guardian is `guardian`."""
+    child = subject_create(actor=ACTOR, name=name, date_of_birth=date_of_birth)
+    guardianship_record(actor=ACTOR, ward=child, guardian=guardian, relationship="parent", verified=True)
+    return child
+
+
+def regulator_login(client, *, province: str, authority: str = "上海市互联网信息办公室"):
+    """Sign in a regulator of one province."""
+    user = user_with_role("regulator")
+    record_save(actor=ACTOR, instance=RegulatorAccount(user=user, province=province, authority_name=authority))
+    client.force_login(user)
+    return user
+
+
 def staff_login(client, user, *, second_factor: bool = True):
     """Sign a staff member in as the admin requires: with a TOTP second factor used in this session."""
-    import time
-
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     if second_factor and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
         TOTP.activate(user, generate_totp_secret())

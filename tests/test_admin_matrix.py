@@ -9,6 +9,8 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
+from dataops.models import ImpactAssessment, Request
+from dataops.requests.services import request_submit
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +66,6 @@ def test_actions_follow_the_role(role):
         if role == "operator":
             assert not actions & DPO_ONLY_ACTIONS, (model._meta.label, actions)
     if role == "dpo":
-        from dataops.models import ImpactAssessment, Request
-
         assert "approve" in admin.site._registry[ImpactAssessment].get_actions(request)
         assert "refuse" in admin.site._registry[Request].get_actions(request)
 
@@ -80,8 +80,6 @@ def test_an_auditor_changes_nothing(client, system):
 
 
 def test_an_operator_cannot_refuse_a_request(client, subject):
-    from dataops.models import Request
-    from dataops.requests.services import request_submit
 
     item = request_submit(actor="t", subject=subject, type="access")
     _login(client, "operator")

@@ -17,6 +17,10 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES
@@ -34,8 +38,6 @@ MAX_EXAMPLES = 50  # per operation and generation phase, with a fixed seed (dera
 
 def _served_schema():
     """The OpenAPI document as /api/openapi.json serves it (it needs no database)."""
-    from django.core.wsgi import get_wsgi_application
-    from django.test import override_settings
 
     with override_settings(ALLOWED_HOSTS=["localhost"]):
         return schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application(), config=CONFIG)
@@ -88,8 +90,6 @@ def in_process_wsgi(settings):
     ends (request_started/request_finished); that would end the test's
     transaction at the first request.
     """
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
 
     settings.ALLOWED_HOSTS = ["localhost"]
     request_started.disconnect(close_old_connections)

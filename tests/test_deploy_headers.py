@@ -19,10 +19,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.test import Client
 from django.urls import reverse
 
 from consent.services import subject_link_user
+from dataops.registry.credentials import credential_issue
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +72,6 @@ def person(subject):
 
 def _pages(client: Client, person, system) -> dict[str, object]:
     """Representative answers: public, signed in, staff, API, probes, and errors."""
-    from dataops.registry.credentials import credential_issue
 
     responses = {
         "home": client.get(reverse("portal:home"), secure=True),
@@ -111,7 +112,6 @@ def test_pages_with_a_person_in_them_are_not_kept_by_browsers_or_proxies(client,
 
 
 def test_a_real_sign_in_sets_secure_httponly_samesite_cookies():
-    from allauth.account.models import EmailAddress
 
     user = factories.user_with_role("data_subject", username="wang")
     EmailAddress.objects.create(user=user, email="wang@example.com", verified=True, primary=True)

@@ -32,13 +32,17 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
+from weasyprint import HTML
 
 from consent.models import IdentityCheck
 from dataops.deletions.opening import deletion_request_open
 from dataops.filings.services import filing_create
 from dataops.models import Propagation
+from facerights.uploads import evidence_check, read_upload
 from portal.tests.test_deletions import manual_propagation  # noqa: F401 (fixture)
 from tests import factories
 
@@ -60,7 +64,6 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def _png(width: int = 32, height: int = 32, *, text: bytes = b"") -> bytes:
     """A real PNG (Pillow), optionally with a tEXt chunk."""
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), "white").save(buffer, "PNG")
@@ -83,7 +86,6 @@ def _png_claiming(width: int, height: int) -> bytes:
 
 
 def _jpeg(width: int = 32, height: int = 32) -> bytes:
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), "white").save(buffer, "JPEG")
@@ -425,7 +427,6 @@ class UploadPoint:
         raise NotImplementedError
 
     def post(self, name: str, content: bytes, content_type: str, language: str = "en"):
-        from django.core.files.uploadedfile import SimpleUploadedFile
 
         url = self.url()
         page = self.client.get(url, HTTP_ACCEPT_LANGUAGE=language)
@@ -578,11 +579,6 @@ def test_every_hostile_file_is_small_to_send():
 
 def test_good_files_from_real_producers_pass():
     """What people actually upload: a Pillow scan saved as PDF, a WeasyPrint PDF with links, photos."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-    from PIL import Image
-    from weasyprint import HTML
-
-    from facerights.uploads import read_upload
 
     photo = Image.effect_noise((1200, 1600), 60).convert("RGB")
     scans = {}
@@ -624,7 +620,6 @@ def _unchanged_then_acknowledged(client, instruction):
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_the_api_takes_no_file_as_multipart_nor_inside_the_evidence(client, instruction, hostile):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     url, auth, _propagation = instruction
     build, name, content_type, _english, _chinese = HOSTILE[hostile]
@@ -678,7 +673,6 @@ def test_the_api_refuses_hostile_json_with_a_reason(client, instruction, body, s
 
 
 def test_ordinary_evidence_passes():
-    from facerights.uploads import evidence_check
 
     ordinary = {
         "records_removed": 3,

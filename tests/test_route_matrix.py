@@ -21,22 +21,53 @@ docs/reliability.md, "Ownership matrix", has the figures and the command.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import logging
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
+from fido2.cose import ES256
+from fido2.webauthn import (
+    Aaguid,
+    AttestationObject,
+    AttestedCredentialData,
+    AuthenticatorAttestationResponse,
+    AuthenticatorData,
+    CollectedClientData,
+    RegistrationResponse,
+)
+from PIL import Image
 
+from consent.linking import identity_check_submit
+from consent.services import guardianship_record, subject_link_user
+from dataops.copies.services import export_build, export_request
+from dataops.deletions.delivery.manual import confirmation_token
+from dataops.deletions.delivery.signing import sign_headers
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import propagation_confirm
+from dataops.filings.documents import filing_build
+from dataops.filings.services import filing_attach, filing_create, filing_generate, filing_review, filing_submit
+from dataops.models import RegulatorAccount
+from dataops.registry.credentials import credential_issue
+from dataops.requests.services import request_submit
+from dataops.workbench.records import record_export_build, record_export_request
 from tests import factories
 
 PERSONAS = (
@@ -501,7 +532,6 @@ def _signed_in(user, *, staff: bool) -> str:
 
 
 def _png() -> bytes:
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "white").save(buffer, format="PNG")
@@ -510,20 +540,6 @@ def _png() -> bytes:
 
 def _passkey_credential() -> dict:
     """A WebAuthn registration as a browser sends it, made in software (no real key can use it)."""
-    import hashlib
-    import os
-
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from fido2.cose import ES256
-    from fido2.webauthn import (
-        Aaguid,
-        AttestationObject,
-        AttestedCredentialData,
-        AuthenticatorAttestationResponse,
-        AuthenticatorData,
-        CollectedClientData,
-        RegistrationResponse,
-    )
 
     credential_id = os.urandom(16)
     public_key = ES256.from_cryptography_key(ec.generate_private_key(ec.SECP256R1()).public_key())
@@ -582,22 +598,6 @@ def _admin_rows() -> None:
 
 
 def _build_world() -> World:
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from django.contrib.auth import get_user_model
-
-    from consent.linking import identity_check_submit
-    from consent.services import guardianship_record, subject_link_user
-    from dataops.copies.services import export_build, export_request
-    from dataops.deletions.delivery.manual import confirmation_token
-    from dataops.deletions.opening import deletion_request_open
-    from dataops.deletions.propagations import propagation_confirm
-    from dataops.filings.documents import filing_build
-    from dataops.filings.services import filing_attach, filing_create, filing_generate, filing_review, filing_submit
-    from dataops.models import RegulatorAccount
-    from dataops.registry.credentials import credential_issue
-    from dataops.requests.services import request_submit
-    from dataops.workbench.records import record_export_build, record_export_request
 
     w = World()
     entity = factories.entity(province="31", security_measures="设备端加密存储；访问控制；安全审计。")
@@ -752,8 +752,6 @@ def _request(w: World, persona: str, method: str, url: str, route: Route, *, csr
         payload = json.dumps(route.body(w)).encode()
         content_type = "application/json"
         if persona == "push_signer":
-            from dataops.deletions.delivery.signing import sign_headers
-
             for name, value in sign_headers([w.push_secret], "msg_matrix", payload).items():
                 extra[f"HTTP_{name.upper().replace('-', '_')}"] = value
     else:
@@ -896,7 +894,6 @@ def _metrics_on(settings):
 @pytest.fixture(autouse=True, scope="module")
 def _quiet():
     """Twenty thousand requests would log twenty thousand lines (and take a third longer)."""
-    import logging
 
     logging.disable(logging.CRITICAL)
     yield

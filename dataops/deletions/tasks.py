@@ -12,11 +12,10 @@ from django.utils import timezone
 
 from facerights.queues import enqueue
 
-from ..registry.models import ProcessingSystem
 from . import states
 from .bulk import bulk_job_run
 from .delivery import CHANNELS, system_deliver_due, systems_of_deletions
-from .delivery.pull import feed_retention_advance
+from .delivery.pull import feeds_retention_advance
 from .models import DeletionRequest, Propagation
 from .notify import deletion_completed_send, escalation_send
 from .propagations import propagation_escalate
@@ -73,8 +72,7 @@ def bulk_job_task(job_id: int) -> None:
 @shared_task(name="deletions.feed_retention", queue_kind="housekeeping", time_limit=600, soft_time_limit=580)
 def feed_retention_task() -> None:
     """Every six hours: stop serving pull-feed instructions older than the feed's retention."""
-    for system in ProcessingSystem.objects.filter(integration=ProcessingSystem.Integration.PULL):
-        feed_retention_advance(system)
+    feeds_retention_advance()
 
 
 @shared_task(name="deletions.notify_escalation", queue_kind="delivery", time_limit=60, soft_time_limit=50)

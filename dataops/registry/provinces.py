@@ -1,6 +1,7 @@
 """Provincial-level divisions (GB/T 2260), where a handler registers and files."""
 
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,7 +41,6 @@ class Province(models.TextChoices):
 
 def province_name_zh(code: str) -> str:
     """The Chinese name of a province, whatever the active language (北京市 for "11")."""
-    from django.utils import translation
 
     with translation.override("en"):
         return str(Province(code).label).split(" ", 1)[-1]

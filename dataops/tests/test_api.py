@@ -10,8 +10,11 @@ from consent.services import Provenance, consent_withdraw, subject_find
 from dataops.deletions.delivery import signing
 from dataops.deletions.delivery.pull import feed_retention_advance
 from dataops.deletions.opening import deletion_request_open
-from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation
-from dataops.registry.credentials import credential_issue, secret_new
+from dataops.deletions.propagations import propagation_confirm
+from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation, SystemCredential
+from dataops.registry.credentials import credential_issue, secret_new, webhook_secrets
+from dataops.registry.services import system_save
+from facerights.uploads import EVIDENCE_MAX_DEPTH
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -19,12 +22,6 @@ pytestmark = pytest.mark.django_db
 
 def _auth(token):
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-@pytest.fixture
-def device(entity, purpose):
-    """A pull device; its feed already holds its (acknowledged) connection test, number 1."""
-    return factories.pull_system(entity=entity, purpose=purpose)
 
 
 START = 1  # the cursor after the connection test
@@ -125,7 +122,6 @@ def test_a_cursor_older_than_the_feed_gets_410_and_the_device_reconciles(client,
     )
     # The first was carried out long ago; the device came back from an old backup still holding it.
     first = Propagation.objects.get(deletion_request=deletions[0])
-    from dataops.deletions.propagations import propagation_confirm
 
     propagation_confirm(actor="t", propagation=first, outcome="deleted", evidence={"old": True})
     feed_retention_advance(ProcessingSystem.objects.get(pk=system.pk))
@@ -201,14 +197,12 @@ def test_both_secrets_work_during_a_rotation_and_the_old_one_stops_after(client,
     body = json.dumps({"results": []}).encode()
     assert _callback(client, system, body, signing.sign_headers([old_secret], "m1", body)).status_code == 200
     assert _callback(client, system, body, signing.sign_headers([new_secret], "m2", body)).status_code == 200
-    from dataops.models import SystemCredential
 
     SystemCredential.objects.filter(system=system, expires_at__isnull=False).update(expires_at=timezone.now())
     assert _callback(client, system, body, signing.sign_headers([old_secret], "m3", body)).status_code == 401
 
 
 def test_the_portal_signs_with_every_live_secret_during_a_rotation(awaiting):
-    from dataops.registry.credentials import webhook_secrets
 
     system, old_secret, _p = awaiting
     new_secret = credential_issue(actor="t", system=system, kind="webhook_secret", overlap=dt.timedelta(hours=1))
@@ -299,7 +293,6 @@ def test_the_consent_check_answers_no_unless_a_current_consent_says_yes(client, 
 
 
 def test_the_consent_check_says_no_after_a_change_of_method(client, device, subject):
-    from dataops.registry.services import system_save
 
     system, token = device
     factories.holding(subject, system, key="CHECK-2")
@@ -455,7 +448,6 @@ def test_an_enrolment_report_with_a_value_of_the_wrong_type_is_refused_not_coerc
 
 
 def test_the_evidence_nesting_limit_is_in_the_schema_and_matches_what_is_accepted(client, device, people):
-    from facerights.uploads import EVIDENCE_MAX_DEPTH
 
     system, token = device
     [deletion] = _open_deletions(people, system, 1)

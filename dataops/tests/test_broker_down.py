@@ -13,6 +13,8 @@ from kombu.exceptions import OperationalError
 from consent.services import subject_link_user
 from dataops.copies.services import export_request
 from dataops.deletions.tasks import propagations_sweep
+from dataops.filings.documents import DOCUMENTS, filing_build_document
+from dataops.filings.services import filing_create, filing_generate
 from dataops.models import DataExport, DeletionRequest
 from dataops.workbench.tasks import queued_work_sweep
 from tests import factories
@@ -74,8 +76,6 @@ def test_a_copy_asked_for_while_the_broker_is_down_is_built_once_it_is_back(
 def test_filing_documents_never_queued_are_queued_by_the_sweeper_only_those_missing(
     entity, system, broker_down, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from dataops.filings.documents import DOCUMENTS, filing_build_document
-    from dataops.filings.services import filing_create, filing_generate
 
     filing = filing_create(actor="t", entity=entity, kind="initial")
     with django_capture_on_commit_callbacks(execute=True):

@@ -70,7 +70,14 @@ def test_a_withdrawal_reaches_every_system_and_completes(world):
         assert len(real) == 1  # one effect each, however often it was delivered
     channels = sorted(p.evidence["channel"] for p in deletion.propagations.all())
     assert channels == ["callback", "pull", "pull", "push", "push"]
-    assert wait_for(lambda: any("complete" in m.subject.lower() or "完成" in m.subject for m in mail.outbox), 15)
+    # Messages to people are in Chinese (consent/messaging.py).
+    completed = f"您的删除申请 {deletion.reference} 已完成"
+    assert wait_for(lambda: any(m.subject == completed for m in mail.outbox), 15)
+
+
+def _subjects(outbox) -> set[str]:
+    """Each email's subject, the DPO's without the system's name after the colon."""
+    return {m.subject.split("：")[0] for m in outbox}
 
 
 def test_an_offline_device_catches_up_when_it_returns(world):
@@ -115,12 +122,8 @@ def test_a_system_failing_past_its_deadline_is_escalated_not_done(world):
     stuck.refresh_from_db()
     assert stuck.state == Propagation.State.ESCALATED and not stuck.is_terminal
     assert DeletionRequest.objects.get(pk=deletion.pk).state == DeletionRequest.State.OPEN
-    assert wait_for(
-        lambda: any(
-            "escalated" in m.subject.lower() or "升级" in m.subject or "逾期" in m.subject for m in mail.outbox
-        ),
-        15,
-    )
+    delayed = f"您的删除申请 {deletion.reference} 处理有所延迟"  # to the person; the DPO is told too
+    assert wait_for(lambda: {delayed, f"删除申请 {deletion.reference} 已升级至人工处理"} <= _subjects(mail.outbox), 15)
     # The system recovers: the next attempt still completes it.
     failing.failure_rate = 0.0
     Propagation.objects.filter(pk=stuck.pk).update(next_attempt_at=timezone.now())

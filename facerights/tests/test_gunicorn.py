@@ -7,13 +7,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.db import connection
+
+from tests.waiting import wait_for
 
 TRACE = "5e0f7c1a2b3d4e5f60718293a4b5c6d7"
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,16 +49,18 @@ def test_gunicorn_serves_readiness_and_logs_one_json_line_per_request_without_th
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        answers = []
+
+        def answered() -> bool:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-                    ready = json.loads(response.read())
-                    break
+                    answers.append(json.loads(response.read()))
+                    return True
             except OSError:
-                assert time.monotonic() < deadline, "gunicorn never answered"
-                time.sleep(0.3)
-        assert ready == {"ready": True, "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}}
+                return False
+
+        assert wait_for(answered, 30, 0.3), "gunicorn never answered"
+        assert answers[-1] == {"ready": True, "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}}
         secret_path = "/requests/SECRETREF99/"
         request = urllib.request.Request(f"http://127.0.0.1:{port}{secret_path}", headers={"X-Request-ID": TRACE})
         with urllib.request.urlopen(request, timeout=5) as response:  # to the sign-in page, same id

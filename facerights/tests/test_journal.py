@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 
 from facerights.journal import JournalError, Tombstone, journal_append, journal_read
 
@@ -51,7 +52,6 @@ def test_files_collected_from_several_hosts_are_read_once_each(settings, tmp_pat
 
 def test_since_keeps_entries_written_later_whatever_their_event_time(settings, tmp_path):
     """A bulk deletion's later chunks, or a replayed deletion, carry an old event time: still kept."""
-    from django.utils import timezone
 
     settings.FACERIGHTS_TOMBSTONE_DIR = tmp_path
     journal_append([_tombstone(10, n=1)])

@@ -6,7 +6,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 
+from facerights import readiness
 from tests.netfault import TcpProxy
 
 
@@ -68,12 +71,8 @@ def test_not_ready_while_the_database_is_down_and_ready_again_when_it_returns(cl
 
 @pytest.mark.django_db
 def test_not_ready_while_a_migration_is_not_applied(client, monkeypatch):
-    from django.db.migrations.recorder import MigrationRecorder
-
-    from facerights import readiness
 
     monkeypatch.setattr(readiness, "_migrations_applied", False)  # a process started before the deploy
-    from django.db.migrations.loader import MigrationLoader
 
     newest = next(node for node in MigrationLoader(connection).graph.leaf_nodes() if node[0] == "dataops")
     MigrationRecorder(connection).record_unapplied(*newest)  # as if the deploy had not migrated; rolled back

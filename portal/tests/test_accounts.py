@@ -1,9 +1,12 @@
 """Signing in without a face: email or phone with a one-time code; no answer reveals an account."""
 
 import re
+import time
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
@@ -120,10 +123,6 @@ def test_three_wrong_codes_spend_the_code(client):
 
 
 def test_a_second_factor_can_be_added_with_an_authenticator_app(client):
-    import time
-
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     user = User.objects.create_user(username="wang", email="wang@example.com", password="correct horse 42")
     EmailAddress.objects.create(user=user, email="wang@example.com", verified=True, primary=True)

@@ -20,22 +20,14 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client, subject):
-    user = factories.user_with_role("data_subject")
-    subject_link_user(actor="t", subject=subject, user=user)
-    client.force_login(user)
-    return client
-
-
-def test_withdrawal_takes_one_confirmation_and_opens_the_deletion(signed_in, subject, system):
+def test_withdrawal_takes_one_confirmation_and_opens_the_deletion(subject_client, subject, system):
     holding = factories.holding(subject, system)
-    dashboard = signed_in.get(reverse("portal:dashboard")).content.decode()
+    dashboard = subject_client.get(reverse("portal:dashboard")).content.decode()
     confirm_url = reverse("portal:consent_withdraw_confirm", args=[holding.consent.pk])
     assert confirm_url in dashboard  # click 1: "withdraw consent"
-    page = signed_in.get(confirm_url)
+    page = subject_client.get(confirm_url)
     assert page.status_code == 200
-    response = signed_in.post(reverse("portal:consent_withdraw", args=[holding.consent.pk]))  # click 2: confirm
+    response = subject_client.post(reverse("portal:consent_withdraw", args=[holding.consent.pk]))  # click 2: confirm
     deletion = DeletionRequest.objects.get(subject=subject)
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:deletion_status", args=[deletion.reference])
@@ -44,9 +36,9 @@ def test_withdrawal_takes_one_confirmation_and_opens_the_deletion(signed_in, sub
     assert list(deletion.propagations.values_list("system_id", flat=True)) == [system.pk]
 
 
-def test_withdrawing_asks_for_nothing_but_the_click(signed_in, subject, system):
+def test_withdrawing_asks_for_nothing_but_the_click(subject_client, subject, system):
     holding = factories.holding(subject, system)
-    page = signed_in.get(reverse("portal:consent_withdraw_confirm", args=[holding.consent.pk])).content.decode()
+    page = subject_client.get(reverse("portal:consent_withdraw_confirm", args=[holding.consent.pk])).content.decode()
     start = page.index('<form method="post" action="/consents/')
     form = page[start : page.index("</form>", start)]
     assert form.count("<input") == 1  # the CSRF token and nothing else
@@ -74,28 +66,30 @@ def test_nobody_else_can_withdraw_or_watch(client, subject, other_subject, syste
         assert client.get(url).status_code == 302, url  # to sign-in
 
 
-def test_the_status_page_shows_each_system_and_updates(signed_in, subject, system, entity, purpose):
+def test_the_status_page_shows_each_system_and_updates(subject_client, subject, system, entity, purpose):
     second = factories.active_system(entity=entity, purpose=purpose, name_zh="第二个系统")
     factories.holding(subject, system)
     factories.holding(subject, second)
     deletion = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
-    page = signed_in.get(reverse("portal:deletion_status", args=[deletion.reference]))
+    page = subject_client.get(reverse("portal:deletion_status", args=[deletion.reference]))
     assert "第二个系统" in page.content.decode()
     assert "no-store" in page["Cache-Control"]
     first = deletion.propagations.get(system=system)
     propagation_confirm(actor="t", propagation=first, outcome="deleted", evidence={"n": 1})
-    data = signed_in.get(reverse("portal:deletion_status_json", args=[deletion.reference])).json()
+    data = subject_client.get(reverse("portal:deletion_status_json", args=[deletion.reference])).json()
     assert sorted(row["state"] for row in data["systems"]) == ["deleted", "pending"]
     assert data["completed"] is False
 
 
-def test_the_certificate_lists_every_system_in_chinese_with_an_embedded_cjk_font(signed_in, subject, system, tmp_path):
+def test_the_certificate_lists_every_system_in_chinese_with_an_embedded_cjk_font(
+    subject_client, subject, system, tmp_path
+):
     factories.holding(subject, system)
     deletion = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
     url = reverse("portal:deletion_certificate", args=[deletion.reference])
-    assert signed_in.get(url).status_code == 404  # not before every system has confirmed
+    assert subject_client.get(url).status_code == 404  # not before every system has confirmed
     propagation_confirm(actor="t", propagation=deletion.propagations.get(), outcome="deleted", evidence={"n": 1})
-    response = signed_in.get(url)
+    response = subject_client.get(url)
     assert response["Content-Type"] == "application/pdf"
     path = tmp_path / "certificate.pdf"
     path.write_bytes(response.content)
@@ -104,7 +98,7 @@ def test_the_certificate_lists_every_system_in_chinese_with_an_embedded_cjk_font
     assert response["X-Certificate-Fingerprint"][:16] in text.replace("\n", "")
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     assert "CJK" in fonts and " yes " in fonts  # a CJK font, embedded
-    again = signed_in.get(url)
+    again = subject_client.get(url)
     assert again["X-Certificate-Fingerprint"] == response["X-Certificate-Fingerprint"]
 
 

@@ -1,6 +1,7 @@
 """The regulator's area: scoped to its province, downloads, checks, acknowledgement."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from dataops.filings.documents import filing_build
@@ -11,7 +12,7 @@ from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
-from dataops.models import RegulatorAccount
+from facerights.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +41,7 @@ def submitted(filed):
 
 
 def _regulator(client, province):
-    user = factories.user_with_role("regulator")
-    RegulatorAccount.objects.create(user=user, province=province, authority_name=f"网信办 {province}")
-    client.force_login(user)
-    return user
+    return factories.regulator_login(client, province=province, authority=f"网信办 {province}")
 
 
 def test_the_regulator_of_the_province_downloads_checks_and_acknowledges(client, submitted):
@@ -65,9 +63,6 @@ def test_the_regulator_of_the_province_downloads_checks_and_acknowledges(client,
 
 
 def test_the_regulator_keeps_an_audit_anchor_that_shows_a_rewritten_log(client, submitted):
-    from django.db import connection
-
-    from facerights.models import AuditEvent
 
     _regulator(client, submitted.province)
     anchor = client.get(reverse("portal:regulator_evidence", args=[submitted.number])).json()["audit_anchor"]

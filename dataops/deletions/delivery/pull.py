@@ -137,3 +137,11 @@ def feed_retention_advance(system: ProcessingSystem, *, now: dt.datetime | None 
     if floor > system.feed_floor:
         ProcessingSystem.objects.filter(pk=system.pk, feed_floor__lt=floor).update(feed_floor=floor)
     return max(floor, system.feed_floor)
+
+
+def feeds_retention_advance() -> int:
+    """Advance the retention floor of every pull feed; return how many feeds there are."""
+    systems = list(ProcessingSystem.objects.filter(integration=ProcessingSystem.Integration.PULL))
+    for system in systems:
+        feed_retention_advance(system)
+    return len(systems)

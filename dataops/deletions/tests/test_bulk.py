@@ -3,24 +3,18 @@
 import pytest
 from django.urls import reverse
 
+from dataops.deletions import bulk
+from dataops.deletions.bulk import bulk_job_run
+from dataops.deletions.models import BulkJob, Propagation
+from dataops.deletions.opening import deletion_requests_open
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def dpo_client(client):
-    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
-    return client
-
-
 def test_a_bulk_action_on_thousands_of_rows_runs_as_a_job_with_progress(
     dpo_client, entity, purpose, settings, monkeypatch
 ):
-    from dataops.deletions import bulk
-    from dataops.deletions.bulk import bulk_job_run
-    from dataops.deletions.opening import deletion_requests_open
-    from dataops.models import BulkJob, Propagation
 
     system = factories.active_system(entity=entity, purpose=purpose)
     people = [factories.subject(phone=f"1320000{n:04d}") for n in range(6)]

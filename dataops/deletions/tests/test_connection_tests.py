@@ -2,8 +2,12 @@
 
 import pytest
 
+from dataops.deletions.connection_tests import connection_test_start
 from dataops.deletions.opening import deletion_request_open
-from dataops.models import ProcessingSystem
+from dataops.deletions.propagations import propagation_confirm
+from dataops.deletions.tasks import propagations_dispatch
+from dataops.registry.credentials import credential_issue
+from dataops.registry.models import ProcessingSystem
 from dataops.registry.services import (
     system_activate,
 )
@@ -14,7 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_no_activation_before_a_connection_test_passes(entity, site, purpose):
-    from dataops.deletions.connection_tests import connection_test_start
 
     system = factories.draft_system(entity=entity, site=site, purpose=purpose)
     factories.approved_assessment(entity, [system])
@@ -26,8 +29,6 @@ def test_no_activation_before_a_connection_test_passes(entity, site, purpose):
 
 
 def test_a_connection_test_that_passes_can_activate_the_system(entity, site, purpose):
-    from dataops.deletions.connection_tests import connection_test_start
-    from dataops.deletions.propagations import propagation_confirm
 
     system = factories.draft_system(entity=entity, site=site, purpose=purpose)
     factories.approved_assessment(entity, [system])
@@ -45,9 +46,6 @@ def test_a_connection_test_that_passes_can_activate_the_system(entity, site, pur
 def test_a_draft_push_system_receives_its_connection_test_over_its_webhook_and_is_activated(
     entity, site, purpose, subject, simulated_push
 ):
-    from dataops.deletions.connection_tests import connection_test_start
-    from dataops.deletions.tasks import propagations_dispatch
-    from dataops.registry.credentials import credential_issue
 
     simulator = simulated_push(keys=["REAL-KEY"])
     system = factories.draft_system(entity=entity, site=site, purpose=purpose, webhook_url=simulator.url)

@@ -6,14 +6,17 @@ import json
 import pytest
 from django.utils import timezone
 
+from dataops.deletions.delivery import http
 from dataops.deletions.delivery.instructions import instruction
 from dataops.deletions.delivery.push import PushChannel
+from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import (
     propagation_accepted,
 )
 from dataops.deletions.tasks import propagations_dispatch
-from dataops.models import DeletionRequest, Propagation
+from dataops.registry.credentials import credential_issue
+from dataops.registry.services import system_save
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -140,10 +143,8 @@ def test_an_unreachable_system_is_a_transient_failure(entity, purpose, subject, 
 def test_a_refusal_escalates_to_a_person_and_never_counts_as_done(
     status, entity, purpose, subject, monkeypatch, mailoutbox
 ):
-    from dataops.deletions.delivery import http
 
     system = factories.active_system(entity=entity, purpose=purpose)
-    from dataops.registry.credentials import credential_issue
 
     credential_issue(actor="t", system=system, kind="webhook_secret")
     factories.holding(subject, system)
@@ -161,7 +162,6 @@ def test_a_private_address_is_refused_unless_the_system_is_internal(entity, purp
     simulator = simulated_push(keys=["KEY-1"])
     system, _ = _push_setup(entity, purpose, subject, simulator)
     system.is_internal = False
-    from dataops.registry.services import system_save
 
     system_save(actor="t", system=system)
     deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
@@ -175,10 +175,8 @@ def test_a_private_address_is_refused_unless_the_system_is_internal(entity, purp
 def test_an_accepted_instruction_waits_for_confirmation_and_is_sent_again(
     entity, purpose, subject, monkeypatch, settings
 ):
-    from dataops.deletions.delivery import http
 
     system = factories.active_system(entity=entity, purpose=purpose)
-    from dataops.registry.credentials import credential_issue
 
     credential_issue(actor="t", system=system, kind="webhook_secret")
     factories.holding(subject, system)

@@ -4,17 +4,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
+from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.tasks import propagations_sweep
-from dataops.models import DeletionRequest, Propagation
 from facerights.queues import QUEUE_KINDS
 from tests import factories
 from tests.waiting import wait_for
@@ -58,8 +59,6 @@ def _flush_broker(prefix: str) -> None:
     url = settings.CELERY_BROKER_URL
     queues = [prefix + kind for kind in QUEUE_KINDS]
     if url.startswith("redis"):
-        import redis
-
         client = redis.Redis.from_url(url)
         client.delete(*queues, "unacked", "unacked_index")
     else:
@@ -90,7 +89,8 @@ def test_a_killed_worker_and_a_flushed_broker_lose_no_deletion(simulated_push, s
         _flush_broker(queue)
         assert Propagation.objects.exclude(state__in=Propagation.TERMINAL).exists()
         worker = _worker(queue)
-        time.sleep(2.5)  # the dead worker's lease runs out
+        # The dead worker's lease runs out.
+        assert wait_for(lambda: not Propagation.objects.filter(claimed_until__gt=timezone.now()).exists(), 15)
         simulator.delay = 0.0
         # Beat would run the sweeper every minute; here it is run by hand until done.
         done = lambda: all(DeletionRequest.objects.get(pk=d.pk).state == "completed" for d in deletions)  # noqa: E731

@@ -2,8 +2,9 @@
 
 import pytest
 
+from dataops.deletions.models import DeletionRequest
 from dataops.deletions.opening import deletion_request_open
-from dataops.models import DeletionRequest, Holding
+from dataops.registry.models import Holding
 from facerights.models import AuditEvent
 from tests import factories
 

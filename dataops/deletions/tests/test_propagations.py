@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from dataops.deletions.models import DeletionRequest, DeliveryAttempt, Propagation
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import (
     PropagationError,
@@ -14,7 +15,7 @@ from dataops.deletions.propagations import (
     propagations_claim,
 )
 from dataops.deletions.tasks import propagations_sweep
-from dataops.models import DeletionRequest, DeliveryAttempt, Holding, Propagation
+from dataops.registry.models import Holding
 from facerights.models import AuditEvent
 from tests import factories
 

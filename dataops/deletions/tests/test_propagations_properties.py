@@ -8,6 +8,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import (
     PropagationError,
@@ -19,7 +20,6 @@ from dataops.deletions.propagations import (
     propagation_retry_now,
     propagations_claim,
 )
-from dataops.models import DeletionRequest, Propagation
 from tests import factories
 
 pytestmark = pytest.mark.django_db

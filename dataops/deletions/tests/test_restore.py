@@ -13,17 +13,21 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
 from consent.models import ConsentEvent, ConsentRecord, DataSubject
 from consent.services import Provenance, subject_identifiers
 from dataops.deletions.intake import consents_withdraw_all, rights_request_submit
+from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.propagations import propagation_confirm
 from dataops.deletions.shredding import subjects_shred_due
 from dataops.deletions.states import OPEN as OPEN_STATES
-from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation
+from dataops.registry.models import Holding, ProcessingSystem
 from facerights import crypto
+from facerights.celery import app
+from facerights.journal import JournalError
 from facerights.models import AuditEvent
 from tests import factories
 
@@ -91,7 +95,6 @@ def restore(dump: Path) -> None:
 @pytest.fixture
 def sent_tasks(monkeypatch):
     """Tasks are recorded instead of sent: no worker runs here, and the broker stays clean."""
-    from facerights.celery import app
 
     sent = []
     monkeypatch.setattr(app, "send_task", lambda name, args=None, kwargs=None, **options: sent.append((name, args)))
@@ -209,7 +212,6 @@ def test_since_and_dry_run_change_nothing(tmp_path, settings, sent_tasks):
 @pytest.mark.django_db
 def test_a_deletion_that_cannot_be_journaled_does_not_commit(tmp_path, settings):
     """The journal is written before commit: if it fails, the deletion fails with it, and nothing is lost later."""
-    from facerights.journal import JournalError
 
     system = factories.active_system(entity=factories.entity(), purpose=factories.purpose())
     a = factories.subject(phone=PHONE_A)
@@ -224,7 +226,6 @@ def test_a_deletion_that_cannot_be_journaled_does_not_commit(tmp_path, settings)
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root is refused")
 def test_the_replay_refuses_to_run_as_root_unless_told(tmp_path, settings):
-    from django.core.management.base import CommandError
 
     settings.FACERIGHTS_TOMBSTONE_DIR = tmp_path
     with pytest.raises(CommandError, match="not root"):

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
+from dataops.deletions.models import DeletionRequest
 from dataops.deletions.retention import retention_due, retention_enforce
-from dataops.models import DeletionRequest, Holding
+from dataops.registry.models import Holding
 from tests import factories
 
 pytestmark = pytest.mark.django_db

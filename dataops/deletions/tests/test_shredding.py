@@ -5,11 +5,14 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from consent.services import subject_find, subject_identifiers
+from dataops.deletions.models import DeletionRequest
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import (
     propagation_confirm,
 )
-from dataops.models import DeletionRequest
+from dataops.deletions.shredding import subjects_shred_due
+from facerights import crypto
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +29,6 @@ def three_systems(entity, purpose, subject):
 
 
 def test_identifiers_are_shredded_a_day_after_the_last_deletion_and_tombstones_remain(subject, three_systems):
-    from consent.services import subject_find, subject_identifiers
-    from dataops.deletions.shredding import subjects_shred_due
-    from facerights import crypto
 
     deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
     for p in deletion.propagations.all():
@@ -44,7 +44,6 @@ def test_identifiers_are_shredded_a_day_after_the_last_deletion_and_tombstones_r
 
 
 def test_a_subject_still_held_somewhere_is_not_shredded(subject, three_systems):
-    from dataops.deletions.shredding import subjects_shred_due
 
     systems, _ = three_systems
     deletion = deletion_request_open(

@@ -1,13 +1,19 @@
 """The demo data has what each journey needs, once."""
 
 import pytest
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from consent.models import ConsentRecord, DataSubject, Guardianship
 from consent.rules import needs_guardian_consent
 from consent.services import subject_find
-from dataops.models import Holding, LegalEntity, ProcessingSystem
+from dataops.deletions.models import Propagation
+from dataops.deletions.propagations import propagation_confirm
+from dataops.demo.seed import DEMO_TOTP_SECRET
+from dataops.filings.models import Filing, FilingObligation
+from dataops.registry.models import Holding, LegalEntity, ProcessingSystem
 from facerights.audit import audit_chain_verify
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +28,6 @@ def seeded(settings, tmp_path):
 
 def _systems_answer_their_connection_tests():
     """What the simulated push and pull systems do when `make run` starts: confirm the synthetic deletions."""
-    from dataops.deletions.propagations import propagation_confirm
-    from dataops.models import Propagation
 
     for p in Propagation.objects.exclude(state__in=Propagation.TERMINAL).filter(
         deletion_request__subject__is_synthetic=True
@@ -61,10 +65,6 @@ def test_the_demo_has_what_each_journey_needs(seeded, client):
     # The DPO signs in with the printed password and the printed authenticator secret.
     import time
 
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
-    from dataops.demo.seed import DEMO_TOTP_SECRET
-
     response = client.post("/accounts/login/", {"login": "dpo@example.com", "password": "facerights-demo-2026"})
     assert response["Location"] == "/accounts/2fa/authenticate/"
     client.post(
@@ -75,7 +75,6 @@ def test_the_demo_has_what_each_journey_needs(seeded, client):
 
     # An overdue vendor for the DPO to find: the sweeper escalates it within a minute of `make run`.
     from dataops.deletions.tasks import propagations_sweep
-    from dataops.models import Filing, FilingObligation, Propagation
 
     propagations_sweep()
     assert Propagation.objects.filter(state="escalated", system__integration="manual").count() == 1
@@ -100,7 +99,6 @@ def test_seeding_twice_changes_nothing_and_the_audit_chain_holds(seeded):
 
 
 def test_the_demo_refuses_to_run_in_production(settings):
-    from django.core.management.base import CommandError
 
     settings.DEBUG = False
     with pytest.raises(CommandError):

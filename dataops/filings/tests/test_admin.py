@@ -3,15 +3,17 @@
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from dataops.filings.documents import filing_build
+from dataops.filings.models import Filing, FilingObligation
 from dataops.filings.services import (
     filing_attach,
     filing_create,
     filing_generate,
 )
-from dataops.models import Filing, FilingObligation
+from portal.tests.test_linking import _bomb
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -53,9 +55,6 @@ def filed(entity, system, subject):
 
 @pytest.mark.parametrize("case", ["bomb", "wrong-type", "too-large"])
 def test_a_bad_attachment_is_refused_clearly(client, filed, case):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from portal.tests.test_linking import _bomb
 
     content = {"bomb": _bomb(), "wrong-type": b"PK\x03\x04 a zip", "too-large": b"%PDF-" + b"0" * (5 * 1024 * 1024)}[
         case

@@ -4,8 +4,10 @@ import datetime as dt
 
 import pytest
 
+from dataops.deletions.models import DeletionRequest
 from dataops.filings.changes import change_review_decide, filing_change_check, recognition_end
 from dataops.filings.documents import filing_build
+from dataops.filings.models import Filing
 from dataops.filings.services import (
     filing_attach,
     filing_create,
@@ -13,7 +15,7 @@ from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
-from dataops.models import DeletionRequest, Filing, Holding
+from dataops.registry.models import Holding
 from dataops.registry.services import system_save
 from tests import factories
 

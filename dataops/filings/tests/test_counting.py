@@ -2,16 +2,16 @@
 
 import pytest
 
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import propagation_confirm
 from dataops.filings.counting import person_counts_take, stored_persons
-from dataops.models import PersonCount
+from dataops.filings.models import PersonCount
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_person_held_by_five_systems_counts_once_and_deletions_drop_out(entity, purpose):
-    from dataops.deletions.opening import deletion_request_open
-    from dataops.deletions.propagations import propagation_confirm
 
     systems = [factories.active_system(entity=entity, purpose=purpose) for _ in range(5)]
     people = [factories.subject(phone=f"1340000{n:04d}") for n in range(3)]

@@ -1,19 +1,26 @@
 """The duties that follow a count of people: the filing at 100,000, the officer report, audits."""
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.db.models import Max
 from django.utils import timezone
 
 from consent.models import DataSubject
 from dataops.filings.counting import person_counts_take
-from dataops.filings.obligations import FILING_THRESHOLD
+from dataops.filings.models import FilingObligation
+from dataops.filings.obligations import FILING_THRESHOLD, threshold_check
 from dataops.filings.services import (
     FilingError,
+    obligation_fulfil,
+    obligation_start,
 )
-from dataops.models import FilingObligation, Holding
+from dataops.registry.models import Holding
 from facerights import crypto
+from facerights.db import bulk_insert
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -21,11 +28,6 @@ pytestmark = pytest.mark.django_db
 
 def _bulk_people(system, count, *, also=None):
     """`count` distinct people held by `system`; the first half also held by `also` (duplicates across systems)."""
-    import uuid
-
-    from django.db.models import Max
-
-    from facerights.db import bulk_insert
 
     wrapped = crypto.data_key_new()[1]
     now = timezone.now()
@@ -62,7 +64,6 @@ def test_99999_people_open_nothing_and_one_more_opens_the_obligation_on_the_righ
 
 
 def test_alerts_at_80_95_and_100_percent(entity, system, django_capture_on_commit_callbacks):
-    from dataops.filings.obligations import threshold_check
 
     with django_capture_on_commit_callbacks(execute=True):
         threshold_check(entity=entity, day=dt.date(2026, 5, 6), persons=96_000, previous=70_000)
@@ -76,7 +77,6 @@ def test_alerts_at_80_95_and_100_percent(entity, system, django_capture_on_commi
 def test_the_officer_report_at_one_million_and_an_audit_every_two_years_above_ten_million(
     entity, system, django_capture_on_commit_callbacks
 ):
-    from dataops.filings.services import obligation_fulfil, obligation_start
 
     def count(headcount, day):
         entity.pi_headcount, entity.pi_headcount_on = headcount, day
@@ -106,7 +106,6 @@ def test_the_officer_report_at_one_million_and_an_audit_every_two_years_above_te
 
 
 def test_a_headcount_needs_its_date_and_cannot_be_from_the_future(entity):
-    from django.core.exceptions import ValidationError
 
     entity.pi_headcount = 1_200_000
     with pytest.raises(ValidationError, match="date"):

@@ -2,6 +2,8 @@
 
 import hashlib
 import io
+import json
+import zipfile
 
 import pytest
 
@@ -34,8 +36,6 @@ def filed(entity, system, subject):
 
 
 def test_the_pack_holds_the_forms_the_report_and_the_attachments_in_order(filed):
-    import json
-    import zipfile
 
     archive = zipfile.ZipFile(io.BytesIO(filing_pack(filed)))
     names = archive.namelist()

@@ -12,6 +12,7 @@ from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
+from facerights.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,6 @@ def test_review_needs_every_attachment(entity, system):
 
 
 def test_a_submitted_filing_never_changes(filed):
-    from facerights.models import AuditEvent
 
     filing_review(actor="dpo", filing=filed)
     filing_submit(actor="dpo", filing=filed)

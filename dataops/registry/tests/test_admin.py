@@ -2,7 +2,7 @@
 
 import pytest
 
-from dataops.models import ImpactAssessment, LegalEntity, Site
+from dataops.registry.models import ImpactAssessment, LegalEntity, Site
 
 pytestmark = pytest.mark.django_db
 

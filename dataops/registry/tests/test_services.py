@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent.models import ConsentRecord
-from dataops.models import ImpactAssessment, ProcessingSystem, Site
+from dataops.registry.models import ImpactAssessment, ProcessingSystem, Site
 from dataops.registry.services import (
     impact_assessment_delete,
     impact_assessment_flag,

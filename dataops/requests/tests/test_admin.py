@@ -6,17 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dataops.models import Request
+from dataops.requests.models import Request
 from dataops.requests.services import request_submit
-from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dpo_client(client):
-    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
-    return client
 
 
 def test_the_queue_puts_open_and_overdue_first_with_working_days_left(dpo_client, subject):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dataops.models import Request, ResponseTimePolicy
+from dataops.requests.models import Request, ResponseTimePolicy
 from dataops.requests.services import request_submit
 
 pytestmark = pytest.mark.django_db

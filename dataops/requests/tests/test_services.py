@@ -1,8 +1,9 @@
 """Requests: received, acknowledged, made for someone else."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from dataops.models import Request
+from dataops.requests.models import Request
 from dataops.requests.services import request_acknowledge, request_submit
 from facerights.models import AuditEvent
 
@@ -31,7 +32,6 @@ def test_acknowledging_a_missing_request_does_nothing():
 
 
 def test_a_request_for_someone_else_names_who_made_it(subject):
-    from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
         request_submit(actor="t", subject=subject, type=Request.Type.DELETION, acted_by=Request.ActedBy.GUARDIAN)

@@ -9,12 +9,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def dpo_client(client):
-    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
-    return client
-
-
 def test_searching_by_reference_or_key_finds_exactly_that(dpo_client, subject, system):
     holding = factories.holding(subject, system, key="EXACT-KEY-1")
     item = request_submit(actor="t", subject=subject, type="access")

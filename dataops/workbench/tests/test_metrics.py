@@ -9,10 +9,10 @@ from django.db.models import F
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from dataops.deletions.models import DeliveryAttempt
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.tasks import propagations_dispatch
 from dataops.filings.counting import person_counts_take
-from dataops.models import DeliveryAttempt
 from dataops.workbench.metrics import metrics_render, metrics_reset
 from facerights.liveness import heartbeat_beat
 from tests import factories

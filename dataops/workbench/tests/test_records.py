@@ -4,21 +4,16 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from dataops.models import EvidenceExport
 from dataops.requests.services import request_submit
+from dataops.workbench.models import EvidenceExport
 from dataops.workbench.records import record_export_build, record_export_request
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dpo_client(client):
-    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
-    return client
 
 
 def test_a_record_export_is_a_csv_without_personal_data(dpo_client, subject, system):
@@ -26,7 +21,6 @@ def test_a_record_export_is_a_csv_without_personal_data(dpo_client, subject, sys
     request_submit(actor="t", subject=subject, type="access")
     today = timezone.localdate()
     user = dpo_client.session["_auth_user_id"]
-    from django.contrib.auth import get_user_model
 
     export = record_export_request(
         actor="t", user=get_user_model().objects.get(pk=user), kind="requests", date_from=today, date_to=today
@@ -42,7 +36,6 @@ def test_a_record_export_is_a_csv_without_personal_data(dpo_client, subject, sys
 
 
 def test_a_record_export_is_only_for_who_asked(client, dpo_client, subject):
-    from django.contrib.auth import get_user_model
 
     owner = get_user_model().objects.get(pk=dpo_client.session["_auth_user_id"])
     today = timezone.localdate()

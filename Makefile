@@ -17,9 +17,11 @@ endif
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# requirements-dev.txt pins every package, transitive ones included, with its hashes
+# (`make lock` writes it): a fresh machine installs exactly what CI tested.
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $(STAMP)
 
 .PHONY: install
@@ -55,9 +57,15 @@ prod-check: ## Check a production host before going live (reads its environment;
 	@$(BIN)/python manage.py prod_check
 
 .PHONY: lint
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Check style with ruff and types with mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy facerights consent dataops portal
+
+.PHONY: lock
+lock: $(STAMP) ## Pin every package with its hashes, after editing requirements.in or requirements-dev.in
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.txt requirements.in
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements-dev.txt requirements-dev.in
 
 .PHONY: messages
 messages: $(STAMP) ## Update the translation catalogue after changing user-facing strings

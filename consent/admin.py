@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse
@@ -123,7 +124,7 @@ class GuardianshipAdmin(ReadOnlyAdmin):
         )
 
 
-class IdentityCheckActionForm(admin.helpers.ActionForm):
+class IdentityCheckActionForm(ActionForm):
     identifier = forms.CharField(label=_("Phone or email of the records (to approve)"), required=False)
     reason = forms.CharField(label=_("Reason told to the person (to reject)"), required=False)
 

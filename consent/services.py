@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +33,12 @@ from .models import (
     SubjectIdentifier,
 )
 from .rules import needs_guardian_consent, normalize_identifier
+
+if TYPE_CHECKING:
+    from facerights.models import User
+
+# A dataops.ProcessingSystem: consent may not import dataops, even for types (tests/test_architecture.py).
+System: TypeAlias = Any
 
 
 class ConsentError(ValidationError):
@@ -58,7 +66,7 @@ def subject_create(
     actor: str,
     name: str = "",
     date_of_birth: dt.date | None = None,
-    identifiers: list[tuple[str, str]] | tuple = (),
+    identifiers: Sequence[tuple[str, str]] = (),
 ) -> DataSubject:
     """Create a subject with its own data key, and attach its identifiers."""
     with transaction.atomic():
@@ -70,6 +78,21 @@ def subject_create(
         audit_record(actor=actor, action="subject.created", target=subject)
         for kind, value in identifiers:
             subject_identifier_add(actor=actor, subject=subject, kind=kind, value=value)
+    return subject
+
+
+def subject_date_of_birth_set(*, actor: str, subject: DataSubject, date_of_birth: dt.date) -> DataSubject:
+    """Record a person's date of birth where none was known (it decides whether a guardian must consent).
+
+    A date already recorded is never overwritten here: a different one is a question for the DPO.
+    """
+    with transaction.atomic():
+        subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+        if subject.date_of_birth is not None:
+            return subject
+        subject.date_of_birth = date_of_birth
+        subject.save(update_fields=["date_of_birth"])
+        audit_record(actor=actor, action="subject.date_of_birth_set", target=subject)
     return subject
 
 
@@ -129,7 +152,7 @@ def subject_name(subject: DataSubject) -> str:
     return crypto.decrypt(_subject_key(subject), subject.name_ciphertext, aad=_aad(subject, "name"))
 
 
-def subject_link_user(*, actor: str, subject: DataSubject, user) -> DataSubject:
+def subject_link_user(*, actor: str, subject: DataSubject, user: User) -> DataSubject:
     """Link an account to a subject (the portal decides when that is proven)."""
     with transaction.atomic():
         if subject.user_id == user.pk:
@@ -165,7 +188,7 @@ def guardianship_record(
 # --- Notices -------------------------------------------------------------------------
 
 
-def notice_text(notice: Notice) -> dict:
+def notice_text(notice: Notice) -> dict[str, dict[str, str]]:
     """The notice's items in both languages, as they are frozen at publication."""
     items = NOTICE_ITEMS + ("alternatives", "other")
     return {lang: {item: getattr(notice, f"{item}_{lang}") for item in items} for lang in ("zh", "en")}
@@ -216,15 +239,18 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
     return notice
 
 
-def notice_current(system) -> Notice | None:
+def notice_current(system: System) -> Notice | None:
     """The latest published notice of a system."""
-    return system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
+    notice: Notice | None = system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
+    return notice
 
 
 # --- Consent ---------------------------------------------------------------------------
 
 
-def _record_event(record: ConsentRecord, kind: str, *, actor: str, at, provenance: Provenance | None) -> ConsentEvent:
+def _record_event(
+    record: ConsentRecord, kind: str, *, actor: str, at: dt.datetime, provenance: Provenance | None
+) -> ConsentEvent:
     provenance = provenance or Provenance(channel="")
     return ConsentEvent.objects.create(
         record=record,
@@ -241,7 +267,7 @@ def consent_grant(
     *,
     actor: str,
     subject: DataSubject,
-    system,
+    system: System,
     purpose: Purpose,
     notice: Notice,
     provenance: Provenance,
@@ -292,10 +318,20 @@ def consent_grant(
     return record
 
 
-def _check_consent(subject, system, purpose, notice, method, guardian, artifact_sha256, at) -> None:
+def _check_consent(
+    subject: DataSubject,
+    system: System,
+    purpose: Purpose,
+    notice: Notice,
+    method: str,
+    guardian: DataSubject | None,
+    artifact_sha256: str,
+    at: dt.datetime,
+) -> None:
     if notice.status != Notice.Status.PUBLISHED or notice.system_id != system.pk:
         raise ConsentError(_("Consent must be given to a published notice of this system."), code="notice")
-    if notice_current(system).pk != notice.pk:
+    current = notice_current(system)  # not None: `notice` itself is a published notice of this system
+    if current is None or current.pk != notice.pk:
         raise ConsentError(_("This notice has been replaced; read the current version first."), code="notice_outdated")
     if not system.purposes.filter(pk=purpose.pk).exists():
         raise ConsentError(_("This system does not process faces for that purpose."), code="purpose")
@@ -404,7 +440,9 @@ def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:
 # --- Refusals (R8) -----------------------------------------------------------------------
 
 
-def consent_refuse(*, actor: str, subject: DataSubject, system, purpose: Purpose, at: dt.datetime | None = None):
+def consent_refuse(
+    *, actor: str, subject: DataSubject, system: System, purpose: Purpose, at: dt.datetime | None = None
+) -> ConsentRefusal:
     """Record a "no": the person is not asked again for this system and purpose for a while."""
 
     with transaction.atomic():
@@ -417,7 +455,9 @@ def consent_refuse(*, actor: str, subject: DataSubject, system, purpose: Purpose
     return refusal
 
 
-def consent_prompt_allowed(*, subject: DataSubject, system, purpose: Purpose, now: dt.datetime | None = None) -> bool:
+def consent_prompt_allowed(
+    *, subject: DataSubject, system: System, purpose: Purpose, now: dt.datetime | None = None
+) -> bool:
     """False within the quiet period after a refusal (NDSMR Art 22(5))."""
 
     now = now or timezone.now()

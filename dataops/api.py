@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from http import HTTPStatus
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest
@@ -89,15 +89,15 @@ class TextKeys:
         return {**schema, "propertyNames": {"pattern": pattern}, "additionalProperties": values}
 
 
-def json_nested(levels: int):
+def json_nested(levels: int) -> Any:
     """A JSON value with lists and objects at most `levels` deep and Text for every string, keys included.
 
     One named schema per level, so the limit is in the OpenAPI document rather than
     found out from a 422.
     """
-    value = Union[Text, int, float, bool, None]  # noqa: UP007
+    value: Any = Union[Text, int, float, bool, None]  # noqa: UP007
     for level in range(1, levels + 1):
-        value = TypeAliasType(
+        value = TypeAliasType(  # type: ignore[misc]  # one named schema per level, made at run time for pydantic
             f"JsonLevel{level}",
             Union[Text, int, float, bool, None, list[value], Annotated[dict[Text, value], TextKeys()]],  # noqa: UP007
         )
@@ -155,7 +155,10 @@ def _evidence(value: dict) -> dict:
 
 # Free-form, so checked: small, shallow, and never an encoded file or a template (facerights.uploads).
 # The evidence object is the first level, so its values may nest one level less.
-Evidence = Annotated[dict[Text, json_nested(EVIDENCE_MAX_DEPTH - 1)], TextKeys(), AfterValidator(_evidence)]
+if TYPE_CHECKING:  # the type checker sees the plain dict that pydantic's schema, built at run time, validates
+    Evidence = dict[str, Any]
+else:
+    Evidence = Annotated[dict[Text, json_nested(EVIDENCE_MAX_DEPTH - 1)], TextKeys(), AfterValidator(_evidence)]
 
 
 class Instruction(Schema):
@@ -270,7 +273,7 @@ class ConsentAnswer(Schema):
 
 def _own(request: HttpRequest, system_id: int) -> ProcessingSystem | None:
     """The authenticated system, if it is the one in the path (another system's id answers 404)."""
-    system = request.auth
+    system = request.auth  # type: ignore[attr-defined]  # ninja sets request.auth
     return system if system.pk == system_id else None
 
 

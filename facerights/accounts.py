@@ -3,6 +3,9 @@ and who may open the admin. Each change writes its audit event in its transactio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -11,8 +14,13 @@ from django.db import transaction
 from . import crypto
 from .audit import audit_record
 
+if TYPE_CHECKING:
+    from allauth.mfa.models import Authenticator
 
-def _aad(user) -> bytes:
+    from .models import User
+
+
+def _aad(user: User) -> bytes:
     return f"facerights:user-phone:{user.pk}".encode()
 
 
@@ -20,7 +28,7 @@ def user_phone_hash(phone: str) -> str:
     return crypto.lookup_hash("account-phone", phone)
 
 
-def user_phone_set(*, actor: str, user, phone: str, verified: bool) -> None:
+def user_phone_set(*, actor: str, user: User, phone: str, verified: bool) -> None:
     """Set an account's phone; a verified one lets the account link to the person's records (consent.linking)."""
     with transaction.atomic():
         user.phone_hash = user_phone_hash(phone)
@@ -30,13 +38,13 @@ def user_phone_set(*, actor: str, user, phone: str, verified: bool) -> None:
         audit_record(actor=actor, action="account.phone_set", target=user, data={"verified": verified})
 
 
-def user_phone_get(user) -> tuple[str, bool] | None:
+def user_phone_get(user: User) -> tuple[str, bool] | None:
     if not user.phone_ciphertext:
         return None
     return crypto.secret_decrypt(user.phone_ciphertext, aad=_aad(user)), user.phone_verified
 
 
-def user_by_phone(phone: str):
+def user_by_phone(phone: str) -> User | None:
     return get_user_model().objects.filter(phone_hash=user_phone_hash(phone)).first()
 
 
@@ -49,7 +57,7 @@ def user_create(
     role: str,
     is_staff: bool = False,
     email_verified: bool = False,
-):
+) -> User:
     """Create an account in one role (facerights.roles), with its email address as allauth keeps it."""
     with transaction.atomic():
         user = get_user_model().objects.create_user(username=username, email=email, password=password)
@@ -65,7 +73,7 @@ def user_create(
 ACCESS_FIELDS = ("is_active", "is_staff", "is_superuser")
 
 
-def user_save(*, actor: str, user, groups=None):
+def user_save(*, actor: str, user: User, groups: Iterable[Group] | None = None) -> User:
     """Create or change an account as the admin's form prepared it (its password already hashed).
 
     Who may sign in and open the admin, and in which roles, is what an attacker would
@@ -90,7 +98,7 @@ def user_save(*, actor: str, user, groups=None):
     return user
 
 
-def user_password_changed(*, actor: str, user) -> None:
+def user_password_changed(*, actor: str, user: User) -> None:
     """Record that someone else (an administrator) set an account's password; the hash is never logged."""
     with transaction.atomic():
         audit_record(
@@ -98,11 +106,11 @@ def user_password_changed(*, actor: str, user) -> None:
         )
 
 
-def _access(user, groups: list[str]) -> dict:
+def _access(user: User, groups: list[str]) -> dict[str, Any]:
     return {**{field: getattr(user, field) for field in ACCESS_FIELDS}, "groups": groups}
 
 
-def authenticator_remove(*, actor: str, authenticator) -> None:
+def authenticator_remove(*, actor: str, authenticator: Authenticator) -> None:
     """Remove a second factor (a staff member lost their phone); they must set up a new one to open the admin."""
     with transaction.atomic():
         audit_record(

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -5,7 +7,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http.response import HttpResponseRedirectBase
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -64,11 +67,12 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        query = self.object_list.query
+        queryset = cast("QuerySet[Any]", self.object_list)  # an admin changelist always pages a queryset
+        query = queryset.query
         if connection.vendor == "postgresql" and not query.where:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [queryset.model._meta.db_table]
                 )
                 row = cursor.fetchone()
             if row and row[0] > 10_000:
@@ -77,7 +81,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 # The admin's own login form would skip the second factor: it hands over to allauth.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]  # allauth's documented admin setup
 admin.site.site_header = _("FaceRights: data-protection officer")
 admin.site.site_title = _("FaceRights")
 admin.site.index_title = _("Workbench")
@@ -166,7 +170,12 @@ class AccountAdmin(UserAdmin):
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302 and "password" not in response.url:
+        if (
+            request.method == "POST"
+            and response.status_code == 302
+            and isinstance(response, HttpResponseRedirectBase)
+            and "password" not in response.url
+        ):
             user_password_changed(actor=actor_for(request.user), user=User.objects.get(pk=unquote(id)))
         return response
 

@@ -80,6 +80,16 @@ class Entry:
     chain: str | None = None
 
 
+def _chain_of(entry: Entry) -> str:
+    """The entry's chain: its own, else its target's `audit_chain`, else the registry chain."""
+    if entry.chain:
+        return entry.chain
+    if entry.target is None:
+        return REGISTRY_CHAIN
+    chain: str = getattr(entry.target, "audit_chain", REGISTRY_CHAIN)
+    return chain
+
+
 def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
     """Append many events at once, inside the caller's transaction (bulk deletions and confirmations).
 
@@ -90,14 +100,7 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
         raise RuntimeError("audit_record_many must run inside the transaction of the change it records.")
     if not entries:
         return []
-    resolved = [
-        (
-            entry.chain
-            or (getattr(entry.target, "audit_chain", REGISTRY_CHAIN) if entry.target is not None else REGISTRY_CHAIN),
-            entry,
-        )
-        for entry in entries
-    ]
+    resolved = [(_chain_of(entry), entry) for entry in entries]
     chains = sorted({chain for chain, _entry in resolved})
     with transaction.atomic():
         # Rows are created and locked in chain order: concurrent writers cannot deadlock.

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.apps import apps
 from django.db import models, transaction
@@ -33,6 +33,8 @@ WRAPPED_KEY = "wrapped_key"
 BLOB = "blob"
 
 _KEY_ID = "rotation_key_id"  # the annotation holding bytes 1 to 4 of a ciphertext
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,18 @@ class EncryptedField:
         value = getattr(row, self.field)
         if self.kind == WRAPPED_KEY:
             return crypto.data_key_unwrap(value)
-        return crypto.blob_decrypt(value, aad=self.aad(row))
+        return crypto.blob_decrypt(value, aad=self._aad_of(row))
 
     def reencrypt(self, row: models.Model) -> bytes:
         value = getattr(row, self.field)
         if self.kind == WRAPPED_KEY:
             return crypto.data_key_rewrap(value)
-        return crypto.blob_reencrypt(value, aad=self.aad(row))
+        return crypto.blob_reencrypt(value, aad=self._aad_of(row))
+
+    def _aad_of(self, row: models.Model) -> bytes:
+        if self.aad is None:  # register() refuses a blob without its associated data
+            raise ValueError(f"{self.label}: a blob needs its associated data (aad)")
+        return self.aad(row)
 
     def rows(self) -> models.QuerySet:
         """Rows holding a value, annotated with the id of the key it is under.
@@ -85,11 +92,11 @@ _registry: dict[str, EncryptedField] = {}
 
 
 def register(
-    model: type[models.Model] | str,
+    model: type[_M] | str,
     field_name: str,
     *,
     kind: str,
-    aad: Callable[[models.Model], bytes] | None = None,
+    aad: Callable[[_M], bytes] | None = None,
     batch_limit: int | None = None,
 ) -> EncryptedField:
     """Declare a column encrypted under the master key (from an AppConfig.ready()).
@@ -104,7 +111,9 @@ def register(
     if (kind == BLOB) != (aad is not None):
         raise ValueError("a blob needs its associated data (aad); a wrapped key has none")
     label = model if isinstance(model, str) else model._meta.label
-    entry = EncryptedField(model_label=label, field=field_name, kind=kind, aad=aad, batch_limit=batch_limit)
+    # The registry calls `aad` only with rows of `model`.
+    row_aad = cast("Callable[[models.Model], bytes] | None", aad)
+    entry = EncryptedField(model_label=label, field=field_name, kind=kind, aad=row_aad, batch_limit=batch_limit)
     _registry[entry.label] = entry
     return entry
 
@@ -168,7 +177,7 @@ def _batch(entry: EncryptedField, current: bytes, after: Any, size: int) -> tupl
     concurrent change (a subject shredded meanwhile) waits for it or is seen
     by it, and only the rotated column is written.
     """
-    errors = []
+    errors: list[RotationError] = []
     with transaction.atomic():
         queryset = entry.rows().exclude(**{_KEY_ID: current}).select_for_update()
         if after is not None:

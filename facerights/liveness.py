@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -127,7 +128,8 @@ def queue_depths() -> dict[str, int | None]:
             return dict.fromkeys(QUEUE_KINDS)
         return depths
 
-    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    # A str: the settings give the filesystem broker its folders as strings.
+    folder = Path(cast(str, settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
     for kind in QUEUE_KINDS:
         depths[kind] = sum(1 for _ in folder.glob(f"*.{queue_name(kind)}.msg"))
     return depths

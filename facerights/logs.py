@@ -79,7 +79,7 @@ class PathRedactFilter(logging.Filter):
             return True
         request = getattr(record, "request", None)
         path = getattr(request, "path", None)
-        if isinstance(path, str) and path:
+        if request is not None and isinstance(path, str) and path:
             match = getattr(request, "resolver_match", None)
             route = f"<{match.route}>" if match else "<path>"
             message = record.getMessage()

@@ -14,7 +14,9 @@ A task names its kind with `queue_kind=...` in its decorator.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from celery import Task
 from celery import current_app as app
 from celery.exceptions import NotRegistered
 from django.conf import settings
@@ -33,13 +35,20 @@ def queue_name(kind: str) -> str:
     return settings.FACERIGHTS_QUEUE_PREFIX + kind
 
 
-def route_task(name, args, kwargs, options, task=None, **kw):
+def route_task(
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: dict[str, Any],
+    task: Task | None = None,
+    **kw: Any,
+) -> dict[str, str]:
     """Celery router: each task to the queue of its kind (an explicit queue= still wins)."""
     kind = getattr(task, "queue_kind", None) or "housekeeping"  # ours all name one (facerights/tests/test_celery.py)
     return {"queue": queue_name(kind)}
 
 
-def task_named(name: str):
+def task_named(name: str) -> Task:
     """The registered task called `name`; the apps' task modules are imported on first use."""
     try:
         return app.tasks[name]
@@ -48,7 +57,7 @@ def task_named(name: str):
         return app.tasks[name]
 
 
-def enqueue(name: str, *args) -> bool:
+def enqueue(name: str, *args: Any) -> bool:
     """Queue the task called `name`; if the broker is down, log it and return False instead of raising.
 
     Work is queued after its transaction commits, so raising here would show a
@@ -68,7 +77,7 @@ def enqueue(name: str, *args) -> bool:
     return True
 
 
-def enqueue_on_commit(name: str, *args) -> None:
+def enqueue_on_commit(name: str, *args: Any) -> None:
     """`enqueue` once the current transaction commits (at once outside a transaction).
 
     The name is checked now, so a misspelt one fails in the code that sent it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import cast
 
 import redis
 from django.conf import settings
@@ -61,7 +62,8 @@ def broker_ready() -> str | None:
         except redis.RedisError as exc:
             return f"broker unavailable ({type(exc).__name__})"
         return None
-    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    # A str: the settings give the filesystem broker its folders as strings.
+    folder = Path(cast(str, settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
     if not folder.is_dir():
         return "broker folder missing"
     return None

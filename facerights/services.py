@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from .audit import audit_record
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 class TransitionError(ValidationError):
@@ -19,7 +23,7 @@ def content_fields(model: type[models.Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if f.editable and not f.primary_key]
 
 
-def record_save(*, actor: str, instance: models.Model, action: str | None = None, data: dict | None = None):
+def record_save(*, actor: str, instance: _M, action: str | None = None, data: dict[str, Any] | None = None) -> _M:
     """Validate and save a plain record (no state machine of its own), with its audit event.
 
     For rows whose only change is their content: legal entities, sites,

@@ -139,7 +139,8 @@ def _name(*names: str) -> re.Pattern[bytes]:
     """A PDF name in any spelling: /JavaScript is also /J#61vaScript (ISO 32000-1, 7.3.5)."""
 
     def char(c: int) -> str:
-        high, low = f"{c:02x}"
+        digits = f"{c:02x}"  # two: c is a byte
+        high, low = digits[0], digits[1]
         return f"(?:{re.escape(chr(c))}|#{high}[{low}{low.upper()}])"
 
     alternatives = "|".join("".join(char(c) for c in name.encode()) for name in names)

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
 from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
@@ -38,7 +42,7 @@ class VendorConfirmationForm(forms.Form):
         return upload
 
     def clean(self):
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data
         if data.get("outcome") == "held" and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Say why the data is kept."))
         return data
@@ -100,7 +104,7 @@ class IdentityCheckForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data
         upload = data.get("scan")
         if upload:
             try:
@@ -125,7 +129,7 @@ REQUEST_TYPES_IN_FORM = [
 
 class RequestForm(forms.Form):
     type = forms.ChoiceField(label=_("What would you like?"))
-    system = forms.ModelChoiceField(
+    system: forms.ModelChoiceField[ProcessingSystem] = forms.ModelChoiceField(
         label=_("Which system (optional: leave empty for all)"), queryset=None, required=False
     )
     details = forms.CharField(
@@ -140,11 +144,14 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
 
         labels = dict(Request.Type.choices)
-        self.fields["type"].choices = [(value, labels[value]) for value in REQUEST_TYPES_IN_FORM]
-        self.fields["system"].queryset = ProcessingSystem.objects.filter(holdings__subject=subject).distinct()
+        # Copies of the fields declared above.
+        type_field = cast(forms.ChoiceField, self.fields["type"])
+        system_field = cast("forms.ModelChoiceField[ProcessingSystem]", self.fields["system"])
+        type_field.choices = [(value, labels[value]) for value in REQUEST_TYPES_IN_FORM]
+        system_field.queryset = ProcessingSystem.objects.filter(holdings__subject=subject).distinct()
 
     def clean(self):
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data
         if data.get("type") == "switch_alternative" and not data.get("system"):
             self.add_error("system", _("Choose the system where you want a non-face method."))
         if (

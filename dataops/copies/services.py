@@ -13,12 +13,13 @@ import hashlib
 import io
 import json
 import zipfile
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, DataSubject
 from consent.services import subject_identifiers, subject_name
 from facerights import crypto
 from facerights.audit import Entry, audit_record, audit_record_many
@@ -31,6 +32,9 @@ from ..requests.models import Request
 from ..requests.services import request_complete, request_submit
 from .models import DataExport
 
+if TYPE_CHECKING:
+    from facerights.models import User
+
 DOWNLOAD_LIFETIME = dt.timedelta(hours=24)
 
 
@@ -42,7 +46,7 @@ def export_aad(export: DataExport) -> bytes:
     return f"facerights:export:{export.pk}:{export.requested_by_id}".encode()
 
 
-def export_request(*, actor: str, user, subject, language: str) -> DataExport:
+def export_request(*, actor: str, user: User, subject: DataSubject, language: str) -> DataExport:
     """Open a copy request and queue the build (after commit)."""
     with transaction.atomic():
         request = request_submit(actor=actor, subject=subject, type=Request.Type.COPY)
@@ -52,11 +56,11 @@ def export_request(*, actor: str, user, subject, language: str) -> DataExport:
     return export
 
 
-def _iso(value) -> str:
+def _iso(value: dt.datetime | None) -> str:
     return timezone.localtime(value).isoformat() if value else ""
 
 
-def export_data(subject) -> dict:
+def export_data(subject: DataSubject) -> dict[str, Any]:
     """Everything FaceRights holds about the subject, as plain data."""
     holdings = Holding.objects.filter(subject=subject).select_related("system__site", "system__entity").order_by("pk")
     consents = (
@@ -177,7 +181,7 @@ def export_build(*, export_id: int) -> DataExport | None:
     return export
 
 
-def export_download(*, export: DataExport, user) -> bytes:
+def export_download(*, export: DataExport, user: User) -> bytes:
     """The ZIP, for the account that asked for it, until it expires."""
     if export.requested_by_id != user.pk:
         raise ExportUnavailable("not yours")
@@ -185,7 +189,8 @@ def export_download(*, export: DataExport, user) -> bytes:
         raise ExportUnavailable("not ready or expired")
     with transaction.atomic():
         audit_record(actor=f"user:{user.pk}", action="export.downloaded", target=export)
-    return crypto.blob_decrypt(export.ciphertext, aad=export_aad(export))
+    ciphertext = cast(bytes, export.ciphertext)  # a ready export holds its copy
+    return crypto.blob_decrypt(ciphertext, aad=export_aad(export))
 
 
 def exports_expire(*, actor: str, now: dt.datetime | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -27,7 +28,11 @@ CHUNK = 100
 LEASE = dt.timedelta(minutes=10)  # renewed after every chunk
 
 
-def _operations() -> dict[str, tuple[type, Callable]]:
+# The model of the rows, and what to do with one: (row, actor, params).
+Operation = tuple[type[Propagation] | type[Request], Callable[[Any, str, dict[str, Any]], object]]
+
+
+def _operations() -> dict[str, Operation]:
     return {
         "propagation.retry_now": (
             Propagation,

@@ -26,6 +26,7 @@ def certificate_data(deletion: DeletionRequest) -> dict:
         }
         for p in deletion.propagations.select_related("system").order_by("system__name_zh", "pk")
     ]
+    first = deletion.propagations.first() if rows else None
     return {
         "reference": deletion.reference,
         "trigger": deletion.trigger,
@@ -33,7 +34,7 @@ def certificate_data(deletion: DeletionRequest) -> dict:
         "completed_at": timezone.localtime(deletion.completed_at).strftime("%Y-%m-%d %H:%M:%S")
         if deletion.completed_at
         else "",
-        "entity": deletion.propagations.first().system.entity.name_zh if rows else "",
+        "entity": first.system.entity.name_zh if first is not None else "",
         "systems": rows,
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -45,7 +46,7 @@ def connection_test_start(*, actor: str, system: ProcessingSystem, activate_on_p
         )
         test = ConnectionTest.objects.create(
             system=system,
-            deletion_request=deletion,
+            deletion_request=cast(DeletionRequest, deletion),  # opened: the holding just created is live
             activate_on_pass=activate_on_pass,
             started_at=now,
             started_by=actor,

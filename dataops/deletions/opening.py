@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import F
@@ -31,7 +32,7 @@ from .models import DeletionRequest, Propagation
 logger = logging.getLogger(__name__)
 
 
-def trace_ids(deletions) -> list[str]:
+def trace_ids(deletions: Iterable[DeletionRequest]) -> list[str]:
     """The request ids that opened these deletions (facerights.logs), for log lines about them."""
     return sorted({d.trace_id for d in deletions if d.trace_id})[:50]
 
@@ -105,13 +106,21 @@ def deletion_requests_open(
     return opened
 
 
-def _open_chunk(actor, subject_ids, trigger, systems, request, at, references) -> list[DeletionRequest]:
+def _open_chunk(
+    actor: str,
+    subject_ids: list[int],
+    trigger: str,
+    systems: list[ProcessingSystem] | None,
+    request: Request | None,
+    at: dt.datetime,
+    references: dict[int, str],
+) -> list[DeletionRequest]:
     today = timezone.localdate(at)
     with transaction.atomic():
-        holdings = Holding.objects.select_for_update().filter(subject_id__in=subject_ids, status__in=LIVE_HOLDING)
+        live = Holding.objects.select_for_update().filter(subject_id__in=subject_ids, status__in=LIVE_HOLDING)
         if systems is not None:
-            holdings = holdings.filter(system__in=systems)
-        holdings = list(holdings.select_related("system").order_by("subject_id", "system_id"))
+            live = live.filter(system__in=systems)
+        holdings = list(live.select_related("system").order_by("subject_id", "system_id"))
         if not holdings:
             return []
         due_on = request.due_on if request else request_due_date(today, Request.Type.DELETION)[0]
@@ -154,7 +163,7 @@ def _open_chunk(actor, subject_ids, trigger, systems, request, at, references) -
             )
         Propagation.objects.bulk_create(propagations, batch_size=2000)
         Holding.objects.filter(pk__in=[h.pk for h in holdings]).update(status=Holding.Status.DELETION_PENDING)
-        systems_of = {}
+        systems_of: dict[int, list[int]] = {}
         for p in propagations:
             systems_of.setdefault(p.deletion_request.subject_id, []).append(p.system_id)
         audit_record_many(
@@ -180,7 +189,15 @@ def _open_chunk(actor, subject_ids, trigger, systems, request, at, references) -
     return deletions
 
 
-def _journal_opened(deletions, holdings, trigger, request, at, *, feed_next: dict[int, int]) -> None:
+def _journal_opened(
+    deletions: list[DeletionRequest],
+    holdings: list[Holding],
+    trigger: str,
+    request: Request | None,
+    at: dt.datetime,
+    *,
+    feed_next: dict[int, int],
+) -> None:
     """Write each opened deletion to the tombstone journal, before the transaction commits.
 
     Ids and the reference only, no personal data. Synthetic subjects (connection
@@ -194,7 +211,7 @@ def _journal_opened(deletions, holdings, trigger, request, at, *, feed_next: dic
             "pk", "uuid"
         )
     )
-    covered: dict[int, list[dict]] = {}
+    covered: dict[int, list[dict[str, int]]] = {}
     for h in holdings:
         covered.setdefault(h.subject_id, []).append({"id": h.pk, "system": h.system_id})
     tombstones = [
@@ -218,7 +235,7 @@ def _journal_opened(deletions, holdings, trigger, request, at, *, feed_next: dic
     journal_append(tombstones)
 
 
-def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict) -> dict[int, int]:
+def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict[int, ProcessingSystem]) -> dict[int, int]:
     """Take a block of feed numbers for each pull system, under the system's row lock.
 
     The lock is held until commit, so a device never sees number n+1 before

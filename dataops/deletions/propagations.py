@@ -15,6 +15,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -47,7 +48,7 @@ class PropagationError(ValidationError):
     pass
 
 
-def evidence_fingerprint(evidence: dict) -> str:
+def evidence_fingerprint(evidence: dict[str, Any]) -> str:
     canonical = json.dumps(evidence, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -177,7 +178,7 @@ class Confirmation:
 
     propagation_id: int
     outcome: str
-    evidence: dict
+    evidence: dict[str, Any]
     reason: str = ""
     status: int | None = None
 
@@ -191,7 +192,13 @@ class Confirmation:
 
 
 def propagation_confirm(
-    *, actor: str, propagation: Propagation, outcome: str, evidence: dict, reason: str = "", status: int | None = None
+    *,
+    actor: str,
+    propagation: Propagation,
+    outcome: str,
+    evidence: dict[str, Any],
+    reason: str = "",
+    status: int | None = None,
 ) -> Propagation:
     """Record a system's confirmed outcome with its evidence; a terminal propagation never changes."""
     propagations_confirm(

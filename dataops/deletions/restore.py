@@ -122,7 +122,10 @@ def _feed_reserved(tombstone: Tombstone, *, actor: str, dry_run: bool) -> str:
 
 
 def _subject(tombstone: Tombstone) -> DataSubject | None:
-    return DataSubject.objects.filter(uuid=tombstone.data.get("subject")).first()
+    subject_uuid = tombstone.data.get("subject")
+    if subject_uuid is None:  # what uuid=None found: no subject (every subject has a uuid)
+        return None
+    return DataSubject.objects.filter(uuid=subject_uuid).first()
 
 
 def _consent_withdrawn(tombstone: Tombstone, *, actor: str, dry_run: bool) -> str:

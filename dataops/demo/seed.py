@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import cast
 
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
@@ -502,7 +503,7 @@ def _sample_scan(title: str) -> bytes:
 
 
 def _notice_text(entity: LegalEntity, system: ProcessingSystem) -> dict:
-    purpose = system.purposes.first()
+    purpose = cast(Purpose, system.purposes.first())  # every demo system is saved with its purpose
     stored_zh = {
         "device": "存储于识别设备内，不通过互联网传输",
         "server": "存储于本公司服务器",

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -230,7 +231,7 @@ class FilingAdmin(admin.ModelAdmin):
         self._run(request, queryset, filing_submit, _("%(count)d submitted."))
 
 
-class ObligationActionForm(admin.helpers.ActionForm):
+class ObligationActionForm(ActionForm):
     reference = forms.CharField(label=_("reference (to record as done)"), required=False, max_length=200)
 
 

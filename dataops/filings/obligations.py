@@ -48,8 +48,9 @@ def threshold_check(*, entity: LegalEntity, day: dt.date, persons: int, previous
             target=entity,
             data={"percent": percent, "persons": persons},
         )
-        transaction.on_commit(
-            lambda percent=percent, address=entity.dpo_email: send_mail(
+
+        def alert(percent: int = percent, address: str = entity.dpo_email) -> None:
+            send_mail(
                 _("%(entity)s stores the faces of %(persons)s people (%(percent)s%% of the filing threshold)")
                 % {"entity": entity.name_zh, "persons": persons, "percent": percent},
                 _(
@@ -58,7 +59,8 @@ def threshold_check(*, entity: LegalEntity, day: dt.date, persons: int, previous
                 None,
                 [address],
             )
-        )
+
+        transaction.on_commit(alert)
     if persons < FILING_THRESHOLD or entity.filing_obligations.filter(kind=FilingObligation.Kind.INITIAL).exists():
         return None
     due_on, provisional = filing_due(day)
@@ -111,8 +113,9 @@ def headcount_check(*, entity: LegalEntity, day: dt.date, headcount: int) -> lis
             target=entity,
             data={"kind": kind, "headcount": headcount, "due_on": due_on.isoformat()},
         )
-        transaction.on_commit(
-            lambda obligation=obligation, address=entity.dpo_email: send_mail(
+
+        def notify(obligation: FilingObligation = obligation, address: str = entity.dpo_email) -> None:
+            send_mail(
                 _("%(entity)s: %(duty)s, due %(due)s")
                 % {"entity": entity.name_zh, "duty": obligation.get_kind_display(), "due": obligation.due_on},
                 _(
@@ -123,6 +126,7 @@ def headcount_check(*, entity: LegalEntity, day: dt.date, headcount: int) -> lis
                 None,
                 [address],
             )
-        )
+
+        transaction.on_commit(notify)
         obligations.append(obligation)
     return obligations

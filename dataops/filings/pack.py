@@ -18,7 +18,7 @@ PACK_NAMES = {
     "application_form": "02_人脸识别技术应用情况备案表",
     "pia_report": "03_个人信息保护影响评估报告",
 }
-ATTACHMENT_ORDER = {
+ATTACHMENT_ORDER: dict[str, str] = {
     FilingAttachment.Kind.CREDIT_CODE_CERTIFICATE: "04_统一社会信用代码证书",
     FilingAttachment.Kind.LEGAL_REP_ID: "05_法定代表人身份证件",
     FilingAttachment.Kind.AGENT_ID: "06_经办人身份证件",

@@ -7,6 +7,7 @@ acknowledges receipt."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -183,7 +184,8 @@ def filing_review(*, actor: str, filing: Filing) -> Filing:
             raise FilingError(
                 _("Still missing: %(list)s.") % {"list": "; ".join(str(m) for m in missing)}, code="attachments"
             )
-        if {a["sha256"] for a in filing.snapshot["I"]} != set(filing.attachments.values_list("sha256", flat=True)):
+        snapshot = cast("dict[str, Any]", filing.snapshot)  # set: the documents were built from it
+        if {a["sha256"] for a in snapshot["I"]} != set(filing.attachments.values_list("sha256", flat=True)):
             raise FilingError(
                 _("Attachments changed after the documents were generated: generate them again."), code="stale"
             )

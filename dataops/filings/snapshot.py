@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import cast
 
 from django.db.models import Max
 from django.utils import timezone
@@ -75,7 +76,8 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         "minors_under_14": minors,
         "status": system.status,
         "notice_version": notice.version if notice else None,
-        "notice_published": notice.published_at.date().isoformat() if notice else "",
+        # A current notice is published, so it has its date.
+        "notice_published": cast(dt.datetime, notice.published_at).date().isoformat() if notice else "",
         "notice_sha256": notice.digest if notice else "",
         "persons": persons,
     }
@@ -97,6 +99,7 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
         .count()
     )
     assessments = ImpactAssessment.objects.filter(entity=entity, state=ImpactAssessment.State.APPROVED).order_by("pk")
+    group = entity.group if entity.group_id else None
     return {
         "B": {
             "name_zh": entity.name_zh,
@@ -110,9 +113,9 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
             "pipo": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip()
             if entity.pipo_designated
             else "",
-            "group": entity.group.name_zh if entity.group_id else "",
-            "affiliates": sorted(e.credit_code for e in entity.group.entities.exclude(pk=entity.pk))
-            if entity.group_id
+            "group": group.name_zh if group is not None else "",
+            "affiliates": sorted(e.credit_code for e in group.entities.exclude(pk=entity.pk))
+            if group is not None
             else [],
             "industry": entity.industry,
         },
@@ -128,7 +131,7 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
                 {
                     "system": s.name_zh,
                     "version": n.version,
-                    "published": n.published_at.date().isoformat(),
+                    "published": cast(dt.datetime, n.published_at).date().isoformat(),  # published ones only
                     "sha256": n.digest,
                 }
                 for s in systems

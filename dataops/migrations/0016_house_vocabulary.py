@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='processingsystem',
             name='deliveries_paused',
-            field=models.BooleanField(default=False, editable=False, help_text='Deletion instructions wait until the DPO lets them flow again; the person is told.', verbose_name='deliveries paused'),
+            field=models.BooleanField(default=False, editable=False, help_text='Deletion instructions wait, due, until the DPO lets them flow again.', verbose_name='deliveries paused'),
         ),
         migrations.AddField(
             model_name='processingsystem',

@@ -39,7 +39,7 @@ class EntityGroupAdmin(AuditedModelAdmin):
 class LegalEntityAdmin(AuditedModelAdmin):
     """Legal entities. filings/admin.py extends this admin with the daily count and "End face recognition"."""
 
-    list_display = ("name_zh", "credit_code", "province", "dpo_name", "recognition_ended_on")
+    list_display: tuple[str, ...] = ("name_zh", "credit_code", "province", "dpo_name", "recognition_ended_on")
     list_filter = ("province",)
     search_fields = ("name_zh", "name_en", "=credit_code")
 
@@ -69,7 +69,7 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
         "issue_device_token",
         "rotate_webhook_secret",
     ]
-    list_display = (
+    list_display: tuple[str, ...] = (
         "name_zh",
         "entity",
         "site",
@@ -124,7 +124,7 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     def resume_enrolments(self, request, queryset):
         self._flag(request, queryset, system_enrolments_pause, False, _("%(count)d enrol again."))
 
-    @admin.action(description=_("Pause deliveries (deletions wait; people are told)"), permissions=["change"])
+    @admin.action(description=_("Pause deliveries (deletions wait until resumed)"), permissions=["change"])
     def pause_deliveries(self, request, queryset):
         self._flag(request, queryset, system_deliveries_pause, True, _("%(count)d receive no deletions for now."))
 

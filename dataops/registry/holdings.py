@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentRecord, DataSubject, Notice, Purpose
-from consent.services import Provenance, consent_grant, subject_create, subject_find
+from consent.services import Provenance, consent_grant, subject_create, subject_date_of_birth_set, subject_find
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.db import bulk_insert
@@ -62,7 +62,7 @@ class ConsentReport:
     method: str
     channel: str = ConsentRecord.Channel.DEVICE
     artifact_sha256: str = ""
-    guardian_identifiers: dict | None = None
+    guardian_identifiers: dict[str, str | None] | None = None
 
 
 def holding_report(
@@ -105,8 +105,7 @@ def holding_report(
         if subject is None:
             subject = subject_create(actor=actor, date_of_birth=date_of_birth, identifiers=list(identifiers.items()))
         elif date_of_birth and subject.date_of_birth is None:
-            subject.date_of_birth = date_of_birth
-            subject.save(update_fields=["date_of_birth"])
+            subject_date_of_birth_set(actor=actor, subject=subject, date_of_birth=date_of_birth)
         guardian = None
         if consent.guardian_identifiers:
             guardian = next(

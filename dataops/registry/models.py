@@ -247,7 +247,7 @@ class ProcessingSystem(models.Model):
         _("deliveries paused"),
         default=False,
         editable=False,
-        help_text=_("Deletion instructions wait until the DPO lets them flow again; the person is told."),
+        help_text=_("Deletion instructions wait, due, until the DPO lets them flow again."),
     )
     connection_verified_at = models.DateTimeField(
         _("connection verified"),
@@ -285,7 +285,7 @@ class ProcessingSystem(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if self.site_id and self.entity_id and self.site.entity_id != self.entity_id:
+        if self.site_id and self.entity_id and self.site is not None and self.site.entity_id != self.entity_id:
             errors["site"] = _("The site belongs to another legal entity.")
         if self.kind == self.Kind.PROCESSOR and not self.contract_reference.strip():
             errors["contract_reference"] = _("An entrusted processor needs its contract (PIPL Art 21).")

@@ -8,12 +8,14 @@ event in that transaction and is safe to call twice. Holdings are in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from consent.models import Notice
+from consent.models import Notice, Purpose
 from consent.services import consents_renewal_require
 from facerights.audit import audit_record
 from facerights.services import TransitionError, content_fields
@@ -27,7 +29,9 @@ from .models import ImpactAssessment, ProcessingSystem
 METHOD_FIELDS = ("recognition", "keeps_template", "keeps_image", "storage_location", "internet_transmission")
 
 
-def system_save(*, actor: str, system: ProcessingSystem, purposes=None) -> ProcessingSystem:
+def system_save(
+    *, actor: str, system: ProcessingSystem, purposes: Collection[Purpose] | None = None
+) -> ProcessingSystem:
     """Create or change a system's registry entry.
 
     A change of method or storage flags the system's approved assessments for
@@ -132,8 +136,8 @@ def system_enrolments_pause(*, actor: str, system: ProcessingSystem, paused: boo
 def system_deliveries_pause(*, actor: str, system: ProcessingSystem, paused: bool) -> ProcessingSystem:
     """Hold deletion instructions back from a system (maintenance, an outage), or let them flow again.
 
-    Held instructions wait, due, and the DPO and the person are told they have not
-    reached the system; nothing counts as delivered while paused.
+    Held instructions wait, due, and are delivered when the pause ends; nothing counts
+    as delivered while paused.
     """
     return _system_set_flag(actor, system, "deliveries_paused", paused)
 
@@ -201,7 +205,14 @@ def impact_assessment_flag(*, actor: str, assessment: ImpactAssessment, reason: 
     return assessment
 
 
-def _assessment_move(actor, assessment, *, to, allowed_from, data=None) -> ImpactAssessment:
+def _assessment_move(
+    actor: str,
+    assessment: ImpactAssessment,
+    *,
+    to: str,
+    allowed_from: tuple[str, ...],
+    data: dict[str, Any] | None = None,
+) -> ImpactAssessment:
     with transaction.atomic():
         assessment = ImpactAssessment.objects.select_for_update().get(pk=assessment.pk)
         if assessment.state == to:

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.html import format_html
@@ -23,11 +24,11 @@ from .models import Request, ResponseTimePolicy
 from .services import request_complete, request_details, request_extend, request_refuse
 
 
-class RequestActionForm(admin.helpers.ActionForm):
+class RequestActionForm(ActionForm):
     reason_code = forms.ChoiceField(
         label=_("refusal reason"),
         required=False,
-        choices=[("", "---")] + list(Request._meta.get_field("refusal_reason_code").choices),
+        choices=[("", "---")] + list(Request._meta.get_field("refusal_reason_code").choices or ()),
     )
     text = forms.CharField(label=_("explanation the person sees"), required=False)
     until = forms.DateField(label=_("extend to (YYYY-MM-DD)"), required=False)

@@ -95,7 +95,7 @@ def _request_locked(request: Request) -> Request:
 
 def request_refuse(*, actor: str, request: Request, reason_code: str, text: str) -> Request:
     """Refuse a request; the person sees the reason and where to complain (PIPL Art 50, R18)."""
-    valid_codes = {code for code, _label in Request._meta.get_field("refusal_reason_code").choices}
+    valid_codes = {code for code, _label in Request._meta.get_field("refusal_reason_code").choices or ()}
     if reason_code not in valid_codes or not text.strip():
         raise ValidationError(_("A refusal needs a reason code and an explanation the person can read."), code="reason")
     with transaction.atomic():

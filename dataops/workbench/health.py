@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
+from typing import cast
 
 from django.db.models import Count
 from django.utils import timezone
@@ -67,6 +68,7 @@ def systems_health(*, days: int = 30, now: dt.datetime | None = None) -> list[He
     for system_id, created, confirmed in Propagation.objects.filter(
         confirmed_at__gte=since, state__in=states.TERMINAL
     ).values_list("system_id", "created_at", "confirmed_at"):
+        confirmed = cast(dt.datetime, confirmed)  # confirmed_at__gte leaves out the rows without one
         durations.setdefault(system_id, []).append((confirmed - created).total_seconds())
     result = []
     for system in systems:

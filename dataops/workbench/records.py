@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -94,8 +95,10 @@ def _rows(export: EvidenceExport):
             "escalated_at",
             "evidence_sha256",
         ]
-        rows = Propagation.objects.filter(created_at__gte=start, created_at__lt=end).select_related("deletion_request")
-        for p in rows.iterator(2000):
+        propagations = Propagation.objects.filter(created_at__gte=start, created_at__lt=end).select_related(
+            "deletion_request"
+        )
+        for p in propagations.iterator(2000):
             yield [
                 p.deletion_request.reference,
                 p.system_id,
@@ -145,4 +148,5 @@ def record_export_build(*, export_id: int) -> EvidenceExport | None:
 
 
 def record_export_content(export: EvidenceExport) -> bytes:
-    return crypto.blob_decrypt(export.ciphertext, aad=export_aad(export))
+    ciphertext = cast(bytes, export.ciphertext)  # a ready export holds its CSV
+    return crypto.blob_decrypt(ciphertext, aad=export_aad(export))

@@ -128,7 +128,7 @@ else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _default_db = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": VAR_DIR / "facerights.sqlite3",
+        "NAME": str(VAR_DIR / "facerights.sqlite3"),
         "OPTIONS": {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -21,9 +22,14 @@ def _raw(name: str) -> str | None:
     return None if value is None else value.strip()
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
+    """The variable's value; the default when it is unset or empty."""
     value = _raw(name)
-    return default if value in (None, "") else value
+    return value if value else default
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -39,7 +45,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     try:
         number = int(value)
@@ -54,7 +60,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
 
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -160,10 +162,11 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
             except ConsentError as exc:
                 form.add_error(None, exc.messages[0])
     lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
+    text = cast("dict[str, dict[str, str]]", notice.snapshot)[lang]  # a current notice is published: its text is frozen
     return render(
         request,
         "portal/consent_give.html",
-        {"system": system, "purpose": purpose, "notice": notice, "text": notice.snapshot[lang], "form": form},
+        {"system": system, "purpose": purpose, "notice": notice, "text": text, "form": form},
     )
 
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
@@ -45,11 +47,8 @@ def processing_rules(request, system_id: int):
     if notice is None:
         raise Http404
     lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
-    return render(
-        request,
-        "portal/processing_rules.html",
-        {"system": system, "notice": notice, "text": notice.snapshot[lang]},
-    )
+    text = cast("dict[str, dict[str, str]]", notice.snapshot)[lang]  # a current notice is published: its text is frozen
+    return render(request, "portal/processing_rules.html", {"system": system, "notice": notice, "text": text})
 
 
 @never_cache

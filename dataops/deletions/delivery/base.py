@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db.models import Q
 from django.utils import timezone
@@ -27,7 +27,7 @@ class Answer:
     instruction_id: str
     status: str
     reason: str = ""
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 class Channel:
@@ -51,7 +51,7 @@ class Channel:
         system: ProcessingSystem,
         answers: list[Answer],
         *,
-        via: dict,
+        via: dict[str, Any],
         status: int | None = None,
         actor: str | None = None,
     ) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -34,7 +35,7 @@ class DeliveryError(Exception):
 class Response:
     status: int
     body: bytes
-    headers: dict
+    headers: dict[str, str]
 
 
 def _is_public(address: str) -> bool:
@@ -47,7 +48,7 @@ def resolve(host: str, port: int, *, allow_internal: bool) -> str:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise DeliveryError(f"cannot resolve {host}: {exc}") from None
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({cast(str, info[4][0]) for info in infos})  # IPv4 and IPv6 addresses are strings
     if not allow_internal:
         refused = [address for address in addresses if not _is_public(address)]
         if refused:
@@ -68,6 +69,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_internal: bool
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    pool: urllib3.HTTPConnectionPool
     if parts.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             address,

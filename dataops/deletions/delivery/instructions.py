@@ -13,9 +13,9 @@ from __future__ import annotations
 from ..models import Propagation
 
 
-def instruction(propagation: Propagation) -> dict:
+def instruction(propagation: Propagation) -> dict[str, str | int]:
     """The instruction a propagation carries (its deletion request must be loaded or loadable)."""
-    data = {
+    data: dict[str, str | int] = {
         "id": propagation.idempotency_key,
         "request": propagation.deletion_request.reference,
         "subject_key": propagation.subject_key,

@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from typing import cast
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import transaction
@@ -105,7 +106,13 @@ def propagation_for_link(token: str) -> tuple[Propagation, str]:
 
 
 def confirm_by_link(
-    *, token: str, outcome: str, reason: str, performed_by: str, performed_at: dt.datetime, certificate=None
+    *,
+    token: str,
+    outcome: str,
+    reason: str,
+    performed_by: str,
+    performed_at: dt.datetime,
+    certificate: File[bytes] | None = None,
 ) -> Propagation:
     """Record the vendor's confirmation; the link is consumed in the same transaction."""
     with transaction.atomic():
@@ -123,7 +130,7 @@ def confirm_by_link(
             digest = hashlib.sha256(content).hexdigest()
             default_storage.save(f"certificates/{digest}", ContentFile(content))
             evidence["certificate_sha256"] = digest
-            evidence["certificate_name"] = certificate.name[:100]
+            evidence["certificate_name"] = cast(str, certificate.name)[:100]  # an uploaded file has its name
         answer = Answer(propagation.idempotency_key, outcome, reason, evidence)
         ManualChannel().confirm(propagation.system, [answer], via={"channel": "manual"})
         return Propagation.objects.select_related("deletion_request", "system").get(pk=propagation.pk)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from typing import Any, cast
 
 from django.db.models import Max
 from django.utils import timezone
@@ -87,10 +88,11 @@ def feed_read(system: ProcessingSystem, *, after: int, limit: int = PAGE_LIMIT) 
                 "request_ids": trace_ids(delivered),
             },
         )
-    return rows, (rows[-1].feed_seq if rows else after)
+    # feed_seq__gt leaves out the rows without a place in the feed.
+    return rows, (cast(int, rows[-1].feed_seq) if rows else after)
 
 
-def reconcile(system: ProcessingSystem, subject_keys: list[str]) -> dict:
+def reconcile(system: ProcessingSystem, subject_keys: list[str]) -> dict[str, Any]:
     """Compare a device's whole inventory with the ledger after it was away too long.
 
     - open instructions whose key the device no longer holds are confirmed

@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -49,7 +51,9 @@ __all__ = ["PushChannel", "SignatureError"]
 logger = logging.getLogger(__name__)
 
 
-def _log_call(system: ProcessingSystem, batch: list[Propagation], msg_id: str, outcome: str, status=None) -> None:
+def _log_call(
+    system: ProcessingSystem, batch: list[Propagation], msg_id: str, outcome: str, status: int | None = None
+) -> None:
     """One line per call: which deletions it carried (by reference and request id), never whose."""
     logger.info(
         "push to system %s: %d instructions, %s",
@@ -75,7 +79,7 @@ def message_id(batch: list[Propagation]) -> str:
     return "batch_" + hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
-def _retry_after(headers: dict) -> int | None:
+def _retry_after(headers: dict[str, str]) -> int | None:
     value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
     return int(value) if value.isdigit() else None
 
@@ -159,14 +163,16 @@ class PushChannel(Channel):
             # confirmation. Wait for a callback, then ask again with the same id.
             propagation_accepted(actor=ACTOR, propagation=p, status=status)
 
-    def callback(self, system: ProcessingSystem, *, headers, body: bytes, answers: list[Answer]) -> dict[str, str]:
+    def callback(
+        self, system: ProcessingSystem, *, headers: Mapping[str, str], body: bytes, answers: list[Answer]
+    ) -> dict[str, str]:
         """A signed callback confirming instructions later; raises SignatureError unless a live secret signed it."""
         msg_id = verify(webhook_secrets(system), headers, body)
         self.contact(system)
         return self.confirm(system, answers, via={"channel": "callback", "webhook_id": msg_id})
 
 
-def _checked(evidence) -> dict:
+def _checked(evidence: object) -> dict[str, Any]:
     """The system's evidence, if it passes the API's checks; else only why it was not kept.
 
     The outcome still counts: a deletion is not undone because its evidence was too
@@ -180,7 +186,7 @@ def _checked(evidence) -> dict:
         return {"not_kept": exc.code}
 
 
-def _results(body: bytes) -> dict[str, dict]:
+def _results(body: bytes) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(body or b"{}")
         return {str(item["id"]): item for item in data.get("results", []) if isinstance(item, dict) and "id" in item}

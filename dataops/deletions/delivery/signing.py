@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Mapping
 
 from ...registry.credentials import WEBHOOK_SECRET_PREFIX as SECRET_PREFIX
 
@@ -42,7 +43,7 @@ def sign_headers(secrets_: list[str], msg_id: str, body: bytes, timestamp: int |
     }
 
 
-def verify(secrets_: list[str], headers, body: bytes, *, now: float | None = None) -> str:
+def verify(secrets_: list[str], headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> str:
     """Check the headers against any live secret; return the message id or raise SignatureError."""
     msg_id = headers.get("webhook-id")
     timestamp = headers.get("webhook-timestamp")

@@ -2,10 +2,11 @@
 
 import pytest
 
-from dataops.filings.documents import filing_build
+from dataops.filings.documents import filing_build, filing_build_document
 from dataops.filings.services import (
     FilingError,
     filing_acknowledge,
+    filing_agent_set,
     filing_attach,
     filing_create,
     filing_generate,
@@ -62,3 +63,23 @@ def test_a_submitted_filing_never_changes(filed):
 def test_acknowledging_needs_a_submitted_filing(filed):
     with pytest.raises(FilingError):
         filing_acknowledge(actor="r", filing=filed, authority="x")
+
+
+def test_the_person_handling_a_filing_is_named_on_a_draft_only_and_recorded(filed):
+    filing_agent_set(actor="dpo", filing=filed, name="陈立", phone="13600136000", email="chenli@example.com")
+    filed.refresh_from_db()
+    assert (filed.agent_name, filed.agent_phone) == ("陈立", "13600136000")
+    assert AuditEvent.objects.filter(action="filing.agent_changed", object_id=str(filed.pk)).count() == 1
+    filing_generate(actor="dpo", filing=filed)
+    filing_build(filing_id=filed.pk)
+    filing_review(actor="dpo", filing=filed)
+    with pytest.raises(FilingError) as info:
+        filing_agent_set(actor="dpo", filing=filed, name="别人", phone="", email="")
+    assert info.value.code == "state"
+
+
+def test_a_document_is_built_only_for_a_drafts_current_snapshot(filed):
+    filing_review(actor="dpo", filing=filed)
+    before = {(d.kind, d.language): d.sha256 for d in filed.documents.all()}
+    assert filing_build_document(filing_id=filed.pk, kind="basic_info", language="zh") is None  # reviewed: kept
+    assert {(d.kind, d.language): d.sha256 for d in filed.documents.all()} == before

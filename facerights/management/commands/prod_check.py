@@ -119,7 +119,8 @@ class Command(BaseCommand):
 
     def check_keys(self) -> None:
         known = set(crypto.key_ids())  # the current key and FIELD_ENCRYPTION_OLD_KEYS
-        unknown, old = {}, {}
+        unknown: dict[str, int] = {}
+        old: dict[str, int] = {}
         for status in keys_status():
             for key_id, rows in status.under_others().items():
                 (old if key_id in known else unknown).setdefault(key_id, 0)

@@ -99,6 +99,12 @@ def regulator_client(client, db):
 
 
 @pytest.fixture
+def filed(entity, system, subject):
+    """A draft filing with its documents built and every attachment uploaded."""
+    return factories.filed_filing(entity, system, subject)
+
+
+@pytest.fixture
 def device(entity, purpose):
     """A pull device and its token; its feed already holds its acknowledged connection test, number 1."""
     return factories.pull_system(entity=entity, purpose=purpose)

@@ -24,6 +24,8 @@ from consent.services import (
 )
 from dataops.deletions.connection_tests import connection_test_start
 from dataops.deletions.propagations import propagation_confirm
+from dataops.filings.documents import filing_build
+from dataops.filings.services import filing_attach, filing_create, filing_generate
 from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site
 from dataops.registry.credentials import credential_issue
 from dataops.registry.holdings import holding_record
@@ -235,3 +237,20 @@ def staff_login(client, user, *, second_factor: bool = True):
     ]
     session.save()
     return user
+
+
+SCAN = b"%PDF-1.4 scanned and sealed"
+
+
+def filed_filing(entity, system, subject):
+    """A draft filing of `entity` with its documents built and every attachment uploaded."""
+    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
+    record_save(actor=ACTOR, instance=entity)
+    holding(subject, system)
+    filing = filing_create(actor=ACTOR, entity=entity, kind="initial")
+    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
+        filing_attach(
+            actor=ACTOR, filing=filing, kind=kind, content=SCAN + kind.encode(), content_type="application/pdf"
+        )
+    filing_generate(actor=ACTOR, filing=filing)
+    return filing_build(filing_id=filing.pk)

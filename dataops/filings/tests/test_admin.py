@@ -6,13 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from dataops.filings.documents import filing_build
 from dataops.filings.models import Filing, FilingObligation
-from dataops.filings.services import (
-    filing_attach,
-    filing_create,
-    filing_generate,
-)
 from portal.tests.test_linking import _bomb
 from tests import factories
 
@@ -38,19 +32,6 @@ def test_the_dpo_records_the_officer_report_in_the_admin_with_its_reference(clie
     data["action"] = "start_filing"
     refused = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "not filed through FaceRights" in refused and not Filing.objects.exists()
-
-
-@pytest.fixture
-def filed(entity, system, subject):
-    """A filing with its documents built and every attachment uploaded."""
-    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
-    entity.save()
-    factories.holding(subject, system)
-    filing = filing_create(actor="t", entity=entity, kind="initial")
-    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
-        filing_attach(actor="t", filing=filing, kind=kind, content=PDF + kind.encode(), content_type="application/pdf")
-    filing_generate(actor="t", filing=filing)
-    return filing_build(filing_id=filing.pk)
 
 
 @pytest.mark.parametrize("case", ["bomb", "wrong-type", "too-large"])

@@ -6,30 +6,12 @@ import pytest
 
 from dataops.filings.documents import filing_build
 from dataops.filings.services import (
-    filing_attach,
     filing_create,
     filing_generate,
 )
 from dataops.registry.services import system_save
-from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-PDF = b"%PDF-1.4 scanned and sealed"
-
-
-@pytest.fixture
-def filed(entity, system, subject):
-    """A filing with its documents built and every attachment uploaded."""
-    entity.security_measures = "设备端加密存储；访问控制；安全审计；入侵检测。等保二级。"
-    entity.save()
-    factories.holding(subject, system)
-    filing = filing_create(actor="t", entity=entity, kind="initial")
-    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
-        filing_attach(actor="t", filing=filing, kind=kind, content=PDF + kind.encode(), content_type="application/pdf")
-    filing_generate(actor="t", filing=filing)
-    return filing_build(filing_id=filing.pk)
 
 
 def _text(pdf: bytes, tmp_path) -> str:

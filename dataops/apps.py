@@ -8,16 +8,19 @@ class DataOpsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the app registry is ready: models cannot load before it.
-        from facerights import keys
+        from facerights import keys, present
+        from facerights.schedules import schedule_changed
 
         from .copies import services as copies
         from .copies.models import DataExport
         from .filings.models import FilingAttachment
         from .registry import credentials
         from .registry.models import SystemCredential
+        from .registry.selectors import system_actor_name
         from .requests.models import Request
         from .requests.services import details_aad
         from .workbench import records
+        from .workbench.clocks import schedule_changed_handler
         from .workbench.models import EvidenceExport
 
         keys.register(
@@ -28,3 +31,6 @@ class DataOpsConfig(AppConfig):
         keys.register(DataExport, "ciphertext", kind=keys.BLOB, aad=copies.export_aad, batch_limit=10)
         keys.register(EvidenceExport, "ciphertext", kind=keys.BLOB, aad=records.export_aad, batch_limit=10)
         keys.register(FilingAttachment, "ciphertext", kind=keys.BLOB, aad=lambda row: row.aad, batch_limit=10)
+        for kind in ("system", "device", "vendor"):
+            present.actor_namer_register(kind, system_actor_name)
+        schedule_changed.connect(schedule_changed_handler, dispatch_uid="dataops.clocks_recompute")

@@ -10,9 +10,12 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from . import crypto
 from .audit import audit_record
+from .roles import ROLE_LABELS
 
 if TYPE_CHECKING:
     from allauth.mfa.models import Authenticator
@@ -120,3 +123,28 @@ def authenticator_remove(*, actor: str, authenticator: Authenticator) -> None:
             data={"type": authenticator.type},
         )
         authenticator.delete()
+
+
+def display_name(user: User) -> str:
+    """A person's name as it is written: 林晓雯 for a Chinese name, Ada Lovelace otherwise; the login if none."""
+    first, last = user.first_name.strip(), user.last_name.strip()
+    if not (first or last):
+        return str(user.get_username())
+    if any("\u4e00" <= char <= "\u9fff" for char in first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip()
+
+
+def user_name(identifier: str, language: str) -> str:
+    """An account as people read it in records: its name (or login) and its roles, e.g. 林晓雯（个人信息保护负责人）."""
+    user = get_user_model().objects.filter(pk=identifier).first() if identifier.isdigit() else None
+    with translation.override("zh-hans" if language == "zh" else "en"):
+        if user is None:
+            return gettext("a deleted account")
+        name = display_name(user)
+        roles = [str(ROLE_LABELS[g]) for g in user.groups.values_list("name", flat=True) if g in ROLE_LABELS]
+        if user.is_superuser:
+            roles.append(gettext("administrator"))
+    if not roles:
+        return name
+    return f"{name}（{'、'.join(roles)}）" if language == "zh" else f"{name} ({', '.join(roles)})"

@@ -9,14 +9,18 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http.response import HttpResponseRedirectBase
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .accounts import authenticator_remove, user_password_changed, user_save
 from .audit import actor_for, audit_chain_verify
 from .compliance import obligations_load
+from .forms import CalendarYearForm, schedule_months
 from .models import AuditEvent, CalendarDay, CalendarYear, User
+from .schedules import calendar_year_enter
 from .services import record_delete, record_save
 
 
@@ -202,7 +206,49 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(CalendarYear)
 class CalendarYearAdmin(AuditedModelAdmin):
+    """A year's holiday schedule: entered in one step from the State Council's notice (Enter a year)."""
+
     list_display = ("year", "is_complete", "source")
+    change_list_template = "admin/facerights/calendaryear/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("enter/", self.admin_site.admin_view(self.enter_view), name="facerights_calendaryear_enter"),
+            *super().get_urls(),
+        ]
+
+    def enter_view(self, request):
+        """Type or upload the year's holidays and make-up working days, preview them as a calendar, then save."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CalendarYearForm(request.POST or None, request.FILES or None)
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            days = form.cleaned_data["days"]
+            if "save" in request.POST:
+                calendar_year_enter(
+                    actor=actor_for(request.user),
+                    year=form.cleaned_data["year"],
+                    days=days,
+                    source=form.cleaned_data["source"],
+                    complete=True,
+                )
+                self.message_user(
+                    request,
+                    _("%(year)d is entered and complete: provisional deadlines are being computed again.")
+                    % {"year": form.cleaned_data["year"]},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:facerights_calendaryear_changelist")
+            preview = schedule_months(form.cleaned_data["year"], days)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Enter a year's holiday schedule"),
+            "form": form,
+            "preview": preview,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/facerights/calendaryear/enter.html", context)
 
 
 @admin.register(CalendarDay)

@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .due import Due
+
 
 class User(AbstractUser):
     """An account: a data subject, a guardian, a DPO, an operator, an auditor or a regulator.
@@ -92,6 +94,35 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain}#{self.seq}"
+
+
+class Deadline(models.Model):
+    """A legal deadline in PRC working days: firm, or provisional with the earliest date it can turn out to be.
+
+    `due_on` is the deadline (the estimate, while a year it crosses has no published
+    schedule); `due_earliest` is what alerts and overdue checks use (facerights.workdays).
+    """
+
+    due_on = models.DateField(_("due"))
+    due_earliest = models.DateField(
+        _("due no earlier than"),
+        help_text=_("The earliest the deadline can turn out to be; the same date once it is firm."),
+    )
+    due_on_provisional = models.BooleanField(
+        _("due date provisional"),
+        default=False,
+        help_text=_("A year in the period has no published holiday schedule yet: the date is an estimate."),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def due(self) -> Due:
+        return Due(on=self.due_on, earliest=self.due_earliest, provisional=self.due_on_provisional)
+
+    def due_set(self, due: Due) -> None:
+        self.due_on, self.due_earliest, self.due_on_provisional = due.on, due.earliest, due.provisional
 
 
 class CalendarYear(models.Model):

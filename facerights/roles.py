@@ -16,6 +16,7 @@ from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 
 class Role:
@@ -27,6 +28,16 @@ class Role:
     REGULATOR = "regulator"
 
     ALL = (DATA_SUBJECT, GUARDIAN, DPO, OPERATOR, AUDITOR, REGULATOR)
+
+
+ROLE_LABELS = {
+    Role.DATA_SUBJECT: gettext_lazy("the person"),
+    Role.GUARDIAN: gettext_lazy("guardian"),
+    Role.DPO: gettext_lazy("data-protection officer"),
+    Role.OPERATOR: gettext_lazy("operator"),
+    Role.AUDITOR: gettext_lazy("auditor"),
+    Role.REGULATOR: gettext_lazy("regulator"),
+}
 
 
 DOMAIN_APPS = ("facerights", "consent", "dataops", "django_celery_beat")

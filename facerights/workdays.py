@@ -1,12 +1,22 @@
 """PRC working days: the clock behind every legal deadline.
 
-A day is a working day according to, in this order:
+Whether a day is a working day is known from, in this order:
 1. the CalendarDay table, for a year an admin has entered and marked complete
    (the State Council publishes next year's schedule before any package knows it);
-2. the `chinesecalendar` package, for the years it knows;
-3. nothing else: for any other year the service raises CalendarYearUnknown
-   instead of guessing with a Monday-to-Friday rule, which would ignore the
-   holidays and the make-up working days (调休).
+2. the `chinesecalendar` package, for the years it knows.
+
+For any other year the schedule is not known yet, and a deadline that crosses it is
+**provisional** (`due_after`). It carries two dates, never one guess:
+- `on`, the estimate from the rules fixed in advance: weekends and the statutory
+  holidays of the national holiday regulation as amended in 2024 (New Year's Day, the
+  Spring Festival from its eve, Qingming, Labour Day, Dragon Boat, Mid-Autumn, National
+  Day) with the weekday rest the regulation gives for one on a weekend, dated by the
+  `holidays` package (lunar dates included); make-up working days (调休) are unknown;
+- `earliest`, the earliest the true date can be: every day but those statutory holidays
+  counted as a working day, since any weekend may become a make-up working day.
+Alerts and overdue checks run on `earliest`. Both only grow with the number of working
+days. `add_working_days` and `working_days_between` answer firmly or raise
+CalendarYearUnknown: they never guess.
 """
 
 from __future__ import annotations
@@ -16,7 +26,9 @@ import time
 from functools import lru_cache
 
 import chinese_calendar
+import holidays
 
+from .due import Due
 from .models import CalendarDay, CalendarYear
 
 
@@ -59,6 +71,14 @@ def _table_for(year: int) -> dict[dt.date, str] | None:
     return table
 
 
+@lru_cache(maxsize=64)
+def _rules(year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """The statutory holidays of a year by the regulation alone, and those with the weekday rest for weekend ones."""
+    dated = holidays.China(years=year)
+    statutory = frozenset(day for day, name in dated.items() if "observed" not in name and "substituted" not in name)
+    return statutory, frozenset(dated)
+
+
 class WorkingDayCalendar:
     """Answers working-day questions from the table (cached) and the package."""
 
@@ -68,7 +88,8 @@ class WorkingDayCalendar:
     def covers(self, year: int) -> bool:
         return self._table_for(year) is not None or year in _package_years()
 
-    def is_working_day(self, day: dt.date) -> bool:
+    def known(self, day: dt.date) -> bool | None:
+        """Whether the day is a working day by the published schedule; None when its year is not known yet."""
         table = self._table_for(day.year)
         if table is not None:
             kind = table.get(day)
@@ -78,8 +99,41 @@ class WorkingDayCalendar:
                 return True
             return day.weekday() < 5
         if day.year in _package_years():
-            return chinese_calendar.is_workday(day)
-        raise CalendarYearUnknown(day.year)
+            return bool(chinese_calendar.is_workday(day))
+        return None
+
+    def is_working_day(self, day: dt.date) -> bool:
+        known = self.known(day)
+        if known is None:
+            raise CalendarYearUnknown(day.year)
+        return known
+
+    def due(self, start: dt.date, working_days: int) -> Due:
+        """The deadline `working_days` working days after `start` (start not counted), provisional if need be."""
+        if working_days < 1:
+            raise ValueError("working_days must be at least 1")
+        day, estimated, possible = start, 0, 0
+        on: dt.date | None = None
+        earliest: dt.date | None = None
+        provisional = False
+        while on is None or earliest is None:
+            day += dt.timedelta(days=1)
+            known = self.known(day)
+            if known is None:
+                provisional = provisional or on is None
+                statutory, rest = _rules(day.year)
+                estimate_working, may_be_working = day.weekday() < 5 and day not in rest, day not in statutory
+            else:
+                estimate_working = may_be_working = known
+            if on is None and estimate_working:
+                estimated += 1
+                if estimated == working_days:
+                    on = day
+            if earliest is None and may_be_working:
+                possible += 1
+                if possible == working_days:
+                    earliest = day
+        return Due(on=on, earliest=min(earliest, on), provisional=provisional)
 
     def add(self, start: dt.date, working_days: int) -> dt.date:
         """The date that is `working_days` working days after `start` (start itself not counted)."""
@@ -92,6 +146,25 @@ class WorkingDayCalendar:
                 counted += 1
         return day
 
+    def left(self, today: dt.date, day: dt.date) -> tuple[int, bool]:
+        """Working days after `today` up to `day` (negative when past), and whether a day had to be estimated.
+
+        A day of a year without a published schedule counts when it is a weekday and no
+        statutory holiday: what people can plan with, marked provisional.
+        """
+        if day < today:
+            count, provisional = self.left(day, today)
+            return -count, provisional
+        count, provisional = 0, False
+        for offset in range(1, (day - today).days + 1):
+            current = today + dt.timedelta(days=offset)
+            known = self.known(current)
+            if known is None:
+                provisional = True
+                known = current.weekday() < 5 and current not in _rules(current.year)[1]
+            count += known
+        return count, provisional
+
     def between(self, start: dt.date, end: dt.date) -> int:
         """Working days after `start` up to and including `end` (negative when end is earlier)."""
         if end < start:
@@ -102,7 +175,13 @@ class WorkingDayCalendar:
 
 
 def add_working_days(start: dt.date, working_days: int) -> dt.date:
+    """The date `working_days` working days after `start`, from published schedules only (else CalendarYearUnknown)."""
     return WorkingDayCalendar().add(start, working_days)
+
+
+def due_after(start: dt.date, working_days: int) -> Due:
+    """The deadline `working_days` PRC working days after `start`: firm, or provisional with its earliest date."""
+    return WorkingDayCalendar().due(start, working_days)
 
 
 def is_working_day(day: dt.date) -> bool:
@@ -111,6 +190,11 @@ def is_working_day(day: dt.date) -> bool:
 
 def working_days_between(start: dt.date, end: dt.date) -> int:
     return WorkingDayCalendar().between(start, end)
+
+
+def working_days_left(today: dt.date, day: dt.date) -> tuple[int, bool]:
+    """Working days from today to a date (negative when past), and whether any had to be estimated."""
+    return WorkingDayCalendar().left(today, day)
 
 
 def year_is_covered(year: int) -> bool:

@@ -267,6 +267,9 @@ ROUTES: dict[str, Route] = {
         perm=_has("consent.review_identitycheck"),
         owners=("dpo",),
     ),
+    "admin:facerights_calendaryear_enter": _staff(
+        url="/admin/facerights/calendaryear/enter/", perm=_has("facerights.add_calendaryear"), owners=("dpo",)
+    ),
     "admin:dataops_filing_pack": _staff(
         url=lambda w: reverse("admin:dataops_filing_pack", args=[w.filing.pk]),
         perm=_has("dataops.view_filing", "dataops.change_filing"),
@@ -571,11 +574,13 @@ ADMIN_ROWS = {
         kind="audit",
         triggered_on=dt.date(2026, 1, 5),
         due_on=dt.date(2028, 1, 5),
+        due_earliest=dt.date(2028, 1, 5),
     ),
     "dataops.changereview": lambda m: m.objects.create(
         entity=m._meta.get_field("entity").related_model.objects.first(),
         detected_on=dt.date(2026, 9, 24),
         due_on=dt.date(2026, 11, 12),
+        due_earliest=dt.date(2026, 11, 12),
         changes=[{"field": "storage_location", "before": "device", "after": "cloud"}],
         changes_sha256="0" * 64,
     ),

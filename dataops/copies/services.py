@@ -113,6 +113,11 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
                 "state": r.state,
                 "received_at": _iso(r.received_at),
                 "due_on": r.due_on.isoformat(),
+                "due": {
+                    "on": r.due_on.isoformat(),
+                    "earliest": r.due_earliest.isoformat(),
+                    "provisional": r.due_on_provisional,
+                },
                 "closed_at": _iso(r.closed_at),
                 "refusal": r.refusal_text,
             }

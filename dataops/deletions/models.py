@@ -9,13 +9,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import DataSubject
+from facerights.models import Deadline
 
 from ..registry.models import Holding, ProcessingSystem
 from ..requests.models import Request, new_request_reference
 from . import states
 
 
-class DeletionRequest(models.Model):
+class DeletionRequest(Deadline):
     """An order to delete a subject's facial data from every system that holds it.
 
     Written with one Propagation per holding system in the same transaction;
@@ -53,7 +54,6 @@ class DeletionRequest(models.Model):
         related_name="deletion_requests",
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
-    due_on = models.DateField(_("due"))
     created_at = models.DateTimeField(_("opened"))
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     # The request id (facerights.logs) of the web request or task that opened it, so
@@ -63,7 +63,7 @@ class DeletionRequest(models.Model):
     class Meta:
         verbose_name = _("deletion request")
         verbose_name_plural = _("deletion requests")
-        indexes = [models.Index(fields=["state", "due_on"], name="deletion_state_due_idx")]
+        indexes = [models.Index(fields=["state", "due_earliest"], name="deletion_state_due_idx")]
 
     def __str__(self) -> str:
         return self.reference

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from consent.messaging import subject_tell
+from facerights.present import date_text
 
 
 def _status_url(deletion) -> str:
@@ -32,7 +33,7 @@ def escalation_send(propagation) -> None:
                 "ref": deletion.reference,
                 "system": propagation.system.name_zh,
                 "reason": propagation.last_error or _("past its deadline"),
-                "deadline": propagation.deadline.isoformat(),
+                "deadline": date_text(propagation.deadline, "zh"),
             },
             None,
             [entity.dpo_email],

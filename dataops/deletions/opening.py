@@ -19,14 +19,16 @@ from django.utils import timezone
 
 from consent.models import DataSubject
 from facerights.audit import Entry, audit_record_many
+from facerights.due import Due, Moved
 from facerights.journal import Tombstone, journal_append
 from facerights.logs import request_id_get
 from facerights.queues import enqueue_on_commit
-from facerights.workdays import CalendarYearUnknown, add_working_days
+from facerights.workdays import due_after
 
 from ..registry.models import Holding, ProcessingSystem
-from ..requests.clocks import request_due_date
+from ..requests.clocks import request_due, request_response_days
 from ..requests.models import Request
+from . import states
 from .models import DeletionRequest, Propagation
 
 logger = logging.getLogger(__name__)
@@ -40,12 +42,13 @@ def trace_ids(deletions: Iterable[DeletionRequest]) -> list[str]:
 LIVE_HOLDING = (Holding.Status.ACTIVE, Holding.Status.RETAINED)
 
 
-def _deadline(system: ProcessingSystem, today: dt.date, legal_due: dt.date) -> dt.date:
-    try:
-        agreed = add_working_days(today, system.deletion_working_days)
-    except CalendarYearUnknown:
-        agreed = today + dt.timedelta(days=system.deletion_working_days)
-    return min(agreed, legal_due)
+def deletion_deadline(system: ProcessingSystem, opened_on: dt.date, legal_due: Due) -> dt.date:
+    """The date a system is asked to confirm by: its agreed working days, never past the legal due date.
+
+    When a year in the period has no published schedule, the earliest the date can turn out
+    to be is used: the system is asked to confirm early rather than late.
+    """
+    return min(due_after(opened_on, system.deletion_working_days).earliest, legal_due.earliest)
 
 
 def deletion_request_open(
@@ -123,7 +126,7 @@ def _open_chunk(
         holdings = list(live.select_related("system").order_by("subject_id", "system_id"))
         if not holdings:
             return []
-        due_on = request.due_on if request else request_due_date(today, Request.Type.DELETION)[0]
+        due = request.due if request else request_due(today, request_response_days(Request.Type.DELETION))
         subjects = sorted({h.subject_id for h in holdings})
         deletions = DeletionRequest.objects.bulk_create(
             [
@@ -131,7 +134,9 @@ def _open_chunk(
                     subject_id=sid,
                     trigger=trigger,
                     request=request,
-                    due_on=due_on,
+                    due_on=due.on,
+                    due_earliest=due.earliest,
+                    due_on_provisional=due.provisional,
                     created_at=at,
                     trace_id=request_id_get(),
                     **({"reference": references[sid]} if sid in references else {}),
@@ -141,7 +146,7 @@ def _open_chunk(
         )
         by_subject = {d.subject_id: d for d in deletions}
         system_by_id = {h.system_id: h.system for h in holdings}
-        deadlines = {pk: _deadline(system, today, due_on) for pk, system in system_by_id.items()}
+        deadlines = {pk: deletion_deadline(system, today, due) for pk, system in system_by_id.items()}
         next_seq = _reserve_feed_numbers(holdings, system_by_id)
         propagations = []
         for holding in holdings:
@@ -172,7 +177,12 @@ def _open_chunk(
                 Entry(
                     action="deletion.opened",
                     target=d,
-                    data={"trigger": trigger, "systems": systems_of[d.subject_id], "due_on": due_on.isoformat()},
+                    data={
+                        "trigger": trigger,
+                        "systems": systems_of[d.subject_id],
+                        "due_on": due.on.isoformat(),
+                        "provisional": due.provisional,
+                    },
                 )
                 for d in deletions
             ],
@@ -251,3 +261,60 @@ def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict[int, Proce
         last = ProcessingSystem.objects.values_list("feed_seq", flat=True).get(pk=system_id)
         first[system_id] = last - wanted[system_id] + 1
     return first
+
+
+def deletions_due_recompute(*, actor: str) -> list[Moved]:
+    """Compute again the due dates of open deletions and the deadlines of their open propagations.
+
+    A deletion opened by a request follows it (requests_due_recompute runs first); one
+    without follows the deletion policy from the day it opened. Returns the deletions moved.
+    """
+    moved: list[Moved] = []
+    for deletion in (
+        DeletionRequest.objects.filter(state=DeletionRequest.State.OPEN)
+        .select_related("request")
+        .iterator(chunk_size=500)
+    ):
+        opened_on = timezone.localdate(deletion.created_at)
+        before = deletion.due
+        if deletion.request is not None:
+            after = deletion.request.due
+        elif before.provisional:
+            after = request_due(opened_on, request_response_days(Request.Type.DELETION))
+        else:
+            after = before
+        with transaction.atomic():
+            if after != before:
+                DeletionRequest.objects.filter(pk=deletion.pk).update(
+                    due_on=after.on, due_earliest=after.earliest, due_on_provisional=after.provisional
+                )
+                audit_record_many(
+                    actor=actor,
+                    entries=[
+                        Entry(
+                            action="deletion.due_recomputed", target=deletion, data={"provisional": after.provisional}
+                        )
+                    ],
+                )
+                moved.append(Moved(what=deletion.reference, before=before, after=after, dpo_email=""))
+            propagations = list(
+                Propagation.objects.select_for_update()
+                .filter(deletion_request=deletion)
+                .exclude(state__in=states.TERMINAL)
+                .select_related("system")
+            )
+            for propagation in propagations:
+                deadline = deletion_deadline(propagation.system, opened_on, after)
+                if deadline != propagation.deadline:
+                    Propagation.objects.filter(pk=propagation.pk).update(deadline=deadline)
+                    audit_record_many(
+                        actor=actor,
+                        entries=[
+                            Entry(
+                                action="propagation.deadline_recomputed",
+                                target=propagation,
+                                data={"before": propagation.deadline.isoformat(), "after": deadline.isoformat()},
+                            )
+                        ],
+                    )
+    return moved

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facerights.audit import audit_record
+from facerights.present import due_text
 
 from ..deletions.models import DeletionRequest
 from ..deletions.opening import LIVE_HOLDING, deletion_requests_open
@@ -44,11 +45,11 @@ def filing_change_check(*, entity: LegalEntity, today: dt.date | None = None) ->
     digest = fingerprint(changes)
     if entity.change_reviews.filter(changes_sha256=digest).exists():
         return None
-    due_on, _provisional = filing_due(today)
+    due = filing_due(today)
     with transaction.atomic():
-        review = ChangeReview.objects.create(
-            entity=entity, detected_on=today, due_on=due_on, changes=changes, changes_sha256=digest
-        )
+        review = ChangeReview(entity=entity, detected_on=today, changes=changes, changes_sha256=digest)
+        review.due_set(due)
+        review.save()
         audit_record(
             actor="task:filing_changes",
             action="filing.change_detected",
@@ -62,7 +63,7 @@ def filing_change_check(*, entity: LegalEntity, today: dt.date | None = None) ->
                 _(
                     "Decide in the admin (Change reviews). A substantive change is filed within 30 working days, by %(due)s."
                 )
-                % {"due": due_on.isoformat()},
+                % {"due": due_text(due, "zh")},
                 None,
                 [address],
             )
@@ -79,12 +80,12 @@ def change_review_decide(*, actor: str, review: ChangeReview, substantive: bool)
         review.decided_by = actor
         review.decided_at = timezone.now()
         if substantive:
-            review.obligation = FilingObligation.objects.create(
-                entity=review.entity,
-                kind=FilingObligation.Kind.CHANGE,
-                triggered_on=review.detected_on,
-                due_on=review.due_on,
+            obligation = FilingObligation(
+                entity=review.entity, kind=FilingObligation.Kind.CHANGE, triggered_on=review.detected_on
             )
+            obligation.due_set(review.due)
+            obligation.save()
+            review.obligation = obligation
         review.save()
         audit_record(
             actor=actor,
@@ -121,14 +122,9 @@ def recognition_end(*, actor: str, entity: LegalEntity, on: dt.date | None = Non
             system_retire(actor=actor, system=system)
         obligation = entity.filing_obligations.filter(kind=FilingObligation.Kind.CANCELLATION).first()
         if obligation is None:
-            due_on, provisional = filing_due(on)
-            obligation = FilingObligation.objects.create(
-                entity=entity,
-                kind=FilingObligation.Kind.CANCELLATION,
-                triggered_on=on,
-                due_on=due_on,
-                due_on_provisional=provisional,
-            )
+            obligation = FilingObligation(entity=entity, kind=FilingObligation.Kind.CANCELLATION, triggered_on=on)
+            obligation.due_set(filing_due(on))
+            obligation.save()
         filing = obligation.filings.first() or filing_create(
             actor=actor, entity=entity, kind=FilingObligation.Kind.CANCELLATION, obligation=obligation
         )

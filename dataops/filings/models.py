@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from facerights import crypto
+from facerights.models import Deadline
 
 from ..registry.models import LegalEntity
 from ..registry.provinces import Province
@@ -36,7 +37,7 @@ class PersonCount(models.Model):
         return f"{self.entity} {self.date}: {self.persons}"
 
 
-class FilingObligation(models.Model):
+class FilingObligation(Deadline):
     """A duty to file with the provincial cyberspace administration within 30 working days (Measures Art 15)."""
 
     class Kind(models.TextChoices):
@@ -53,8 +54,6 @@ class FilingObligation(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     triggered_on = models.DateField(_("arose on"))
-    due_on = models.DateField(_("due"))
-    due_on_provisional = models.BooleanField(_("due date provisional"), default=False)
     fulfilled_at = models.DateTimeField(_("filed"), null=True, blank=True)
     fulfilled_reference = models.CharField(
         _("reference"), max_length=200, blank=True, help_text=_("The report's receipt number, or the audit report.")
@@ -196,14 +195,13 @@ class FilingAttachment(models.Model):
         return crypto.blob_decrypt(self.ciphertext, aad=self.aad)
 
 
-class ChangeReview(models.Model):
+class ChangeReview(Deadline):
     """Filed information changed: is it substantive? A yes opens a change filing (30 working days)."""
 
     entity = models.ForeignKey(
         LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="change_reviews"
     )
     detected_on = models.DateField(_("change detected"))
-    due_on = models.DateField(_("due"))
     changes = models.JSONField(_("what changed"))
     changes_sha256 = models.CharField(max_length=64)
     substantive = models.BooleanField(_("substantive change"), null=True, blank=True, editable=False)

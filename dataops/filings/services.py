@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from facerights import crypto
 from facerights.audit import audit_record
+from facerights.due import Due
 from facerights.models import AuditChainHead
 from facerights.queues import enqueue_on_commit
 
@@ -71,12 +72,11 @@ def obligation_fulfil(*, actor: str, obligation: FilingObligation, reference: st
         )
         if obligation.kind == FilingObligation.Kind.COMPLIANCE_AUDIT:
             done_on = timezone.localdate(obligation.fulfilled_at)
-            FilingObligation.objects.create(
-                entity=obligation.entity,
-                kind=FilingObligation.Kind.COMPLIANCE_AUDIT,
-                triggered_on=done_on,
-                due_on=years_later(done_on, AUDIT_INTERVAL_YEARS),
+            following = FilingObligation(
+                entity=obligation.entity, kind=FilingObligation.Kind.COMPLIANCE_AUDIT, triggered_on=done_on
             )
+            following.due_set(Due.firm(years_later(done_on, AUDIT_INTERVAL_YEARS)))
+            following.save()
     return obligation
 
 

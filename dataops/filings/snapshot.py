@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from consent.models import ConsentRecord, Notice
+from facerights.due import Due
 
 from ..deletions.models import DeletionRequest, Propagation
 from ..registry.models import Holding, ImpactAssessment, LegalEntity, ProcessingSystem
@@ -157,6 +158,10 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
     }
 
 
+def _due_data(due: Due) -> dict[str, object]:
+    return {"on": due.on.isoformat(), "earliest": due.earliest.isoformat(), "provisional": due.provisional}
+
+
 def filing_snapshot(filing: Filing, *, today: dt.date | None = None) -> dict:
     """Everything the documents show, as plain data; its fingerprint is printed on every page."""
     today = today or timezone.localdate()
@@ -171,7 +176,7 @@ def filing_snapshot(filing: Filing, *, today: dt.date | None = None) -> dict:
             "authority_province": entity.province,
             "authority_name": province_name_zh(entity.province),
             "triggered_on": obligation.triggered_on.isoformat() if obligation else "",
-            "due_on": obligation.due_on.isoformat() if obligation else "",
+            "due": _due_data(obligation.due) if obligation else None,
         },
         **registry_sections(entity, today),
         "C": {"agent_name": filing.agent_name, "agent_phone": filing.agent_phone, "agent_email": filing.agent_email},

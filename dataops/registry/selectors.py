@@ -38,3 +38,12 @@ def holdings_for_subject(subject: DataSubject) -> QuerySet[Holding]:
         .prefetch_related("system__purposes")
         .order_by("system__site__name_zh", "system__name_zh")
     )
+
+
+def system_actor_name(identifier: str, language: str) -> str:
+    """A processing system as the actor of a record: its name in the language."""
+    system = ProcessingSystem.objects.filter(pk=identifier).first() if identifier.isdigit() else None
+    if system is None:
+        return "处理系统" if language == "zh" else "a processing system"
+    name = system.name_zh if language == "zh" else (system.name_en or system.name_zh)
+    return f"{name}（处理系统）" if language == "zh" else f"{name} (processing system)"

@@ -18,7 +18,8 @@ from facerights.admin import (
     run_service_action,
 )
 from facerights.audit import actor_for
-from facerights.workdays import CalendarYearUnknown, working_days_between
+from facerights.present import due_text
+from facerights.workdays import working_days_left
 
 from .models import Request, ResponseTimePolicy
 from .services import request_complete, request_details, request_extend, request_refuse
@@ -43,7 +44,8 @@ class OverdueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(state__in=Request.OPEN_STATES, due_on__lt=timezone.localdate())
+            # Overdue as soon as the earliest the deadline can be has passed (a provisional one included).
+            return queryset.filter(state__in=Request.OPEN_STATES, due_earliest__lt=timezone.localdate())
         return queryset
 
 
@@ -53,7 +55,7 @@ class RequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
     uppercase_search = True
     """The request queue: open and overdue first, with the working days left on each."""
 
-    list_display = ("reference", "type", "subject_masked", "state", "due_on", "working_days_left", "acknowledged_at")
+    list_display = ("reference", "type", "subject_masked", "state", "due", "working_days_left", "acknowledged_at")
     list_filter = (OverdueFilter, "state", "type", "system", "system__entity")
     list_select_related = ("subject",)
     search_fields = ("=reference",)
@@ -64,23 +66,24 @@ class RequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
         open_first = Case(
             When(state__in=Request.OPEN_STATES, then=Value(0)), default=Value(1), output_field=IntegerField()
         )
-        return super().get_queryset(request).annotate(open_rank=open_first).order_by("open_rank", "due_on", "pk")
+        return super().get_queryset(request).annotate(open_rank=open_first).order_by("open_rank", "due_earliest", "pk")
 
     @admin.display(description=_("person"))
     def subject_masked(self, obj):
         return str(obj.subject.uuid)[:8] + "…"
 
+    @admin.display(description=_("due"), ordering="due_earliest")
+    def due(self, obj):
+        return due_text(obj.due)
+
     @admin.display(description=_("working days left"))
     def working_days_left(self, obj):
         if obj.state not in Request.OPEN_STATES:
             return "—"
-        try:
-            left = working_days_between(timezone.localdate(), obj.due_on)
-        except CalendarYearUnknown:
-            return _("unknown (holidays not entered)")
+        left, estimated = working_days_left(timezone.localdate(), obj.due_earliest)
         if left < 0:
             return format_html('<strong class="overdue">{}</strong>', _("overdue by %(n)d") % {"n": -left})
-        return left
+        return _("%(n)d (provisional)") % {"n": left} if estimated or obj.due_on_provisional else left
 
     readonly_fields = ("details",)
     exclude = ("details_ciphertext",)

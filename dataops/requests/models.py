@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import DataSubject
+from facerights.models import Deadline
 
 from ..registry.models import ProcessingSystem
 
@@ -19,7 +20,7 @@ def new_request_reference() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-class Request(models.Model):
+class Request(Deadline):
     """A rights request or complaint, with its legal clock (R16, R17)."""
 
     class Type(models.TextChoices):
@@ -76,13 +77,10 @@ class Request(models.Model):
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RECEIVED)
     received_at = models.DateTimeField(_("received"))
-    due_on = models.DateField(_("due"))
-    due_on_provisional = models.BooleanField(
-        _("due date provisional"),
-        default=False,
-        help_text=_(
-            "The holiday schedule of a year in the period is not known yet: the earliest possible date is used."
-        ),
+    # The working days the clock was set with (the policy may change later; a recomputation keeps them).
+    response_working_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    dpo_alerted_at = models.DateTimeField(
+        _("DPO alerted (two thirds of the time gone)"), null=True, blank=True, editable=False
     )
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -114,7 +112,7 @@ class Request(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["state", "due_on"], name="request_state_due_idx"),
+            models.Index(fields=["state", "due_earliest"], name="request_state_due_idx"),
             models.Index(fields=["acknowledged_at", "received_at"], name="request_ack_idx"),
         ]
 

@@ -6,10 +6,15 @@ Sent by a task after commit (`requests.notify`); what was sent is on the portal'
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from consent.messaging import subject_tell
+from facerights.present import due_text, moment_text
+
+from ..registry.models import LegalEntity
 
 REQUEST_MESSAGES = {
     "received": (
@@ -28,6 +33,13 @@ REQUEST_MESSAGES = {
         ),
     ),
     "completed": (gettext_lazy("Your request %(ref)s is complete"), gettext_lazy("Details on the portal: %(url)s")),
+    "due_changed": (
+        gettext_lazy("The date for your request %(ref)s has changed"),
+        gettext_lazy(
+            "The holiday schedule for next year is now published, so the working days are known: "
+            "we will answer by %(due)s. Details on the portal: %(url)s"
+        ),
+    ),
 }
 
 
@@ -40,8 +52,29 @@ def request_send(request, event: str) -> bool:
             subject_line=str(subject_line) % {"ref": request.reference},
             body=str(body)
             % {
-                "due": request.due_on.isoformat(),
+                "due": due_text(request.due, "zh"),
                 "reason": request.extension_reason if event == "extended" else request.refusal_text,
                 "url": url,
             },
+        )
+
+
+def dpo_alert_send(request) -> int:
+    """Tell the DPO that a request has used two thirds of its time (its entity's DPO, else every DPO)."""
+    addresses = (
+        [request.system.entity.dpo_email]
+        if request.system
+        else sorted(set(LegalEntity.objects.values_list("dpo_email", flat=True)))
+    )
+    with translation.override("zh-hans"):
+        return send_mail(
+            _("Request %(ref)s has used two thirds of its time") % {"ref": request.reference},
+            _("%(type)s, received %(received)s, due %(due)s. Open the request queue in the admin to answer it.")
+            % {
+                "type": request.get_type_display(),
+                "received": moment_text(request.received_at, "zh"),
+                "due": due_text(request.due, "zh"),
+            },
+            None,
+            addresses,
         )

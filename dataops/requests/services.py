@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from consent.models import DataSubject
 from facerights import crypto
 from facerights.audit import Entry, audit_record, audit_record_many
+from facerights.due import Due
 from facerights.queues import enqueue_on_commit
 from facerights.services import TransitionError
 
 from ..registry.models import ProcessingSystem
-from .clocks import request_due_date
+from .clocks import request_alert_on, request_ceiling, request_due, request_response_days
 from .models import Request
 
 
@@ -41,17 +42,19 @@ def request_submit(
     if acted_by != Request.ActedBy.SUBJECT and acted_by != Request.ActedBy.STAFF and acting_subject is None:
         raise ValidationError(_("A request made for someone else names who made it."), code="acting_subject")
     with transaction.atomic():
-        due_on, provisional = request_due_date(timezone.localdate(received_at), type)
-        request = Request.objects.create(
+        working_days = request_response_days(type)
+        due = request_due(timezone.localdate(received_at), working_days)
+        request = Request(
             subject=subject,
             type=type,
             acted_by=acted_by,
             acting_subject=acting_subject,
             system=system,
             received_at=received_at,
-            due_on=due_on,
-            due_on_provisional=provisional,
+            response_working_days=working_days,
         )
+        request.due_set(due)
+        request.save()
         if details.strip():
             request.details_ciphertext = crypto.secret_encrypt(details.strip(), aad=details_aad(request))
             request.save(update_fields=["details_ciphertext"])
@@ -59,7 +62,13 @@ def request_submit(
             actor=actor,
             action="request.received",
             target=request,
-            data={"type": type, "due_on": due_on.isoformat(), "acted_by": acted_by},
+            data={
+                "type": type,
+                "due_on": due.on.isoformat(),
+                "due_earliest": due.earliest.isoformat(),
+                "provisional": due.provisional,
+                "acted_by": acted_by,
+            },
         )
         enqueue_on_commit("requests.acknowledge", request.pk)
     return request
@@ -115,21 +124,34 @@ def request_refuse(*, actor: str, request: Request, reason_code: str, text: str)
 
 
 def request_extend(*, actor: str, request: Request, until: dt.date, reason: str) -> Request:
-    """Move the due date later, with a reason the person is told; at most 30 more calendar days."""
+    """Move the due date later once, with a reason the person is told; never past the ceiling.
+
+    The ceiling is 30 calendar days after receipt by default (FACERIGHTS_RESPONSE_MAX_CALENDAR_DAYS).
+    A second extension is refused: the person was told one date, and then one more.
+    """
     if not reason.strip():
         raise ValidationError(_("Tell the person why the request needs more time."), code="reason")
     with transaction.atomic():
         request = _request_locked(request)
         if request.state not in Request.OPEN_STATES:
             raise TransitionError(_("Only an open request can be extended."), code="closed")
-        if not request.due_on < until <= request.due_on + dt.timedelta(days=30):
+        if request.extended_to is not None:
+            raise TransitionError(
+                _("This request was already extended once, to %(date)s: it cannot be extended again.")
+                % {"date": request.extended_to.isoformat()},
+                code="extended",
+            )
+        ceiling = request_ceiling(timezone.localdate(request.received_at))
+        if not request.due_on < until <= ceiling:
             raise ValidationError(
-                _("The new date must be later than the current one, by at most 30 days."), code="date"
+                _("The new date must be later than the current one and no later than %(ceiling)s.")
+                % {"ceiling": ceiling.isoformat()},
+                code="date",
             )
         request.extended_to = until
-        request.due_on = until
+        request.due_set(Due.firm(until))
         request.extension_reason = reason.strip()[:255]
-        request.save(update_fields=["extended_to", "due_on", "extension_reason"])
+        request.save(update_fields=["extended_to", "due_on", "due_earliest", "due_on_provisional", "extension_reason"])
         audit_record(actor=actor, action="request.extended", target=request, data={"until": until.isoformat()})
         enqueue_on_commit("requests.notify", request.pk, "extended")
     return request
@@ -166,3 +188,29 @@ def requests_complete_done(*, actor: str, request_ids: list[int]) -> int:
         Request.objects.filter(pk__in=[r.pk for r in requests]).update(state=Request.State.COMPLETED, closed_at=now)
         audit_record_many(actor=actor, entries=[Entry(action="request.completed", target=r) for r in requests])
     return len(requests)
+
+
+def requests_alert_two_thirds(*, actor: str, today: dt.date | None = None) -> list[Request]:
+    """Alert the DPO, once, about each open request that has used two thirds of its time (R17).
+
+    Two thirds of 15 working days is 10, counted the safe way (the earliest that day can
+    be). An extended request was alerted about already, or is counted from its new date.
+    """
+    today = today or timezone.localdate()
+    alerted = []
+    candidates = Request.objects.filter(state__in=Request.OPEN_STATES, dpo_alerted_at__isnull=True).select_related(
+        "system__entity"
+    )
+    for request in candidates.iterator(chunk_size=500):
+        working_days = request.response_working_days or request_response_days(request.type)
+        if today < request_alert_on(timezone.localdate(request.received_at), working_days):
+            continue
+        with transaction.atomic():
+            if not Request.objects.filter(pk=request.pk, dpo_alerted_at__isnull=True).update(
+                dpo_alerted_at=timezone.now()
+            ):
+                continue  # another run alerted it
+            audit_record(actor=actor, action="request.dpo_alerted", target=request)
+            enqueue_on_commit("requests.alert_dpo", request.pk)
+        alerted.append(request)
+    return alerted

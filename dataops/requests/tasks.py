@@ -10,8 +10,8 @@ from django.utils import timezone
 from facerights.queues import enqueue
 
 from .models import Request
-from .notify import request_send
-from .services import request_acknowledge
+from .notify import dpo_alert_send, request_send
+from .services import request_acknowledge, requests_alert_two_thirds
 
 ACKNOWLEDGE_GRACE = dt.timedelta(minutes=2)
 
@@ -38,3 +38,16 @@ def request_notify_task(request_id: int, event: str) -> None:
     request = Request.objects.select_related("subject").filter(pk=request_id).first()
     if request is not None:
         request_send(request, event)
+
+
+@shared_task(name="requests.reminder_sweep", queue_kind="delivery", time_limit=300, soft_time_limit=280)
+def request_reminder_sweep() -> int:
+    """Hourly: alert the DPO about each open request that has used two thirds of its time."""
+    return len(requests_alert_two_thirds(actor="task:request_reminders"))
+
+
+@shared_task(name="requests.alert_dpo", queue_kind="delivery", time_limit=60, soft_time_limit=50)
+def request_alert_dpo_task(request_id: int) -> None:
+    request = Request.objects.select_related("system__entity").filter(pk=request_id).first()
+    if request is not None:
+        dpo_alert_send(request)

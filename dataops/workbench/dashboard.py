@@ -85,12 +85,14 @@ def dashboard_context(user) -> dict:
         "health_counts": {
             label: sum(1 for h in health if h.label == label) for label in ("healthy", "failing", "overdue")
         },
-        "overdue_requests": Request.objects.filter(state__in=Request.OPEN_STATES, due_on__lt=today).count(),
+        "overdue_requests": Request.objects.filter(state__in=Request.OPEN_STATES, due_earliest__lt=today).count(),
         "overdue_propagations": Propagation.objects.filter(deadline__lt=today)
         .exclude(state__in=states.TERMINAL)
         .count(),
         "escalated": Propagation.objects.filter(state=Propagation.State.ESCALATED).count(),
-        "obligations": FilingObligation.objects.filter(fulfilled_at=None).select_related("entity").order_by("due_on"),
+        "obligations": FilingObligation.objects.filter(fulfilled_at=None)
+        .select_related("entity")
+        .order_by("due_earliest"),
         "open_change_reviews": ChangeReview.objects.filter(decided_at=None).count(),
         "processes": processes,
         "beat_alive": any(p["state"] == "alive" and p["beat"].kind == "beat" for p in processes),

@@ -166,7 +166,9 @@ class FaceRightsCollector(Collector):
         overdue_requests = GaugeMetricFamily(
             "facerights_requests_overdue", "Rights requests still open past their legal due date."
         )
-        overdue_requests.add_metric([], Request.objects.filter(state__in=Request.OPEN_STATES, due_on__lt=today).count())
+        overdue_requests.add_metric(
+            [], Request.objects.filter(state__in=Request.OPEN_STATES, due_earliest__lt=today).count()
+        )
         yield overdue_requests
 
         _calls.advance(now)

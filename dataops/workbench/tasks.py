@@ -14,6 +14,7 @@ from ..copies.models import DataExport
 from ..deletions.models import BulkJob
 from ..filings.documents import DOCUMENTS
 from ..filings.models import Filing, FilingDocument
+from .clocks import clocks_recompute
 from .models import EvidenceExport
 from .records import record_export_build
 
@@ -59,3 +60,9 @@ def queued_work_sweep() -> int:
             if (kind, language) not in built:
                 queued += enqueue("filings.build_document", filing.pk, kind, language)
     return queued
+
+
+@shared_task(name="workbench.clocks_recompute", queue_kind="housekeeping", time_limit=1800, soft_time_limit=1780)
+def clocks_recompute_task() -> int:
+    """When a year's schedule is entered, and daily (a package update may bring one): provisional dates again."""
+    return len(clocks_recompute(actor="task:clocks_recompute"))

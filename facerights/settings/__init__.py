@@ -345,6 +345,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workbench.queued_work_sweep",
         "schedule": 5 * 60,
     },
+    "clocks-recompute": {
+        "task": "workbench.clocks_recompute",
+        "schedule": 24 * 60 * 60,
+    },
+    "requests-reminders": {
+        "task": "requests.reminder_sweep",
+        "schedule": 60 * 60,
+    },
     "requests-acknowledge-sweep": {
         "task": "requests.acknowledge_sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,
@@ -413,6 +421,9 @@ LOGGING = {
         # Our middleware logs each request once, by route; Django's own lines would repeat it with the path.
         "django.server": {"level": "ERROR"},
         "django.request": {"level": "ERROR"},
+        # WeasyPrint and its font library narrate every step of every PDF: only their warnings matter.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 # Celery keeps the logging configured here instead of installing its own handlers.

@@ -4,8 +4,17 @@ import datetime as dt
 
 import pytest
 
+from facerights.due import Due
 from facerights.models import CalendarDay, CalendarYear
-from facerights.workdays import CalendarYearUnknown, add_working_days, is_working_day, working_days_between
+from facerights.schedules import ScheduledDay, calendar_year_enter
+from facerights.workdays import (
+    CalendarYearUnknown,
+    add_working_days,
+    calendar_cache_clear,
+    due_after,
+    is_working_day,
+    working_days_between,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +101,36 @@ def test_the_table_overrides_the_package_for_a_year_it_knows():
     assert is_working_day(D(2026, 3, 2)) is False
     # With the table authoritative, days it does not list follow the weekday rule.
     assert is_working_day(D(2026, 2, 16)) is True
+
+
+# --- Deadlines across a year with no published schedule -----------------------------------------
+
+
+def test_a_deadline_across_an_unpublished_year_is_provisional_with_its_estimate_and_earliest():
+    # From 2 December 2026, 30 working days: 21 in December (published), 9 in 2027 (not yet).
+    # The estimate skips weekends and New Year's Day: 14 January. If every weekend day became a
+    # make-up working day, the ninth could come on 10 January: no earlier than that.
+    assert due_after(D(2026, 12, 2), 30) == Due(on=D(2027, 1, 14), earliest=D(2027, 1, 10), provisional=True)
+    assert due_after(D(2026, 12, 2), 21) == Due.firm(D(2026, 12, 31))  # within 2026: firm
+
+
+def test_the_estimate_skips_the_statutory_holidays_of_a_year_by_the_lunar_calendar():
+    # 2027's Spring Festival: from its eve, Friday 5 February, with weekday rest for the weekend days.
+    due = due_after(D(2027, 2, 4), 1)
+    assert due.provisional and due.on == D(2027, 2, 11) and due.earliest == D(2027, 2, 9)
+
+
+@pytest.mark.parametrize("start", [D(2026, 11, 20), D(2026, 12, 30), D(2027, 1, 28), D(2027, 9, 20)])
+def test_one_more_working_day_never_gives_an_earlier_date(start):
+    previous = due_after(start, 1)
+    for days in range(2, 61):
+        due = due_after(start, days)
+        assert due.on >= previous.on and due.earliest >= previous.earliest, days
+        previous = due
+
+
+def test_a_year_entered_and_complete_makes_the_deadline_firm():
+    days = [ScheduledDay(D(2027, 1, 1), CalendarDay.Kind.HOLIDAY, "元旦")]
+    calendar_year_enter(actor="t", year=2027, days=days, source="国务院办公厅通知（测试）", complete=True)
+    calendar_cache_clear()
+    assert due_after(D(2026, 12, 2), 30) == Due.firm(D(2027, 1, 14))

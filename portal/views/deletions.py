@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -18,6 +17,7 @@ from dataops.deletions.delivery.manual import LinkError, confirm_by_link, propag
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.models import DeletionRequest, Request
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
+from facerights.present import date_text, moment_text
 
 from ..acting import acting_subject, own_subject, wards_of
 from ..forms import VendorConfirmationForm
@@ -118,8 +118,8 @@ def _status(deletion: DeletionRequest) -> dict:
                 "state": p.state,
                 "state_label": p.get_state_display(),
                 "overdue": p.escalated_at is not None and not p.is_terminal,
-                "deadline": p.deadline.isoformat(),
-                "confirmed_at": timezone.localtime(p.confirmed_at).strftime("%Y-%m-%d %H:%M") if p.confirmed_at else "",
+                "deadline": date_text(p.deadline),
+                "confirmed_at": moment_text(p.confirmed_at),
             }
             for p in rows
         ],

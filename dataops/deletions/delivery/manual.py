@@ -22,6 +22,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from facerights.present import date_text
+
 from ...registry.models import ProcessingSystem
 from ..models import Propagation
 from ..opening import trace_ids
@@ -72,7 +74,7 @@ def _email_vendor(system: ProcessingSystem, propagation: Propagation) -> None:
                 "Please delete the facial data held under the key %(key)s by %(deadline)s, then confirm at:\n%(link)s\n"
                 "The link works once and expires in 14 days."
             )
-            % {"key": propagation.subject_key, "deadline": propagation.deadline.isoformat(), "link": link},
+            % {"key": propagation.subject_key, "deadline": date_text(propagation.deadline, "zh"), "link": link},
             None,
             [system.contact_email],
         )

@@ -18,7 +18,11 @@ PDF = b"%PDF-1.4 scanned and sealed"
 
 def test_the_dpo_records_the_officer_report_in_the_admin_with_its_reference(client, entity):
     report = FilingObligation.objects.create(
-        entity=entity, kind="pipo_report", triggered_on=dt.date(2026, 1, 20), due_on=dt.date(2026, 3, 9)
+        entity=entity,
+        kind="pipo_report",
+        triggered_on=dt.date(2026, 1, 20),
+        due_on=dt.date(2026, 3, 9),
+        due_earliest=dt.date(2026, 3, 9),
     )
     factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
     url = reverse("admin:dataops_filingobligation_changelist")

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -10,9 +11,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from consent.models import DataSubject
+from dataops.filings import obligations
 from dataops.filings.counting import person_counts_take
+from dataops.filings.history import first_day_reaching
 from dataops.filings.models import FilingObligation
-from dataops.filings.obligations import FILING_THRESHOLD, threshold_check
+from dataops.filings.obligations import FILING_THRESHOLD, pipo_due, threshold_check, threshold_due
 from dataops.filings.services import (
     FilingError,
     obligation_fulfil,
@@ -21,16 +24,22 @@ from dataops.filings.services import (
 from dataops.registry.models import Holding
 from facerights import crypto
 from facerights.db import bulk_insert
+from facerights.due import Due
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _bulk_people(system, count, *, also=None):
+def _day(*args) -> dt.datetime:
+    return dt.datetime(*args, 9, 0, tzinfo=SHANGHAI)
+
+
+def _bulk_people(system, count, *, also=None, enrolled=None):
     """`count` distinct people held by `system`; the first half also held by `also` (duplicates across systems)."""
 
     wrapped = crypto.data_key_new()[1]
-    now = timezone.now()
+    now = enrolled or timezone.now()
     first = (DataSubject.objects.aggregate(Max("pk"))["pk__max"] or 0) + 1
     bulk_insert(
         DataSubject,
@@ -49,10 +58,10 @@ def _bulk_people(system, count, *, also=None):
 def test_99999_people_open_nothing_and_one_more_opens_the_obligation_on_the_right_working_day(entity, purpose):
     first = factories.active_system(entity=entity, purpose=purpose)
     second = factories.active_system(entity=entity, purpose=purpose)
-    _bulk_people(first, FILING_THRESHOLD - 1, also=second)  # duplicates across two systems count once
+    _bulk_people(first, FILING_THRESHOLD - 1, also=second, enrolled=_day(2026, 1, 19))  # duplicates count once
     person_counts_take(today=dt.date(2026, 1, 19))
     assert not FilingObligation.objects.exists()
-    _bulk_people(second, 1)
+    _bulk_people(second, 1, enrolled=_day(2026, 1, 20))
     person_counts_take(today=dt.date(2026, 1, 20))
     obligation = FilingObligation.objects.get()
     assert (obligation.kind, obligation.triggered_on) == ("initial", dt.date(2026, 1, 20))
@@ -113,3 +122,42 @@ def test_a_headcount_needs_its_date_and_cannot_be_from_the_future(entity):
     entity.pi_headcount_on = timezone.localdate() + dt.timedelta(days=1)
     with pytest.raises(ValidationError, match="future"):
         entity.full_clean()
+
+
+def _people(system, enrolments):
+    """People held by `system`: one holding per (enrolled on, deleted on or None)."""
+    for n, (enrolled, deleted) in enumerate(enrolments):
+        holding = factories.holding(factories.subject(phone=f"1370000{n:04d}"), system, enrolled_at=_day(*enrolled))
+        if deleted:
+            Holding.objects.filter(pk=holding.pk).update(status="deleted", deleted_at=_day(*deleted))
+
+
+def test_the_day_a_number_was_reached_is_rebuilt_from_enrolments_and_deletions(entity, system):
+    _people(
+        system,
+        [
+            ((2026, 3, 1), None),
+            ((2026, 3, 2), (2026, 3, 4)),  # gone before the third arrives
+            ((2026, 3, 5), None),
+            ((2026, 3, 9), None),
+        ],
+    )
+    assert first_day_reaching(entity, 2) == dt.date(2026, 3, 2)
+    assert first_day_reaching(entity, 3) == dt.date(2026, 3, 9)  # not 5 March: one had gone
+    assert first_day_reaching(entity, 5) is None
+
+
+def test_the_filing_is_dated_from_the_day_the_number_was_reached_not_the_day_the_count_noticed(
+    entity, system, monkeypatch
+):
+    monkeypatch.setattr(obligations, "FILING_THRESHOLD", 3)
+    _people(system, [((2026, 3, 2), None), ((2026, 3, 3), None), ((2026, 3, 4), None)])
+    obligation = threshold_check(entity=entity, day=dt.date(2026, 3, 20), persons=3, previous=0)
+    assert obligation.triggered_on == dt.date(2026, 3, 4)
+    assert obligation.due == threshold_due(dt.date(2026, 3, 4)) and obligation.due_on < dt.date(2026, 5, 6)
+
+
+def test_stock_reached_before_the_measures_was_due_on_14_july_2025():
+    assert threshold_due(dt.date(2025, 3, 1)) == Due.firm(dt.date(2025, 7, 14))
+    assert pipo_due(dt.date(2025, 7, 1)) == Due.firm(dt.date(2025, 8, 29))
+    assert threshold_due(dt.date(2025, 6, 3)).on == dt.date(2025, 7, 15)  # after: 30 working days

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from dataops.filings.counting import person_counts_take
 from dataops.filings.models import FilingObligation
+from facerights.present import date_text
 from facerights.workdays import year_is_covered
 from tests import factories
 
@@ -19,9 +20,9 @@ def test_the_dashboard_shows_counts_health_and_what_is_late(dpo_client, entity, 
     person_counts_take()
     page = dpo_client.get(reverse("admin:index")).content.decode()
     assert 'role="img"' in page and "100000" in page  # the chart, with the filing threshold
-    today = timezone.localdate().isoformat()
+    today = timezone.localdate()
     # The chart's table: one person stored today (the connection test's synthetic subject is not counted).
-    assert f"<tr><td>{entity.name_zh}</td><td>1</td><td>{today}</td></tr>" in page
+    assert f"<tr><td>{entity.name_zh}</td><td>1</td><td>{date_text(today)}</td></tr>" in page
     health = page[page.index('id="table-health"') : page.index('id="table-processes"')]
     row = health[health.index(system.name_zh) :]
     assert row.index("healthy") < row.index("</tr>")  # the system's row, and its state
@@ -30,18 +31,32 @@ def test_the_dashboard_shows_counts_health_and_what_is_late(dpo_client, entity, 
 def test_the_dashboard_lists_every_open_duty_with_its_due_date(dpo_client, entity):
 
     FilingObligation.objects.create(
-        entity=entity, kind="pipo_report", triggered_on=dt.date(2026, 1, 20), due_on=dt.date(2026, 3, 9)
+        entity=entity,
+        kind="pipo_report",
+        triggered_on=dt.date(2026, 1, 20),
+        due_on=dt.date(2026, 3, 9),
+        due_earliest=dt.date(2026, 3, 9),
     )
     FilingObligation.objects.create(
         entity=entity,
         kind="initial",
         triggered_on=dt.date(2026, 1, 2),
         due_on=dt.date(2026, 2, 1),
+        due_earliest=dt.date(2026, 2, 1),
         fulfilled_at=timezone.now(),
     )
+    FilingObligation.objects.create(
+        entity=entity,
+        kind="cancellation",
+        triggered_on=dt.date(2026, 12, 2),
+        due_on=dt.date(2027, 1, 14),
+        due_earliest=dt.date(2027, 1, 10),
+        due_on_provisional=True,
+    )
     page = dpo_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "officer report to the city cyberspace administration" in page and "due 2026-03-09" in page
-    assert "due 2026-02-01" not in page  # done
+    assert "officer report to the city cyberspace administration" in page and "due 9 March 2026" in page
+    assert "due 1 February 2026" not in page  # done
+    assert "due 14 January 2027 (provisional: no earlier than 10 January 2027)" in page
 
 
 def test_the_dashboard_warns_when_next_year_has_no_holidays(dpo_client):

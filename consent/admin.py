@@ -4,8 +4,10 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -20,8 +22,18 @@ from .linking import (
     identity_check_reject,
     identity_check_scan,
 )
-from .models import ConsentEvent, ConsentRecord, DataSubject, Guardianship, IdentityCheck, Notice, Purpose
-from .services import guardianship_record, notice_publish, subject_find
+from .models import (
+    ConsentEvent,
+    ConsentRecord,
+    DataSubject,
+    Guardianship,
+    IdentityCheck,
+    Notice,
+    Purpose,
+    SubjectMatchReview,
+)
+from .rules import needs_guardian_consent
+from .services import guardianship_record, notice_publish, subject_find, subject_match_confirm_different
 
 
 @admin.register(Purpose)
@@ -101,11 +113,82 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
     inlines = [ConsentEventInline]
 
 
+class GuardianshipForm(forms.Form):
+    """The DPO records a guardianship after checking the proof in person or from documents."""
+
+    guardian = forms.CharField(label=_("Guardian's phone or email"), max_length=254)
+    child = forms.CharField(label=_("Child's phone, email or member number"), max_length=254)
+    relationship = forms.ChoiceField(label=_("relationship"), choices=Guardianship.Relationship.choices)
+    proof = forms.CharField(
+        label=_("Proof checked"),
+        max_length=100,
+        help_text=_(
+            "The document and the last four digits of its number, e.g. 户口簿 …1234. Never upload a scan here."
+        ),
+    )
+
+    def clean_guardian(self):
+        return self._find(self.cleaned_data["guardian"], ("phone", "email"))
+
+    def clean_child(self):
+        child = self._find(self.cleaned_data["child"], ("phone", "email", "external"))
+        if child.date_of_birth is None or not needs_guardian_consent(child.date_of_birth, timezone.localdate()):
+            raise forms.ValidationError(
+                _("A guardian consents only for a child under 14 whose date of birth is on record."), code="age"
+            )
+        return child
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("guardian") is not None and data.get("guardian") == data.get("child"):
+            raise forms.ValidationError(_("The guardian and the child are the same record."), code="same")
+        return data
+
+    @staticmethod
+    def _find(value: str, kinds: tuple[str, ...]):
+        found = next((s for kind in kinds if (s := subject_find(kind=kind, value=value.strip()))), None)
+        if found is None:
+            raise forms.ValidationError(_("No one is on record with this identifier."), code="unknown")
+        return found
+
+
 @admin.register(Guardianship)
 class GuardianshipAdmin(ReadOnlyAdmin):
-    list_display = ("ward", "guardian", "relationship", "verified_at", "ended_at")
+    list_display = ("ward", "guardian", "relationship", "verified_at", "verified_by", "ended_at")
     list_filter = ("relationship",)
     actions = ["verify"]
+    change_list_template = "admin/consent/guardianship/change_list.html"
+
+    def get_urls(self):
+        return [
+            path("record/", self.admin_site.admin_view(self.record_view), name="consent_guardianship_record"),
+            *super().get_urls(),
+        ]
+
+    def record_view(self, request):
+        """Record a verified guardianship once the DPO has checked the proof (a child's enrolment also creates one)."""
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        form = GuardianshipForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            guardianship_record(
+                actor=actor_for(request.user),
+                ward=data["child"],
+                guardian=data["guardian"],
+                relationship=data["relationship"],
+                verified=True,
+                proof=data["proof"],
+            )
+            self.message_user(request, _("The guardianship is recorded as verified."), messages.SUCCESS)
+            return redirect("admin:consent_guardianship_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Record a guardianship"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/consent/guardianship/record.html", context)
 
     def has_verify_permission(self, request):
         return request.user.has_perm("consent.change_guardianship")
@@ -204,4 +287,28 @@ class IdentityCheckAdmin(ReadOnlyAdmin):
             queryset,
             lambda c: identity_check_reject(actor=actor, check=c, reason=reason),
             _("%(count)d rejected."),
+        )
+
+
+@admin.register(SubjectMatchReview)
+class SubjectMatchReviewAdmin(ReadOnlyAdmin):
+    """Reports that matched a known person by a shared identifier (a parent's phone, say), kept apart for review."""
+
+    list_display = ("created_at", "reason", "source", "subject", "matched", "state", "decided_by", "decided_at")
+    list_filter = ("state", "reason")
+    readonly_fields = ("subject", "matched", "reason", "source", "state", "decided_by", "decided_at", "created_at")
+    actions = ["confirm_different"]
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("consent.review_identitycheck")
+
+    @admin.action(description=_("Confirm: different people (they stay apart)"), permissions=["review"])
+    def confirm_different(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda review: subject_match_confirm_different(actor=actor, review=review),
+            _("%(count)d confirmed as different people."),
         )

@@ -61,3 +61,34 @@ def notice_changed_send(notice: Notice) -> int:
                 % {"version": notice.version, "url": url},
             )
     return told
+
+
+def came_of_age_send(records: list[ConsentRecord]) -> int:
+    """Tell each young person whose guardian's consent now needs their own confirmation, and the guardian."""
+    told = 0
+    url = f"{settings.FACERIGHTS_BASE_URL}/me/consents/"
+    with translation.override("zh-hans"):
+        for record in records:
+            system = record.system.name_zh
+            told += subject_tell(
+                record.subject,
+                subject_line=_("Your consent to %(system)s is now yours to give") % {"system": system},
+                body=_(
+                    "You are over 14: your guardian's consent to face recognition by %(system)s needs your own "
+                    "confirmation. Until you confirm it, the system does not recognise you; use its other way "
+                    "in. Confirm or decline: %(url)s"
+                )
+                % {"system": system, "url": url},
+            )
+            if record.guardian is not None:
+                told += subject_tell(
+                    record.guardian,
+                    subject_line=_("The consent you gave to %(system)s now needs the young person's own")
+                    % {"system": system},
+                    body=_(
+                        "The person you consented for is now over 14 and decides for themself: we have asked "
+                        "them to confirm. Details: %(url)s"
+                    )
+                    % {"url": url},
+                )
+    return told

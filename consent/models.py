@@ -9,13 +9,21 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .wording import coercive_phrases
+
 
 class Purpose(models.Model):
     """Why a system processes faces (access control, check-in, payment, ...)."""
+
+    # Sending facial data over the internet needs its own separate consent
+    # (Measures Art 8, R12): a consent type of its own, created by a migration,
+    # that a transmitting system must declare and every person must give.
+    TRANSMISSION = "internet-transmission"
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=128)
@@ -115,6 +123,12 @@ class Guardianship(models.Model):
     )
     relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verified_by = models.CharField(
+        _("verified by"),
+        max_length=128,
+        blank=True,
+        help_text=_("Who checked the proof of the relationship: the DPO, or the staff member named at enrolment."),
+    )
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -138,8 +152,9 @@ class Guardianship(models.Model):
         return self.verified_at is not None and self.ended_at is None
 
 
-NOTICE_ITEMS = ("handler", "purpose", "method", "retention", "necessity", "impact", "rights")
-"""The items Measures Art 5 and PIPL Arts 17 and 30 require in every notice (R1)."""
+NOTICE_ITEMS = ("handler", "purpose", "method", "retention", "necessity", "impact", "rights", "alternatives")
+"""The items Measures Art 5 and PIPL Arts 17 and 30 require in every notice (R1), and the
+non-face alternatives every notice must name (Measures Art 10, R10)."""
 
 
 class Notice(models.Model):
@@ -214,9 +229,36 @@ class Notice(models.Model):
             raise NoticeImmutable("A published notice is kept as evidence and cannot be deleted.")
         return super().delete(*args, **kwargs)
 
+    def clean(self) -> None:
+        errors = notice_wording_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
 
 class NoticeImmutable(Exception):
     pass
+
+
+def notice_wording_errors(notice: Notice) -> dict[str, str]:
+    """Each text field of a notice that uses coercive wording, with the phrase named (R8, R10)."""
+    errors = {}
+    for item in (*NOTICE_ITEMS, "other"):
+        for lang in ("zh", "en"):
+            phrases = coercive_phrases(getattr(notice, f"{item}_{lang}"))
+            if phrases:
+                errors[f"{item}_{lang}"] = _(
+                    "“%(phrase)s” tells people face recognition is compulsory. It may not be: "
+                    "name the alternatives instead (Measures Art 10)."
+                ) % {"phrase": phrases[0]}
+    return errors
+
+
+class AgeAttester(models.TextChoices):
+    """Who may vouch for a person's age when no date of birth is on record."""
+
+    STAFF = "staff", _("staff member who saw an identity document")
+    GUARDIAN = "guardian", _("parent or guardian")
+    SELF = "self", _("the person, on a FaceRights page")
 
 
 class ConsentRecord(models.Model):
@@ -270,6 +312,9 @@ class ConsentRecord(models.Model):
     ip_prefix = models.CharField(_("network (IP prefix)"), max_length=64, blank=True)
     user_agent = models.CharField(_("browser or device"), max_length=255, blank=True)
     artifact_sha256 = models.CharField(_("SHA-256 of the signed record"), max_length=64, blank=True)
+    # With no date of birth on record, who vouched that the person is over 14 (never a device alone).
+    age_attested_by = models.CharField(_("age attested by"), max_length=100, blank=True)
+    age_attested_role = models.CharField(_("attested as"), max_length=16, choices=AgeAttester.choices, blank=True)
 
     class Meta:
         verbose_name = _("consent")
@@ -389,6 +434,43 @@ class IdentityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_state_display()} {self.created_at:%Y-%m-%d}"
+
+
+class SubjectMatchReview(models.Model):
+    """A report matched a known person by a shared identifier, but may be someone else.
+
+    A parent's phone reported for a child, or a date of birth that differs: the two are
+    never merged. A separate person is created and the DPO reviews the match.
+    """
+
+    class Reason(models.TextChoices):
+        DATE_OF_BIRTH = "date_of_birth", _("the dates of birth differ")
+        GUARDIAN = "guardian", _("the identifiers are a guardian's")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("to review")
+        DIFFERENT = "different", _("confirmed: different people")
+
+    subject = models.ForeignKey(
+        DataSubject, verbose_name=_("new person"), on_delete=models.PROTECT, related_name="match_reviews"
+    )
+    matched = models.ForeignKey(
+        DataSubject, verbose_name=_("person matched"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("why they were kept apart"), max_length=16, choices=Reason.choices)
+    source = models.CharField(_("reported by"), max_length=128)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN, editable=False)
+    decided_by = models.CharField(_("decided by"), max_length=128, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shared identifier to review")
+        verbose_name_plural = _("shared identifiers to review")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.created_at:%Y-%m-%d}"
 
 
 class ConsentRefusal(models.Model):

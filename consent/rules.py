@@ -26,12 +26,21 @@ def birthday_in(year: int, date_of_birth: dt.date) -> dt.date:
 
 
 def is_under(age: int, date_of_birth: dt.date, on: dt.date) -> bool:
-    """Whether a person born on `date_of_birth` is younger than `age` years on `on`."""
-    return on < birthday_in(date_of_birth.year + age, date_of_birth)
+    """Whether a person born on `date_of_birth` is still under `age` (周岁) on `on`.
+
+    周岁 are counted from the day after the birthday (the convention of the Supreme
+    People's Court for ages in law), so on the birthday itself the person is still under
+    `age`: the safer reading for a rule that protects children (docs/legal-readings.md).
+    """
+    return on <= birthday_in(date_of_birth.year + age, date_of_birth)
 
 
 def needs_guardian_consent(date_of_birth: dt.date | None, on: dt.date) -> bool:
-    """Under 14 on the day of processing (Measures Art 7, PIPL Art 31)."""
+    """Under 14 on the day of processing, the 14th birthday included (Measures Art 7, PIPL Art 31).
+
+    An unknown date of birth answers False here; consent_grant refuses a consent whose
+    subject's age is neither known nor attested, so unknown never means adult.
+    """
     return date_of_birth is not None and is_under(GUARDIAN_CONSENT_AGE, date_of_birth, on)
 
 

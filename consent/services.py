@@ -23,6 +23,7 @@ from facerights.queues import enqueue_on_commit
 
 from .models import (
     NOTICE_ITEMS,
+    AgeAttester,
     ConsentEvent,
     ConsentRecord,
     ConsentRefusal,
@@ -31,6 +32,8 @@ from .models import (
     Notice,
     Purpose,
     SubjectIdentifier,
+    SubjectMatchReview,
+    notice_wording_errors,
 )
 from .rules import needs_guardian_consent, normalize_identifier
 
@@ -165,13 +168,85 @@ def subject_link_user(*, actor: str, subject: DataSubject, user: User) -> DataSu
     return subject
 
 
+def subject_for_report(
+    *,
+    actor: str,
+    identifiers: dict[str, str],
+    date_of_birth: dt.date | None,
+    guardian_identifiers: dict[str, str] | None = None,
+) -> DataSubject:
+    """The person a system's report is about: found by an identifier, or created.
+
+    Identifiers can be shared (a parent's phone given for a child), so a match is
+    never merged when it may be someone else: when the dates of birth differ, when
+    the identifiers are the guardian's named in the same report, or when the match is
+    someone's guardian and the report does not show the same date of birth. Then a
+    separate person is created (without the shared identifiers, which stay with the
+    first) and the DPO is given the match to review.
+    """
+    with transaction.atomic():
+        matched = next(
+            (found for kind, value in identifiers.items() if (found := subject_find(kind=kind, value=value))), None
+        )
+        if matched is None:
+            return subject_create(actor=actor, date_of_birth=date_of_birth, identifiers=list(identifiers.items()))
+        reason = _match_doubt(matched, date_of_birth, guardian_identifiers or {})
+        if reason is None:
+            if date_of_birth and matched.date_of_birth is None:
+                matched = subject_date_of_birth_set(actor=actor, subject=matched, date_of_birth=date_of_birth)
+            return matched
+        subject = subject_create(actor=actor, date_of_birth=date_of_birth)
+        review = SubjectMatchReview.objects.create(subject=subject, matched=matched, reason=reason, source=actor)
+        audit_record(actor=actor, action="subject.match_doubted", target=review, data={"reason": reason})
+        return subject
+
+
+def _match_doubt(
+    matched: DataSubject, date_of_birth: dt.date | None, guardian_identifiers: dict[str, str]
+) -> str | None:
+    """Why the person matched by an identifier may be someone else, or None."""
+    if any(subject_find(kind=kind, value=value) == matched for kind, value in guardian_identifiers.items() if value):
+        return SubjectMatchReview.Reason.GUARDIAN
+    if date_of_birth and matched.date_of_birth and date_of_birth != matched.date_of_birth:
+        return SubjectMatchReview.Reason.DATE_OF_BIRTH
+    if matched.wards.exists() and (date_of_birth is None or date_of_birth != matched.date_of_birth):
+        return SubjectMatchReview.Reason.GUARDIAN
+    return None
+
+
+def subject_match_confirm_different(*, actor: str, review: SubjectMatchReview) -> SubjectMatchReview:
+    """The DPO confirms the two are different people: they stay apart."""
+    with transaction.atomic():
+        review = SubjectMatchReview.objects.select_for_update().get(pk=review.pk)
+        if review.state != SubjectMatchReview.State.OPEN:
+            return review
+        review.state = SubjectMatchReview.State.DIFFERENT
+        review.decided_by = actor
+        review.decided_at = timezone.now()
+        review.save(update_fields=["state", "decided_by", "decided_at"])
+        audit_record(actor=actor, action="subject.match_reviewed", target=review, data={"outcome": review.state})
+    return review
+
+
 # --- Guardians ---------------------------------------------------------------------
 
 
 def guardianship_record(
-    *, actor: str, ward: DataSubject, guardian: DataSubject, relationship: str, verified: bool = False
+    *,
+    actor: str,
+    ward: DataSubject,
+    guardian: DataSubject,
+    relationship: str,
+    verified: bool = False,
+    verified_by: str = "",
+    proof: str = "",
 ) -> Guardianship:
-    """Record that `guardian` acts for `ward`; `verified` when a DPO has checked the proof."""
+    """Record that `guardian` acts for `ward`; `verified` once someone checked the proof.
+
+    `verified_by` names who checked it, when it is not the actor itself (the staff
+    member at a device who saw the household register, say); `proof` says what was
+    seen (document type and the last digits of its number, never a scan).
+    """
     with transaction.atomic():
         guardianship, created = Guardianship.objects.get_or_create(
             ward=ward, guardian=guardian, defaults={"relationship": relationship}
@@ -180,8 +255,14 @@ def guardianship_record(
             audit_record(actor=actor, action="guardianship.recorded", target=guardianship)
         if verified and guardianship.verified_at is None:
             guardianship.verified_at = timezone.now()
-            guardianship.save(update_fields=["verified_at"])
-            audit_record(actor=actor, action="guardianship.verified", target=guardianship)
+            guardianship.verified_by = (verified_by or actor)[:128]
+            guardianship.save(update_fields=["verified_at", "verified_by"])
+            audit_record(
+                actor=actor,
+                action="guardianship.verified",
+                target=guardianship,
+                data={"by": guardianship.verified_by, **({"proof": proof[:100]} if proof else {})},
+            )
     return guardianship
 
 
@@ -190,7 +271,7 @@ def guardianship_record(
 
 def notice_text(notice: Notice) -> dict[str, dict[str, str]]:
     """The notice's items in both languages, as they are frozen at publication."""
-    items = NOTICE_ITEMS + ("alternatives", "other")
+    items = (*NOTICE_ITEMS, "other")
     return {lang: {item: getattr(notice, f"{item}_{lang}") for item in items} for lang in ("zh", "en")}
 
 
@@ -206,11 +287,10 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
             for lang in ("zh", "en")
             if not getattr(notice, f"{item}_{lang}").strip()
         ]
-        if missing:
-            raise ValidationError(
-                {field: _("Every notice must state this before it is published.") for field in missing},
-                code="incomplete",
-            )
+        errors: dict[str, str] = {field: _("Every notice must state this before it is published.") for field in missing}
+        errors.update(notice_wording_errors(notice))
+        if errors:
+            raise ValidationError(errors, code="incomplete" if missing else "coercive")
         snapshot = notice_text(notice)
         latest = Notice.objects.filter(system_id=notice.system_id).aggregate(Max("version"))["version__max"] or 0
         notice.version = latest + 1
@@ -275,8 +355,13 @@ def consent_grant(
     guardian: DataSubject | None = None,
     artifact_sha256: str = "",
     at: dt.datetime | None = None,
+    age_attestation: AgeAttestation | None = None,
 ) -> ConsentRecord:
     """Record a separate consent to one system for one purpose, under its current notice.
+
+    The person's age must be known (a date of birth) or attested by someone named
+    (`age_attestation`): an unknown age is never an adult's. A guardian's consent needs
+    the child's date of birth, which must show them under 14.
 
     Safe to repeat: the same consent again returns the existing record. A
     consent under a newer notice replaces the older one.
@@ -284,6 +369,8 @@ def consent_grant(
     at = at or timezone.now()
     with transaction.atomic():
         _check_consent(subject, system, purpose, notice, method, guardian, artifact_sha256, at)
+        if subject.date_of_birth is None:
+            _check_attestation(age_attestation)
         current = (
             ConsentRecord.objects.select_for_update()
             .filter(subject=subject, system=system, purpose=purpose, state__in=["active", "needs_reconsent"])
@@ -307,6 +394,11 @@ def consent_grant(
             ip_prefix=provenance.ip_prefix,
             user_agent=provenance.user_agent[:255],
             artifact_sha256=artifact_sha256,
+            **(
+                {"age_attested_by": age_attestation.by.strip(), "age_attested_role": age_attestation.role}
+                if age_attestation and subject.date_of_birth is None
+                else {}
+            ),
         )
         _record_event(record, ConsentEvent.Kind.GIVEN, actor=actor, at=at, provenance=provenance)
         audit_record(
@@ -316,6 +408,30 @@ def consent_grant(
             data={"system": system.pk, "purpose": purpose.code, "notice": notice.pk, "method": method},
         )
     return record
+
+
+@dataclass(frozen=True)
+class AgeAttestation:
+    """Someone named vouches that the person is over 14, where no date of birth is on record.
+
+    `by` is the attester's name as they gave it; `role` an `AgeAttester` value. A
+    device's flag is not an attestation: somebody must be named.
+    """
+
+    by: str
+    role: str
+
+
+def _check_attestation(attestation: AgeAttestation | None) -> None:
+    if attestation is None or not attestation.by.strip() or attestation.role not in AgeAttester.values:
+        raise ConsentError(
+            _(
+                "The person's age is not known: give their date of birth, or the name of who attests that "
+                "they are over 14 (a staff member who saw an identity document, their guardian, or the "
+                "person themself). Children under 14 need a guardian's consent."
+            ),
+            code="age_unknown",
+        )
 
 
 def _check_consent(
@@ -411,6 +527,35 @@ def consents_renewal_require(*, actor: str, system_id: int, reason: str) -> int:
                 data={"system": system_id, "reason": reason},
             )
     return len(records)
+
+
+def guardian_consents_come_of_age(*, actor: str = "task:ages", today: dt.date | None = None) -> list[ConsentRecord]:
+    """Guardians' consents for young people who have turned 14: each now needs the person's own confirmation.
+
+    From the day after the 14th birthday (docs/legal-readings.md) a guardian's consent
+    no longer stands for the person, who may consent alone: the record moves to "needs
+    renewed consent", so processing waits until they confirm it themselves. Returns
+    the records flagged (the caller tells the person and the guardian). Safe to repeat.
+    """
+    today = today or timezone.localdate()
+    now = timezone.now()
+    flagged = []
+    with transaction.atomic():
+        for record in (
+            ConsentRecord.objects.select_for_update(of=("self",))
+            .filter(method=ConsentRecord.Method.GUARDIAN, state=ConsentRecord.State.ACTIVE)
+            .select_related("subject")
+            .order_by("pk")
+        ):
+            born = record.subject.date_of_birth
+            if born is None or needs_guardian_consent(born, today):
+                continue
+            record.state = ConsentRecord.State.NEEDS_RECONSENT
+            record.save(update_fields=["state"])
+            ConsentEvent.objects.create(record=record, kind=ConsentEvent.Kind.RECONSENT_REQUIRED, at=now, actor=actor)
+            audit_record(actor=actor, action="consent.reconsent_required", target=record, data={"reason": "age_14"})
+            flagged.append(record)
+    return flagged
 
 
 def subject_shred(*, actor: str, subject: DataSubject) -> DataSubject:

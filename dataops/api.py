@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict
 from pydantic import Strict as StrictType
 from typing_extensions import TypeAliasType
 
+from consent.services import AgeAttestation
 from facerights.uploads import EVIDENCE_MAX_DEPTH, evidence_check
 
 from .deletions.delivery import Answer, UnknownInstruction, channel_for, pull
@@ -27,7 +28,7 @@ from .deletions.delivery.instructions import instruction
 from .deletions.delivery.push import PushChannel, SignatureError
 from .deletions.propagations import PropagationError
 from .registry.credentials import system_for_token
-from .registry.holdings import ConsentReport, consent_check, holding_report
+from .registry.holdings import ConsentReport, GuardianCheck, consent_check, holding_report
 from .registry.models import ProcessingSystem
 
 api = NinjaAPI(
@@ -224,6 +225,22 @@ class Identifiers(Strict):
     external: Text | None = None
 
 
+class AgeAttestationIn(Strict):
+    by: Text = Field(min_length=1, max_length=100, description="The name of who attests the person is over 14.")
+    role: Literal["staff", "guardian"] = Field(
+        description="staff: a staff member who saw an identity document; guardian: the person's guardian."
+    )
+
+
+class GuardianCheckIn(Strict):
+    relationship: Literal["parent", "guardian"]
+    checked_by: Text = Field(
+        min_length=1,
+        max_length=100,
+        description="The staff member who checked the document proving the relationship (户口簿, birth certificate).",
+    )
+
+
 class ConsentEvidence(Strict):
     purpose: Text
     notice_version: int
@@ -232,6 +249,21 @@ class ConsentEvidence(Strict):
     channel: Literal["device", "counter", "api"] = "device"
     artifact_sha256: str = Field("", pattern=r"^([0-9a-f]{64})?$")
     guardian: Identifiers | None = None
+    guardian_check: GuardianCheckIn | None = Field(
+        None,
+        description="For a child's first enrolment with a guardian FaceRights has not verified: who checked "
+        "the proof of the relationship. The guardianship is then recorded as verified by that person.",
+    )
+    transmission: bool = Field(
+        False,
+        description="The person's separate consent to sending their facial data over the internet, "
+        "given on the same notice. Required by a system that transmits (Measures Art 8).",
+    )
+    age_attestation: AgeAttestationIn | None = Field(
+        None,
+        description="Required when no date_of_birth is sent or known: who attests that the person is over 14. "
+        "A device's own flag is not enough; a guardian's consent needs the child's date_of_birth instead.",
+    )
 
 
 class HoldingReport(Strict):
@@ -414,6 +446,19 @@ def _report(system: ProcessingSystem, body: HoldingReport):
             channel=consent.channel,
             artifact_sha256=consent.artifact_sha256,
             guardian_identifiers=consent.guardian.model_dump() if consent.guardian else None,
+            transmission=consent.transmission,
+            age_attestation=(
+                AgeAttestation(by=consent.age_attestation.by, role=consent.age_attestation.role)
+                if consent.age_attestation
+                else None
+            ),
+            guardian_check=(
+                GuardianCheck(
+                    relationship=consent.guardian_check.relationship, checked_by=consent.guardian_check.checked_by
+                )
+                if consent.guardian_check
+                else None
+            ),
         ),
     )
 

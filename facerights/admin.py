@@ -2,6 +2,7 @@ from typing import Any, cast
 
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -49,6 +50,43 @@ def run_service_action(modeladmin, request, queryset, service, done_message):
             modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
     if done:
         modeladmin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
+
+
+def typed_confirmation(modeladmin, request, queryset, *, title, consequence, perform, done_message):
+    """Run an irreversible action on one row, only once its name is typed out exactly.
+
+    Returns the confirmation page (first call, or a name that does not match),
+    or None once the action ran (its result reported as a message).
+    """
+    if queryset.count() != 1:
+        modeladmin.message_user(request, _("Select exactly one row for this action."), messages.ERROR)
+        return None
+    obj = queryset.get()
+    expected = str(obj)
+    typed = request.POST.get("typed_name")
+    error = None
+    if typed is not None:
+        if typed.strip() == expected:
+            try:
+                perform(obj)
+            except ValidationError as exc:
+                modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, done_message % {"name": expected}, messages.WARNING)
+            return None
+        error = _("The name you typed does not match. Nothing was done.")
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "consequence": consequence,
+        "object": obj,
+        "expected": expected,
+        "action": request.POST.get("action", ""),
+        "error": error,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/typed_confirmation.html", context)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

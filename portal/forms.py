@@ -6,22 +6,21 @@ from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCod
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dataops.models import ProcessingSystem, Request
 from facerights.uploads import read_upload
 
+OUTCOMES = [
+    ("deleted", _("Deleted")),
+    ("not_found", _("Not found: we held nothing under this key")),
+    ("held", _("Kept, with a legal reason (processing stopped)")),
+]
+
 
 class VendorConfirmationForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label=_("What was done"),
-        choices=[
-            ("deleted", _("Deleted")),
-            ("not_found", _("Not found: we held nothing under this key")),
-            ("held", _("Kept, with a legal reason (processing stopped)")),
-        ],
-        widget=forms.RadioSelect,
-    )
+    outcome = forms.ChoiceField(label=_("What was done"), choices=OUTCOMES, widget=forms.RadioSelect)
     reason = forms.CharField(label=_("Reason it is kept"), required=False, max_length=255)
     performed_by = forms.CharField(label=_("Done by (name and role)"), max_length=100)
     performed_at = forms.DateTimeField(
@@ -32,6 +31,16 @@ class VendorConfirmationForm(forms.Form):
     certificate = forms.FileField(
         label=_("Deletion certificate (optional: PDF, PNG or JPEG, at most 5 MB)"), required=False
     )
+
+    def __init__(self, *args, contract_ended: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contract_ended = contract_ended
+        if contract_ended:
+            # After a processor's contract ends it keeps nothing and proves the deletion (PIPL Art 21).
+            outcome = cast(forms.ChoiceField, self.fields["outcome"])
+            outcome.choices = [(value, label) for value, label in OUTCOMES if value != "held"]
+            self.fields["certificate"].required = True
+            self.fields["certificate"].label = _("Deletion certificate (required: PDF, PNG or JPEG, at most 5 MB)")
 
     def clean_certificate(self):
         upload = self.cleaned_data.get("certificate")
@@ -69,7 +78,11 @@ class SignupForm(AllauthSignupForm):
 
 
 class ConsentForm(forms.Form):
-    """One box, never ticked in advance, for this system and purpose only (R3)."""
+    """One box, never ticked in advance, for this system and purpose only (R3).
+
+    When the person's date of birth is unknown it is asked here: an unknown age is
+    never an adult's (docs/legal-readings.md).
+    """
 
     agree = forms.BooleanField(
         label=_(
@@ -78,6 +91,26 @@ class ConsentForm(forms.Form):
         required=True,
         error_messages={"required": _("Tick the box to consent, or choose “No, thanks”.")},
     )
+
+    def __init__(self, *args, ask_date_of_birth: bool = False, for_child: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_date_of_birth:
+            self.fields["date_of_birth"] = forms.DateField(
+                label=_("The child's date of birth") if for_child else _("Your date of birth"),
+                help_text=_("Children under 14 need a parent's or guardian's consent, so we need it once."),
+                widget=forms.DateInput(attrs={"type": "date"}),
+                error_messages={
+                    "required": _("Give the date of birth: without it no one can consent to facial recognition."),
+                    "invalid": _("Enter a date such as 1990-05-17."),
+                },
+            )
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        today = timezone.localdate()
+        if born > today or born.year < 1900:
+            raise ValidationError(_("Enter a real date of birth."), code="invalid")
+        return born
 
 
 class EnrolmentCodeForm(forms.Form):

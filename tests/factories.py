@@ -126,15 +126,24 @@ def passed_connection_test(system):
     return test
 
 
-def active_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purpose, **overrides):
-    system = draft_system(entity=entity, site=site, purpose=purpose, **overrides)
+def active_system(
+    *, entity: LegalEntity, site: Site | None = None, purpose: Purpose, transmits: bool = False, **overrides
+):
+    """An active system; one that `transmits` sends faces over the internet and asks for that consent too."""
+    system = draft_system(entity=entity, site=site, purpose=purpose, internet_transmission=transmits, **overrides)
+    if transmits:
+        system_save(actor=ACTOR, system=system, purposes=[purpose, Purpose.objects.get(code=Purpose.TRANSMISSION)])
     approved_assessment(entity, [system])
     published_notice(system)
     passed_connection_test(system)
     return system_activate(actor=ACTOR, system=system)
 
 
-def subject(*, phone: str | None = None, email: str | None = None, date_of_birth=None, name: str = "王小明"):
+ADULT = dt.date(1990, 1, 1)
+
+
+def subject(*, phone: str | None = None, email: str | None = None, date_of_birth=ADULT, name: str = "王小明"):
+    """A person; an adult unless told otherwise (an unknown age is not an adult's: pass None for it)."""
     identifiers = [(kind, value) for kind, value in (("phone", phone), ("email", email)) if value]
     return subject_create(actor=ACTOR, name=name, date_of_birth=date_of_birth, identifiers=identifiers)
 

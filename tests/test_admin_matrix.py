@@ -15,7 +15,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 ROLES = ("dpo", "operator", "auditor", "regulator")
-DPO_ONLY_ACTIONS = {"approve", "refuse", "reject"}
+DPO_ONLY_ACTIONS = {"approve", "refuse", "reject", "end_contract", "end_recognition"}
 
 
 def _models():

@@ -267,6 +267,9 @@ ROUTES: dict[str, Route] = {
         perm=_has("consent.review_identitycheck"),
         owners=("dpo",),
     ),
+    "admin:consent_guardianship_record": _staff(
+        url="/admin/consent/guardianship/record/", perm=_has("consent.change_guardianship"), owners=("dpo",)
+    ),
     "admin:facerights_calendaryear_enter": _staff(
         url="/admin/facerights/calendaryear/enter/", perm=_has("facerights.add_calendaryear"), owners=("dpo",)
     ),
@@ -440,6 +443,7 @@ def _enrolment(w, key: str) -> dict:
         "data_kind": "template",
         "enrolled_at": "2026-11-20T10:00:00+08:00",
         "identifiers": {"phone": "13600000000"},
+        "date_of_birth": "1990-05-17",
         "consent": {"purpose": w.purpose.code, "notice_version": 1, "given_at": "2026-11-20T09:59:00+08:00"},
     }
 
@@ -583,6 +587,12 @@ ADMIN_ROWS = {
         due_earliest=dt.date(2026, 11, 12),
         changes=[{"field": "storage_location", "before": "device", "after": "cloud"}],
         changes_sha256="0" * 64,
+    ),
+    "consent.subjectmatchreview": lambda m: m.objects.create(
+        subject=m._meta.get_field("subject").related_model.objects.order_by("pk").last(),
+        matched=m._meta.get_field("matched").related_model.objects.order_by("pk").first(),
+        reason="date_of_birth",
+        source="system:matrix",
     ),
     "django_celery_beat.intervalschedule": lambda m: m.objects.create(every=1, period="days"),
     "django_celery_beat.crontabschedule": lambda m: m.objects.create(minute="0", hour="3"),

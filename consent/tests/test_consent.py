@@ -1,17 +1,23 @@
 import datetime as dt
 
 import pytest
+from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
-from consent.models import ConsentEvent, ConsentRecord
+from consent.messaging import came_of_age_send
+from consent.models import ConsentEvent, ConsentRecord, Guardianship
 from consent.rules import needs_guardian_consent
 from consent.services import (
+    AgeAttestation,
     ConsentError,
     Provenance,
     consent_grant,
     consent_withdraw,
+    guardian_consents_come_of_age,
     guardianship_record,
     notice_current,
+    subject_identifier_add,
 )
 from facerights.models import AuditEvent
 from tests import factories
@@ -24,13 +30,13 @@ D = dt.date
     ("born", "on", "needs_guardian"),
     [
         (D(2012, 6, 15), D(2026, 6, 14), True),  # the day before the 14th birthday
-        (D(2012, 6, 15), D(2026, 6, 15), False),  # the 14th birthday itself
+        (D(2012, 6, 15), D(2026, 6, 15), True),  # the 14th birthday itself: 周岁 count from the day after
         (D(2012, 6, 15), D(2026, 6, 16), False),
         (D(2012, 2, 29), D(2026, 2, 28), True),  # 29 February: a common year's birthday is 1 March
-        (D(2012, 2, 29), D(2026, 3, 1), False),
-        (D(2012, 2, 29), D(2026, 2, 27), True),
-        (D(2008, 2, 29), D(2022, 2, 28), True),
-        (D(2008, 2, 29), D(2022, 3, 1), False),
+        (D(2012, 2, 29), D(2026, 3, 1), True),
+        (D(2012, 2, 29), D(2026, 3, 2), False),
+        (D(2008, 2, 29), D(2022, 3, 1), True),
+        (D(2008, 2, 29), D(2022, 3, 2), False),
         (D(1990, 1, 1), D(2026, 1, 1), False),
     ],
 )
@@ -40,6 +46,26 @@ def test_who_needs_a_guardian_on_a_given_day(born, on, needs_guardian):
 
 def test_an_unknown_date_of_birth_does_not_trigger_the_guardian_rule():
     assert needs_guardian_consent(None, D(2026, 1, 1)) is False
+
+
+@pytest.mark.parametrize(
+    "attestation",
+    [None, AgeAttestation(by="  ", role="staff"), AgeAttestation(by="闸机 3 号", role="device")],
+    ids=["none", "nameless", "a-device"],
+)
+def test_a_consent_without_a_date_of_birth_needs_a_named_attestation(system, attestation):
+    # Used to pass: an unknown age was treated as an adult's.
+    unknown = factories.subject(phone="13700137000", date_of_birth=None)
+    with pytest.raises(ConsentError) as info:
+        factories.consent(unknown, system, age_attestation=attestation)
+    assert info.value.code == "age_unknown"
+    assert not ConsentRecord.objects.exists()
+
+
+def test_a_named_attestation_is_kept_with_the_consent(system):
+    unknown = factories.subject(phone="13700137000", date_of_birth=None)
+    record = factories.consent(unknown, system, age_attestation=AgeAttestation(by="张前台", role="staff"))
+    assert (record.age_attested_by, record.age_attested_role) == ("张前台", "staff")
 
 
 def test_consent_is_recorded_with_its_evidence_and_audited(subject, system):
@@ -146,3 +172,50 @@ def test_a_failed_consent_leaves_no_audit_event(system):
             provenance=Provenance(),
         )
     assert AuditEvent.objects.count() == before
+
+
+def test_a_guardians_consent_awaits_the_young_persons_own_from_the_day_after_the_14th_birthday(system, subject):
+    today = timezone.localdate()
+    fourteenth_yesterday = today.replace(year=today.year - 14) - dt.timedelta(days=1)
+    fourteenth_today = today.replace(year=today.year - 14) if (today.month, today.day) != (2, 29) else None
+    grown = factories.ward_of(subject, name="王大宝", date_of_birth=fourteenth_yesterday)
+    subject_identifier_add(actor="t", subject=grown, kind="email", value="dabao@example.com")
+    record = factories.consent(
+        grown, system, method=ConsentRecord.Method.GUARDIAN, guardian=subject, at=timezone.now() - dt.timedelta(days=2)
+    )
+    if fourteenth_today:
+        still_child = factories.ward_of(subject, name="王二宝", date_of_birth=fourteenth_today)
+        kept = factories.consent(still_child, system, method=ConsentRecord.Method.GUARDIAN, guardian=subject)
+
+    flagged = guardian_consents_come_of_age(today=today)
+    assert [r.pk for r in flagged] == [record.pk]
+    record.refresh_from_db()
+    assert record.state == ConsentRecord.State.NEEDS_RECONSENT
+    assert [e.kind for e in record.events.all()] == ["given", "reconsent_required"]
+    if fourteenth_today:
+        kept.refresh_from_db()
+        assert kept.state == ConsentRecord.State.ACTIVE  # the 14th birthday itself: still the guardian's
+    assert guardian_consents_come_of_age(today=today) == []  # safe to repeat
+
+    assert came_of_age_send(flagged) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["dabao@example.com", "wang@example.com"]
+
+
+def test_the_dpo_records_a_guardianship_after_checking_the_proof(dpo_client, subject):
+    child = factories.subject(name="王小宝", date_of_birth=dt.date(2018, 3, 3))
+    subject_identifier_add(actor="t", subject=child, kind="external", value="MEMBER-0042")
+    url = reverse("admin:consent_guardianship_record")
+    form = {"guardian": "wang@example.com", "child": "MEMBER-0042", "relationship": "parent", "proof": "户口簿 …1234"}
+
+    refused = dpo_client.post(url, {**form, "child": "MEMBER-9999"})
+    assert "没有使用此标识的记录" in refused.content.decode()
+    adult = factories.subject(phone="13700137000")
+    refused = dpo_client.post(url, {**form, "child": "13700137000"})
+    assert "不满十四周岁" in refused.content.decode()
+    assert not Guardianship.objects.exists() and adult
+
+    assert dpo_client.post(url, form).status_code == 302
+    guardianship = Guardianship.objects.get(ward=child, guardian=subject)
+    assert guardianship.is_active and guardianship.verified_by.startswith("user:")
+    event = AuditEvent.objects.get(action="guardianship.verified")
+    assert event.data["proof"] == "户口簿 …1234"

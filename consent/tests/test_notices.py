@@ -58,3 +58,40 @@ def test_the_admin_offers_no_change_to_a_published_notice(admin_client, draft_sy
     notice.refresh_from_db()
     assert notice.purpose_zh == "purpose (zh)"
     assert response.status_code == 403  # a published notice is evidence: not even a superuser changes it
+
+
+def test_a_notice_that_names_no_alternative_cannot_be_published(draft_system):
+    # Used to pass: the alternatives were optional, so a notice could leave people thinking the face was the only way.
+    notice = record_save(
+        actor="t",
+        instance=Notice(system=draft_system, **{**factories.NOTICE_TEXT, "alternatives_zh": "", "alternatives_en": ""}),
+    )
+    with pytest.raises(ValidationError) as info:
+        notice_publish(actor="t", notice=notice)
+    assert set(info.value.message_dict) == {"alternatives_zh", "alternatives_en"}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "phrase"),
+    [
+        ("method_zh", "进入大堂必须刷脸，请配合。", "必须刷脸"),
+        ("purpose_zh", "本小区只能通过人脸识别进出。", "只能通过人脸"),
+        ("method_en", "Face  Scan Required at the gate.", "Face Scan Required"),
+        ("rights_en", "Guests must scan your face to check in.", "must scan your face"),
+    ],
+)
+def test_coercive_wording_is_refused_with_the_phrase_named(draft_system, field, text, phrase):
+    with pytest.raises(ValidationError) as info:
+        record_save(actor="t", instance=Notice(system=draft_system, **{**factories.NOTICE_TEXT, field: text}))
+    assert set(info.value.message_dict) == {field}
+    assert f"“{phrase}”" in info.value.message_dict[field][0]
+    assert not Notice.objects.filter(system=draft_system).exists()
+
+
+def test_a_notice_that_mentions_faces_without_compulsion_is_published(draft_system):
+    notice = factories.published_notice(
+        draft_system,
+        method_zh="您可以选择刷脸通行，也可以使用门禁卡或由保安核验证件。",
+        method_en="You may use your face at the gate, or your card, or have the guard check your ID.",
+    )
+    assert notice.status == Notice.Status.PUBLISHED

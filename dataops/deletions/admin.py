@@ -8,6 +8,7 @@ from facerights.admin import (
     EstimatedCountPaginator,
     ExactSearchMixin,
     ReadOnlyAdmin,
+    typed_confirmation,
 )
 from facerights.audit import actor_for
 
@@ -15,6 +16,7 @@ from ..registry.admin import ProcessingSystemAdmin as RegistryProcessingSystemAd
 from ..registry.models import ProcessingSystem
 from .bulk import bulk_or_inline
 from .connection_tests import connection_test_start
+from .contracts import processor_contract_end
 from .models import BulkJob, DeletionRequest, DeliveryAttempt, Propagation
 
 admin.site.unregister(ProcessingSystem)
@@ -24,7 +26,7 @@ admin.site.unregister(ProcessingSystem)
 class ProcessingSystemAdmin(RegistryProcessingSystemAdmin):
     """The registry's system admin, with the connection test that proves a system receives deletions."""
 
-    actions = ["connection_test", *RegistryProcessingSystemAdmin.actions]
+    actions = ["connection_test", *RegistryProcessingSystemAdmin.actions, "end_contract"]
     list_display = (*RegistryProcessingSystemAdmin.list_display, "last_test")
 
     @admin.display(description=_("connection test"))
@@ -45,6 +47,29 @@ class ProcessingSystemAdmin(RegistryProcessingSystemAdmin):
             )
         self.message_user(
             request, _("Synthetic deletions sent: each test passes when its system confirms."), messages.SUCCESS
+        )
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")
+
+    @admin.action(
+        description=_("End the processor's contract: delete everything it holds and wait for its certificate"),
+        permissions=["decide"],
+    )
+    def end_contract(self, request, queryset):
+        actor = actor_for(request.user)
+        return typed_confirmation(
+            self,
+            request,
+            queryset,
+            title=_("End the processor's contract"),
+            consequence=_(
+                "The system is retired: it enrols no one new. A deletion opens for every person it holds, "
+                "and each closes only when the processor confirms with its deletion certificate; "
+                "a processor may keep nothing once its contract has ended (PIPL Art 21). This cannot be undone."
+            ),
+            perform=lambda system: processor_contract_end(actor=actor, system=system),
+            done_message=_("%(name)s: contract ended; deletions are being opened for everyone it holds."),
         )
 
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,6 +209,25 @@ def propagation_confirm(
     return Propagation.objects.select_related("deletion_request", "system").get(pk=propagation.pk)
 
 
+def _check_processor_end(propagation: Propagation, confirmation: Confirmation) -> None:
+    """After its contract ends a processor keeps nothing and proves it with a certificate (PIPL Art 21)."""
+    if propagation.deletion_request.trigger != DeletionRequest.Trigger.CONTRACT_ENDED:
+        return
+    if confirmation.outcome == Propagation.State.HELD:
+        raise PropagationError(
+            _("A processor whose contract has ended may keep nothing: return or delete it (PIPL Art 21)."),
+            code="processor_held",
+        )
+    if not re.fullmatch(r"[0-9a-f]{64}", str(confirmation.evidence.get("certificate_sha256", ""))):
+        raise PropagationError(
+            _(
+                "The contract has ended: the confirmation needs the processor's deletion certificate "
+                "(its SHA-256 as certificate_sha256, or the file on the confirmation page)."
+            ),
+            code="certificate",
+        )
+
+
 def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> int:
     """Record many confirmed outcomes in one transaction (a batch answer, a device's acks).
 
@@ -228,6 +248,8 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
         )
         if not rows:
             return 0
+        for p in rows:
+            _check_processor_end(p, by_id[p.pk])
         now = timezone.now()
         for p in rows:
             c = by_id[p.pk]

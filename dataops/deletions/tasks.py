@@ -14,6 +14,7 @@ from facerights.queues import enqueue
 
 from . import states
 from .bulk import bulk_job_run
+from .contracts import contract_deletions_open, contracts_end_due
 from .delivery import CHANNELS, system_deliver_due, systems_of_deletions
 from .delivery.pull import feeds_retention_advance
 from .models import DeletionRequest, Propagation
@@ -99,3 +100,15 @@ def subjects_shred_sweep() -> int:
 def retention_enforce_task() -> int:
     """Daily: open deletions for holdings past their retention (R12)."""
     return retention_enforce()
+
+
+@shared_task(name="deletions.contracts_end", queue_kind="housekeeping", time_limit=600, soft_time_limit=580)
+def contracts_end_task() -> int:
+    """Daily: end the entrusted processors whose contract ran out, and delete what they hold (R13)."""
+    return len(contracts_end_due())
+
+
+@shared_task(name="deletions.contract_deletions_open", queue_kind="housekeeping", time_limit=1800, soft_time_limit=1780)
+def contract_deletions_open_task(system_id: int, actor: str) -> int:
+    """Open the deletions of an ended processor's holdings, in chunks (safe to run again)."""
+    return contract_deletions_open(actor=actor, system_id=system_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import cast
 
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
@@ -29,6 +28,7 @@ from consent.services import (
 )
 from facerights.accounts import user_create
 from facerights.pdf import html_to_pdf
+from facerights.present import choices_text
 from facerights.roles import Role
 from facerights.services import record_save
 
@@ -41,7 +41,7 @@ from ..filings.models import RegulatorAccount
 from ..filings.services import filing_agent_set, filing_attach, filing_create
 from ..registry.credentials import credential_issue
 from ..registry.holdings import holding_record, holdings_load_pseudonymous
-from ..registry.models import ImpactAssessment, LegalEntity, ProcessingSystem, Site, SystemCredential
+from ..registry.models import Alternative, ImpactAssessment, LegalEntity, ProcessingSystem, Site, SystemCredential
 from ..registry.services import impact_assessment_approve, impact_assessment_submit, system_save
 from ..requests.services import request_submit
 
@@ -66,16 +66,6 @@ DEMO_LOGINS = [
     ("dpo", "dpo@example.com", Role.DPO, "data-protection officer (admin)"),
     ("regulator", "regulator@example.com", Role.REGULATOR, "Shanghai cyberspace administration"),
 ]
-
-ALTERNATIVES_ZH = {
-    "card": "刷卡",
-    "pin": "数字密码",
-    "qr_code": "二维码",
-    "staff_check": "人工核验",
-    "id_document": "身份证件核验",
-    "phone_code": "手机验证码",
-    "password": "账户密码",
-}
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = [
@@ -246,14 +236,17 @@ class DemoSeed:
                 contract_ends_on=dt.date(2027, 5, 31) if kind == "processor" else None,
                 contract_data_types="人脸图像、人脸特征" if kind == "processor" else "",
             )
-            systems.append(system_save(actor=ACTOR, system=system, purposes=[purposes[purpose]]))
+            declared = [purposes[purpose]]
+            if system.internet_transmission:  # sending faces over the internet is a consent of its own
+                declared.append(Purpose.objects.get(code=Purpose.TRANSMISSION))
+            systems.append(system_save(actor=ACTOR, system=system, purposes=declared))
         assessment = record_save(
             actor=ACTOR,
             instance=ImpactAssessment(
                 entity=entity,
                 title="2025年度人脸识别个人信息保护影响评估",
                 lawfulness="入住核验、门禁与考勤具有特定目的和充分必要性，均取得单独同意，并提供非人脸替代方式。",
-                impact="对个人权益影响限于身份核验场景；数据默认存储于设备内，不通过互联网传输。",
+                impact="对个人权益影响限于身份核验场景；数据默认存储于设备内；仅受托云服务商处的数据经互联网加密传输，且另行取得单独同意。",
                 risks="设备丢失或被入侵可能导致人脸特征泄露；已评估泄露、篡改、丢失、非法使用的风险。",
                 measures="设备端加密存储、访问控制、安全审计、入侵检测，与风险相称。",
                 reviewer="林晓雯",
@@ -284,18 +277,22 @@ class DemoSeed:
         now = timezone.now()
 
         def enrol(subject, system, *, guardian=None, days_ago=10):
-            purpose = system.purposes.first()
-            consent = consent_grant(
-                actor=ACTOR,
-                subject=subject,
-                system=system,
-                purpose=purpose,
-                notice=notices[system.pk],
-                provenance=Provenance(channel=ConsentRecord.Channel.DEVICE, user_agent="demo kiosk"),
-                method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
-                guardian=guardian,
-                at=now - dt.timedelta(days=days_ago),
-            )
+            def grant(purpose):
+                return consent_grant(
+                    actor=ACTOR,
+                    subject=subject,
+                    system=system,
+                    purpose=purpose,
+                    notice=notices[system.pk],
+                    provenance=Provenance(channel=ConsentRecord.Channel.DEVICE, user_agent="demo kiosk"),
+                    method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
+                    guardian=guardian,
+                    at=now - dt.timedelta(days=days_ago),
+                )
+
+            consent = grant(system.purposes.exclude(code=Purpose.TRANSMISSION).get())
+            if system.internet_transmission:
+                grant(system.purposes.get(code=Purpose.TRANSMISSION))
             holding_record(
                 actor=ACTOR,
                 subject=subject,
@@ -503,16 +500,17 @@ def _sample_scan(title: str) -> bytes:
 
 
 def _notice_text(entity: LegalEntity, system: ProcessingSystem) -> dict:
-    purpose = cast(Purpose, system.purposes.first())  # every demo system is saved with its purpose
+    purpose = system.purposes.exclude(code=Purpose.TRANSMISSION).get()  # every demo system has one purpose
     stored_zh = {
         "device": "存储于识别设备内，不通过互联网传输",
         "server": "存储于本公司服务器",
-        "cloud": "由受托人存储于其云服务",
+        "cloud": "经互联网加密传输，由受托人存储于其云服务（传输需您单独同意）",
     }
     stored_en = {
         "device": "kept on the device, never sent over the internet",
         "server": "kept on our own servers",
-        "cloud": "kept by our entrusted processor in its cloud service",
+        "cloud": "sent encrypted over the internet and kept by our entrusted processor in its cloud service "
+        "(sending needs your separate consent)",
     }
     return {
         "handler_zh": f"{entity.name_zh}，个人信息保护负责人{entity.dpo_name}，{entity.dpo_email}，{entity.dpo_phone}",
@@ -529,6 +527,14 @@ def _notice_text(entity: LegalEntity, system: ProcessingSystem) -> dict:
         "impact_en": "Facial information is sensitive; a leak could harm your safety or property. We encrypt it and control access.",
         "rights_zh": "您可在本门户查阅、复制、撤回同意、删除，或联系个人信息保护负责人。",
         "rights_en": "Use this portal to see, copy, withdraw consent or delete, or contact our data-protection officer.",
-        "alternatives_zh": "、".join(ALTERNATIVES_ZH[a] for a in system.alternatives) or "不适用",
-        "alternatives_en": ", ".join(system.alternatives) or "Not applicable",
+        "alternatives_zh": (
+            f"您可以不使用人脸，改用：{choices_text(Alternative, system.alternatives, 'zh')}。"
+            if system.alternatives
+            else "本系统不用于核验身份；凡需核验身份之处，您均可选择非人脸方式。"
+        ),
+        "alternatives_en": (
+            f"Instead of your face you may use: {choices_text(Alternative, system.alternatives, 'en')}."
+            if system.alternatives
+            else "This system verifies no one; wherever we verify identity you may choose a non-face method."
+        ),
     }

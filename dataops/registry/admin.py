@@ -54,7 +54,15 @@ class SiteAdmin(AuditedModelAdmin):
 class ProcessingSystemAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind", "integration", "entity")
     search_fields = ("name_zh", "name_en")
-    readonly_fields = ("status", "enrolments_paused", "deliveries_paused", "connection_verified_at")
+    readonly_fields = (
+        "status",
+        "reassessment_since",
+        "enrolments_paused",
+        "deliveries_paused",
+        "connection_verified_at",
+        "retired_at",
+        "contract_ended_on",
+    )
     filter_horizontal = ("purposes",)
     """Processing systems. deletions/admin.py extends this admin with the connection test."""
 
@@ -76,11 +84,17 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
         "kind",
         "integration",
         "storage_location",
-        "status",
+        "condition",
         "enrolments_paused",
         "deliveries_paused",
         "connection_verified_at",
     )
+
+    @admin.display(description=_("status"), ordering="status")
+    def condition(self, obj):
+        if obj.reassessment_since and obj.status == ProcessingSystem.Status.ACTIVE:
+            return _("needs reassessment (enrols no one new)")
+        return obj.get_status_display()
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its purposes in save_related, through the service
@@ -154,9 +168,9 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
 
 @admin.register(ImpactAssessment)
 class ImpactAssessmentAdmin(AuditedModelAdmin):
-    list_display = ("title", "entity", "state", "approved_at", "next_review_on")
+    list_display = ("title", "entity", "state", "approved_at", "next_review_on", "superseded_at")
     list_filter = ("state", "entity")
-    readonly_fields = ("state", "approved_at", "approved_by", "reassessment_reason")
+    readonly_fields = ("state", "approved_at", "approved_by", "reassessment_reason", "superseded_at")
     filter_horizontal = ("systems",)
     actions = ["submit", "approve"]
 

@@ -13,12 +13,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentRecord, DataSubject, Notice, Purpose
-from consent.services import Provenance, consent_grant, subject_create, subject_date_of_birth_set, subject_find
+from consent.services import (
+    AgeAttestation,
+    ConsentError,
+    Provenance,
+    consent_grant,
+    guardianship_record,
+    subject_create,
+    subject_date_of_birth_set,
+    subject_find,
+    subject_for_report,
+)
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.db import bulk_insert
 
 from .models import Holding, ProcessingSystem
+from .services import system_new_processing_refusal
+
+LIVE = (Holding.Status.ACTIVE, Holding.Status.RETAINED, Holding.Status.DELETION_PENDING)  # as the constraint counts
 
 
 def holding_record(
@@ -39,6 +52,11 @@ def holding_record(
             if existing.subject_id != subject.pk:
                 raise ValidationError(_("The system already uses this key for another person."), code="key_taken")
             return existing
+        if Holding.objects.filter(system=system, subject=subject, status__in=LIVE).exists():
+            raise ValidationError(
+                _("The system already holds this person under another key: report that key, or delete it first."),
+                code="already_held",
+            )
         if consent is not None and (consent.subject_id != subject.pk or consent.system_id != system.pk):
             raise ValidationError(_("The consent belongs to another person or system."), code="consent_mismatch")
         holding = Holding.objects.create(
@@ -63,6 +81,21 @@ class ConsentReport:
     channel: str = ConsentRecord.Channel.DEVICE
     artifact_sha256: str = ""
     guardian_identifiers: dict[str, str | None] | None = None
+    # The separate consent to sending facial data over the internet, given on
+    # the same notice: required by a system that transmits (Measures Art 8).
+    transmission: bool = False
+    # Without a date of birth: who vouched that the person is over 14 (a device alone never does).
+    age_attestation: AgeAttestation | None = None
+    # For a child: the staff member who checked the proof that the guardian is the guardian.
+    guardian_check: GuardianCheck | None = None
+
+
+@dataclass(frozen=True)
+class GuardianCheck:
+    """A named staff member checked the document proving the relationship (户口簿, birth certificate)."""
+
+    relationship: str  # a Guardianship.Relationship value
+    checked_by: str
 
 
 def holding_report(
@@ -82,44 +115,51 @@ def holding_report(
     belongs to someone else. Nothing is written unless everything holds.
     """
     actor = f"system:{system.pk}"
-    if system.status != ProcessingSystem.Status.ACTIVE:
-        raise ValidationError(_("This system is not active: it may not enrol anyone."), code="inactive")
-    if system.enrolments_paused:
+    refusal = system_new_processing_refusal(system)
+    if refusal is not None:
+        raise refusal
+    if system.internet_transmission and not consent.transmission:
         raise ValidationError(
-            _("This system's enrolments are paused by the data-protection officer: it may not enrol anyone now."),
-            code="enrolments_paused",
+            _(
+                "This system sends facial data over the internet: the person's separate consent to that "
+                "is required (consent.transmission) (Measures Art 8)."
+            ),
+            code="transmission_consent",
         )
     identifiers = {kind: value for kind, value in identifiers.items() if value}
     if not identifiers:
         raise ValidationError(_("Give at least one identifier (phone, email or external id)."), code="identifiers")
     with transaction.atomic():
-        purpose = Purpose.objects.filter(code=consent.purpose).first()
+        # A purpose the system declares; consent to transmission is consent.transmission, never the purpose.
+        purpose = system.purposes.exclude(code=Purpose.TRANSMISSION).filter(code=consent.purpose).first()
         if purpose is None:
-            raise ValidationError(_("Unknown purpose code."), code="purpose")
+            raise ValidationError(_("This system declares no purpose with that code."), code="purpose")
         notice = system.notices.filter(status=Notice.Status.PUBLISHED, version=consent.notice_version).first()
         if notice is None:
             raise ValidationError(_("This system has no published notice with that version."), code="notice")
-        subject = next(
-            (found for kind, value in identifiers.items() if (found := subject_find(kind=kind, value=value))), None
-        )
-        if subject is None:
-            subject = subject_create(actor=actor, date_of_birth=date_of_birth, identifiers=list(identifiers.items()))
-        elif date_of_birth and subject.date_of_birth is None:
-            subject_date_of_birth_set(actor=actor, subject=subject, date_of_birth=date_of_birth)
-        guardian = None
-        if consent.guardian_identifiers:
-            guardian = next(
-                (
-                    g
-                    for kind, value in consent.guardian_identifiers.items()
-                    if value and (g := subject_find(kind=kind, value=value))
-                ),
-                None,
+        guardian_identifiers = {k: v for k, v in (consent.guardian_identifiers or {}).items() if v}
+        guardian = _guardian_for_report(actor, guardian_identifiers, consent.guardian_check)
+        # The system's own key names one person for good: a report under a key already held is about them.
+        known = Holding.objects.filter(system=system, subject_key=subject_key).select_related("subject").first()
+        subject = (
+            known.subject
+            if known is not None
+            else subject_for_report(
+                actor=actor,
+                identifiers=identifiers,
+                date_of_birth=date_of_birth,
+                guardian_identifiers=guardian_identifiers,
             )
-            if guardian is None:
-                raise ValidationError(
-                    _("The guardian is not known: a guardian must be verified first."), code="guardian"
-                )
+        )
+        if guardian is not None and consent.guardian_check is not None:
+            guardianship_record(
+                actor=actor,
+                ward=subject,
+                guardian=guardian,
+                relationship=consent.guardian_check.relationship,
+                verified=True,
+                verified_by=consent.guardian_check.checked_by,
+            )
         record = consent_grant(
             actor=actor,
             subject=subject,
@@ -131,7 +171,22 @@ def holding_report(
             guardian=guardian,
             artifact_sha256=consent.artifact_sha256,
             at=consent.given_at,
+            age_attestation=consent.age_attestation,
         )
+        if system.internet_transmission:
+            transmission = Purpose.objects.get(code=Purpose.TRANSMISSION)  # created by a migration
+            consent_grant(
+                actor=actor,
+                subject=subject,
+                system=system,
+                purpose=transmission,
+                notice=notice,
+                provenance=Provenance(channel=consent.channel),
+                method=consent.method,
+                guardian=guardian,
+                artifact_sha256=consent.artifact_sha256,
+                at=consent.given_at,
+            )
         return holding_record(
             actor=actor,
             subject=subject,
@@ -143,10 +198,68 @@ def holding_report(
         )
 
 
+def _guardian_for_report(actor: str, identifiers: dict[str, str], check: GuardianCheck | None) -> DataSubject | None:
+    """The guardian a child's enrolment names: known already, or new when a staff member checked the proof."""
+    if not identifiers:
+        return None
+    guardian = next((g for kind, value in identifiers.items() if (g := subject_find(kind=kind, value=value))), None)
+    if guardian is None and check is not None:
+        guardian = subject_create(actor=actor, identifiers=list(identifiers.items()))
+    if guardian is None:
+        raise ValidationError(
+            _(
+                "The guardian is not known: name the staff member who checked the proof of the relationship "
+                "(guardian_check), or have the guardian verified first."
+            ),
+            code="guardian",
+        )
+    return guardian
+
+
+def consent_give(
+    *,
+    actor: str,
+    subject: DataSubject,
+    system: ProcessingSystem,
+    purpose: Purpose,
+    notice: Notice,
+    provenance: Provenance,
+    method: str = ConsentRecord.Method.SEPARATE,
+    guardian: DataSubject | None = None,
+    date_of_birth: dt.date | None = None,
+) -> ConsentRecord:
+    """A person's consent given on a FaceRights page, if the system may take anyone new now.
+
+    Raises ConsentError with the reason otherwise (awaiting reassessment, paused,
+    not active): consent to processing that may not start is not asked for. A date
+    of birth given on the page is recorded first, where none was known, so the
+    guardian rule applies to it.
+    """
+    refusal = system_new_processing_refusal(system)
+    if refusal is not None:
+        raise ConsentError(refusal.messages[0], code=refusal.code)
+    with transaction.atomic():
+        if date_of_birth is not None and subject.date_of_birth is None:
+            subject = subject_date_of_birth_set(actor=actor, subject=subject, date_of_birth=date_of_birth)
+        return consent_grant(
+            actor=actor,
+            subject=subject,
+            system=system,
+            purpose=purpose,
+            notice=notice,
+            provenance=provenance,
+            method=method,
+            guardian=guardian,
+        )
+
+
 def consent_check(*, system: ProcessingSystem, subject_key: str, purpose: str) -> tuple[bool, str]:
-    """May the system process this person for this purpose now? Answers no unless a current consent says yes.
+    """May the system process this person for this purpose now? Answers no unless every fact says yes.
 
     A system that is not active (a draft, suspended, retired) may process no one.
+    While a system awaits reassessment, no one enrolled since the change may be
+    processed. A system that sends faces over the internet needs the person's
+    separate consent to that as well as to the purpose.
     """
     if system.status != ProcessingSystem.Status.ACTIVE:
         return False, "system_not_active"
@@ -157,16 +270,23 @@ def consent_check(*, system: ProcessingSystem, subject_key: str, purpose: str) -
         return False, "unknown_subject"
     if holding.status != Holding.Status.ACTIVE:
         return False, "being_deleted" if holding.status == Holding.Status.DELETION_PENDING else holding.status
-    record = (
-        ConsentRecord.objects.filter(subject_id=holding.subject_id, system=system, purpose__code=purpose)
+    if system.reassessment_since is not None and holding.enrolled_at >= system.reassessment_since:
+        return False, "reassessment_pending"
+    codes = {purpose, Purpose.TRANSMISSION} if system.internet_transmission else {purpose}
+    latest: dict[str, str] = {}
+    for code, state in (
+        ConsentRecord.objects.filter(subject_id=holding.subject_id, system=system, purpose__code__in=codes)
         .order_by("-given_at")
-        .first()
-    )
-    if record is None:
+        .values_list("purpose__code", "state")
+    ):
+        latest.setdefault(code, state)
+    if purpose not in latest:
         return False, "no_consent"
-    if record.state == ConsentRecord.State.ACTIVE:
-        return True, "consent_active"
-    return False, record.state
+    if latest[purpose] != ConsentRecord.State.ACTIVE:
+        return False, latest[purpose]
+    if system.internet_transmission and latest.get(Purpose.TRANSMISSION) != ConsentRecord.State.ACTIVE:
+        return False, "no_transmission_consent"
+    return True, "consent_active"
 
 
 LOAD_CHUNK = 10_000

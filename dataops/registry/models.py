@@ -224,6 +224,13 @@ class ProcessingSystem(models.Model):
     contract_ends_on = models.DateField(_("contract ends"), null=True, blank=True)
     contract_data_types = models.CharField(_("data types in the contract"), max_length=255, blank=True)
     subprocessing_approved = models.BooleanField(_("sub-processing approved"), default=False)
+    subprocessor = models.CharField(
+        _("sub-processor in use"),
+        max_length=200,
+        blank=True,
+        help_text=_("The processor's own processor, if it uses one: only once the company approved it (PIPL Art 21)."),
+    )
+    contract_ended_on = models.DateField(_("contract ended"), null=True, blank=True, editable=False)
     webhook_url = models.URLField(_("webhook URL (push)"), blank=True)
     is_internal = models.BooleanField(
         _("internal network"),
@@ -248,6 +255,17 @@ class ProcessingSystem(models.Model):
         default=False,
         editable=False,
         help_text=_("Deletion instructions wait, due, until the DPO lets them flow again."),
+    )
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True, editable=False)
+    reassessment_since = models.DateTimeField(
+        _("awaiting reassessment since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Its method, storage, transmission or purposes changed and no new assessment is approved yet: "
+            "it enrols no one new; its deletions go on (Measures Art 9)."
+        ),
     )
     connection_verified_at = models.DateTimeField(
         _("connection verified"),
@@ -291,6 +309,14 @@ class ProcessingSystem(models.Model):
             errors["contract_reference"] = _("An entrusted processor needs its contract (PIPL Art 21).")
         if self.contract_starts_on and self.contract_ends_on and self.contract_ends_on < self.contract_starts_on:
             errors["contract_ends_on"] = _("The contract cannot end before it starts.")
+        if self.subprocessor.strip() and not self.subprocessing_approved:
+            errors["subprocessor"] = _(
+                "A sub-processor can be recorded as in use only once the company approved sub-processing (PIPL Art 21)."
+            )
+        if self.status == self.Status.ACTIVE and self.verifies_identity and not self.alternatives:
+            errors["alternatives"] = _(
+                "An active system that verifies identity must keep at least one non-face alternative (Measures Art 10)."
+            )
         if self.integration == self.Integration.PUSH and not self.webhook_url:
             errors["webhook_url"] = _("A push system needs the URL its deletions are sent to.")
         if self.integration == self.Integration.MANUAL and not self.contact_email:
@@ -323,6 +349,15 @@ class ImpactAssessment(models.Model):
     approved_by = models.CharField(_("approved by"), max_length=128, blank=True, editable=False)
     next_review_on = models.DateField(_("next review"), null=True, blank=True)
     reassessment_reason = models.CharField(_("why reassessment is needed"), max_length=255, blank=True, editable=False)
+    superseded_at = models.DateTimeField(
+        _("superseded"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When a later assessment of the same systems was approved: the three years of keeping run from here."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import Notice, Purpose
+from consent.rules import birthday_in
 from consent.services import consents_renewal_require
 from facerights.audit import audit_record
 from facerights.services import TransitionError, content_fields
@@ -41,11 +44,12 @@ def system_save(
     with transaction.atomic():
         before = None if system._state.adding else ProcessingSystem.objects.select_for_update().get(pk=system.pk)
         purposes_before = set(before.purposes.values_list("pk", flat=True)) if before else set()
+        if before is not None:
+            system.status = before.status  # the status has its own services; the rules check the real one
         system.full_clean(exclude=["purposes"])
         if before is None:
             system.save()
         else:
-            system.status = before.status  # the status has its own services
             system.save(update_fields=content_fields(ProcessingSystem))
         if purposes is not None:
             system.purposes.set(purposes)
@@ -64,6 +68,7 @@ def system_save(
             reason = ", ".join(method_changed + (["purposes"] if purposes_changed else []))
             for assessment in system.assessments.filter(state=ImpactAssessment.State.APPROVED):
                 impact_assessment_flag(actor=actor, assessment=assessment, reason=reason)
+            system.refresh_from_db(fields=["reassessment_since"])
         if method_changed:
             consents_renewal_require(actor=actor, system_id=system.pk, reason=", ".join(method_changed))
     return system
@@ -74,6 +79,15 @@ def system_activation_problems(system: ProcessingSystem) -> list[str]:
     problems = []
     if not system.assessments.filter(state=ImpactAssessment.State.APPROVED).exists():
         problems.append(_("It needs an approved impact assessment (Measures Art 9)."))
+    if system.reassessment_since is not None:
+        problems.append(_("Its processing changed: a new impact assessment must be approved first (Measures Art 9)."))
+    if system.internet_transmission and not system.purposes.filter(code=Purpose.TRANSMISSION).exists():
+        problems.append(
+            _(
+                "It sends facial data over the internet, so it must ask for that separately: "
+                "add the consent type “Sending facial data over the internet” (Measures Art 8)."
+            )
+        )
     if system.verifies_identity and not system.alternatives:
         problems.append(
             _("It verifies identity, so it must offer at least one non-face alternative (Measures Art 10).")
@@ -111,11 +125,37 @@ def system_suspend(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:
 
 
 def system_retire(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:
+    """End a system's processing for good: its assessments' three years of keeping start now."""
     with transaction.atomic():
         system = ProcessingSystem.objects.select_for_update().get(pk=system.pk)
         if system.status == ProcessingSystem.Status.RETIRED:
             return system
+        system.retired_at = timezone.now()
+        system.save(update_fields=["retired_at"])
         return _system_set_status(actor, system, ProcessingSystem.Status.RETIRED)
+
+
+def system_new_processing_refusal(system: ProcessingSystem) -> ValidationError | None:
+    """Why the system may not take anyone new now (an enrolment, a new consent), or None when it may.
+
+    Deletions and the people already enrolled are not affected by any of these.
+    """
+    if system.status != ProcessingSystem.Status.ACTIVE:
+        return ValidationError(_("This system is not active: it may not enrol anyone."), code="inactive")
+    if system.reassessment_since is not None:
+        return ValidationError(
+            _(
+                "This system's processing changed and its new impact assessment is not approved yet: "
+                "it may not enrol anyone until it is (Measures Art 9)."
+            ),
+            code="reassessment",
+        )
+    if system.enrolments_paused:
+        return ValidationError(
+            _("This system's enrolments are paused by the data-protection officer: it may not enrol anyone now."),
+            code="enrolments_paused",
+        )
+    return None
 
 
 def system_connection_verified(*, actor: str, system: ProcessingSystem, test_id: int) -> ProcessingSystem:
@@ -163,7 +203,7 @@ def _system_set_status(actor: str, system: ProcessingSystem, status: str) -> Pro
 
 # --- Impact assessments --------------------------------------------------------------
 
-ASSESSMENT_RETENTION_DAYS = 3 * 366  # at least three years (Measures Art 9, PIPL Art 56)
+ASSESSMENT_RETENTION_YEARS = 3  # Measures Art 9, PIPL Art 56
 
 
 def impact_assessment_submit(*, actor: str, assessment: ImpactAssessment) -> ImpactAssessment:
@@ -184,9 +224,25 @@ def impact_assessment_approve(*, actor: str, assessment: ImpactAssessment, revie
         assessment.approved_at = timezone.now()
         assessment.approved_by = actor
         assessment.reassessment_reason = ""
+        assessment.superseded_at = None
         if reviewer:
             assessment.reviewer = reviewer
-        assessment.save(update_fields=["approved_at", "approved_by", "reassessment_reason", "reviewer"])
+        assessment.save(
+            update_fields=["approved_at", "approved_by", "reassessment_reason", "reviewer", "superseded_at"]
+        )
+        covered = set(assessment.systems.values_list("pk", flat=True))
+        # Older assessments of nothing but these systems are replaced by this one.
+        for older in (
+            ImpactAssessment.objects.filter(systems__in=covered, approved_at__isnull=False, superseded_at__isnull=True)
+            .exclude(pk=assessment.pk)
+            .distinct()
+            .prefetch_related("systems")
+        ):
+            if {system.pk for system in older.systems.all()} <= covered:
+                older.superseded_at = assessment.approved_at
+                older.save(update_fields=["superseded_at"])
+                audit_record(actor=actor, action="assessment.superseded", target=older, data={"by": assessment.pk})
+        _systems_reassessment_update(actor, covered)
     return assessment
 
 
@@ -202,7 +258,33 @@ def impact_assessment_flag(*, actor: str, assessment: ImpactAssessment, reason: 
         )
         assessment.reassessment_reason = reason[:255]
         assessment.save(update_fields=["reassessment_reason"])
+        _systems_reassessment_update(actor, set(assessment.systems.values_list("pk", flat=True)))
     return assessment
+
+
+def _awaiting_reassessment() -> Q:
+    """Assessments flagged for reassessment (in the flag's state or back in review) and not yet replaced."""
+    return (
+        Q(state__in=[ImpactAssessment.State.NEEDS_REASSESSMENT, ImpactAssessment.State.IN_REVIEW])
+        & ~Q(reassessment_reason="")
+        & Q(superseded_at__isnull=True)
+    )
+
+
+def _systems_reassessment_update(actor: str, system_ids: Collection[int]) -> None:
+    """Mark each system as awaiting reassessment while one of its assessments is, and clear it after."""
+    now = timezone.now()
+    for system in ProcessingSystem.objects.select_for_update().filter(pk__in=system_ids).order_by("pk"):
+        waiting = system.assessments.filter(_awaiting_reassessment()).exists()
+        if waiting == (system.reassessment_since is not None):
+            continue
+        system.reassessment_since = now if waiting else None
+        system.save(update_fields=["reassessment_since"])
+        audit_record(
+            actor=actor,
+            action="system.reassessment_awaited" if waiting else "system.reassessment_done",
+            target=system,
+        )
 
 
 def _assessment_move(
@@ -235,19 +317,44 @@ def _assessment_move(
     return assessment
 
 
+def impact_assessment_kept_until(assessment: ImpactAssessment) -> dt.date | None:
+    """The first day an approved assessment may be deleted, or None while it is still in use.
+
+    The three years run from the day it was superseded, or the day the processing it
+    covers ended (its last system retired), whichever comes first (Measures Art 9,
+    PIPL Art 56; see docs/legal-readings.md). Not from approval: an assessment in use
+    is kept however old it is.
+    """
+    ends = []
+    if assessment.superseded_at is not None:
+        ends.append(assessment.superseded_at)
+    systems = list(assessment.systems.all())
+    if systems and all(system.retired_at is not None for system in systems):
+        ends.append(max(cast(dt.datetime, system.retired_at) for system in systems))
+    if not ends:
+        return None
+    ended = timezone.localdate(min(ends))
+    # The same day three years on (29 February: 1 March, one day longer), then one more day.
+    return birthday_in(ended.year + ASSESSMENT_RETENTION_YEARS, ended) + dt.timedelta(days=1)
+
+
 def impact_assessment_deletable(assessment: ImpactAssessment, *, today: dt.date | None = None) -> bool:
-    """Never approved, or approved more than three years ago."""
+    """A draft never approved, or one whose three years after use have passed."""
     if assessment.approved_at is None:
         return assessment.state == ImpactAssessment.State.DRAFT
-    today = today or timezone.localdate()
-    return (today - timezone.localdate(assessment.approved_at)).days > ASSESSMENT_RETENTION_DAYS
+    kept_until = impact_assessment_kept_until(assessment)
+    return kept_until is not None and (today or timezone.localdate()) >= kept_until
 
 
 def impact_assessment_delete(*, actor: str, assessment: ImpactAssessment) -> None:
     with transaction.atomic():
         if not impact_assessment_deletable(assessment):
             raise TransitionError(
-                _("An assessment is kept for at least three years after approval (Measures Art 9)."), code="retained"
+                _(
+                    "An assessment is kept while its processing goes on and for three years after it is "
+                    "superseded or the processing ends (Measures Art 9)."
+                ),
+                code="retained",
             )
         audit_record(actor=actor, action="assessment.deleted", target=assessment)
         assessment.delete()

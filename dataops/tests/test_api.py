@@ -221,6 +221,7 @@ def _report(system, **overrides):
         "data_kind": "template",
         "enrolled_at": "2026-11-20T10:00:00+08:00",
         "identifiers": {"phone": "13612345678"},
+        "date_of_birth": "1990-05-17",
         "consent": {
             "purpose": system.purposes.first().code,
             "notice_version": 1,
@@ -239,6 +240,29 @@ def test_a_system_reports_an_enrolment_with_its_consent(client, device):
     holding = Holding.objects.get(subject=subject, system=system)
     assert holding.subject_key == "ENROL-1" and holding.consent.notice.version == 1
     assert holding.consent.channel == "device"
+
+
+@pytest.mark.parametrize(
+    ("attestation", "status"),
+    [
+        (None, 400),
+        ({"by": "张前台", "role": "device"}, 422),
+        ({"by": "", "role": "staff"}, 422),
+        ({"by": "张前台", "role": "staff"}, 201),
+    ],
+    ids=["none", "a-device", "nameless", "a-named-staff-member"],
+)
+def test_a_report_without_a_date_of_birth_needs_a_named_attestation(client, device, attestation, status):
+    system, token = device
+    report = _report(system)
+    del report["date_of_birth"]
+    if attestation:
+        report["consent"]["age_attestation"] = attestation
+    response = client.post("/api/v1/holdings", report, content_type="application/json", **_auth(token))
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["error"] == "age_unknown"
+    assert Holding.objects.filter(subject_key="ENROL-1").exists() is (status == 201)
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,8 @@ def dashboard_context(user) -> dict:
         "on_time_share": round(100 * on_time / total_closed) if total_closed else None,
         "health": health,
         "health_counts": {
-            label: sum(1 for h in health if h.label == label) for label in ("healthy", "failing", "overdue")
+            label: sum(1 for h in health if h.label == label)
+            for label in ("healthy", "failing", "overdue", "reassessment")
         },
         "overdue_requests": Request.objects.filter(state__in=Request.OPEN_STATES, due_earliest__lt=today).count(),
         "overdue_propagations": Propagation.objects.filter(deadline__lt=today)

@@ -9,6 +9,7 @@ from typing import cast
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..deletions import states
 from ..deletions.models import DeliveryAttempt, Propagation
@@ -34,9 +35,23 @@ class Health:
     def label(self) -> str:
         if self.overdue:
             return "overdue"
+        if self.system.reassessment_since:
+            return "reassessment"
         if self.failure_rate and self.failure_rate > 0.2:
             return "failing"
         return "healthy"
+
+    @property
+    def label_display(self) -> str:
+        return str(LABELS[self.label])
+
+
+LABELS = {
+    "healthy": _("healthy"),
+    "failing": _("failing"),
+    "overdue": _("deletions overdue"),
+    "reassessment": _("needs reassessment: enrols no one new"),
+}
 
 
 def systems_health(*, days: int = 30, now: dt.datetime | None = None) -> list[Health]:

@@ -329,6 +329,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deletions.retention_enforce",
         "schedule": 24 * 60 * 60,
     },
+    "contracts-end": {
+        "task": "deletions.contracts_end",
+        "schedule": 24 * 60 * 60,
+    },
+    "guardian-consents-come-of-age": {
+        "task": "consent.guardian_consents_come_of_age",
+        "schedule": 24 * 60 * 60,
+    },
     "exports-expire": {
         "task": "copies.expire",
         "schedule": 60 * 60,

@@ -111,7 +111,7 @@ def manual_propagation(entity, purpose, subject):
         entity=entity, purpose=purpose, integration="manual", webhook_url="", contact_email="vendor@example.com"
     )
     factories.holding(subject, system, key="VENDOR-KEY-1")
-    deletion = deletion_request_open(actor="t", subject=subject, trigger="contract_ended")
+    deletion = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
     propagations_dispatch(system.pk)
     return deletion.propagations.get()
 

@@ -16,6 +16,7 @@ from consent.models import ConsentRecord, ConsentRefusal
 from consent.services import Provenance, consent_withdraw, guardianship_record, subject_link_user
 from dataops.copies.services import export_build
 from dataops.models import DataExport, DeletionRequest, Request
+from dataops.registry.services import system_save
 from dataops.requests.services import request_refuse, request_submit
 from tests import factories
 
@@ -52,6 +53,36 @@ def test_the_consent_screen_is_separate_and_never_pre_ticked(client, me, subject
     client.post(_consent_url(system), {"consent": "1", "agree": "on"})
     record = ConsentRecord.objects.get()
     assert (record.subject, record.channel, record.method) == (subject, "portal", "separate")
+
+
+def test_no_consent_is_taken_for_a_system_awaiting_reassessment(client, me, subject, system):
+    # Used to pass: a system whose processing had changed went on collecting new consents.
+    url = _consent_url(system)
+    system_save(actor="dpo", system=system, purposes=[*system.purposes.all(), factories.purpose()])
+    page = client.post(url, {"consent": "1", "agree": "on"}).content.decode()
+    assert "新的影响评估尚未批准" in page
+    assert not ConsentRecord.objects.exists()
+
+
+def test_the_consent_screen_asks_a_date_of_birth_it_does_not_know(client, system):
+    # Used to pass: someone whose age was unknown consented as an adult.
+    unknown = factories.subject(phone="13700137000", date_of_birth=None)
+    factories.subject_login(client, unknown)
+    url = _consent_url(system)
+    assert 'name="date_of_birth"' in client.get(url).content.decode()
+    page = client.post(url, {"agree": "on"}).content.decode()
+    assert "请填写出生日期" in page and not ConsentRecord.objects.exists()
+
+    child = (timezone.localdate() - dt.timedelta(days=365 * 10)).isoformat()
+    page = client.post(url, {"agree": "on", "date_of_birth": child}).content.decode()
+    assert "不满十四周岁" in page and not ConsentRecord.objects.exists()
+    unknown.refresh_from_db()
+    assert unknown.date_of_birth is None  # nothing was kept from the refused attempt
+
+    client.post(url, {"agree": "on", "date_of_birth": "1992-02-02"})
+    assert ConsentRecord.objects.get().subject == unknown
+    unknown.refresh_from_db()
+    assert unknown.date_of_birth == dt.date(1992, 2, 2)
 
 
 def test_after_a_refusal_no_new_prompt_for_48_hours(client, me, subject, system):

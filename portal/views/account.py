@@ -17,7 +17,6 @@ from consent.linking import LinkError, identity_check_submit, subject_link_by_co
 from consent.models import ConsentRecord, Purpose
 from consent.services import (
     ConsentError,
-    consent_grant,
     consent_prompt_allowed,
     consent_refuse,
     notice_current,
@@ -26,6 +25,7 @@ from dataops.copies.services import ExportUnavailable, export_download, export_r
 from dataops.deletions.intake import consents_withdraw_all as withdraw_all_service
 from dataops.deletions.intake import rights_request_submit
 from dataops.models import DataExport, ProcessingSystem, Request
+from dataops.registry.holdings import consent_give as consent_give_service
 from dataops.requests.services import request_details
 from facerights.accounts import user_phone_get
 
@@ -138,7 +138,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
         raise Http404
     if request.method == "GET" and not consent_prompt_allowed(subject=subject, system=system, purpose=purpose):
         return render(request, "portal/consent_quiet.html", {"system": system})
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST or None, ask_date_of_birth=subject.date_of_birth is None, for_child=bool(ward_uuid))
     if request.method == "POST":
         if "refuse" in request.POST:
             consent_refuse(actor=_actor(request), subject=subject, system=system, purpose=purpose)
@@ -147,7 +147,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
         if form.is_valid():
             guardian = own_subject(request) if ward_uuid else None
             try:
-                consent_grant(
+                consent_give_service(
                     actor=_actor(request),
                     subject=subject,
                     system=system,
@@ -156,6 +156,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
                     provenance=_provenance(request),
                     method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
                     guardian=guardian,
+                    date_of_birth=form.cleaned_data.get("date_of_birth"),
                 )
                 messages.success(request, _("Your consent is recorded. You can withdraw it here at any time."))
                 return redirect("portal:consent_history")

@@ -15,6 +15,7 @@ from consent.services import Provenance, notice_current
 from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
 from dataops.deletions.delivery.manual import LinkError, confirm_by_link, propagation_for_link
 from dataops.deletions.intake import consent_withdrawal_submit
+from dataops.deletions.propagations import PropagationError
 from dataops.models import DeletionRequest, Request
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 from facerights.present import date_text, moment_text
@@ -163,7 +164,8 @@ def vendor_confirm(request, token: str):
         propagation, _nonce = propagation_for_link(token)
     except LinkError as exc:
         return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
-    form = VendorConfirmationForm(request.POST or None, request.FILES or None)
+    contract_ended = propagation.deletion_request.trigger == DeletionRequest.Trigger.CONTRACT_ENDED
+    form = VendorConfirmationForm(request.POST or None, request.FILES or None, contract_ended=contract_ended)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -177,5 +179,12 @@ def vendor_confirm(request, token: str):
             )
         except LinkError as exc:
             return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
-        return render(request, "portal/vendor_confirmed.html", {"propagation": propagation})
-    return render(request, "portal/vendor_confirm.html", {"form": form, "propagation": propagation})
+        except PropagationError as exc:  # nothing was written and the link still works
+            form.add_error(None, exc.messages[0])
+        else:
+            return render(request, "portal/vendor_confirmed.html", {"propagation": propagation})
+    return render(
+        request,
+        "portal/vendor_confirm.html",
+        {"form": form, "propagation": propagation, "contract_ended": contract_ended},
+    )

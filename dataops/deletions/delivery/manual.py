@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from facerights.present import date_text
 
 from ...registry.models import ProcessingSystem
-from ..models import Propagation
+from ..models import DeletionRequest, Propagation
 from ..opening import trace_ids
 from ..propagations import propagation_mark_sent
 from .base import Answer, Channel
@@ -67,14 +67,19 @@ class ManualChannel(Channel):
 def _email_vendor(system: ProcessingSystem, propagation: Propagation) -> None:
     link = confirmation_link(propagation)
     with translation.override("zh-hans"):
+        body = _(
+            "Please delete the facial data held under the key %(key)s by %(deadline)s, then confirm at:\n%(link)s\n"
+            "The link works once and expires in 14 days."
+        ) % {"key": propagation.subject_key, "deadline": date_text(propagation.deadline, "zh"), "link": link}
+        if propagation.deletion_request.trigger == DeletionRequest.Trigger.CONTRACT_ENDED:
+            body += "\n" + _(
+                "Our contract has ended: keep nothing (PIPL Art 21), and attach your deletion certificate "
+                "when you confirm."
+            )
         send_mail(
             _("Deletion instruction %(ref)s for %(system)s")
             % {"ref": propagation.deletion_request.reference, "system": system.name_zh},
-            _(
-                "Please delete the facial data held under the key %(key)s by %(deadline)s, then confirm at:\n%(link)s\n"
-                "The link works once and expires in 14 days."
-            )
-            % {"key": propagation.subject_key, "deadline": date_text(propagation.deadline, "zh"), "link": link},
+            body,
             None,
             [system.contact_email],
         )

@@ -7,12 +7,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, Purpose
 from dataops.registry.models import ImpactAssessment, ProcessingSystem, Site
 from dataops.registry.services import (
+    impact_assessment_deletable,
     impact_assessment_delete,
     impact_assessment_flag,
     system_activate,
+    system_retire,
     system_save,
     system_suspend,
 )
@@ -149,13 +151,76 @@ def test_an_approved_assessment_cannot_be_deleted_within_three_years(system):
     assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()
 
 
-def test_an_assessment_older_than_three_years_may_be_deleted(entity, purpose):
-    system = factories.draft_system(entity=entity, purpose=purpose)
-    assessment = factories.approved_assessment(entity, [system])
+def test_an_assessment_in_use_is_kept_however_old_it_is(system):
+    # Used to pass: four years after approval an assessment could be deleted while its system still ran.
+    assessment = system.assessments.get()
     ImpactAssessment.objects.filter(pk=assessment.pk).update(approved_at=timezone.now() - dt.timedelta(days=4 * 365))
     assessment.refresh_from_db()
-    impact_assessment_delete(actor="t", assessment=assessment)
-    assert not ImpactAssessment.objects.filter(pk=assessment.pk).exists()
+    with pytest.raises(TransitionError):
+        impact_assessment_delete(actor="t", assessment=assessment)
+    assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()
+
+
+def test_a_superseded_assessment_is_kept_three_years_from_the_day_it_was_replaced(system):
+    old = system.assessments.get()
+    new = factories.approved_assessment(system.entity, [system])
+    old.refresh_from_db()
+    assert old.superseded_at == new.approved_at
+    assert AuditEvent.objects.filter(action="assessment.superseded", object_id=str(old.pk)).exists()
+    assert not impact_assessment_deletable(old)
+    anniversary = _three_years_after(timezone.localdate(old.superseded_at))
+    assert not impact_assessment_deletable(old, today=anniversary)
+    assert impact_assessment_deletable(old, today=anniversary + dt.timedelta(days=1))
+    assert not impact_assessment_deletable(new, today=anniversary + dt.timedelta(days=10 * 365))
+
+
+def test_an_assessment_is_kept_three_years_from_the_end_of_its_processing(system):
+    assessment = system.assessments.get()
+    system = system_retire(actor="t", system=system)
+    anniversary = _three_years_after(timezone.localdate(system.retired_at))
+    assert not impact_assessment_deletable(assessment, today=anniversary)
+    assert impact_assessment_deletable(assessment, today=anniversary + dt.timedelta(days=1))
+
+
+def _three_years_after(day):
+    return day.replace(year=day.year + 3) if (day.month, day.day) != (2, 29) else dt.date(day.year + 3, 3, 1)
+
+
+def test_an_active_system_that_verifies_identity_keeps_an_alternative(system):
+    # Used to pass: the DPO could empty the alternatives of a running gate, leaving the face as the only way in.
+    assert system.status == ProcessingSystem.Status.ACTIVE and system.verifies_identity
+    system.alternatives = []
+    with pytest.raises(ValidationError) as info:
+        system_save(actor="t", system=system)
+    assert set(info.value.message_dict) == {"alternatives"}
+    system.refresh_from_db()
+    assert system.alternatives == ["card"]
+
+
+def test_a_system_that_transmits_cannot_be_activated_without_the_transmission_consent(entity, purpose):
+    # Used to pass: a system sending faces over the internet went live asking only for the purpose.
+    system = factories.draft_system(entity=entity, purpose=purpose, internet_transmission=True)
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    factories.passed_connection_test(system)
+    with pytest.raises(TransitionError) as info:
+        system_activate(actor="t", system=system)
+    assert "over the internet" in " ".join(info.value.messages)
+    system_save(actor="t", system=system, purposes=[purpose, Purpose.objects.get(code=Purpose.TRANSMISSION)])
+    factories.approved_assessment(entity, [system])  # a new purpose is a change to assess
+    assert system_activate(actor="t", system=system).status == ProcessingSystem.Status.ACTIVE
+
+
+def test_an_unapproved_sub_processor_cannot_be_recorded(entity, purpose):
+    system = factories.draft_system(
+        entity=entity, purpose=purpose, kind=ProcessingSystem.Kind.PROCESSOR, contract_reference="HT-1"
+    )
+    system.subprocessor = "某云服务公司"
+    with pytest.raises(ValidationError) as info:
+        system_save(actor="t", system=system)
+    assert set(info.value.message_dict) == {"subprocessor"}
+    system.subprocessing_approved = True
+    assert system_save(actor="t", system=system).subprocessor == "某云服务公司"
 
 
 def test_flagging_a_draft_is_an_illegal_transition(entity):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from dataops.filings.counting import person_counts_take
 from dataops.filings.models import FilingObligation
+from dataops.registry.services import system_save
 from facerights.present import date_text
 from facerights.workdays import year_is_covered
 from tests import factories
@@ -25,7 +26,19 @@ def test_the_dashboard_shows_counts_health_and_what_is_late(dpo_client, entity, 
     assert f"<tr><td>{entity.name_zh}</td><td>1</td><td>{date_text(today)}</td></tr>" in page
     health = page[page.index('id="table-health"') : page.index('id="table-processes"')]
     row = health[health.index(system.name_zh) :]
-    assert row.index("healthy") < row.index("</tr>")  # the system's row, and its state
+    assert row.index("<td>正常</td>") < row.index("</tr>")  # the system's row, and its state in words
+
+
+def test_a_system_awaiting_reassessment_is_not_shown_as_healthy(dpo_client, system):
+    system_save(actor="dpo", system=system, purposes=[*system.purposes.all(), factories.purpose()])
+    page = dpo_client.get(reverse("admin:index")).content.decode()
+    health = page[page.index('id="table-health"') : page.index('id="table-processes"')]
+    row = health[health.index(system.name_zh) :]
+    row = row[: row.index("</tr>")]
+    assert "需重新评估" in row and "正常" not in row
+    assert "需重新评估：1" in health
+    listing = dpo_client.get(reverse("admin:dataops_processingsystem_changelist")).content.decode()
+    assert "需重新评估（不再录入新人员）" in listing
 
 
 def test_the_dashboard_lists_every_open_duty_with_its_due_date(dpo_client, entity):

@@ -35,3 +35,9 @@ def wards_of(subject: DataSubject | None) -> list[DataSubject]:
     return [
         g.ward for g in subject.wards.filter(verified_at__isnull=False, ended_at__isnull=True).select_related("ward")
     ]
+
+
+def subjects_in_reach(request) -> list[DataSubject]:
+    """The signed-in person's own subject and the children they are the verified guardian of."""
+    own = own_subject(request)
+    return [own, *wards_of(own)] if own else []

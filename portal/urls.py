@@ -23,6 +23,12 @@ urlpatterns = [
     path("wards/<uuid:ward_uuid>/", views.dashboard, name="ward_dashboard"),
     path("wards/<uuid:ward_uuid>/consents/", views.consent_history, name="ward_consent_history"),
     path(
+        "wards/<uuid:ward_uuid>/consents/withdraw-all/", views.consents_withdraw_all, name="ward_consents_withdraw_all"
+    ),
+    path("wards/<uuid:ward_uuid>/requests/", views.requests_list, name="ward_requests"),
+    path("wards/<uuid:ward_uuid>/requests/new/", views.request_new, name="ward_request_new"),
+    path("wards/<uuid:ward_uuid>/copy/", views.copy_request, name="ward_copy_request"),
+    path(
         "wards/<uuid:ward_uuid>/systems/<int:system_id>/consent/<slug:purpose_code>/",
         views.consent_give,
         name="ward_consent_give",

@@ -211,6 +211,25 @@ ROUTES: dict[str, Route] = {
         lambda w: reverse("portal:ward_consent_give", args=[w.ward.uuid, w.z.pk, w.purpose.code]),
         owners=("guardian",),
     ),
+    "portal:ward_consents_withdraw_all": Route(
+        "owner", lambda w: reverse("portal:ward_consents_withdraw_all", args=[w.ward.uuid]), owners=("guardian",)
+    ),
+    "portal:ward_requests": Route(
+        "owner",
+        lambda w: reverse("portal:ward_requests", args=[w.ward.uuid]),
+        owners=("guardian",),
+        owner_sees=lambda w: ["Matrix Ward"],
+    ),
+    "portal:ward_request_new": Route(
+        "owner", lambda w: reverse("portal:ward_request_new", args=[w.ward.uuid]), owners=("guardian",)
+    ),
+    "portal:ward_copy_request": Route(
+        "owner",
+        lambda w: reverse("portal:ward_copy_request", args=[w.ward.uuid]),
+        owners=("guardian",),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
     "portal:vendor_confirm": Route(
         "token-link", lambda w: reverse("portal:vendor_confirm", args=[w.vendor_token]), owner_sees=lambda w: ["S3-KEY"]
     ),

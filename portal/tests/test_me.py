@@ -110,6 +110,47 @@ def test_a_guardian_consents_for_their_child_and_sees_the_childs_holdings(client
     assert system.name_zh in client.get(reverse("portal:ward_dashboard", args=[child.uuid])).content.decode()
 
 
+def test_a_guardian_makes_every_request_for_their_child_under_the_childs_name(client, me, subject, system):
+    child = factories.ward_of(subject, name="王小宝")
+    record = factories.consent(child, system, method=ConsentRecord.Method.GUARDIAN, guardian=subject)
+    factories.holding(child, system, key="CHILD-KEY", consent=record)
+    own = factories.holding(subject, system, key="OWN-KEY")
+    assert "王小宝" in client.get(reverse("portal:dashboard")).content.decode()  # the child by name, not "Child 1"
+    page = client.get(reverse("portal:ward_dashboard", args=[child.uuid])).content.decode()
+    assert "王小宝" in page and reverse("portal:ward_requests", args=[child.uuid]) in page
+
+    response = client.post(
+        reverse("portal:ward_request_new", args=[child.uuid]), {"type": "correction", "details": "名字写错了"}
+    )
+    item = Request.objects.get(type="correction")
+    assert item.subject == child and response.url == reverse("portal:request_detail", args=[item.reference])
+    assert client.get(response.url).status_code == 200
+    assert item.reference in client.get(reverse("portal:ward_requests", args=[child.uuid])).content.decode()
+    assert item.reference not in client.get(reverse("portal:requests")).content.decode()
+
+    client.post(reverse("portal:ward_copy_request", args=[child.uuid]))
+    assert DataExport.objects.get().subject == child
+
+    client.post(reverse("portal:ward_consents_withdraw_all", args=[child.uuid]))
+    record.refresh_from_db()
+    own.consent.refresh_from_db()
+    assert record.state == ConsentRecord.State.WITHDRAWN
+    assert own.consent.state == ConsentRecord.State.ACTIVE  # the guardian's own consent is untouched
+
+
+def test_nobody_acts_for_a_child_they_are_not_the_guardian_of(client, me, other_subject):
+    stranger_child = factories.ward_of(other_subject)
+    for name, method in (
+        ("portal:ward_requests", "get"),
+        ("portal:ward_request_new", "post"),
+        ("portal:ward_copy_request", "post"),
+        ("portal:ward_consents_withdraw_all", "post"),
+    ):
+        response = getattr(client, method)(reverse(name, args=[stranger_child.uuid]), {"type": "correction"})
+        assert response.status_code == 404, name
+    assert not Request.objects.exists() and not DataExport.objects.exists()
+
+
 def test_a_child_under_14_cannot_consent_from_their_own_account(client, system):
     child = factories.subject(phone="13600000001", date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 13))
     user = factories.user_with_role("data_subject")

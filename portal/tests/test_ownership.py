@@ -32,13 +32,17 @@ OWNED = {
     "ward_dashboard": lambda w: [w["child"].uuid],
     "ward_consent_history": lambda w: [w["child"].uuid],
     "ward_consent_give": lambda w: [w["child"].uuid, w["system"].pk, w["system"].purposes.first().code],
+    "ward_consents_withdraw_all": lambda w: [w["child"].uuid],
+    "ward_requests": lambda w: [w["child"].uuid],
+    "ward_request_new": lambda w: [w["child"].uuid],
+    "ward_copy_request": lambda w: [w["child"].uuid],
 }
 # Routes with arguments that are public or protected by their own secret.
 PUBLIC_WITH_ARGS = {"processing_rules", "consent_give", "vendor_confirm"}
 # The regulator's routes belong to a province: dataops/tests/test_filings.py tries them as the
 # regulator of the province, of another province, and as a data subject.
 PROVINCE_SCOPED = {"regulator_filing", "regulator_evidence", "regulator_acknowledge", "regulator_document"}
-POST_ONLY = {"consent_withdraw"}
+POST_ONLY = {"consent_withdraw", "ward_copy_request"}
 
 
 def _signed_in(client, user):

@@ -20,6 +20,7 @@ from consent.services import (
     consent_prompt_allowed,
     consent_refuse,
     notice_current,
+    subject_name,
 )
 from dataops.copies.services import ExportUnavailable, export_download, export_request
 from dataops.deletions.intake import consents_withdraw_all as withdraw_all_service
@@ -29,7 +30,7 @@ from dataops.registry.holdings import consent_give as consent_give_service
 from dataops.requests.services import request_details
 from facerights.accounts import user_phone_get
 
-from ..acting import acting_subject, own_subject
+from ..acting import acting_subject, own_subject, subjects_in_reach
 from ..auth import fresh_sign_in_required
 from ..forms import ConsentForm, EnrolmentCodeForm, IdentityCheckForm, RequestForm
 from .deletions import _provenance
@@ -173,15 +174,24 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
 
 @never_cache
 @login_required
-def consents_withdraw_all(request):
-    subject = acting_subject(request)
+def consents_withdraw_all(request, ward_uuid=None):
+    subject = acting_subject(request, ward_uuid)
     if request.method == "POST":
         deletion = withdraw_all_service(actor=_actor(request), subject=subject, provenance=_provenance(request))
-        messages.success(request, _("Every consent is withdrawn. Deleting your facial data everywhere has started."))
+        messages.success(request, _("Every consent is withdrawn. Deleting the facial data everywhere has started."))
         if deletion:
             return redirect("portal:deletion_status", reference=deletion.reference)
-        return redirect("portal:dashboard")
-    return render(request, "portal/consents_withdraw_all.html")
+        return _back_to_dashboard(ward_uuid)
+    return render(request, "portal/consents_withdraw_all.html", _ward_context(subject, ward_uuid))
+
+
+def _back_to_dashboard(ward_uuid):
+    return redirect("portal:ward_dashboard", ward_uuid=ward_uuid) if ward_uuid else redirect("portal:dashboard")
+
+
+def _ward_context(subject, ward_uuid) -> dict:
+    """What a page needs to say whose records it acts on: the child's name when a guardian acts for them."""
+    return {"ward_uuid": ward_uuid, "ward_name": subject_name(subject) if ward_uuid else ""}
 
 
 # --- Requests ------------------------------------------------------------------------------
@@ -189,15 +199,19 @@ def consents_withdraw_all(request):
 
 @never_cache
 @login_required
-def requests_list(request):
-    subject = acting_subject(request)
-    return render(request, "portal/requests.html", {"requests": subject.requests.order_by("-received_at")})
+def requests_list(request, ward_uuid=None):
+    subject = acting_subject(request, ward_uuid)
+    return render(
+        request,
+        "portal/requests.html",
+        {"requests": subject.requests.order_by("-received_at"), **_ward_context(subject, ward_uuid)},
+    )
 
 
 @never_cache
 @login_required
-def request_new(request):
-    subject = acting_subject(request)
+def request_new(request, ward_uuid=None):
+    subject = acting_subject(request, ward_uuid)
     form = RequestForm(request.POST or None, subject=subject)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -210,14 +224,19 @@ def request_new(request):
         )
         messages.success(request, _("Request %(ref)s received.") % {"ref": created.reference})
         return redirect("portal:request_detail", reference=created.reference)
-    return render(request, "portal/request_new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "portal/request_new.html",
+        {"form": form, **_ward_context(subject, ward_uuid)},
+        status=400 if form.errors else 200,
+    )
 
 
 @never_cache
 @login_required
 def request_detail(request, reference: str):
-    subject = acting_subject(request)
-    item = get_object_or_404(Request, reference=reference, subject=subject)
+    """A request of the person's own, or of a child they are the verified guardian of."""
+    item = get_object_or_404(Request, reference=reference, subject__in=subjects_in_reach(request))
     return render(request, "portal/request_detail.html", {"item": item, "details": request_details(item)})
 
 
@@ -227,8 +246,8 @@ def request_detail(request, reference: str):
 @require_POST
 @login_required
 @fresh_sign_in_required
-def copy_request(request):
-    subject = acting_subject(request)
+def copy_request(request, ward_uuid=None):
+    subject = acting_subject(request, ward_uuid)
     export = export_request(actor=_actor(request), user=request.user, subject=subject, language=request.LANGUAGE_CODE)
     return redirect("portal:copy_status", export_id=export.pk)
 

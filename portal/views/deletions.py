@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from consent.models import ConsentRecord
 from consent.rules import ip_prefix
-from consent.services import Provenance, notice_current
+from consent.services import Provenance, notice_current, subject_name
 from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
 from dataops.deletions.delivery.manual import LinkError, confirm_by_link, propagation_for_link
 from dataops.deletions.intake import consent_withdrawal_submit
@@ -20,7 +20,7 @@ from dataops.models import DeletionRequest, Request
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 from facerights.present import date_text, moment_text
 
-from ..acting import acting_subject, own_subject, wards_of
+from ..acting import acting_subject, own_subject, subjects_in_reach, wards_of
 from ..forms import VendorConfirmationForm
 
 
@@ -30,12 +30,6 @@ def _provenance(request) -> Provenance:
         ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
     )
-
-
-def _subjects_in_reach(request) -> list:
-    """The signed-in person's own subject and the children they are the verified guardian of."""
-    own = own_subject(request)
-    return [own, *wards_of(own)] if own else []
 
 
 def home(request):
@@ -64,7 +58,9 @@ def dashboard(request, ward_uuid=None):
         {
             "subject": subject,
             "ward": ward_uuid is not None,
-            "wards": wards_of(subject) if ward_uuid is None else [],
+            "ward_uuid": ward_uuid,
+            "ward_name": subject_name(subject) if ward_uuid is not None else "",
+            "wards": [(child, subject_name(child)) for child in wards_of(subject)] if ward_uuid is None else [],
             "holdings": list(holdings_for_subject(subject)),
             "deletions": list(subject.deletion_requests.order_by("-created_at")[:20]),
             "open_requests": list(subject.requests.filter(state__in=Request.OPEN_STATES).order_by("due_on")[:20]),
@@ -76,7 +72,7 @@ def _own_consent(request, consent_id: int) -> ConsentRecord:
     return get_object_or_404(
         ConsentRecord.objects.select_related("system", "purpose"),
         pk=consent_id,
-        subject__in=_subjects_in_reach(request),
+        subject__in=subjects_in_reach(request),
     )
 
 
@@ -102,7 +98,7 @@ def consent_withdraw(request, consent_id: int):
 
 
 def _own_deletion(request, reference: str) -> DeletionRequest:
-    return get_object_or_404(DeletionRequest, reference=reference, subject__in=_subjects_in_reach(request))
+    return get_object_or_404(DeletionRequest, reference=reference, subject__in=subjects_in_reach(request))
 
 
 def _status(deletion: DeletionRequest) -> dict:

@@ -11,7 +11,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from facerights.admin import AuditedModelAdmin, EstimatedCountPaginator, ReadOnlyAdmin, run_service_action
+from facerights.admin import (
+    AuditedModelAdmin,
+    EstimatedCountPaginator,
+    PersonalRecordsAdmin,
+    ReadOnlyAdmin,
+    run_service_action,
+)
 from facerights.audit import actor_for, audit_record
 
 from .linking import (
@@ -43,7 +49,7 @@ class PurposeAdmin(AuditedModelAdmin):
 
 
 @admin.register(DataSubject)
-class DataSubjectAdmin(ReadOnlyAdmin):
+class DataSubjectAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     """Subjects are shown by their pseudonymous id only; identifiers stay encrypted."""
 
@@ -104,7 +110,7 @@ class ConsentEventInline(admin.TabularInline):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
+class ConsentRecordAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     list_display = ("subject", "system", "purpose", "method", "state", "given_at", "withdrawn_at")
     list_filter = ("state", "method", "channel")
@@ -153,7 +159,7 @@ class GuardianshipForm(forms.Form):
 
 
 @admin.register(Guardianship)
-class GuardianshipAdmin(ReadOnlyAdmin):
+class GuardianshipAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     list_display = ("ward", "guardian", "relationship", "verified_at", "verified_by", "ended_at")
     list_filter = ("relationship",)
     actions = ["verify"]
@@ -213,7 +219,7 @@ class IdentityCheckActionForm(ActionForm):
 
 
 @admin.register(IdentityCheck)
-class IdentityCheckAdmin(ReadOnlyAdmin):
+class IdentityCheckAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     """The DPO's queue of identity-document checks; each scan is destroyed when the review ends."""
 
     list_display = ("created_at", "user", "state", "scan_link", "reviewed_at")
@@ -291,7 +297,7 @@ class IdentityCheckAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SubjectMatchReview)
-class SubjectMatchReviewAdmin(ReadOnlyAdmin):
+class SubjectMatchReviewAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     """Reports that matched a known person by a shared identifier (a parent's phone, say), kept apart for review."""
 
     list_display = ("created_at", "reason", "source", "subject", "matched", "state", "decided_by", "decided_at")

@@ -28,8 +28,9 @@ from .deletions.delivery.instructions import instruction
 from .deletions.delivery.push import PushChannel, SignatureError
 from .deletions.propagations import PropagationError
 from .registry.credentials import system_for_token
-from .registry.holdings import ConsentReport, GuardianCheck, consent_check, holding_report
+from .registry.holdings import ConsentReport, GuardianCheck, holding_report
 from .registry.models import ProcessingSystem
+from .registry.processing import consent_check_recorded
 
 api = NinjaAPI(
     title="FaceRights API",
@@ -469,7 +470,7 @@ def _report(system: ProcessingSystem, body: HoldingReport):
     summary="Ask before processing a person for a purpose",
 )
 def consent_check_view(request, body: ConsentQuestion):
-    allowed, reason = consent_check(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
+    allowed, reason = consent_check_recorded(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
     return Status(200, {"allowed": allowed, "reason": reason})
 
 

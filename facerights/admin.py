@@ -22,7 +22,7 @@ from .compliance import obligations_load
 from .forms import CalendarYearForm, schedule_months
 from .models import AuditEvent, CalendarDay, CalendarYear, User
 from .schedules import calendar_year_enter
-from .services import record_delete, record_save
+from .services import record_delete, record_save, staff_record_read, staff_records_searched
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
@@ -87,6 +87,30 @@ def typed_confirmation(modeladmin, request, queryset, *, title, consequence, per
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/typed_confirmation.html", context)
+
+
+class PersonalRecordsAdmin(admin.ModelAdmin):
+    """An admin of records about people: every record a staff member opens, and every search, is audited (R25).
+
+    The read is recorded in the person's own chain, so it shows in the evidence about
+    them; a search records the model and how many rows it found, never the term.
+    """
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None:
+                staff_record_read(actor=actor_for(request.user), target=obj)
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        changelist = context.get("cl")
+        if request.GET.get("q", "").strip() and changelist is not None:
+            staff_records_searched(actor=actor_for(request.user), model=self.model, results=len(changelist.result_list))
+        return response
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -51,3 +51,18 @@ def record_delete(*, actor: str, instance: models.Model) -> None:
     with transaction.atomic():
         audit_record(actor=actor, action=f"{instance._meta.model_name}.deleted", target=instance)
         instance.delete()
+
+
+# --- Staff reads of a person's records (R25) -------------------------------------------------------
+
+
+def staff_record_read(*, actor: str, target: models.Model) -> None:
+    """Record that a staff member opened one record about a person, in that person's chain."""
+    with transaction.atomic():
+        audit_record(actor=actor, action="record.viewed", target=target, data={"type": target._meta.label_lower})
+
+
+def staff_records_searched(*, actor: str, model: type[models.Model], results: int) -> None:
+    """Record that a staff member searched records about people (the term itself is personal: never kept)."""
+    with transaction.atomic():
+        audit_record(actor=actor, action="records.searched", data={"type": model._meta.label_lower, "results": results})

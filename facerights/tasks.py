@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
+from .anchors import audit_anchors_write
 from .audit import audit_chain_verify, audit_record
 
 logger = logging.getLogger(__name__)
@@ -25,3 +26,11 @@ def audit_chain_verify_task() -> int:
             data={"ok": not breaks, "broken_chains": [found.chain for found in breaks]},
         )
     return len(breaks)
+
+
+@shared_task(
+    name="facerights.audit_anchors_write", queue_kind="housekeeping", time_limit=30 * 60, soft_time_limit=29 * 60
+)
+def audit_anchors_write_task() -> str:
+    """Daily: every audit chain's head, written outside the database (docs/backup-restore.md)."""
+    return str(audit_anchors_write())

@@ -15,7 +15,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 ROLES = ("dpo", "operator", "auditor", "regulator")
-DPO_ONLY_ACTIONS = {"approve", "refuse", "reject", "end_contract", "end_recognition"}
+DPO_ONLY_ACTIONS = {"approve", "refuse", "reject", "end_contract", "end_recognition", "transfer"}
 
 
 def _models():

@@ -607,6 +607,25 @@ ADMIN_ROWS = {
         changes=[{"field": "storage_location", "before": "device", "after": "cloud"}],
         changes_sha256="0" * 64,
     ),
+    "dataops.processingday": lambda m: m.objects.create(
+        system=m._meta.get_field("system").related_model.objects.first(), purpose="matrix", day=dt.date(2026, 12, 1)
+    ),
+    "dataops.processingrefusal": lambda m: m.objects.create(
+        system=m._meta.get_field("system").related_model.objects.first(),
+        purpose="matrix",
+        subject_key="MATRIX-NOBODY",
+        reason="unknown_subject",
+        at=timezone.now(),
+    ),
+    "dataops.systemtransfer": lambda m: m.objects.create(
+        system=m._meta.get_field("system").related_model.objects.first(),
+        from_entity=m._meta.get_field("from_entity").related_model.objects.first(),
+        to_entity=m._meta.get_field("to_entity").related_model.objects.last(),
+        kind="group",
+        effective_on=dt.date(2026, 12, 1),
+        recipient_contact="matrix",
+        actor="t",
+    ),
     "consent.subjectmatchreview": lambda m: m.objects.create(
         subject=m._meta.get_field("subject").related_model.objects.order_by("pk").last(),
         matched=m._meta.get_field("matched").related_model.objects.order_by("pk").first(),

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from facerights.admin import (
     EstimatedCountPaginator,
     ExactSearchMixin,
+    PersonalRecordsAdmin,
     ReadOnlyAdmin,
     typed_confirmation,
 )
@@ -86,7 +87,7 @@ class PropagationInline(admin.TabularInline):
 
 
 @admin.register(DeletionRequest)
-class DeletionRequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
+class DeletionRequestAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     exact_search_fields = ("reference",)
     uppercase_search = True
     paginator = EstimatedCountPaginator
@@ -109,7 +110,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Propagation)
-class PropagationAdmin(ExactSearchMixin, ReadOnlyAdmin):
+class PropagationAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     exact_search_fields = ("deletion_request__reference", "idempotency_key")
     paginator = EstimatedCountPaginator
     list_display = ("deletion_request", "system", "state", "attempts", "next_attempt_at", "deadline", "escalated_at")

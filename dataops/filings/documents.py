@@ -107,6 +107,11 @@ LABELS = {
         ("minors", "是否处理不满十四周岁未成年人人脸信息", "Processes facial information of children under 14"),
         ("quantity", "人脸信息存储数量", "Quantity of facial information stored"),
         ("persons", "人数", "Persons"),
+        (
+            "recorded_processing",
+            "处理活动记录（处理前的同意核验）",
+            "Recorded processing (consent checks before processing)",
+        ),
         ("counted_on", "统计日期", "Counted on"),
         ("measures", "安全保护措施", "Security protection measures"),
         ("rules", "处理规则和操作规程", "Processing rules and operating procedures"),

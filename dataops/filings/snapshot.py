@@ -13,12 +13,15 @@ from typing import cast
 from django.db.models import Max
 from django.utils import timezone
 
-from consent.models import ConsentRecord, Notice
+from consent.models import ConsentRecord, Notice, Purpose
 from facerights.due import Due
+from facerights.present import choices_text
 
 from ..deletions.models import DeletionRequest, Propagation
-from ..registry.models import Holding, ImpactAssessment, LegalEntity, ProcessingSystem
+from ..registry.models import Alternative, Holding, ImpactAssessment, LegalEntity, ProcessingSystem
+from ..registry.processing import processing_summary
 from ..registry.provinces import province_name_zh
+from ..registry.services import impact_assessment_kept_until
 from .counting import STORED
 from .models import Filing, FilingObligation
 
@@ -41,26 +44,47 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
     )
     notice = system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
     minors = ConsentRecord.objects.filter(system=system, method=ConsentRecord.Method.GUARDIAN).exists()
+    processing = processing_summary(system, until=today)
+    # Of the people held, how many gave their separate consent to internet transmission (a fact, not a claim).
+    transmission_consented = (
+        Holding.objects.filter(
+            system=system,
+            status__in=STORED,
+            subject__is_synthetic=False,
+            subject__consents__system=system,
+            subject__consents__purpose__code=Purpose.TRANSMISSION,
+            subject__consents__state=ConsentRecord.State.ACTIVE,
+        )
+        .values("subject_id")
+        .distinct()
+        .count()
+        if system.internet_transmission
+        else 0
+    )
     return {
         "id": system.pk,
         "name_zh": system.name_zh,
         "name_en": system.name_en or system.name_zh,
         "kind": system.kind,
-        "purposes": sorted(p.code for p in system.purposes.all()),
-        "purposes_zh": sorted(p.name_zh for p in system.purposes.all()),
+        # Sending over the internet is a consent type of its own, not a purpose: stated under transmission.
+        "purposes": sorted(p.code for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
+        "purposes_zh": sorted(p.name_zh for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
         "recognition": system.recognition,
         "legal_basis": "written_consent" if system.requires_written_consent else "separate_consent",
         "face_only_method": not system.alternatives,
         "alternatives": sorted(system.alternatives),
+        "alternatives_zh": choices_text(Alternative, sorted(system.alternatives), "zh"),
+        "alternatives_en": choices_text(Alternative, sorted(system.alternatives), "en"),
         "national_identity_service": system.uses_national_identity_service,
         "site": system.site.name_zh if system.site else "",
         "site_address": system.site.address if system.site else "",
         "public_place": bool(system.site and system.site.is_public_place),
         "signage": bool(system.site and system.site.signage_present),
         "collection_area": system.site.collection_area if system.site else "",
-        "private_space": False,  # refused by the registry (R28)
+        "private_space": bool(system.site and system.site.is_private_space),  # refused by the registry (R28)
         "storage_location": system.storage_location,
         "internet_transmission": system.internet_transmission,
+        "transmission_consented": transmission_consented,
         "data_kinds": [k for k, kept in (("image", system.keeps_image), ("template", system.keeps_template)) if kept],
         "retention_days": system.retention_days,
         "retention_justification": system.retention_justification_zh,
@@ -81,6 +105,12 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         "notice_published": cast(dt.datetime, notice.published_at).date().isoformat() if notice else "",
         "notice_sha256": notice.digest if notice else "",
         "persons": persons,
+        "recorded_processing": {
+            "since": processing.since.isoformat(),
+            "until": processing.until.isoformat(),
+            "allowed": processing.allowed,
+            "refused": processing.refused,
+        },
     }
 
 
@@ -151,7 +181,12 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
                 "measures": a.measures,
                 "next_review_on": a.next_review_on.isoformat() if a.next_review_on else "",
                 "systems": sorted(s.name_zh for s in a.systems.all()),
-                "keep_until": (a.approved_at.date() + dt.timedelta(days=3 * 366)).isoformat() if a.approved_at else "",
+                # Kept while in use, then three years: no date until it is superseded or its processing ends.
+                "keep_until": (
+                    (deletable - dt.timedelta(days=1)).isoformat()
+                    if (deletable := impact_assessment_kept_until(a))
+                    else ""
+                ),
             }
             for a in assessments
         ],
@@ -194,8 +229,8 @@ RELEVANT = ("B", "D", "F", "G", "H")  # what a change to is a candidate for a ch
 
 def _relevant(data: dict) -> dict:
     relevant = {key: data.get(key) for key in RELEVANT}
-    for system in relevant.get("D") or []:
-        system.pop("persons", None)
+    counts = ("persons", "transmission_consented", "recorded_processing")  # counts change daily; the registry doesn't
+    relevant["D"] = [{k: v for k, v in system.items() if k not in counts} for system in relevant.get("D") or []]
     return relevant
 
 

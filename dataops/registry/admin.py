@@ -2,20 +2,37 @@
 
 import datetime as dt
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from facerights.admin import (
     AuditedModelAdmin,
     EstimatedCountPaginator,
     ExactSearchMixin,
+    PersonalRecordsAdmin,
     ReadOnlyAdmin,
     run_service_action,
 )
 from facerights.audit import actor_for
 
 from .credentials import credential_issue
-from .models import EntityGroup, Holding, ImpactAssessment, LegalEntity, ProcessingSystem, Site, SystemCredential
+from .models import (
+    EntityGroup,
+    Holding,
+    ImpactAssessment,
+    LegalEntity,
+    ProcessingDay,
+    ProcessingRefusal,
+    ProcessingSystem,
+    Site,
+    SystemCredential,
+    SystemTransfer,
+)
 from .services import (
     impact_assessment_approve,
     impact_assessment_deletable,
@@ -28,6 +45,30 @@ from .services import (
     system_save,
     system_suspend,
 )
+from .transfers import system_transfer
+
+
+class SystemTransferForm(forms.Form):
+    to_entity = forms.ModelChoiceField(label=_("recipient"), queryset=LegalEntity.objects.none())
+    kind = forms.ChoiceField(label=_("kind of transfer"), choices=SystemTransfer.Kind.choices)
+    effective_on = forms.DateField(label=_("effective on"), widget=forms.DateInput(attrs={"type": "date"}))
+    recipient_contact = forms.CharField(
+        label=_("recipient's contact for people"),
+        max_length=200,
+        help_text=_("The name and phone or email people are told to use from now on (PIPL Art 22)."),
+    )
+    site = forms.ModelChoiceField(
+        label=_("the recipient's site where it stands (if it stands at a site)"),
+        queryset=Site.objects.all(),
+        required=False,
+    )
+
+    def __init__(self, *args, system, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast_field = self.fields["to_entity"]
+        assert isinstance(cast_field, forms.ModelChoiceField)
+        cast_field.queryset = LegalEntity.objects.exclude(pk=system.entity_id).order_by("name_zh")
+        self.fields["effective_on"].initial = timezone.localdate()
 
 
 @admin.register(EntityGroup)
@@ -67,6 +108,7 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     """Processing systems. deletions/admin.py extends this admin with the connection test."""
 
     actions = [
+        "transfer",
         "activate",
         "suspend",
         "retire",
@@ -146,6 +188,44 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     def resume_deliveries(self, request, queryset):
         self._flag(request, queryset, system_deliveries_pause, False, _("%(count)d receive deletions again."))
 
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")
+
+    @admin.action(description=_("Transfer to another legal entity (merger, sale, group)"), permissions=["decide"])
+    def transfer(self, request, queryset):
+        """PIPL Art 22: record who now holds the system; its people are told in the background."""
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one row for this action."), messages.ERROR)
+            return None
+        system = queryset.get()
+        form = SystemTransferForm(request.POST if "apply" in request.POST else None, system=system)
+        if form.is_bound and form.is_valid():
+            try:
+                system_transfer(actor=actor_for(request.user), system=system, **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "%(system)s now belongs to %(entity)s. Its people are being told; its enrolments are "
+                        "paused until you publish a notice naming the recipient."
+                    )
+                    % {"system": system, "entity": form.cleaned_data["to_entity"]},
+                    messages.WARNING,
+                )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Transfer %(system)s to another legal entity") % {"system": system},
+            "form": form,
+            "system": system,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/dataops/processingsystem/transfer.html", context)
+
     def _issue(self, request, queryset, kind, overlap):
         actor = actor_for(request.user)
         for system in queryset:
@@ -214,7 +294,7 @@ class ImpactAssessmentAdmin(AuditedModelAdmin):
 
 
 @admin.register(Holding)
-class HoldingAdmin(ExactSearchMixin, ReadOnlyAdmin):
+class HoldingAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     exact_search_fields = ("subject_key",)
     paginator = EstimatedCountPaginator
     list_display = ("system", "subject", "data_kind", "enrolled_at", "retention_until", "status")
@@ -222,3 +302,42 @@ class HoldingAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_select_related = ("system", "subject")
     search_fields = ("=subject_key",)
     show_full_result_count = False
+
+
+@admin.register(ProcessingDay)
+class ProcessingDayAdmin(ReadOnlyAdmin):
+    """The record of processing: every consent check a system made, counted per purpose and day (kept 3 years)."""
+
+    list_display = ("day", "system", "purpose", "allowed", "refused")
+    list_filter = ("system__entity", "system")
+    date_hierarchy = "day"
+    list_select_related = ("system",)
+
+
+@admin.register(ProcessingRefusal)
+class ProcessingRefusalAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
+    """Every consent check answered no, with its reason (kept 3 years)."""
+
+    exact_search_fields = ("subject_key",)
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_display = ("at", "system", "purpose", "reason", "subject_key")
+    list_filter = ("reason", "system")
+    list_select_related = ("system",)
+
+
+@admin.register(SystemTransfer)
+class SystemTransferAdmin(ReadOnlyAdmin):
+    """Systems that changed hands (PIPL Art 22), and whether their people were told."""
+
+    list_display = (
+        "recorded_at",
+        "system",
+        "from_entity",
+        "to_entity",
+        "kind",
+        "effective_on",
+        "people_told",
+        "told_at",
+    )
+    list_filter = ("kind",)

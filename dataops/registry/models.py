@@ -460,3 +460,98 @@ class SystemCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.hint}…"
+
+
+class ProcessingDay(models.Model):
+    """The consent checks one system made for one purpose on one day (Beijing time): answered yes, answered no.
+
+    Every recognition asks first (`/api/v1/consent-check`), so these counts are the
+    record of processing the law asks for (Measures Art 9, PIPL Art 55), kept three
+    years; each "no" is also kept on its own (ProcessingRefusal). One row per system,
+    purpose and day, incremented in place: a busy gate costs one UPDATE per check.
+    """
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="processing_days"
+    )
+    purpose = models.CharField(_("purpose asked for"), max_length=64)
+    day = models.DateField(_("day"))
+    allowed = models.PositiveBigIntegerField(_("allowed"), default=0)
+    refused = models.PositiveBigIntegerField(_("refused"), default=0)
+
+    class Meta:
+        verbose_name = _("processing record (daily)")
+        verbose_name_plural = _("processing records (daily)")
+        ordering = ["-day", "system", "purpose"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "purpose", "day"], name="processing_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} · {self.purpose} · {self.day}"
+
+
+class ProcessingRefusal(models.Model):
+    """A consent check answered no: which system asked, for which key and purpose, why, and when."""
+
+    system = models.ForeignKey(
+        ProcessingSystem,
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        related_name="processing_refusals",
+    )
+    purpose = models.CharField(_("purpose asked for"), max_length=64)
+    subject_key = models.CharField(_("the system's key for the person"), max_length=128, db_index=True)
+    reason = models.CharField(_("reason"), max_length=32)
+    at = models.DateTimeField(_("time"), db_index=True)
+
+    class Meta:
+        verbose_name = _("refused processing")
+        verbose_name_plural = _("refused processing")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.system} · {self.reason}"
+
+
+class SystemTransfer(models.Model):
+    """A processing system passed to another legal entity (PIPL Art 22): merger, sale, a move within a group.
+
+    The recipient continues under the same purposes and methods; each person it holds is
+    told the recipient's name and contact. A new purpose or method needs new consent.
+    """
+
+    class Kind(models.TextChoices):
+        MERGER = "merger", _("merger or division")
+        SALE = "sale", _("sale of the business")
+        GROUP = "group", _("transfer within the group")
+        OTHER = "other", _("other transfer")
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="transfers"
+    )
+    from_entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("transferred by"), on_delete=models.PROTECT, related_name="+"
+    )
+    to_entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("recipient"), on_delete=models.PROTECT, related_name="systems_received"
+    )
+    kind = models.CharField(_("kind of transfer"), max_length=16, choices=Kind.choices)
+    effective_on = models.DateField(_("effective on"))
+    recipient_contact = models.CharField(
+        _("recipient's contact for people"),
+        max_length=200,
+        help_text=_("The name and phone or email people are told to use from now on (PIPL Art 22)."),
+    )
+    actor = models.CharField(_("recorded by"), max_length=128)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    people_told = models.PositiveIntegerField(_("people told"), default=0)
+    told_at = models.DateTimeField(_("people told on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("system transfer")
+        verbose_name_plural = _("system transfers")
+        ordering = ["-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.system} → {self.to_entity}"

@@ -14,6 +14,7 @@ from facerights.admin import (
     AuditedModelAdmin,
     EstimatedCountPaginator,
     ExactSearchMixin,
+    PersonalRecordsAdmin,
     ReadOnlyAdmin,
     run_service_action,
 )
@@ -50,7 +51,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Request)
-class RequestAdmin(ExactSearchMixin, ReadOnlyAdmin):
+class RequestAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     exact_search_fields = ("reference",)
     uppercase_search = True
     """The request queue: open and overdue first, with the working days left on each."""

@@ -313,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "facerights.audit_chain_verify",
         "schedule": 24 * 60 * 60,
     },
+    "audit-anchors-write": {
+        "task": "facerights.audit_anchors_write",
+        "schedule": 24 * 60 * 60,
+    },
     "propagations-sweep": {
         "task": "deletions.sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,
@@ -331,6 +335,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "contracts-end": {
         "task": "deletions.contracts_end",
+        "schedule": 24 * 60 * 60,
+    },
+    "processing-records-expire": {
+        "task": "registry.processing_records_expire",
         "schedule": 24 * 60 * 60,
     },
     "guardian-consents-come-of-age": {
@@ -393,6 +401,9 @@ FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "facerights.sms.LogSm
 # a restore can replay them. Put it on other storage than the database and its backups,
 # shared by (or collected from) every host (docs/backup-restore.md).
 FACERIGHTS_TOMBSTONE_DIR = Path(env_str("FACERIGHTS_TOMBSTONE_DIR", str(VAR_DIR / "tombstones"))).resolve()
+# Where the audit log's daily anchors go (facerights.anchors): every chain's head, outside the
+# database, on storage its administrators do not control (docs/backup-restore.md).
+FACERIGHTS_ANCHOR_DIR = Path(env_str("FACERIGHTS_ANCHOR_DIR", str(FACERIGHTS_TOMBSTONE_DIR))).resolve()
 
 # How often each worker and beat writes its heartbeat (facerights.liveness);
 # three missed beats and the dashboard calls it silent.

@@ -4,12 +4,15 @@ import subprocess
 
 import pytest
 
+from consent.models import Purpose
 from dataops.filings.documents import filing_build
 from dataops.filings.services import (
     filing_create,
     filing_generate,
 )
+from dataops.registry.processing import consent_check_recorded
 from dataops.registry.services import system_save
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +67,27 @@ def test_the_same_snapshot_gives_the_same_documents(filed):
     before = dict(filed.documents.values_list("kind", "sha256"))
     filing_build(filing_id=filed.pk)
     assert dict(filed.documents.values_list("kind", "sha256")) == before
+
+
+def test_the_forms_statements_follow_the_records_not_constants(entity, purpose, subject, other_subject, tmp_path):
+    # Used to pass: "是（已取得单独同意）" was printed for any system that transmits, whoever had consented.
+    transmitting = factories.active_system(entity=entity, purpose=purpose, transmits=True, name_zh="云端闸机")
+    for person in (subject, other_subject):  # each consented to the purpose only
+        factories.holding(person, transmitting, consent=factories.consent(person, transmitting, purpose=purpose))
+    consent_check_recorded(system=transmitting, subject_key="NOBODY", purpose=purpose.code)
+
+    def form_text():
+        filing = filing_create(actor="t", entity=entity, kind="initial")
+        filing_generate(actor="t", filing=filing)
+        filing_build(filing_id=filing.pk)
+        return _text(bytes(filing.documents.get(kind="application_form", language="zh").pdf), tmp_path)
+
+    text = form_text().replace(" ", "")
+    assert "所存储的2人中0人已就互联网传输单独同意" in text
+    assert "允许0次，拒绝1次" in text
+    assert "处理目的门禁通行" in text  # transmission is stated under transmission, not as a purpose
+    assert "非人脸识别替代方式卡" in text  # the alternative in words, not its code
+    # No keep-until date while the assessment is in use (the cell wraps: compare without line breaks).
+    assert "在用：被取代或处理活动结束后再保存三年" in text.replace("\n", "")
+    factories.consent(subject, transmitting, purpose=Purpose.objects.get(code=Purpose.TRANSMISSION))
+    assert "所存储的2人中1人已就互联网传输单独同意" in form_text().replace(" ", "")

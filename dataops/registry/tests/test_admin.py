@@ -1,8 +1,11 @@
 """The registry in the admin: errors a DPO can act on, and evidence kept."""
 
 import pytest
+from django.urls import reverse
 
 from dataops.registry.models import ImpactAssessment, LegalEntity, Site
+from facerights.models import AuditEvent
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +43,20 @@ def test_the_admin_refuses_to_delete_a_recent_assessment(admin_client, system):
     response = admin_client.post(f"/admin/dataops/impactassessment/{assessment.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert ImpactAssessment.objects.filter(pk=assessment.pk).exists()
+
+
+def test_every_staff_read_of_a_persons_record_is_audited_in_their_chain(dpo_client, subject, system):
+    # Used to pass: a DPO could open anyone's records in the admin and leave no trace.
+    holding = factories.holding(subject, system, key="READ-1")
+    assert dpo_client.get(reverse("admin:dataops_holding_change", args=[holding.pk])).status_code == 200
+    read = AuditEvent.objects.get(action="record.viewed")
+    assert read.chain == subject.audit_chain and read.actor.startswith("user:")
+    assert read.data == {"type": "dataops.holding"}
+
+    dpo_client.get(reverse("admin:dataops_holding_changelist"), {"q": "READ-1"})
+    search = AuditEvent.objects.get(action="records.searched")
+    assert search.data == {"type": "dataops.holding", "results": 1}
+    assert "READ-1" not in str(search.data)  # the term may be personal: never kept
+
+    dpo_client.get(reverse("admin:dataops_holding_changelist"))  # browsing without a search
+    assert AuditEvent.objects.filter(action="records.searched").count() == 1

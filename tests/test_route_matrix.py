@@ -727,7 +727,7 @@ def _build_world() -> World:
     filing_generate(actor="t", filing=filing)
     filing_build(filing_id=filing.pk)
     filing_review(actor="dpo", filing=filing)
-    w.filing = filing_submit(actor="dpo", filing=filing)
+    w.filing = filing_submit(actor="dpo", filing=filing, receipt_number="备-2026-0001")
 
     # A vendor's single-use link, for a third person held by a system without an API.
     s3 = factories.subject(phone="13855550005", name="Matrix Vendor Three")

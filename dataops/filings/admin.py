@@ -1,7 +1,7 @@
 """Filings in the admin: obligations, filings and their attachments, change reviews, regulator accounts."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
@@ -14,6 +14,7 @@ from facerights.admin import (
     AuditedModelAdmin,
     ReadOnlyAdmin,
     run_service_action,
+    typed_confirmation,
 )
 from facerights.audit import actor_for
 from facerights.uploads import read_upload
@@ -57,16 +58,34 @@ class LegalEntityAdmin(RegistryLegalEntityAdmin):
     )
     def end_recognition(self, request, queryset):
         actor = actor_for(request.user)
-        for entity in queryset:
-            recognition_end(actor=actor, entity=entity)
-        self.message_user(
-            request, _("Deletions opened for every holder; the cancellation filing is a draft."), messages.WARNING
+        return typed_confirmation(
+            self,
+            request,
+            queryset,
+            title=_("End face recognition"),
+            consequence=_(
+                "Every processing system of this legal entity is retired at once: no one is recognised any more. "
+                "A deletion opens for every person they hold, in the background (the cancellation filing shows "
+                "each system's confirmations), and the cancellation filing opens as a draft, due within 30 working "
+                "days (Measures Art 15). This cannot be undone."
+            ),
+            perform=lambda entity: recognition_end(actor=actor, entity=entity),
+            done_message=_(
+                "%(name)s: face recognition ended; deletions are being opened in the background and the "
+                "cancellation filing is a draft."
+            ),
         )
 
 
 @admin.register(RegulatorAccount)
 class RegulatorAccountAdmin(AuditedModelAdmin):
     list_display = ("user", "authority_name", "province")
+
+
+class FilingActionForm(ActionForm):
+    receipt_number = forms.CharField(
+        label=_("CAC receipt number (to record a submission)"), required=False, max_length=64
+    )
 
 
 class FilingAttachmentForm(forms.ModelForm):
@@ -141,6 +160,7 @@ class FilingAdmin(admin.ModelAdmin):
     )
     inlines = [FilingAttachmentInline]
     actions = ["generate", "review", "submit"]
+    action_form = FilingActionForm
 
     def has_add_permission(self, request):
         return False
@@ -228,7 +248,15 @@ class FilingAdmin(admin.ModelAdmin):
         description=_("Record as submitted to the CAC system (it never changes after)"), permissions=["decide"]
     )
     def submit(self, request, queryset):
-        self._run(request, queryset, filing_submit, _("%(count)d submitted."))
+        actor = actor_for(request.user)
+        receipt = request.POST.get("receipt_number", "")
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda f: filing_submit(actor=actor, filing=f, receipt_number=receipt),
+            _("%(count)d submitted."),
+        )
 
 
 class ObligationActionForm(ActionForm):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from facerights.audit import audit_record
 from facerights.present import due_text
+from facerights.queues import enqueue_on_commit
 
 from ..deletions.models import DeletionRequest
 from ..deletions.opening import LIVE_HOLDING, deletion_requests_open
@@ -101,7 +102,13 @@ def change_review_decide(*, actor: str, review: ChangeReview, substantive: bool)
 
 
 def recognition_end(*, actor: str, entity: LegalEntity, on: dt.date | None = None) -> Filing:
-    """End face recognition for an entity: retire its systems, delete everywhere, open the cancellation filing."""
+    """End face recognition for an entity: retire its systems, open the cancellation filing, delete everywhere.
+
+    The systems are retired at once (no one is recognised from now on) and the filing
+    opens; the deletions, one per person (100,000 and more), are opened by a background
+    task in chunks (`recognition_deletions_open`), which beat runs again daily until
+    nothing the entity's systems hold is left undeleted.
+    """
     on = on or timezone.localdate()
     with transaction.atomic():
         entity = LegalEntity.objects.select_for_update().get(pk=entity.pk)
@@ -109,16 +116,7 @@ def recognition_end(*, actor: str, entity: LegalEntity, on: dt.date | None = Non
             entity.recognition_ended_on = on
             entity.save(update_fields=["recognition_ended_on"])
             audit_record(actor=actor, action="entity.recognition_ended", target=entity, data={"on": on.isoformat()})
-        subject_ids = list(
-            Holding.objects.filter(system__entity=entity, status__in=LIVE_HOLDING)
-            .values_list("subject_id", flat=True)
-            .distinct()
-        )
-        systems = list(entity.systems.all())
-        deletion_requests_open(
-            actor=actor, subject_ids=subject_ids, trigger=DeletionRequest.Trigger.RECOGNITION_ENDED, systems=systems
-        )
-        for system in systems:
+        for system in entity.systems.all():
             system_retire(actor=actor, system=system)
         obligation = entity.filing_obligations.filter(kind=FilingObligation.Kind.CANCELLATION).first()
         if obligation is None:
@@ -128,4 +126,41 @@ def recognition_end(*, actor: str, entity: LegalEntity, on: dt.date | None = Non
         filing = obligation.filings.first() or filing_create(
             actor=actor, entity=entity, kind=FilingObligation.Kind.CANCELLATION, obligation=obligation
         )
+        enqueue_on_commit("filings.recognition_deletions_open", entity.pk, actor)
     return filing
+
+
+def recognition_deletions_open(*, actor: str, entity_id: int) -> int:
+    """Open a deletion for everyone an entity that ended face recognition still holds; returns how many.
+
+    Safe to run again: a holding already being deleted is no longer live.
+    """
+    entity = LegalEntity.objects.get(pk=entity_id)
+    if entity.recognition_ended_on is None:
+        return 0
+    subject_ids = list(
+        Holding.objects.filter(system__entity=entity, status__in=LIVE_HOLDING)
+        .values_list("subject_id", flat=True)
+        .distinct()
+    )
+    opened = deletion_requests_open(
+        actor=actor,
+        subject_ids=subject_ids,
+        trigger=DeletionRequest.Trigger.RECOGNITION_ENDED,
+        systems=list(entity.systems.all()),
+    )
+    return len(opened)
+
+
+def recognition_deletions_resume(*, actor: str = "task:recognition_end") -> int:
+    """Daily: queue the opening again for every ended entity whose systems still hold someone."""
+    entities = (
+        Holding.objects.filter(system__entity__recognition_ended_on__isnull=False, status__in=LIVE_HOLDING)
+        .values_list("system__entity_id", flat=True)
+        .distinct()
+    )
+    queued = 0
+    for entity_id in entities:
+        enqueue_on_commit("filings.recognition_deletions_open", entity_id, actor)
+        queued += 1
+    return queued

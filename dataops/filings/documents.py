@@ -60,7 +60,8 @@ def filing_build(*, filing_id: int) -> Filing:
 LABELS = {
     key: {"zh": zh, "en": en}
     for key, zh, en in [
-        ("filing_number", "备案编号", "Filing number"),
+        ("filing_number", "内部编号", "Internal reference"),
+        ("cac_receipt", "网信部门备案回执编号", "CAC receipt number"),
         ("version", "版本", "Version"),
         ("fingerprint", "数据快照指纹（SHA-256）", "Data snapshot fingerprint (SHA-256)"),
         ("basic_info", "个人信息处理者基本情况表", "Basic information of the personal information handler"),

@@ -93,7 +93,15 @@ class Filing(models.Model):
         max_length=16,
         choices=[(k.value, k.label) for k in FilingObligation.Kind if k in FilingObligation.FILED],
     )
-    number = models.CharField(_("filing number"), max_length=40, unique=True, editable=False)
+    # FaceRights' own reference; the CAC's receipt number is recorded on submission.
+    number = models.CharField(_("internal reference"), max_length=40, unique=True, editable=False)
+    cac_receipt_number = models.CharField(
+        _("CAC receipt number"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("The number the cyberspace administration's filing system gave the submission."),
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     province = models.CharField(_("filed with (province)"), max_length=2, editable=False)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT, editable=False)

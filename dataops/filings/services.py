@@ -196,17 +196,26 @@ def filing_review(*, actor: str, filing: Filing) -> Filing:
     return filing
 
 
-def filing_submit(*, actor: str, filing: Filing) -> Filing:
-    """Record that the pack was uploaded to the CAC's system: from now on the filing never changes."""
+def filing_submit(*, actor: str, filing: Filing, receipt_number: str) -> Filing:
+    """Record that the pack was uploaded to the CAC's system, with the receipt number it gave.
+
+    From now on the filing never changes, and every later document cites the receipt.
+    """
+    receipt_number = receipt_number.strip()
     with transaction.atomic():
         filing = Filing.objects.select_for_update().get(pk=filing.pk)
         if filing.locked:
             return filing
         if filing.state != Filing.State.REVIEWED:
             raise FilingError(_("A filing is reviewed before it is submitted."), code="state")
+        if not receipt_number or len(receipt_number) > 64:
+            raise FilingError(
+                _("Give the receipt number the CAC's filing system showed for this submission."), code="receipt"
+            )
         filing.state = Filing.State.SUBMITTED
         filing.submitted_at = timezone.now()
-        filing.save(update_fields=["state", "submitted_at"])
+        filing.cac_receipt_number = receipt_number
+        filing.save(update_fields=["state", "submitted_at", "cac_receipt_number"])
         if filing.obligation_id:
             FilingObligation.objects.filter(pk=filing.obligation_id).update(fulfilled_at=filing.submitted_at)
         heads = {h.chain: h.hash for h in AuditChainHead.objects.filter(chain="registry")}
@@ -214,7 +223,11 @@ def filing_submit(*, actor: str, filing: Filing) -> Filing:
             actor=actor,
             action="filing.submitted",
             target=filing,
-            data={"sha256": filing.snapshot_sha256, "registry_head": heads.get("registry", "")},
+            data={
+                "sha256": filing.snapshot_sha256,
+                "registry_head": heads.get("registry", ""),
+                "receipt": filing.cac_receipt_number,
+            },
         )
     return filing
 

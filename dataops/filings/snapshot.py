@@ -263,6 +263,7 @@ def _change_section(filing: Filing) -> dict | None:
     return {
         "previous_number": filing.previous.number,
         "previous_version": filing.previous.version,
+        "previous_receipt": filing.previous.cac_receipt_number,
         "changed_on": review.detected_on.isoformat() if review else "",
         "decided_by": review.decided_by if review else "",
         "diff": review.changes if review else snapshot_diff(filing.previous.snapshot or {}, current),
@@ -290,8 +291,17 @@ def _cancellation_section(filing: Filing) -> dict | None:
             }
         )
     done = deletions.filter(state=DeletionRequest.State.COMPLETED).aggregate(Max("completed_at"))["completed_at__max"]
+    filed = (
+        entity.filings.filter(state__in=[Filing.State.SUBMITTED, Filing.State.ACKNOWLEDGED])
+        .exclude(pk=filing.pk)
+        .order_by("-submitted_at")
+        .first()
+    )
     return {
         "ended_on": entity.recognition_ended_on.isoformat() if entity.recognition_ended_on else "",
+        # The filing being cancelled, by the number the CAC gave it.
+        "filed_receipt": filed.cac_receipt_number if filed else "",
+        "filed_number": filed.number if filed else "",
         "systems": per_system,
         "completed_on": timezone.localdate(done).isoformat()
         if done and not deletions.exclude(state="completed").exists()

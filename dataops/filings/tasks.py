@@ -8,7 +8,7 @@ from celery.signals import worker_process_init
 from facerights.pdf import fonts_warm_up
 from facerights.queues import queue_name
 
-from .changes import filing_change_check
+from .changes import filing_change_check, recognition_deletions_open, recognition_deletions_resume
 from .counting import person_counts_take
 from .documents import filing_build_document
 from .selectors import entities_filed
@@ -37,3 +37,17 @@ def filing_build_task(filing_id: int, kind: str, language: str) -> None:
 def filing_changes_task() -> int:
     """Daily: compare each filed entity's registry with its last submitted filing (R22)."""
     return sum(1 for entity in entities_filed() if filing_change_check(entity=entity))
+
+
+@shared_task(name="filings.recognition_deletions_open", queue_kind="delivery", time_limit=3600, soft_time_limit=3580)
+def recognition_deletions_open_task(entity_id: int, actor: str) -> int:
+    """Open the deletions of an entity that ended face recognition, in chunks (the cancellation, R23)."""
+    return recognition_deletions_open(actor=actor, entity_id=entity_id)
+
+
+@shared_task(
+    name="filings.recognition_deletions_resume", queue_kind="housekeeping", time_limit=600, soft_time_limit=580
+)
+def recognition_deletions_resume_task() -> int:
+    """Daily: finish the opening for any ended entity whose systems still hold someone."""
+    return recognition_deletions_resume()

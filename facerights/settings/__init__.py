@@ -337,6 +337,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "deletions.contracts_end",
         "schedule": 24 * 60 * 60,
     },
+    "recognition-deletions-resume": {
+        "task": "filings.recognition_deletions_resume",
+        "schedule": 24 * 60 * 60,
+    },
     "processing-records-expire": {
         "task": "registry.processing_records_expire",
         "schedule": 24 * 60 * 60,

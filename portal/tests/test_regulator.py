@@ -20,7 +20,7 @@ PDF = b"%PDF-1.4 scanned and sealed"
 @pytest.fixture
 def submitted(filed):
     filing_review(actor="dpo", filing=filed)
-    return filing_submit(actor="dpo", filing=filed)
+    return filing_submit(actor="dpo", filing=filed, receipt_number="备-2026-0001")
 
 
 def _regulator(client, province):

@@ -3,9 +3,16 @@
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from dataops.deletions.models import DeletionRequest
-from dataops.filings.changes import change_review_decide, filing_change_check, recognition_end
+from dataops.filings.changes import (
+    change_review_decide,
+    filing_change_check,
+    recognition_deletions_open,
+    recognition_deletions_resume,
+    recognition_end,
+)
 from dataops.filings.models import Filing
 from dataops.filings.services import (
     filing_review,
@@ -20,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_change_of_storage_on_a_filed_entity_opens_a_review_with_its_deadline(filed, system):
     filing_review(actor="dpo", filing=filed)
-    filing_submit(actor="dpo", filing=filed)
+    filing_submit(actor="dpo", filing=filed, receipt_number="备-2026-0001")
     assert filing_change_check(entity=filed.entity, today=dt.date(2026, 9, 24)) is None  # nothing changed yet
     system.storage_location = "cloud"
     system_save(actor="t", system=system)
@@ -44,9 +51,27 @@ def test_ending_face_recognition_opens_deletions_for_every_holding_and_the_cance
         for system in systems:
             factories.holding(person, system)
     filing = recognition_end(actor="dpo", entity=entity, on=dt.date(2026, 3, 2))
+    # At once: no one is recognised any more, and the cancellation filing is open.
+    assert {s.status for s in entity.systems.all()} == {"retired"}
+    assert filing.kind == "cancellation" and filing.obligation.due_on == dt.date(2026, 4, 14)
+    # In the background (the task, or beat's daily resume): a deletion for everyone held.
+    assert recognition_deletions_resume() == 1
+    assert recognition_deletions_open(actor="dpo", entity_id=entity.pk) == 2
     held = Holding.objects.filter(system__entity=entity, subject__is_synthetic=False)
     assert set(held.values_list("status", flat=True)) == {"deletion_pending"}
     deletions = DeletionRequest.objects.filter(trigger="recognition_ended")
     assert deletions.count() == 2 and sum(d.propagations.count() for d in deletions) == 4
-    assert filing.kind == "cancellation" and filing.obligation.due_on == dt.date(2026, 4, 14)
-    assert {s.status for s in entity.systems.all()} == {"retired"}
+    assert recognition_deletions_open(actor="dpo", entity_id=entity.pk) == 0  # safe to run again
+    assert recognition_deletions_resume() == 0  # nothing left to open
+
+
+def test_the_dpo_ends_face_recognition_only_by_typing_the_entitys_name(dpo_client, entity, system):
+    url = reverse("admin:dataops_legalentity_changelist")
+    action = {"action": "end_recognition", "_selected_action": [entity.pk]}
+    assert entity.name_zh in dpo_client.post(url, action).content.decode()
+    dpo_client.post(url, {**action, "typed_name": "别的公司"})
+    entity.refresh_from_db()
+    assert entity.recognition_ended_on is None and not Filing.objects.filter(kind="cancellation").exists()
+    dpo_client.post(url, {**action, "typed_name": entity.name_zh})
+    entity.refresh_from_db()
+    assert entity.recognition_ended_on is not None and Filing.objects.filter(kind="cancellation").exists()

@@ -1,7 +1,10 @@
 """The lifecycle of a filing: review, submission, the lock, the acknowledgement."""
 
+import subprocess
+
 import pytest
 
+from dataops.filings.changes import recognition_end
 from dataops.filings.documents import filing_build, filing_build_document
 from dataops.filings.services import (
     FilingError,
@@ -34,7 +37,7 @@ def test_review_needs_every_attachment(entity, system):
 def test_a_submitted_filing_never_changes(filed):
 
     filing_review(actor="dpo", filing=filed)
-    filing_submit(actor="dpo", filing=filed)
+    filing_submit(actor="dpo", filing=filed, receipt_number="备-2026-0001")
     # The submission pins the registry's audit chain as it stood: a later rewrite of history shows.
     event = AuditEvent.objects.get(action="filing.submitted")
     assert event.chain == "registry" and event.data["registry_head"] == event.prev_hash
@@ -70,3 +73,25 @@ def test_a_document_is_built_only_for_a_drafts_current_snapshot(filed):
     before = {(d.kind, d.language): d.sha256 for d in filed.documents.all()}
     assert filing_build_document(filing_id=filed.pk, kind="basic_info", language="zh") is None  # reviewed: kept
     assert {(d.kind, d.language): d.sha256 for d in filed.documents.all()} == before
+
+
+def test_a_submission_records_the_cacs_receipt_and_the_cancellation_cites_it(filed, tmp_path):
+    filing_review(actor="dpo", filing=filed)
+    with pytest.raises(FilingError) as info:
+        filing_submit(actor="dpo", filing=filed, receipt_number="  ")
+    assert info.value.code == "receipt"
+    filed.refresh_from_db()
+    assert filed.state == "reviewed"
+
+    filing_submit(actor="dpo", filing=filed, receipt_number="沪网信备 2026-0417")
+    filed.refresh_from_db()
+    assert filed.cac_receipt_number == "沪网信备 2026-0417"
+    assert AuditEvent.objects.get(action="filing.submitted").data["receipt"] == "沪网信备 2026-0417"
+
+    cancellation = recognition_end(actor="dpo", entity=filed.entity)
+    filing_generate(actor="dpo", filing=cancellation)
+    filing_build(filing_id=cancellation.pk)
+    pdf = bytes(cancellation.documents.get(kind="application_form", language="zh").pdf)
+    (tmp_path / "c.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "c.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "沪网信备 2026-0417" in text and "内部编号" in text and filed.number in text

@@ -95,6 +95,7 @@ def draft_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purp
         "contact_email": "vendor@example.com",
         "retention_days": 30,
         "retention_justification_zh": "最短必要期限",
+        "cross_border": False,
     }
     fields.update(overrides)
     return system_save(actor=ACTOR, system=ProcessingSystem(**fields), purposes=[purpose] if purpose else [])

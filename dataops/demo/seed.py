@@ -223,6 +223,7 @@ class DemoSeed:
                 keeps_image=kind == "processor",
                 storage_location={"device": "device", "central": "server", "processor": "cloud"}[kind],
                 internet_transmission=kind == "processor",
+                cross_border=False,
                 alternatives=alternatives,
                 retention_days=days,
                 retention_justification_zh="达到处理目的所需的最短时间：住店或雇佣关系结束后即删除。",
@@ -407,6 +408,7 @@ class DemoSeed:
                 retention_days=365,
                 retention_justification_zh="住户迁出或撤回同意后立即删除；最长保存一年。",
                 contact_email="gates@shencheng.example",
+                cross_border=False,
             ),
             purposes=[purpose],
         )

@@ -32,6 +32,11 @@ def filing_build_document(*, filing_id: int, kind: str, language: str) -> Filing
             "zh": language == "zh",
             "L": LABELS,
             "lang": language,
+            # The facts nobody recorded yet, in words: the form says so at the top.
+            "unknown": [
+                {"label": LABELS[item["fact"]]["zh" if language == "zh" else "en"], "where": item["where"]}
+                for item in (filing.snapshot or {}).get("unknown", [])
+            ],
         },
     )
     pdf = html_to_pdf(html)  # seconds: rendered before taking the lock

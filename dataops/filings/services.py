@@ -21,7 +21,7 @@ from facerights.models import AuditChainHead
 from facerights.queues import enqueue_on_commit
 
 from ..registry.models import LegalEntity
-from .documents import DOCUMENTS
+from .documents import DOCUMENTS, LABELS
 from .models import Filing, FilingAttachment, FilingObligation
 from .obligations import AUDIT_INTERVAL_YEARS, years_later
 from .snapshot import filing_snapshot, fingerprint
@@ -185,6 +185,21 @@ def filing_review(*, actor: str, filing: Filing) -> Filing:
                 _("Still missing: %(list)s.") % {"list": "; ".join(str(m) for m in missing)}, code="attachments"
             )
         snapshot = cast("dict[str, Any]", filing.snapshot)  # set: the documents were built from it
+        unknown = snapshot.get("unknown") or []
+        if unknown:
+            raise FilingError(
+                _(
+                    "The documents state facts nobody has recorded yet: %(list)s. Record them in the registry, "
+                    "then generate the documents again."
+                )
+                % {
+                    "list": "; ".join(
+                        f"{LABELS[item['fact']]['zh']}{'（' + item['where'] + '）' if item['where'] else ''}"
+                        for item in unknown
+                    )
+                },
+                code="unknown_facts",
+            )
         if {a["sha256"] for a in snapshot["I"]} != set(filing.attachments.values_list("sha256", flat=True)):
             raise FilingError(
                 _("Attachments changed after the documents were generated: generate them again."), code="stale"

@@ -97,7 +97,7 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         }
         if system.kind in (ProcessingSystem.Kind.PROCESSOR, ProcessingSystem.Kind.RECIPIENT)
         else None,
-        "cross_border": False,
+        "cross_border": system.cross_border,  # None: not answered yet (a filing cannot be reviewed)
         "minors_under_14": minors,
         "status": system.status,
         "notice_version": notice.version if notice else None,
@@ -202,7 +202,7 @@ def filing_snapshot(filing: Filing, *, today: dt.date | None = None) -> dict:
     today = today or timezone.localdate()
     entity = filing.entity
     obligation = filing.obligation
-    return {
+    snapshot = {
         "as_of": today.isoformat(),
         "A": {
             "number": filing.number,
@@ -222,6 +222,27 @@ def filing_snapshot(filing: Filing, *, today: dt.date | None = None) -> dict:
         "J": _change_section(filing),
         "K": _cancellation_section(filing),
     }
+    snapshot["unknown"] = snapshot_unknowns(snapshot)
+    return snapshot
+
+
+def snapshot_unknowns(snapshot: dict) -> list[dict[str, str]]:
+    """The facts a filing must state that nobody has recorded yet: each blocks the review.
+
+    The documents say "unknown" where these are; nothing is assumed in their place.
+    """
+    unknown = []
+    for field in ("legal_representative", "contact"):
+        if not str(snapshot["B"].get(field) or "").strip():
+            unknown.append({"fact": field, "where": ""})
+    if not str(snapshot["F"].get("measures") or "").strip():
+        unknown.append({"fact": "measures", "where": ""})
+    for system in snapshot["D"]:
+        if system.get("cross_border") is None:
+            unknown.append({"fact": "cross_border", "where": system["name_zh"]})
+        if system.get("public_place") and not system.get("signage"):
+            unknown.append({"fact": "public_place", "where": system["name_zh"]})
+    return unknown
 
 
 RELEVANT = ("B", "D", "F", "G", "H")  # what a change to is a candidate for a change filing (not counts or dates)

@@ -213,6 +213,12 @@ class ProcessingSystem(models.Model):
         _("uses the national online identity authentication service"), default=False
     )
     requires_written_consent = models.BooleanField(_("requires written consent"), default=False)
+    cross_border = models.BooleanField(
+        _("sends facial data outside mainland China"),
+        null=True,
+        blank=True,
+        help_text=_("Unknown until answered: a filing cannot be reviewed while it is unknown."),
+    )
     retention_days = models.PositiveIntegerField(_("retention (days)"), validators=[MinValueValidator(1)])
     retention_justification_zh = models.TextField(_("why this retention (Chinese)"))
     retention_justification_en = models.TextField(_("why this retention (English)"), blank=True)

@@ -16,6 +16,7 @@ from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
+from dataops.registry.services import system_save
 from facerights.models import AuditEvent
 from tests import factories
 
@@ -95,3 +96,24 @@ def test_a_submission_records_the_cacs_receipt_and_the_cancellation_cites_it(fil
     (tmp_path / "c.pdf").write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(tmp_path / "c.pdf"), "-"], capture_output=True, text=True).stdout
     assert "沪网信备 2026-0417" in text and "内部编号" in text and filed.number in text
+
+
+def test_a_filing_with_an_unknown_fact_cannot_be_reviewed_until_it_is_recorded(filed, system, tmp_path):
+    # Used to pass: the form printed "否" for cross-border transfer though nobody had ever said so.
+    system.cross_border = None
+    system_save(actor="t", system=system)
+    filing_generate(actor="dpo", filing=filed)
+    filing_build(filing_id=filed.pk)
+    pdf = bytes(filed.documents.get(kind="application_form", language="zh").pdf)
+    (tmp_path / "f.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(tmp_path / "f.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "未知" in text and "审核前须补充" in text.replace("\n", "")
+    with pytest.raises(FilingError) as info:
+        filing_review(actor="dpo", filing=filed)
+    assert info.value.code == "unknown_facts" and "是否跨境传输" in info.value.messages[0]
+
+    system.cross_border = False
+    system_save(actor="t", system=system)
+    filing_generate(actor="dpo", filing=filed)
+    filing_build(filing_id=filed.pk)
+    assert filing_review(actor="dpo", filing=filed).state == "reviewed"

@@ -19,6 +19,7 @@ from facerights.admin import (
     run_service_action,
 )
 from facerights.audit import actor_for, audit_record
+from facerights.present import actor_text
 
 from .linking import (
     LinkError,
@@ -160,7 +161,15 @@ class GuardianshipForm(forms.Form):
 
 @admin.register(Guardianship)
 class GuardianshipAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
-    list_display = ("ward", "guardian", "relationship", "verified_at", "verified_by", "ended_at")
+    list_display = ("ward", "guardian", "relationship", "verified_at", "verified_by_text", "ended_at")
+    exclude = ("verified_by",)
+    readonly_fields = ("verified_by_text",)
+
+    @admin.display(description=_("verified by"))
+    def verified_by_text(self, obj):
+        # The DPO by name and role; a staff member named at enrolment as the report wrote them.
+        return actor_text(obj.verified_by) if ":" in obj.verified_by else obj.verified_by
+
     list_filter = ("relationship",)
     actions = ["verify"]
     change_list_template = "admin/consent/guardianship/change_list.html"
@@ -300,9 +309,37 @@ class IdentityCheckAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
 class SubjectMatchReviewAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     """Reports that matched a known person by a shared identifier (a parent's phone, say), kept apart for review."""
 
-    list_display = ("created_at", "reason", "source", "subject", "matched", "state", "decided_by", "decided_at")
+    list_display = (
+        "created_at",
+        "reason",
+        "reported_by",
+        "subject",
+        "matched",
+        "state",
+        "decided_by_text",
+        "decided_at",
+    )
+    exclude = ("source", "decided_by")
     list_filter = ("state", "reason")
-    readonly_fields = ("subject", "matched", "reason", "source", "state", "decided_by", "decided_at", "created_at")
+    readonly_fields = (
+        "subject",
+        "matched",
+        "reason",
+        "reported_by",
+        "state",
+        "decided_by_text",
+        "decided_at",
+        "created_at",
+    )
+
+    @admin.display(description=_("reported by"))
+    def reported_by(self, obj):
+        return actor_text(obj.source)
+
+    @admin.display(description=_("decided by"))
+    def decided_by_text(self, obj):
+        return actor_text(obj.decided_by) if obj.decided_by else "—"
+
     actions = ["confirm_different"]
 
     def has_review_permission(self, request):

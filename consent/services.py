@@ -35,7 +35,7 @@ from .models import (
     SubjectMatchReview,
     notice_wording_errors,
 )
-from .rules import needs_guardian_consent, normalize_identifier
+from .rules import GUARDIAN_CONSENT_AGE, birthday_in, needs_guardian_consent, normalize_identifier
 
 if TYPE_CHECKING:
     from facerights.models import User
@@ -543,12 +543,17 @@ def guardian_consents_come_of_age(*, actor: str = "task:ages", today: dt.date | 
     with transaction.atomic():
         for record in (
             ConsentRecord.objects.select_for_update(of=("self",))
-            .filter(method=ConsentRecord.Method.GUARDIAN, state=ConsentRecord.State.ACTIVE)
+            .filter(
+                method=ConsentRecord.Method.GUARDIAN,
+                state=ConsentRecord.State.ACTIVE,
+                # Only those born 14 years ago or earlier; the exact day is decided below.
+                subject__date_of_birth__lte=birthday_in(today.year - GUARDIAN_CONSENT_AGE, today),
+            )
             .select_related("subject")
             .order_by("pk")
         ):
             born = record.subject.date_of_birth
-            if born is None or needs_guardian_consent(born, today):
+            if born is not None and needs_guardian_consent(born, today):
                 continue
             record.state = ConsentRecord.State.NEEDS_RECONSENT
             record.save(update_fields=["state"])

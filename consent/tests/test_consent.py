@@ -209,10 +209,10 @@ def test_the_dpo_records_a_guardianship_after_checking_the_proof(dpo_client, sub
 
     refused = dpo_client.post(url, {**form, "child": "MEMBER-9999"})
     assert "没有使用此标识的记录" in refused.content.decode()
-    adult = factories.subject(phone="13700137000")
+    factories.subject(phone="13700137000")  # an adult
     refused = dpo_client.post(url, {**form, "child": "13700137000"})
     assert "不满十四周岁" in refused.content.decode()
-    assert not Guardianship.objects.exists() and adult
+    assert not Guardianship.objects.exists()
 
     assert dpo_client.post(url, form).status_code == 302
     guardianship = Guardianship.objects.get(ward=child, guardian=subject)

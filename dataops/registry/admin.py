@@ -19,8 +19,10 @@ from facerights.admin import (
     run_service_action,
 )
 from facerights.audit import actor_for
+from facerights.present import actor_text
 
 from .credentials import credential_issue
+from .holdings import CHECK_REASONS
 from .models import (
     EntityGroup,
     Holding,
@@ -321,9 +323,13 @@ class ProcessingRefusalAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdm
     exact_search_fields = ("subject_key",)
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-    list_display = ("at", "system", "purpose", "reason", "subject_key")
+    list_display = ("at", "system", "purpose", "reason_text", "subject_key")
     list_filter = ("reason", "system")
     list_select_related = ("system",)
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_text(self, obj):
+        return CHECK_REASONS.get(obj.reason, obj.reason)
 
 
 @admin.register(SystemTransfer)
@@ -337,7 +343,14 @@ class SystemTransferAdmin(ReadOnlyAdmin):
         "to_entity",
         "kind",
         "effective_on",
+        "recorded_by",
         "people_told",
         "told_at",
     )
     list_filter = ("kind",)
+    exclude = ("actor",)
+    readonly_fields = ("recorded_by",)
+
+    @admin.display(description=_("recorded by"))
+    def recorded_by(self, obj):
+        return actor_text(obj.actor)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent.models import ConsentRecord, DataSubject, Notice, Purpose
 from consent.services import (
@@ -251,6 +252,24 @@ def consent_give(
             method=method,
             guardian=guardian,
         )
+
+
+# Every answer the consent check gives, in words for the DPO (systems get the code).
+CHECK_REASONS = {
+    "consent_active": gettext_lazy("consent given"),
+    "system_not_active": gettext_lazy("the system is not active"),
+    "purpose_not_declared": gettext_lazy("a purpose the system does not declare"),
+    "unknown_subject": gettext_lazy("a key the system never reported"),
+    "being_deleted": gettext_lazy("deletion under way"),
+    "retained": gettext_lazy("kept for a legal reason only"),
+    "deleted": gettext_lazy("deleted"),
+    "reassessment_pending": gettext_lazy("enrolled after a change that awaits reassessment"),
+    "no_consent": gettext_lazy("no consent"),
+    "withdrawn": gettext_lazy("consent withdrawn"),
+    "needs_reconsent": gettext_lazy("consent must be given again"),
+    "superseded": gettext_lazy("consent replaced"),
+    "no_transmission_consent": gettext_lazy("no consent to internet transmission"),
+}
 
 
 def consent_check(*, system: ProcessingSystem, subject_key: str, purpose: str) -> tuple[bool, str]:

@@ -79,6 +79,8 @@ def system_activation_problems(system: ProcessingSystem) -> list[str]:
     problems = []
     if not system.assessments.filter(state=ImpactAssessment.State.APPROVED).exists():
         problems.append(_("It needs an approved impact assessment (Measures Art 9)."))
+    if system.cross_border is None:
+        problems.append(_("Say whether it sends facial data outside mainland China (PIPL Art 38): unknown is not no."))
     if system.reassessment_since is not None:
         problems.append(_("Its processing changed: a new impact assessment must be approved first (Measures Art 9)."))
     if system.internet_transmission and not system.purposes.filter(code=Purpose.TRANSMISSION).exists():

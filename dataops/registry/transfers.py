@@ -29,9 +29,8 @@ from facerights.audit import audit_record
 from facerights.present import date_text
 from facerights.queues import enqueue_on_commit
 
+from .holdings import LIVE
 from .models import Holding, LegalEntity, ProcessingSystem, Site, SystemTransfer
-
-LIVE = (Holding.Status.ACTIVE, Holding.Status.RETAINED, Holding.Status.DELETION_PENDING)
 
 
 def system_transfer(

@@ -34,7 +34,7 @@ def test_the_dpo_reads_the_records_and_finds_a_refusal_by_key(dpo_client, subjec
     page = dpo_client.get(reverse("admin:dataops_processingday_changelist")).content.decode()
     assert system.name_zh in page
     found = dpo_client.get(reverse("admin:dataops_processingrefusal_changelist"), {"q": "NOBODY-7"})
-    assert "unknown_subject" in found.content.decode()
+    assert "系统从未报送的编号" in found.content.decode()  # the reason in words, not its code
 
 
 def test_records_are_kept_three_years_and_then_go(system):

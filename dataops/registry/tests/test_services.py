@@ -241,3 +241,16 @@ def test_a_rolled_back_change_leaves_no_audit_event(system):
     system.refresh_from_db()
     assert system.status == ProcessingSystem.Status.ACTIVE
     assert AuditEvent.objects.count() == before
+
+
+def test_a_system_whose_cross_border_transfer_is_unknown_cannot_be_activated(entity, purpose):
+    system = factories.draft_system(entity=entity, purpose=purpose, cross_border=None)
+    factories.approved_assessment(entity, [system])
+    factories.published_notice(system)
+    factories.passed_connection_test(system)
+    with pytest.raises(TransitionError) as info:
+        system_activate(actor="t", system=system)
+    assert "outside mainland China" in " ".join(info.value.messages)
+    system.cross_border = False
+    system_save(actor="t", system=system)
+    assert system_activate(actor="t", system=system).status == ProcessingSystem.Status.ACTIVE

@@ -4,7 +4,7 @@ labels instead of codes, and names instead of actor strings.
 Every page, email, PDF, copy and CSV a person or a regulator reads goes through this module:
 - `date_text`, `moment_text`: a date, or a moment in Beijing time, in the reader's language;
 - `due_text`: a deadline, with 暂定 / provisional and "no earlier than" when it is not firm;
-- `choice_label`, `choices_text`: the label of a stored code (a TextChoices value) in a language;
+- `choice_label`, `choices_text`, `field_label`: the label of a stored code in a language;
 - `actor_text`: who did something ("user:12" becomes their name and role).
 Templates use the same through `{% load present %}` (facerights/templatetags/present.py).
 """
@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.db.models import Choices
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -70,6 +71,36 @@ def choice_label(choices: type[Choices], value: str, language: str | None = None
             if member.value == value:
                 return str(member.label)
         return f"[{value}]"
+
+
+def field_choices(spec: str) -> list[tuple[str, object]]:
+    """The (code, label) pairs of a model field named "app_label.Model.field" (a list field's items' choices)."""
+    app_label, model_name, field_name = spec.split(".")
+    field = apps.get_model(app_label, model_name)._meta.get_field(field_name)
+    base = getattr(field, "base_field", None)  # ArrayField: the choices are its items'
+    choices = field.choices or (base.choices if base is not None else None)
+    if not choices:
+        raise ValueError(f"{spec} has no choices")
+    return [(str(code), label) for code, label in choices]
+
+
+def field_label(spec: str, value: object, language: str | None = None) -> str:
+    """The label of a field's stored code ("dataops.Holding.status", "deleted") in a language.
+
+    A list of codes is joined as `choices_text` joins them; an unknown code is shown as itself, marked.
+    """
+    pairs = dict(field_choices(spec))
+    lang = language_of(language)
+    with translation.override("zh-hans" if lang == "zh" else "en"):
+        if isinstance(value, list | tuple):
+            if not value:
+                return "无" if lang == "zh" else "none"
+            return ("、" if lang == "zh" else ", ").join(
+                str(pairs[str(v)]) if str(v) in pairs else f"[{v}]" for v in value
+            )
+        if value is None or value == "":
+            return ""
+        return str(pairs[str(value)]) if str(value) in pairs else f"[{value}]"
 
 
 def choices_text(choices: type[Choices], values: Iterable[str], language: str | None = None) -> str:

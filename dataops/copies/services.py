@@ -24,6 +24,7 @@ from consent.services import subject_identifiers, subject_name
 from facerights import crypto
 from facerights.audit import Entry, audit_record, audit_record_many
 from facerights.pdf import html_to_pdf
+from facerights.present import field_choices, field_label
 from facerights.queues import enqueue_on_commit
 
 from ..deletions.models import DeletionRequest
@@ -95,6 +96,8 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
             {
                 "system": c.system.name_zh,
                 "purpose": c.purpose.code,
+                "purpose_name": c.purpose.name_zh,
+                "purpose_name_en": c.purpose.name_en,
                 "notice_version": c.notice.version,
                 "notice_sha256": c.notice.digest,
                 "method": c.method,
@@ -145,6 +148,37 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
     }
 
 
+# The stored codes in a copy and the model fields whose labels they are: the JSON carries this legend
+# (each code in both languages), the PDF shows the labels themselves.
+CODES = {
+    "subject.identifiers.kind": "consent.SubjectIdentifier.kind",
+    "holdings.kind_of_data": "dataops.Holding.data_kind",
+    "holdings.stored": "dataops.ProcessingSystem.storage_location",
+    "holdings.status": "dataops.Holding.status",
+    "consents.method": "consent.ConsentRecord.method",
+    "consents.state": "consent.ConsentRecord.state",
+    "consents.channel": "consent.ConsentRecord.channel",
+    "consents.events.kind": "consent.ConsentEvent.kind",
+    "consents.events.channel": "consent.ConsentRecord.channel",
+    "requests.type": "dataops.Request.type",
+    "requests.state": "dataops.Request.state",
+    "deletions.trigger": "dataops.DeletionRequest.trigger",
+    "deletions.state": "dataops.DeletionRequest.state",
+    "deletions.systems.state": "dataops.Propagation.state",
+}
+
+
+def export_legend() -> dict[str, dict[str, dict[str, str]]]:
+    """What each code in the copy means, in Chinese and English."""
+    return {
+        path: {
+            code: {"zh": field_label(spec, code, "zh"), "en": field_label(spec, code, "en")}
+            for code, _label in field_choices(spec)
+        }
+        for path, spec in CODES.items()
+    }
+
+
 def _progress(export: DataExport, percent: int, state: str = DataExport.State.BUILDING) -> None:
     DataExport.objects.filter(pk=export.pk).update(progress=percent, state=state)
 
@@ -155,7 +189,7 @@ def export_build(*, export_id: int) -> DataExport | None:
     if export is None or export.state in (DataExport.State.READY, DataExport.State.EXPIRED):
         return export
     _progress(export, 10)
-    data = export_data(export.subject)
+    data = export_data(export.subject) | {"legend": export_legend()}
     _progress(export, 40)
     with translation.override(export.language):
         html = render_to_string("dataops/data_copy.html", {"data": data, "chinese": export.language.startswith("zh")})

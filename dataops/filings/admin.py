@@ -33,6 +33,7 @@ from .services import (
     obligation_fulfil,
     obligation_start,
 )
+from .wording import change_rows
 
 admin.site.unregister(LegalEntity)
 
@@ -320,7 +321,7 @@ class ChangeReviewAdmin(ReadOnlyAdmin):
     @admin.display(description=_("what changed"))
     def changes_table(self, obj):
         return format_html_join(
-            "", "<div><code>{}</code>: {} → {}</div>", ((c["field"], c["before"], c["after"]) for c in obj.changes)
+            "", "<div>{}: {} → {}</div>", ((c["what"], c["before"], c["after"]) for c in change_rows(obj.changes))
         )
 
     def has_decide_permission(self, request):

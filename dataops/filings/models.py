@@ -145,9 +145,9 @@ class Filing(models.Model):
 
 class FilingDocument(models.Model):
     class Kind(models.TextChoices):
-        BASIC_INFO = "basic_info", "个人信息处理者基本情况表"
-        APPLICATION_FORM = "application_form", "人脸识别技术应用情况备案表"
-        PIA_REPORT = "pia_report", "个人信息保护影响评估报告"
+        BASIC_INFO = "basic_info", _("basic information of the personal information handler")
+        APPLICATION_FORM = "application_form", _("filing form: application of facial recognition technology")
+        PIA_REPORT = "pia_report", _("personal information protection impact assessment report")
 
     filing = models.ForeignKey(Filing, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=24, choices=Kind.choices)

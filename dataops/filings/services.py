@@ -21,10 +21,11 @@ from facerights.models import AuditChainHead
 from facerights.queues import enqueue_on_commit
 
 from ..registry.models import LegalEntity
-from .documents import DOCUMENTS, LABELS
+from .documents import DOCUMENTS
 from .models import Filing, FilingAttachment, FilingObligation
 from .obligations import AUDIT_INTERVAL_YEARS, years_later
 from .snapshot import filing_snapshot, fingerprint
+from .wording import label
 
 REQUIRED_ATTACHMENTS = (
     FilingAttachment.Kind.CREDIT_CODE_CERTIFICATE,
@@ -194,7 +195,7 @@ def filing_review(*, actor: str, filing: Filing) -> Filing:
                 )
                 % {
                     "list": "; ".join(
-                        f"{LABELS[item['fact']]['zh']}{'（' + item['where'] + '）' if item['where'] else ''}"
+                        f"{label(item['fact'])}{' (' + item['where'] + ')' if item['where'] else ''}"
                         for item in unknown
                     )
                 },

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from consent.models import ConsentRecord, Notice, Purpose
 from facerights.due import Due
-from facerights.present import choices_text
+from facerights.present import actor_text, choices_text
 
 from ..deletions.models import DeletionRequest, Propagation
 from ..registry.models import Alternative, Holding, ImpactAssessment, LegalEntity, ProcessingSystem
@@ -69,6 +69,7 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         # Sending over the internet is a consent type of its own, not a purpose: stated under transmission.
         "purposes": sorted(p.code for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
         "purposes_zh": sorted(p.name_zh for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
+        "purposes_en": sorted(p.name_en for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
         "recognition": system.recognition,
         "legal_basis": "written_consent" if system.requires_written_consent else "separate_consent",
         "face_only_method": not system.alternatives,
@@ -90,7 +91,8 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         "retention_justification": system.retention_justification_zh,
         "processor": {
             "contract": system.contract_reference,
-            "term": f"{system.contract_starts_on or ''}/{system.contract_ends_on or ''}",
+            "starts_on": system.contract_starts_on.isoformat() if system.contract_starts_on else "",
+            "ends_on": system.contract_ends_on.isoformat() if system.contract_ends_on else "",
             "data_types": system.contract_data_types,
             "subprocessing_approved": system.subprocessing_approved,
             "contact": system.contact_name,
@@ -269,8 +271,13 @@ def _flatten(value, prefix=""):
 def snapshot_diff(before: dict, after: dict) -> list[dict]:
     """A readable list of what changed between two snapshots' filing-relevant fields."""
     old, new = dict(_flatten(_relevant(before))), dict(_flatten(_relevant(after)))
+    # Each system's change is told with its name (the newer one where it was renamed).
+    names = {
+        f"D[{system['id']}]": system.get("name_zh", "") for data in (before, after) for system in data.get("D") or []
+    }
     return [
         {"field": key, "before": old.get(key), "after": new.get(key)}
+        | ({"system": names[key.split(".")[0]]} if key.split(".")[0] in names else {})
         for key in sorted(set(old) | set(new))
         if old.get(key) != new.get(key)
     ]
@@ -286,7 +293,9 @@ def _change_section(filing: Filing) -> dict | None:
         "previous_version": filing.previous.version,
         "previous_receipt": filing.previous.cac_receipt_number,
         "changed_on": review.detected_on.isoformat() if review else "",
-        "decided_by": review.decided_by if review else "",
+        # Who decided, by name and role in each language (frozen: the document never changes after).
+        "decided_by_zh": actor_text(review.decided_by, "zh") if review and review.decided_by else "",
+        "decided_by_en": actor_text(review.decided_by, "en") if review and review.decided_by else "",
         "diff": review.changes if review else snapshot_diff(filing.previous.snapshot or {}, current),
     }
 

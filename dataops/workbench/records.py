@@ -1,7 +1,8 @@
 """CSV exports of the evidence for a date range, for the DPO and auditors (built in the background).
 
-Rows carry ids, codes, states, times and fingerprints; never a name, a phone
-number or an email (people appear by their pseudonymous id).
+Rows carry ids, codes with their labels in Chinese and English, times in Beijing time and
+fingerprints; never a data subject's name, phone number or email (people appear by their
+pseudonymous id; staff by name and role, as in the admin).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from consent.models import ConsentRecord
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.models import AuditEvent
+from facerights.present import BEIJING, actor_text, field_label
 from facerights.queues import enqueue_on_commit
 
 from ..deletions.models import Propagation
@@ -37,35 +39,48 @@ def _range(export: EvidenceExport) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def _time(moment: dt.datetime | None) -> str:
+    """ISO 8601 in Beijing time (+08:00), as every date a reader sees."""
+    return moment.astimezone(BEIJING).isoformat() if moment else ""
+
+
+def _coded(name: str, spec: str):
+    """A coded column: the code (for joining), then its label in Chinese and in English."""
+    header = [name, f"{name}_zh", f"{name}_en"]
+
+    def cells(code: str) -> list[str]:
+        return [code, field_label(spec, code, "zh"), field_label(spec, code, "en")] if code else ["", "", ""]
+
+    return header, cells
+
+
 def _rows(export: EvidenceExport):
     start, end = _range(export)
     if export.kind == EvidenceExport.Kind.REQUESTS:
-        yield ["reference", "type", "state", "person", "received_at", "due_on", "closed_at", "refusal_reason_code"]
+        type_h, type_ = _coded("type", "dataops.Request.type")
+        state_h, state = _coded("state", "dataops.Request.state")
+        refusal_h, refusal = _coded("refusal_reason", "dataops.Request.refusal_reason_code")
+        yield ["reference", *type_h, *state_h, "person", "received_at", "due_on", "closed_at", *refusal_h]
         for r in (
             Request.objects.filter(received_at__gte=start, received_at__lt=end).select_related("subject").iterator(2000)
         ):
             yield [
                 r.reference,
-                r.type,
-                r.state,
+                *type_(r.type),
+                *state(r.state),
                 r.subject.uuid,
-                r.received_at.isoformat(),
+                _time(r.received_at),
                 r.due_on,
-                r.closed_at or "",
-                r.refusal_reason_code,
+                _time(r.closed_at),
+                *refusal(r.refusal_reason_code),
             ]
     elif export.kind == EvidenceExport.Kind.CONSENTS:
+        method_h, method = _coded("method", "consent.ConsentRecord.method")
+        state_h, state = _coded("state", "consent.ConsentRecord.state")
+        channel_h, channel = _coded("channel", "consent.ConsentRecord.channel")
         yield [
-            "id",
-            "person",
-            "system",
-            "purpose",
-            "notice_version",
-            "method",
-            "state",
-            "given_at",
-            "withdrawn_at",
-            "channel",
+            *("id", "person", "system", "purpose", "notice_version", *method_h, *state_h),
+            *("given_at", "withdrawn_at", *channel_h),
         ]
         rows = ConsentRecord.objects.filter(given_at__gte=start, given_at__lt=end).select_related(
             "subject", "purpose", "notice"
@@ -77,17 +92,18 @@ def _rows(export: EvidenceExport):
                 c.system_id,
                 c.purpose.code,
                 c.notice.version,
-                c.method,
-                c.state,
-                c.given_at.isoformat(),
-                c.withdrawn_at or "",
-                c.channel,
+                *method(c.method),
+                *state(c.state),
+                _time(c.given_at),
+                _time(c.withdrawn_at),
+                *channel(c.channel),
             ]
     elif export.kind == EvidenceExport.Kind.PROPAGATIONS:
+        state_h, state = _coded("state", "dataops.Propagation.state")
         yield [
             "deletion",
             "system",
-            "state",
+            *state_h,
             "attempts",
             "created_at",
             "deadline",
@@ -102,18 +118,36 @@ def _rows(export: EvidenceExport):
             yield [
                 p.deletion_request.reference,
                 p.system_id,
-                p.state,
+                *state(p.state),
                 p.attempts,
-                p.created_at.isoformat(),
+                _time(p.created_at),
                 p.deadline,
-                p.confirmed_at or "",
-                p.escalated_at or "",
+                _time(p.confirmed_at),
+                _time(p.escalated_at),
                 p.evidence_sha256,
             ]
     else:
-        yield ["chain", "seq", "at", "actor", "action", "object_type", "object_id", "prev_hash", "hash"]
+        yield [
+            "chain",
+            "seq",
+            "at",
+            "actor",
+            "actor_zh",
+            "actor_en",
+            "action",
+            "object_type",
+            "object_id",
+            "prev_hash",
+            "hash",
+        ]
+        names: dict[str, tuple[str, str]] = {}  # one lookup per actor, not per row
         for e in AuditEvent.objects.filter(at__gte=start, at__lt=end).order_by("chain", "seq").iterator(5000):
-            yield [e.chain, e.seq, e.at.isoformat(), e.actor, e.action, e.object_type, e.object_id, e.prev_hash, e.hash]
+            if e.actor not in names:
+                names[e.actor] = (actor_text(e.actor, "zh"), actor_text(e.actor, "en"))
+            yield [
+                *(e.chain, e.seq, _time(e.at), e.actor, *names[e.actor]),
+                *(e.action, e.object_type, e.object_id, e.prev_hash, e.hash),
+            ]
 
 
 def record_export_request(*, actor: str, user, kind: str, date_from: dt.date, date_to: dt.date) -> EvidenceExport:

@@ -2,6 +2,7 @@
 
 {% load present %}
 {{ request.received_at|moment }}   {{ item.due_on|day }}   {{ item|due }}   {{ event.actor|actor }}
+{{ holding.status|label:"dataops.Holding.status" }}
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def due(value) -> str:
         )
     deadline = value if isinstance(value, Due) else value.due
     return present.due_text(deadline)
+
+
+@register.filter
+def label(value, spec: str) -> str:
+    """A stored code as its label in the active language: {{ holding.status|label:"dataops.Holding.status" }}."""
+    return present.field_label(spec, value)
 
 
 @register.filter

@@ -8,10 +8,21 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.db.models import Choices
 
 from dataops.registry.models import Alternative
 from facerights.due import Due
-from facerights.present import actor_text, choices_text, date_text, due_text, moment_text
+from facerights.present import (
+    actor_text,
+    choice_label,
+    choices_text,
+    date_text,
+    due_text,
+    field_choices,
+    field_label,
+    moment_text,
+)
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +103,50 @@ def test_no_message_to_a_person_formats_a_date_itself(module):
                 if isinstance(node, ast.Attribute) and node.attr in ("isoformat", "strftime"):
                     offenders.append(node.lineno)
     assert offenders == []
+
+
+# --- Every code of every model has a label in both languages ---------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]{2}")
+
+
+def _choice_fields():
+    for config in apps.get_app_configs():
+        if config.label not in ("facerights", "consent", "dataops"):
+            continue
+        for model in config.get_models():
+            for field in model._meta.get_fields():
+                base = getattr(field, "base_field", None)
+                if getattr(field, "choices", None) or (base is not None and base.choices):
+                    yield f"{config.label}.{model.__name__}.{field.name}"
+
+
+@pytest.mark.parametrize("spec", sorted(set(_choice_fields())))
+def test_every_stored_code_of_every_model_reads_as_a_label_in_both_languages(spec):
+    for code, _label in field_choices(spec):
+        zh, en = field_label(spec, code, "zh"), field_label(spec, code, "en")
+        assert CJK.search(zh), f"{spec}={code}: no Chinese label ({zh!r})"
+        # An English label may carry the Chinese term beside it ("make-up working day (调休)"), never only that.
+        assert LATIN.search(en) and "_" not in en and not en.startswith("["), f"{spec}={code}: English {en!r}"
+    assert field_label(spec, "no-such-code", "en") == "[no-such-code]"  # never passed off as a label
+
+
+def _choice_sets():
+    def below(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from below(sub)
+
+    ours = ("facerights.", "consent.", "dataops.", "portal.")
+    return {f"{c.__module__}.{c.__qualname__}": c for c in below(Choices) if c.__module__.startswith(ours)}
+
+
+@pytest.mark.parametrize("name", sorted(_choice_sets()))
+def test_every_choice_set_reads_as_labels_in_both_languages_even_outside_a_field(name):
+    # Some codes live in JSON lists (a system's alternatives) or in no field at all (who attested an age).
+    choices = _choice_sets()[name]
+    for member in choices:
+        zh, en = choice_label(choices, member.value, "zh"), choice_label(choices, member.value, "en")
+        assert CJK.search(zh), f"{name}={member.value}: no Chinese label ({zh!r})"
+        assert LATIN.search(en) and "_" not in en, f"{name}={member.value}: English {en!r}"

@@ -1,14 +1,19 @@
 """Copies of a person's data past their download window are destroyed, each with its audit event."""
 
 import datetime as dt
+import io
+import json
+import zipfile
 
 import pytest
 from django.utils import timezone
 
 from dataops.copies.models import DataExport
-from dataops.copies.services import export_build, export_request, exports_expire
+from dataops.copies.services import export_build, export_download, export_request, exports_expire
+from dataops.deletions.opening import deletion_request_open
 from facerights.models import AuditEvent
 from tests import factories
+from tests.reading import pdf_text, raw_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +32,24 @@ def test_an_expired_copy_is_destroyed_and_recorded_and_a_fresh_one_is_kept(subje
     assert DataExport.objects.get(pk=fresh.pk).state == DataExport.State.READY
     assert AuditEvent.objects.filter(action="export.expired", object_id=str(old.pk)).count() == 1
     assert exports_expire(actor="task:copies_expire") == 0  # nothing twice
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_copy_shows_every_code_as_its_label_and_explains_the_codes_in_its_data(subject, system, language):
+    # Used to pass: the PDF listed "active", "given", "subject_request" and "template" as stored.
+    factories.holding(subject, system)
+    deletion_request_open(actor="t", subject=subject, trigger="subject_request")
+    user = factories.user_with_role("data_subject")
+    export = export_request(actor="t", user=user, subject=subject, language=language)
+    export_build(export_id=export.pk)
+    with zipfile.ZipFile(io.BytesIO(export_download(export=DataExport.objects.get(pk=export.pk), user=user))) as z:
+        text = pdf_text(z.read("facerights-data.pdf"))
+        data = json.loads(z.read("facerights-data.json"))
+    lang = "zh" if language.startswith("zh") else "en"
+    assert raw_codes(text, lang) == set(), raw_codes(text, lang)
+    expected = {"zh": ("人脸模板", "本人提出申请"), "en": ("face template", "the person asked")}[lang]
+    for label in expected:
+        assert label in text.replace("\n", " "), label
+    # The JSON keeps the codes for machines and says what each means, in both languages.
+    assert data["holdings"][0]["kind_of_data"] == "template"
+    assert data["legend"]["holdings.kind_of_data"]["template"] == {"zh": "人脸模板", "en": "face template"}

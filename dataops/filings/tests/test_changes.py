@@ -13,14 +13,18 @@ from dataops.filings.changes import (
     recognition_deletions_resume,
     recognition_end,
 )
+from dataops.filings.documents import filing_build
 from dataops.filings.models import Filing
 from dataops.filings.services import (
+    filing_attach,
+    filing_generate,
     filing_review,
     filing_submit,
 )
 from dataops.registry.models import Holding
 from dataops.registry.services import system_save
 from tests import factories
+from tests.reading import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +79,34 @@ def test_the_dpo_ends_face_recognition_only_by_typing_the_entitys_name(dpo_clien
     dpo_client.post(url, {**action, "typed_name": entity.name_zh})
     entity.refresh_from_db()
     assert entity.recognition_ended_on is not None and Filing.objects.filter(kind="cancellation").exists()
+
+
+def test_a_change_filing_tells_what_changed_in_words_and_who_decided_by_name(filed, system, dpo_client):
+    # Used to pass: "D[7].storage_location: device → cloud" and "decided by user:2".
+    filing_review(actor="dpo", filing=filed)
+    filing_submit(actor="dpo", filing=filed, receipt_number="备-2026-0001")
+    system.storage_location = "cloud"
+    system_save(actor="t", system=system)
+    review = filing_change_check(entity=filed.entity, today=dt.date(2026, 9, 24))
+    dpo = factories.user_with_role("dpo", username="lin")
+    dpo.first_name, dpo.last_name = "晓雯", "林"
+    dpo.save()
+    change_review_decide(actor=f"user:{dpo.pk}", review=review, substantive=True)
+    admin_page = dpo_client.get(reverse("admin:dataops_changereview_change", args=[review.pk])).content.decode()
+    assert f"{system.name_zh} · 存储位置: 在设备上 → 在云服务中" in admin_page and "storage_location" not in admin_page
+
+    change = Filing.objects.get(kind="change")
+    for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
+        content = factories.SCAN + kind.encode()
+        filing_attach(actor="t", filing=change, kind=kind, content=content, content_type="application/pdf")
+    filing_generate(actor="t", filing=change)
+    filing_build(filing_id=change.pk)
+    zh = pdf_text(change.documents.get(kind="application_form", language="zh").pdf)
+    en = pdf_text(change.documents.get(kind="application_form", language="en").pdf)
+    assert "存储位置" in zh and "在设备上 → 在云服务中" in zh and "林晓雯（个人信息保护负责人）" in zh
+    assert (
+        "Storage location" in en
+        and "on the device → in a cloud service" in en
+        and "林晓雯 (data-protection officer)" in en
+    )
+    assert "storage_location" not in zh + en and "user:" not in zh + en

@@ -1,5 +1,6 @@
 """The filing documents: Chinese with an embedded CJK font, the fingerprint, the same bytes again."""
 
+import datetime as dt
 import subprocess
 
 import pytest
@@ -10,9 +11,12 @@ from dataops.filings.services import (
     filing_create,
     filing_generate,
 )
+from dataops.filings.snapshot import snapshot_diff
+from dataops.filings.wording import change_rows
 from dataops.registry.processing import consent_check_recorded
 from dataops.registry.services import system_save
 from tests import factories
+from tests.reading import pdf_text, raw_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +95,35 @@ def test_the_forms_statements_follow_the_records_not_constants(entity, purpose, 
     assert "在用：被取代或处理活动结束后再保存三年" in text.replace("\n", "")
     factories.consent(subject, transmitting, purpose=Purpose.objects.get(code=Purpose.TRANSMISSION))
     assert "所存储的2人中1人已就互联网传输单独同意" in form_text().replace(" ", "")
+
+
+def test_every_coded_fact_in_the_filing_reads_as_a_label_in_each_language(entity, purpose, subject, tmp_path):
+    # Used to pass: data kinds as "template", attachments as "power_of_attorney", a contract term as "2026-01-01/".
+    processor = factories.active_system(
+        entity=entity,
+        purpose=purpose,
+        name_zh="云识别服务",
+        kind="processor",
+        contract_reference="HT-2026-7",
+        contract_data_types="人脸特征值",
+        contract_starts_on=dt.date(2026, 1, 1),
+        contract_ends_on=dt.date(2028, 12, 31),
+        keeps_image=True,
+        keeps_template=True,
+    )
+    filing = factories.filed_filing(entity, processor, subject)
+    texts = {lang: pdf_text(filing.documents.get(kind="application_form", language=lang).pdf) for lang in ("zh", "en")}
+    assert raw_codes(texts["zh"], "zh") == set() and raw_codes(texts["en"], "en") == set()
+    assert "人脸图像、人脸模板" in texts["zh"]
+    assert "face image, face template" in texts["en"]
+    assert "2026年1月1日 – 2028年12月31日" in texts["zh"] and "1 January 2026 – 31 December 2028" in texts["en"]
+    assert "授权委托书" in texts["zh"] and "power of attorney (sealed)" in texts["en"]
+
+
+def test_every_field_a_change_can_touch_has_its_words(filed):
+    # A field added to the snapshot without words would reach the regulator as "D[3].new_field".
+    changes = snapshot_diff({}, filed.snapshot)  # everything appears: every relevant field changes
+    for language in ("zh", "en"):
+        rows = change_rows(changes, language)
+        assert rows and not [row["what"] for row in rows if "_" in row["what"] or "[" in row["what"]]
+        assert not [row for row in rows if "[" in row["after"]]  # no code without its label

@@ -3,6 +3,7 @@
 import subprocess
 
 import pytest
+from django.utils import translation
 
 from dataops.filings.changes import recognition_end
 from dataops.filings.documents import filing_build, filing_build_document
@@ -108,7 +109,7 @@ def test_a_filing_with_an_unknown_fact_cannot_be_reviewed_until_it_is_recorded(f
     (tmp_path / "f.pdf").write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(tmp_path / "f.pdf"), "-"], capture_output=True, text=True).stdout
     assert "未知" in text and "审核前须补充" in text.replace("\n", "")
-    with pytest.raises(FilingError) as info:
+    with translation.override("zh-hans"), pytest.raises(FilingError) as info:  # as the admin shows it
         filing_review(actor="dpo", filing=filed)
     assert info.value.code == "unknown_facts" and "是否跨境传输" in info.value.messages[0]
 

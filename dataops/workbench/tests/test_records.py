@@ -28,7 +28,15 @@ def test_a_record_export_is_a_csv_without_personal_data(dpo_client, subject, sys
     record_export_build(export_id=export.pk)
     response = dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk]))
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["reference", "type", "state"] and len(rows) == 2
+    assert rows[0][:4] == ["reference", "type", "type_zh", "type_en"] and len(rows) == 2
+    # Each code comes with its label in both languages, each time in Beijing time (used to be "access", UTC).
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert (record["type"], record["type_zh"], record["type_en"]) == (
+        "access",
+        "查阅：持有我的哪些信息",
+        "access: what is held about me",
+    )
+    assert record["received_at"].endswith("+08:00")
     assert "13800138000" not in response.content.decode("utf-8-sig") and "王小明" not in response.content.decode(
         "utf-8-sig"
     )

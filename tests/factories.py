@@ -25,11 +25,19 @@ from consent.services import (
 from dataops.deletions.connection_tests import connection_test_start
 from dataops.deletions.propagations import propagation_confirm
 from dataops.filings.documents import filing_build
-from dataops.filings.services import filing_attach, filing_create, filing_generate
+from dataops.filings.services import filing_agent_set, filing_attach, filing_create, filing_generate
 from dataops.models import ImpactAssessment, LegalEntity, ProcessingSystem, RegulatorAccount, Site
 from dataops.registry.credentials import credential_issue
 from dataops.registry.holdings import holding_record
-from dataops.registry.services import impact_assessment_approve, impact_assessment_submit, system_activate, system_save
+from dataops.registry.models import DeviceGroup
+from dataops.registry.services import (
+    impact_assessment_approve,
+    impact_assessment_submit,
+    legal_rep_id_record,
+    signage_evidence_add,
+    system_activate,
+    system_save,
+)
 from facerights.services import record_save
 
 ACTOR = "test"
@@ -54,6 +62,10 @@ def entity(**overrides) -> LegalEntity:
         "legal_representative": "张三",
         "dpo_name": "李四",
         "dpo_email": "dpo@example.com",
+        "mlps_level": "level_2",
+        "mlps_record_number": "31010143001-24001",
+        "incident_plan_on": dt.date(2026, 1, 10),
+        "training_last_on": dt.date(2026, 3, 2),
     }
     fields.update(overrides)
     existing = LegalEntity.objects.filter(credit_code=fields["credit_code"]).first()
@@ -61,7 +73,11 @@ def entity(**overrides) -> LegalEntity:
         fields["credit_code"] = next(
             c for c in VALID_CREDIT_CODES if not LegalEntity.objects.filter(credit_code=c).exists()
         )
-    return record_save(actor=ACTOR, instance=LegalEntity(**fields))
+    created = record_save(actor=ACTOR, instance=LegalEntity(**fields))
+    return legal_rep_id_record(actor=ACTOR, entity=created, id_type="resident_id", number=RESIDENT_ID)
+
+
+RESIDENT_ID = "11010519491231002X"  # the standard's own example number (GB 11643): valid, nobody's
 
 
 def site(entity: LegalEntity, **overrides) -> Site:
@@ -74,7 +90,17 @@ def site(entity: LegalEntity, **overrides) -> Site:
         "collection_area": "大堂",
     }
     fields.update(overrides)
-    return record_save(actor=ACTOR, instance=Site(**fields))
+    created = record_save(actor=ACTOR, instance=Site(**fields))
+    if created.is_public_place:  # signs are stated from their evidence: a photo of them
+        signage_evidence_add(
+            actor=ACTOR,
+            site=created,
+            taken_on=dt.date(2026, 3, 1),
+            collection_area=created.collection_area,
+            content=SIGN_PHOTO,
+            content_type="image/png",
+        )
+    return created
 
 
 def purpose(code: str | None = None) -> Purpose:
@@ -96,9 +122,15 @@ def draft_system(*, entity: LegalEntity, site: Site | None = None, purpose: Purp
         "retention_days": 30,
         "retention_justification_zh": "最短必要期限",
         "cross_border": False,
+        "recognition_mode": ProcessingSystem.Mode.REAL_TIME,
     }
+    if overrides.get("kind") in (ProcessingSystem.Kind.PROCESSOR, ProcessingSystem.Kind.RECIPIENT):
+        fields.update(counterparty_name="示例云科技有限公司", provision_purpose="人脸核验服务")
     fields.update(overrides)
-    return system_save(actor=ACTOR, system=ProcessingSystem(**fields), purposes=[purpose] if purpose else [])
+    system = system_save(actor=ACTOR, system=ProcessingSystem(**fields), purposes=[purpose] if purpose else [])
+    if system.kind in (ProcessingSystem.Kind.DEVICE, ProcessingSystem.Kind.CENTRAL):
+        record_save(actor=ACTOR, instance=DeviceGroup(system=system, kind="gate", count=2, location="大堂入口"))
+    return system
 
 
 def approved_assessment(entity: LegalEntity, systems) -> ImpactAssessment:
@@ -250,6 +282,7 @@ def staff_login(client, user, *, second_factor: bool = True):
 
 
 SCAN = b"%PDF-1.4 scanned and sealed"
+SIGN_PHOTO = b"\x89PNG\r\n\x1a\n a photo of the signs"
 
 
 def filed_filing(entity, system, subject):
@@ -258,6 +291,15 @@ def filed_filing(entity, system, subject):
     record_save(actor=ACTOR, instance=entity)
     holding(subject, system)
     filing = filing_create(actor=ACTOR, entity=entity, kind="initial")
+    filing_agent_set(
+        actor=ACTOR,
+        filing=filing,
+        name="赵六",
+        phone="13700137000",
+        email="agent@example.com",
+        id_type="passport",
+        id_number="E98765432",
+    )
     for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
         filing_attach(
             actor=ACTOR, filing=filing, kind=kind, content=SCAN + kind.encode(), content_type="application/pdf"

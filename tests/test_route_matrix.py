@@ -63,8 +63,15 @@ from dataops.deletions.delivery.signing import sign_headers
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
 from dataops.filings.documents import filing_build
-from dataops.filings.services import filing_attach, filing_create, filing_generate, filing_review, filing_submit
-from dataops.models import RegulatorAccount
+from dataops.filings.services import (
+    filing_agent_set,
+    filing_attach,
+    filing_create,
+    filing_generate,
+    filing_review,
+    filing_submit,
+)
+from dataops.models import ProcessingSystem, RegulatorAccount
 from dataops.registry.credentials import credential_issue
 from dataops.requests.services import request_submit
 from dataops.workbench.records import record_export_build, record_export_request
@@ -590,6 +597,9 @@ ADMIN_ROWS = {
     "facerights.calendaryear": lambda m: m.objects.create(year=2099, is_complete=False),
     "facerights.calendarday": lambda m: m.objects.create(date=dt.date(2099, 1, 1), kind="holiday", name="matrix"),
     "dataops.entitygroup": lambda m: m.objects.create(name_zh="矩阵集团"),
+    "dataops.devicegroup": lambda m: m.objects.create(
+        system=ProcessingSystem.objects.first(), kind="gate", count=1, location="矩阵"
+    ),
     "dataops.responsetimepolicy": lambda m: m.objects.create(request_type="access", working_days=15),
     "dataops.bulkjob": lambda m: m.objects.create(operation="matrix", actor="t"),
     "dataops.filingobligation": lambda m: m.objects.create(
@@ -720,6 +730,9 @@ def _build_world() -> World:
 
     # A submitted filing of province 31.
     filing = filing_create(actor="t", entity=entity, kind="initial")
+    filing_agent_set(
+        actor="t", filing=filing, name="赵六", phone="", email="", id_type="passport", id_number="E98765432"
+    )
     for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
         filing_attach(
             actor="t", filing=filing, kind=kind, content=b"%PDF-1.4 " + kind.encode(), content_type="application/pdf"

@@ -210,19 +210,27 @@ def propagation_confirm(
 
 
 def _check_processor_end(propagation: Propagation, confirmation: Confirmation) -> None:
-    """After its contract ends a processor keeps nothing and proves it with a certificate (PIPL Art 21)."""
-    if propagation.deletion_request.trigger != DeletionRequest.Trigger.CONTRACT_ENDED:
+    """After its contract ends, or face recognition ends, a processor keeps nothing and proves it with a
+    certificate (PIPL Art 21; Measures Art 15, the cancellation's disposal)."""
+    trigger = propagation.deletion_request.trigger
+    ended = trigger == DeletionRequest.Trigger.CONTRACT_ENDED
+    # Ending face recognition disposes of everything, processors' copies included: they prove it the same way.
+    cancelled = trigger == DeletionRequest.Trigger.RECOGNITION_ENDED and propagation.system.kind == "processor"
+    if not (ended or cancelled):
         return
     if confirmation.outcome == Propagation.State.HELD:
         raise PropagationError(
-            _("A processor whose contract has ended may keep nothing: return or delete it (PIPL Art 21)."),
+            _(
+                "A processor keeps nothing once its contract or face recognition has ended: return or delete it "
+                "(PIPL Art 21)."
+            ),
             code="processor_held",
         )
     if not re.fullmatch(r"[0-9a-f]{64}", str(confirmation.evidence.get("certificate_sha256", ""))):
         raise PropagationError(
             _(
-                "The contract has ended: the confirmation needs the processor's deletion certificate "
-                "(its SHA-256 as certificate_sha256, or the file on the confirmation page)."
+                "Its contract or face recognition has ended: the confirmation needs the processor's deletion "
+                "certificate (its SHA-256 as certificate_sha256, or the file on the confirmation page)."
             ),
             code="certificate",
         )
@@ -243,7 +251,7 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
             Propagation.objects.select_for_update()
             .filter(pk__in=by_id)
             .exclude(state__in=states.TERMINAL)
-            .select_related("deletion_request")
+            .select_related("deletion_request", "system")
             .order_by("pk")
         )
         if not rows:

@@ -41,8 +41,22 @@ from ..filings.models import RegulatorAccount
 from ..filings.services import filing_agent_set, filing_attach, filing_create
 from ..registry.credentials import credential_issue
 from ..registry.holdings import holding_record, holdings_load_pseudonymous
-from ..registry.models import Alternative, ImpactAssessment, LegalEntity, ProcessingSystem, Site, SystemCredential
-from ..registry.services import impact_assessment_approve, impact_assessment_submit, system_save
+from ..registry.models import (
+    Alternative,
+    DeviceGroup,
+    ImpactAssessment,
+    LegalEntity,
+    ProcessingSystem,
+    Site,
+    SystemCredential,
+)
+from ..registry.services import (
+    impact_assessment_approve,
+    impact_assessment_submit,
+    legal_rep_id_record,
+    signage_evidence_add,
+    system_save,
+)
 from ..requests.services import request_submit
 
 ACTOR = "command:seed_demo"
@@ -129,8 +143,14 @@ class DemoSeed:
                 pipo_designated=True,  # 1,350,000 guests on file: the officer report to the city is due
                 pi_headcount=1_350_000,
                 pi_headcount_on=timezone.localdate(),
+                security_measures="人脸特征存储于设备内并加密；后台访问控制与双因素认证；安全审计日志保存三年；入侵检测。",
+                mlps_level="level_3",
+                mlps_record_number="31010143003-25017",
+                incident_plan_on=dt.date(2025, 5, 12),
+                training_last_on=dt.date(2025, 11, 20),
             ),
         )
+        legal_rep_id_record(actor=ACTOR, entity=entity, id_type="resident_id", number=DEMO_ID_NUMBER)
         sites = [
             record_save(
                 actor=ACTOR,
@@ -150,6 +170,15 @@ class DemoSeed:
                 ("北京国贸店", "Beijing CBD hotel", "北京市朝阳区建国门外大街1号", "员工通道考勤机前"),
             ]
         ]
+        for site in sites:  # the signs are stated from their photo, dated, never from a checkbox
+            signage_evidence_add(
+                actor=ACTOR,
+                site=site,
+                taken_on=dt.date(2025, 6, 1),
+                collection_area=site.collection_area,
+                content=_sample_scan(f"{site.name_zh}：人脸识别提示标识照片"),
+                content_type="application/pdf",
+            )
         specs = [
             (
                 "外滩店自助入住机",
@@ -236,11 +265,25 @@ class DemoSeed:
                 contract_starts_on=dt.date(2025, 6, 1) if kind == "processor" else None,
                 contract_ends_on=dt.date(2027, 5, 31) if kind == "processor" else None,
                 contract_data_types="人脸图像、人脸特征" if kind == "processor" else "",
+                counterparty_name="云盾安防科技有限公司" if kind == "processor" else "",
+                provision_purpose="受托存储与比对门禁人脸特征" if kind == "processor" else "",
+                recognition_mode="real_time" if recognition != "none" else "",
             )
             declared = [purposes[purpose]]
             if system.internet_transmission:  # sending faces over the internet is a consent of its own
                 declared.append(Purpose.objects.get(code=Purpose.TRANSMISSION))
             systems.append(system_save(actor=ACTOR, system=system, purposes=declared))
+            if kind in ("device", "central"):
+                device_kind, count, where = {
+                    "hotel-check-in": ("kiosk", 2, "大堂前台"),
+                    "access-control": ("gate", 12, "各客房楼层电梯厅"),
+                    "staff-attendance": ("terminal", 1, "员工通道"),
+                    "member-verification": ("terminal", 8, "各店前台会员终端（采集后传至会员服务器）"),
+                }[purpose]
+                record_save(
+                    actor=ACTOR,
+                    instance=DeviceGroup(system=system, kind=device_kind, count=count, location=where),
+                )
         assessment = record_save(
             actor=ACTOR,
             instance=ImpactAssessment(
@@ -384,7 +427,11 @@ class DemoSeed:
                 dpo_name="吴敏",
                 dpo_email="privacy@shencheng.example",
                 dpo_phone="021-5555-0200",
-                security_measures="人脸特征存储于门禁设备内并加密；管理平台访问控制与双因素认证；安全审计日志保存三年；入侵检测；网络安全等级保护第二级（备案号示例）。",
+                security_measures="人脸特征存储于门禁设备内并加密；管理平台访问控制与双因素认证；安全审计日志保存三年；入侵检测。",
+                mlps_level="level_2",
+                mlps_record_number="31011543002-25001",
+                incident_plan_on=dt.date(2025, 5, 20),
+                training_last_on=dt.date(2025, 9, 15),
                 operating_procedures="《人脸信息处理规则》v1（2025-06-01）；《门禁系统运维规程》v3（2025-05-20）；《删除与保存期限规程》v2（2025-06-01）。",
             ),
         )
@@ -409,8 +456,14 @@ class DemoSeed:
                 retention_justification_zh="住户迁出或撤回同意后立即删除；最长保存一年。",
                 contact_email="gates@shencheng.example",
                 cross_border=False,
+                recognition_mode="real_time",
             ),
             purposes=[purpose],
+        )
+        legal_rep_id_record(actor=ACTOR, entity=entity, id_type="resident_id", number=DEMO_ID_NUMBER)
+        record_save(
+            actor=ACTOR,
+            instance=DeviceGroup(system=gates, kind="gate", count=24, location="小区南、北大门及各楼栋单元门"),
         )
         assessment = record_save(
             actor=ACTOR,
@@ -448,7 +501,15 @@ class DemoSeed:
         person_counts_take()  # the daily count: reaching 100,000 opens the filing obligation
         obligation = entity.filing_obligations.get()
         filing = filing_create(actor=ACTOR, entity=entity, kind=obligation.kind, obligation=obligation)
-        filing_agent_set(actor=ACTOR, filing=filing, name="陈立", phone="13600136000", email="chenli@shencheng.example")
+        filing_agent_set(
+            actor=ACTOR,
+            filing=filing,
+            name="陈立",
+            phone="13600136000",
+            email="chenli@shencheng.example",
+            id_type="passport",
+            id_number="E98765432",
+        )
         for kind, title in SAMPLE_ATTACHMENTS:
             filing_attach(
                 actor=ACTOR, filing=filing, kind=kind, content=_sample_scan(title), content_type="application/pdf"
@@ -492,6 +553,10 @@ class DemoSeed:
                 TOTP.activate(user, DEMO_TOTP_SECRET)  # staff need a second factor
             users[username] = user
         return users
+
+
+# The example number of the identity card standard (GB 11643): well formed, nobody's.
+DEMO_ID_NUMBER = "11010519491231002X"
 
 
 def _sample_scan(title: str) -> bytes:

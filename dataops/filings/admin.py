@@ -20,6 +20,7 @@ from facerights.audit import actor_for
 from facerights.uploads import read_upload
 
 from ..registry.admin import LegalEntityAdmin as RegistryLegalEntityAdmin
+from ..registry.identity import id_number_check
 from ..registry.models import LegalEntity
 from .changes import change_review_decide, recognition_end
 from .models import ChangeReview, Filing, FilingAttachment, FilingObligation, RegulatorAccount
@@ -27,6 +28,7 @@ from .pack import filing_bundle, filing_pack
 from .services import (
     filing_agent_set,
     filing_attach,
+    filing_disposal_set,
     filing_generate,
     filing_review,
     filing_submit,
@@ -89,6 +91,24 @@ class FilingActionForm(ActionForm):
     )
 
 
+class FilingForm(forms.ModelForm):
+    agent_id_number = forms.CharField(
+        label=_("their document number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_("Kept encrypted and shown masked. Leave empty to keep the number on file."),
+    )
+
+    class Meta:
+        model = Filing
+        fields = ("agent_name", "agent_phone", "agent_email", "agent_id_type", "disposal_description")
+
+    def clean_agent_id_number(self) -> str:
+        number = self.cleaned_data["agent_id_number"].strip()
+        return id_number_check(self.cleaned_data.get("agent_id_type", ""), number) if number else ""
+
+
 class FilingAttachmentForm(forms.ModelForm):
     upload = forms.FileField(label=_("scan (PDF, PNG or JPEG, at most 5 MB)"))
 
@@ -146,7 +166,9 @@ class FilingAdmin(admin.ModelAdmin):
         "acknowledged_at",
         "acknowledged_by",
         "downloads",
+        "agent_id_masked",
     )
+    form = FilingForm
     fields = (
         "number",
         "version",
@@ -157,7 +179,11 @@ class FilingAdmin(admin.ModelAdmin):
         "agent_name",
         "agent_phone",
         "agent_email",
-        *readonly_fields[6:],
+        "agent_id_type",
+        "agent_id_number",
+        "agent_id_masked",
+        "disposal_description",
+        *readonly_fields[6:-1],
     )
     inlines = [FilingAttachmentInline]
     actions = ["generate", "review", "submit"]
@@ -190,13 +216,17 @@ class FilingAdmin(admin.ModelAdmin):
                 formset.new_objects.append(attachment)
 
     def save_model(self, request, obj, form, change):
+        actor = actor_for(request.user)
         filing_agent_set(
-            actor=actor_for(request.user),
+            actor=actor,
             filing=obj,
             name=obj.agent_name,
             phone=obj.agent_phone,
             email=obj.agent_email,
+            id_type=obj.agent_id_type,
+            id_number=form.cleaned_data.get("agent_id_number") or "",
         )
+        filing_disposal_set(actor=actor, filing=obj, text=obj.disposal_description)
 
     @admin.display(description=_("documents"))
     def downloads(self, obj):

@@ -11,7 +11,7 @@ from django.utils import translation
 from facerights.pdf import html_to_pdf
 
 from .models import Filing, FilingDocument
-from .wording import LABELS, change_rows, label
+from .wording import LABELS, change_rows, label, rules_text
 
 DOCUMENTS = [(kind, lang) for kind in FilingDocument.Kind.values for lang in ("zh", "en")]
 
@@ -42,6 +42,7 @@ def filing_build_document(*, filing_id: int, kind: str, language: str) -> Filing
                     for item in snapshot.get("unknown", [])
                 ],
                 "changes": change_rows((snapshot.get("J") or {}).get("diff", []), language),
+                "rules": rules_text(snapshot, language),
             },
         )
     pdf = html_to_pdf(html)  # seconds: rendered before taking the lock

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from facerights import crypto
 from facerights.models import Deadline
 
+from ..registry.identity import IdDocumentType
 from ..registry.models import LegalEntity
 from ..registry.provinces import Province
 
@@ -117,6 +118,21 @@ class Filing(models.Model):
     agent_name = models.CharField(_("person handling the filing (经办人)"), max_length=100, blank=True)
     agent_phone = models.CharField(_("their phone"), max_length=32, blank=True)
     agent_email = models.EmailField(_("their email"), blank=True)
+    agent_id_type = models.CharField(
+        _("their identity document"), max_length=24, choices=IdDocumentType.choices, blank=True
+    )
+    # The number, encrypted (registry/identity.py): set with filing_agent_set, shown masked.
+    agent_id_ciphertext = models.BinaryField(null=True, editable=False)
+    agent_id_masked = models.CharField(_("document number (masked)"), max_length=24, blank=True, editable=False)
+    agent_id_digest = models.CharField(max_length=64, blank=True, editable=False)
+    disposal_description = models.TextField(
+        _("how the facial information was disposed of (cancellation)"),
+        blank=True,
+        help_text=_(
+            "For a cancellation filing: what was deleted, where, by whom, and how the processors proved it. "
+            "The filing cannot be reviewed without it."
+        ),
+    )
     snapshot = models.JSONField(_("data the documents were built from"), null=True, blank=True, editable=False)
     snapshot_sha256 = models.CharField(_("SHA-256 of that data"), max_length=64, blank=True, editable=False)
     progress = models.PositiveSmallIntegerField(_("documents built (%)"), default=0, editable=False)

@@ -20,6 +20,7 @@ from facerights.due import Due
 from facerights.models import AuditChainHead
 from facerights.queues import enqueue_on_commit
 
+from ..registry.identity import id_number_check, id_number_seal
 from ..registry.models import LegalEntity
 from .documents import DOCUMENTS
 from .models import Filing, FilingAttachment, FilingObligation
@@ -114,17 +115,46 @@ def _editable(filing: Filing) -> Filing:
     return filing
 
 
-def filing_agent_set(*, actor: str, filing: Filing, name: str, phone: str, email: str) -> Filing:
-    """Name the person handling the filing (经办人); only a draft changes, and the documents must be generated again."""
+def agent_id_aad(filing: Filing) -> bytes:
+    return f"facerights:agent-id:{filing.pk}".encode()
+
+
+def filing_agent_set(
+    *, actor: str, filing: Filing, name: str, phone: str, email: str, id_type: str = "", id_number: str = ""
+) -> Filing:
+    """Name the person handling the filing (经办人), with their identity document when given (its number
+    encrypted; left as it is when none is given). Only a draft changes; the documents must be generated again."""
+    number = id_number_check(id_type, id_number) if id_number.strip() else ""
     with transaction.atomic():
         filing = _editable(filing)
         if filing.state != Filing.State.DRAFT:
             raise FilingError(_("Only a draft changes: a reviewed filing keeps what was reviewed."), code="state")
-        if (filing.agent_name, filing.agent_phone, filing.agent_email) == (name, phone, email):
+        sealed = id_number_seal(number, aad=agent_id_aad(filing)) if number else None
+        unchanged = (filing.agent_name, filing.agent_phone, filing.agent_email) == (name, phone, email)
+        if unchanged and (sealed is None or (filing.agent_id_type, filing.agent_id_digest) == (id_type, sealed.digest)):
             return filing
         filing.agent_name, filing.agent_phone, filing.agent_email = name, phone, email
-        filing.save(update_fields=["agent_name", "agent_phone", "agent_email"])
+        fields = ["agent_name", "agent_phone", "agent_email"]
+        if sealed is not None:
+            filing.agent_id_type, filing.agent_id_ciphertext = id_type, sealed.ciphertext
+            filing.agent_id_masked, filing.agent_id_digest = sealed.masked, sealed.digest
+            fields += ["agent_id_type", "agent_id_ciphertext", "agent_id_masked", "agent_id_digest"]
+        filing.save(update_fields=fields)
         audit_record(actor=actor, action="filing.agent_changed", target=filing)
+    return filing
+
+
+def filing_disposal_set(*, actor: str, filing: Filing, text: str) -> Filing:
+    """Describe how the facial information was disposed of (a cancellation); only a draft changes."""
+    with transaction.atomic():
+        filing = _editable(filing)
+        if filing.disposal_description == text.strip():
+            return filing
+        if filing.state != Filing.State.DRAFT:
+            raise FilingError(_("Only a draft changes: a reviewed filing keeps what was reviewed."), code="state")
+        filing.disposal_description = text.strip()
+        filing.save(update_fields=["disposal_description"])
+        audit_record(actor=actor, action="filing.disposal_described", target=filing)
     return filing
 
 

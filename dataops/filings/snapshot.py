@@ -45,6 +45,14 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
     notice = system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
     minors = ConsentRecord.objects.filter(system=system, method=ConsentRecord.Method.GUARDIAN).exists()
     processing = processing_summary(system, until=today)
+    signage = (
+        [
+            {"sha256": e.sha256, "taken_on": e.taken_on.isoformat(), "collection_area": e.collection_area}
+            for e in system.site.signage_evidence.order_by("-taken_on", "-pk")[:3]
+        ]
+        if system.site and system.site.is_public_place
+        else []
+    )
     # Of the people held, how many gave their separate consent to internet transmission (a fact, not a claim).
     transmission_consented = (
         Holding.objects.filter(
@@ -71,6 +79,8 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         "purposes_zh": sorted(p.name_zh for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
         "purposes_en": sorted(p.name_en for p in system.purposes.all() if p.code != Purpose.TRANSMISSION),
         "recognition": system.recognition,
+        "recognition_mode": system.recognition_mode,  # "": not answered yet (blocks the review)
+        "devices": [{"kind": d.kind, "count": d.count, "location": d.location} for d in system.devices.all()],
         "legal_basis": "written_consent" if system.requires_written_consent else "separate_consent",
         "face_only_method": not system.alternatives,
         "alternatives": sorted(system.alternatives),
@@ -80,7 +90,9 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
         "site": system.site.name_zh if system.site else "",
         "site_address": system.site.address if system.site else "",
         "public_place": bool(system.site and system.site.is_public_place),
-        "signage": bool(system.site and system.site.signage_present),
+        # Signs are stated from their evidence (a photo or document with its date), never from a checkbox.
+        "signage": bool(system.site and system.site.signage_present and signage),
+        "signage_evidence": signage,
         "collection_area": system.site.collection_area if system.site else "",
         "private_space": bool(system.site and system.site.is_private_space),  # refused by the registry (R28)
         "storage_location": system.storage_location,
@@ -95,7 +107,11 @@ def _system_section(system: ProcessingSystem, today: dt.date) -> dict:
             "ends_on": system.contract_ends_on.isoformat() if system.contract_ends_on else "",
             "data_types": system.contract_data_types,
             "subprocessing_approved": system.subprocessing_approved,
-            "contact": system.contact_name,
+            "contact": " ".join(
+                part for part in (system.contact_name, system.contact_phone, system.contact_email) if part
+            ),
+            "counterparty": system.counterparty_name,
+            "provision_purpose": system.provision_purpose,
         }
         if system.kind in (ProcessingSystem.Kind.PROCESSOR, ProcessingSystem.Kind.RECIPIENT)
         else None,
@@ -121,7 +137,7 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
     systems = (
         ProcessingSystem.objects.filter(entity=entity)
         .exclude(status=ProcessingSystem.Status.DRAFT)
-        .prefetch_related("purposes")
+        .prefetch_related("purposes", "devices")
         .select_related("site")
         .order_by("pk")
     )
@@ -142,6 +158,10 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
             "province": entity.province,
             "operating_address": entity.operating_address or entity.registered_address,
             "legal_representative": entity.legal_representative,
+            # The number itself stays encrypted in the registry: its kind, masked form and keyed digest here.
+            "legal_rep_id_type": entity.legal_rep_id_type,
+            "legal_rep_id_masked": entity.legal_rep_id_masked,
+            "legal_rep_id_digest": entity.legal_rep_id_digest,
             "contact": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip(),
             "pipo": f"{entity.dpo_name} {entity.dpo_phone} {entity.dpo_email}".strip()
             if entity.pipo_designated
@@ -158,7 +178,13 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
             "counted_on": today.isoformat(),
             "method": "distinct natural persons with facial information stored in any system; completed deletions excluded",
         },
-        "F": {"measures": entity.security_measures},
+        "F": {
+            "measures": entity.security_measures,
+            "mlps_level": entity.mlps_level,
+            "mlps_record_number": entity.mlps_record_number,
+            "incident_plan_on": entity.incident_plan_on.isoformat() if entity.incident_plan_on else "",
+            "training_last_on": entity.training_last_on.isoformat() if entity.training_last_on else "",
+        },
         "G": {
             "notices": [
                 {
@@ -169,6 +195,12 @@ def registry_sections(entity: LegalEntity, today: dt.date) -> dict:
                 }
                 for s in systems
                 for n in s.notices.filter(status=Notice.Status.PUBLISHED).order_by("version")
+            ],
+            # The rules themselves, as people read them: each system's current notice, word for word.
+            "rules": [
+                {"system": s.name_zh, "version": n.version, "text": n.snapshot}
+                for s in systems
+                if (n := s.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()) is not None
             ],
             "procedures": entity.operating_procedures,
         },
@@ -216,7 +248,14 @@ def filing_snapshot(filing: Filing, *, today: dt.date | None = None) -> dict:
             "due": _due_data(obligation.due) if obligation else None,
         },
         **registry_sections(entity, today),
-        "C": {"agent_name": filing.agent_name, "agent_phone": filing.agent_phone, "agent_email": filing.agent_email},
+        "C": {
+            "agent_name": filing.agent_name,
+            "agent_phone": filing.agent_phone,
+            "agent_email": filing.agent_email,
+            "agent_id_type": filing.agent_id_type,
+            "agent_id_masked": filing.agent_id_masked,
+            "agent_id_digest": filing.agent_id_digest,
+        },
         "I": [
             {"kind": a.kind, "sha256": a.sha256, "size": a.size, "content_type": a.content_type}
             for a in filing.attachments.order_by("kind", "pk")
@@ -233,17 +272,30 @@ def snapshot_unknowns(snapshot: dict) -> list[dict[str, str]]:
 
     The documents say "unknown" where these are; nothing is assumed in their place.
     """
-    unknown = []
-    for field in ("legal_representative", "contact"):
-        if not str(snapshot["B"].get(field) or "").strip():
-            unknown.append({"fact": field, "where": ""})
-    if not str(snapshot["F"].get("measures") or "").strip():
-        unknown.append({"fact": "measures", "where": ""})
+    unknown: list[dict[str, str]] = []
+
+    def missing(section: dict, *fields: str, where: str = "") -> None:
+        unknown.extend({"fact": f, "where": where} for f in fields if not str(section.get(f) or "").strip())
+
+    missing(snapshot["B"], "legal_representative", "legal_rep_id_type", "contact")
+    missing(snapshot["C"], "agent_name", "agent_id_type")
+    missing(snapshot["F"], "measures", "mlps_level", "incident_plan_on", "training_last_on")
     for system in snapshot["D"]:
+        name = system["name_zh"]
         if system.get("cross_border") is None:
-            unknown.append({"fact": "cross_border", "where": system["name_zh"]})
+            unknown.append({"fact": "cross_border", "where": name})
         if system.get("public_place") and not system.get("signage"):
-            unknown.append({"fact": "public_place", "where": system["name_zh"]})
+            unknown.append({"fact": "public_place", "where": name})
+        if system.get("recognition") != "none":
+            missing(system, "recognition_mode", where=name)
+        if system.get("kind") in ("device", "central") and not system.get("devices"):
+            unknown.append({"fact": "devices", "where": name})
+        if system.get("processor") is not None:
+            missing(system["processor"], "counterparty", "contact", where=name)
+            if system.get("kind") == "recipient":
+                missing(system["processor"], "provision_purpose", where=name)
+    if snapshot.get("K") is not None:
+        missing(snapshot["K"], "disposal", where="")
     return unknown
 
 
@@ -310,8 +362,20 @@ def _cancellation_section(filing: Filing) -> dict | None:
     per_system = []
     for system in ProcessingSystem.objects.filter(entity=entity).order_by("pk"):
         rows = Propagation.objects.filter(system=system, deletion_request__in=deletions)
+        certificates = (
+            sorted(
+                {
+                    str(evidence.get("certificate_sha256"))
+                    for evidence in rows.exclude(evidence=None).values_list("evidence", flat=True)
+                    if isinstance(evidence, dict) and evidence.get("certificate_sha256")
+                }
+            )
+            if system.kind == ProcessingSystem.Kind.PROCESSOR
+            else None
+        )
         per_system.append(
             {
+                "processor_certificates": certificates,  # None: not a processor
                 "system": system.name_zh,
                 "instructions": rows.count(),
                 "confirmed": rows.filter(state__in=Propagation.TERMINAL).count(),
@@ -328,6 +392,7 @@ def _cancellation_section(filing: Filing) -> dict | None:
         .first()
     )
     return {
+        "disposal": filing.disposal_description,
         "ended_on": entity.recognition_ended_on.isoformat() if entity.recognition_ended_on else "",
         # The filing being cancelled, by the number the CAC gave it.
         "filed_receipt": filed.cac_receipt_number if filed else "",

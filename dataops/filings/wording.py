@@ -81,6 +81,28 @@ LABELS = {
         ("attachments", "承诺书及附件", "Commitment and attachments"),
         ("change", "变更情况", "Changes"),
         ("cancellation", "注销情况", "Cancellation"),
+        ("legal_rep_id_type", "法定代表人身份证件类型及号码", "Legal representative's identity document and number"),
+        ("agent_name", "经办人姓名", "Name of the person handling the filing"),
+        ("agent_id_type", "经办人身份证件类型及号码", "Identity document and number of the person handling the filing"),
+        ("mlps_level", "网络安全等级保护级别及备案证明编号", "Multi-level protection (等保) level and record number"),
+        (
+            "incident_plan_on",
+            "个人信息安全事件应急预案（制定或修订日期）",
+            "Incident response plan (adopted or revised on)",
+        ),
+        (
+            "training_last_on",
+            "个人信息保护培训（最近一次日期）",
+            "Staff training on personal information (last held on)",
+        ),
+        ("recognition_mode", "实时识别或批量识别", "Real-time or batch recognition"),
+        ("devices", "设备类型、数量和位置", "Device types, numbers and locations"),
+        ("counterparty", "受托人或接收方名称", "Name of the processor or recipient"),
+        ("provision_purpose", "委托或提供的目的", "Purpose of the entrustment or provision"),
+        ("signage_evidence", "显著提示标识的证明材料", "Evidence of the conspicuous signs"),
+        ("rules_text", "人脸信息处理规则全文", "The facial information processing rules in full"),
+        ("disposal", "人脸信息处置情况说明", "How the facial information was disposed of"),
+        ("processor_certificates", "受托人删除证明", "Processors' deletion certificates"),
         ("yes", "是", "Yes"),
         ("no", "否", "No"),
     ]
@@ -118,6 +140,10 @@ FIELDS: dict[str, str | tuple[str, str]] = {
     "notice_version": ("告知书版本", "Notice version"),
     "notice_published": ("告知书发布日期", "Notice published on"),
     "notice_sha256": ("告知书指纹（SHA-256）", "Notice fingerprint (SHA-256)"),
+    "legal_rep_id_masked": ("法定代表人身份证件号码（部分隐藏）", "Legal representative's document number (masked)"),
+    "legal_rep_id_digest": ("法定代表人身份证件号码（校验值）", "Legal representative's document number (check value)"),
+    "mlps_record_number": ("等保备案证明编号", "Multi-level protection record number"),
+    "rules": "rules_text",
     # F to H
     "notices": "notice",
     "procedures": ("内部操作规程", "Internal operating procedures"),
@@ -134,6 +160,10 @@ CODED: dict[str, str | type[Choices]] = {
     "alternatives": Alternative,  # a list in a JSON field: its items are this set's codes
     "data_kinds": "dataops.Holding.data_kind",
     "province": "dataops.LegalEntity.province",
+    "recognition_mode": "dataops.ProcessingSystem.recognition_mode",
+    "mlps_level": "dataops.LegalEntity.mlps_level",
+    "legal_rep_id_type": "dataops.LegalEntity.legal_rep_id_type",
+    "agent_id_type": "dataops.Filing.agent_id_type",
 }
 LEGAL_BASIS = {"written_consent": ("书面同意", "written consent"), "separate_consent": ("单独同意", "separate consent")}
 # Shown once under their own key: the same fact in another form would only repeat the change.
@@ -171,6 +201,17 @@ def value_text(key: str, value: object, language: str | None = None) -> str:
         return ("、" if zh else ", ").join(str(names.get(code) or f"[{code}]") for code in value)
     if key == "notices" and isinstance(value, list):
         return "; ".join(f"{n['system']} v{n['version']} ({date_text(_day(n['published']), lang)})" for n in value)
+    if key == "devices" and isinstance(value, list):
+        return "; ".join(
+            f"{field_label('dataops.DeviceGroup.kind', d['kind'], lang)} × {d['count']} · {d['location']}"
+            for d in value
+        )
+    if key == "signage_evidence" and isinstance(value, list):
+        return "; ".join(f"SHA-256 {e['sha256'][:16]}… ({date_text(_day(e['taken_on']), lang)})" for e in value)
+    if key == "rules" and isinstance(value, list):
+        return "; ".join(f"{r['system']} v{r['version']}" for r in value)
+    if key.endswith("_digest"):
+        return str(value)[:16] + "…"
     if key == "H" and isinstance(value, list):
         return "; ".join(f"{h['title']} ({date_text(_day(h['approved_on']), lang)})" for h in value)
     if key.endswith("_on") or key == "notice_published":
@@ -212,3 +253,33 @@ def _day(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text[:10]) if text else None
     except ValueError:
         return None
+
+
+NOTICE_ITEMS = {
+    "handler": ("处理者名称和联系方式", "Handler's name and contact"),
+    "purpose": ("处理目的", "Purpose"),
+    "method": ("处理方式", "Method of processing"),
+    "retention": ("保存期限", "Retention period"),
+    "necessity": ("必要性", "Necessity"),
+    "impact": ("对个人权益的影响", "Impact on the person's rights"),
+    "rights": ("行使权利的方式和程序", "How to exercise rights"),
+    "alternatives": ("非人脸识别替代方式", "Non-face alternatives"),
+    "other": ("其他事项", "Other matters"),
+}
+
+
+def rules_text(snapshot: dict, language: str | None = None) -> list[dict]:
+    """Each system's current notice, word for word in the language, item by item (G, the rules in full)."""
+    lang = language_of(language)
+    return [
+        {
+            "system": rule["system"],
+            "version": rule["version"],
+            "items": [
+                {"label": NOTICE_ITEMS[item][0 if lang == "zh" else 1], "text": text}
+                for item in NOTICE_ITEMS
+                if (text := ((rule.get("text") or {}).get(lang) or {}).get(item, "").strip())
+            ],
+        }
+        for rule in (snapshot.get("G") or {}).get("rules", [])
+    ]

@@ -20,10 +20,14 @@ from facerights.admin import (
 )
 from facerights.audit import actor_for
 from facerights.present import actor_text
+from facerights.services import record_save
+from facerights.uploads import read_upload
 
 from .credentials import credential_issue
 from .holdings import CHECK_REASONS
+from .identity import id_number_check
 from .models import (
+    DeviceGroup,
     EntityGroup,
     Holding,
     ImpactAssessment,
@@ -31,6 +35,7 @@ from .models import (
     ProcessingDay,
     ProcessingRefusal,
     ProcessingSystem,
+    SignageEvidence,
     Site,
     SystemCredential,
     SystemTransfer,
@@ -40,6 +45,8 @@ from .services import (
     impact_assessment_deletable,
     impact_assessment_delete,
     impact_assessment_submit,
+    legal_rep_id_record,
+    signage_evidence_add,
     system_activate,
     system_deliveries_pause,
     system_enrolments_pause,
@@ -78,19 +85,110 @@ class EntityGroupAdmin(AuditedModelAdmin):
     list_display = ("name_zh", "name_en")
 
 
+class LegalEntityForm(forms.ModelForm):
+    legal_rep_id_number = forms.CharField(
+        label=_("legal representative's document number"),
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_("Kept encrypted and shown masked. Leave empty to keep the number on file."),
+    )
+
+    class Meta:
+        model = LegalEntity
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets decide; this form only adds the number)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.legal_rep_id_masked:
+            self.fields["legal_rep_id_number"].help_text = _(
+                "On file: %(masked)s. Type a new number to replace it."
+            ) % {"masked": self.instance.legal_rep_id_masked}
+
+    def clean_legal_rep_id_number(self) -> str:
+        number = self.cleaned_data["legal_rep_id_number"].strip()
+        return id_number_check(self.cleaned_data.get("legal_rep_id_type", ""), number) if number else ""
+
+
 @admin.register(LegalEntity)
 class LegalEntityAdmin(AuditedModelAdmin):
     """Legal entities. filings/admin.py extends this admin with the daily count and "End face recognition"."""
 
+    form = LegalEntityForm
     list_display: tuple[str, ...] = ("name_zh", "credit_code", "province", "dpo_name", "recognition_ended_on")
     list_filter = ("province",)
     search_fields = ("name_zh", "name_en", "=credit_code")
+    readonly_fields = ("legal_rep_id_masked",)
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_for(request.user)
+        record_save(actor=actor, instance=obj)
+        number = form.cleaned_data.get("legal_rep_id_number")
+        if number:
+            legal_rep_id_record(actor=actor, entity=obj, id_type=obj.legal_rep_id_type, number=number)
+
+
+class SignageEvidenceForm(forms.ModelForm):
+    upload = forms.FileField(label=_("photo or document (PDF, PNG or JPEG, at most 5 MB)"))
+
+    class Meta:
+        model = SignageEvidence
+        fields = ("taken_on", "collection_area")
+        widgets = {"taken_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_upload(self):
+        content, content_type = read_upload(self.cleaned_data["upload"])
+        self.cleaned_data["content_type"] = content_type
+        return content
+
+
+class SignageEvidenceInline(admin.TabularInline):
+    model = SignageEvidence
+    form = SignageEvidenceForm
+    extra = 1
+    can_delete = False
+    readonly_fields = ("sha256", "size", "uploaded_at")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # evidence is added, never edited: a new photo is a new row
 
 
 @admin.register(Site)
 class SiteAdmin(AuditedModelAdmin):
     list_display = ("name_zh", "entity", "is_public_place", "signage_present")
     list_filter = ("entity", "is_public_place")
+    inlines = [SignageEvidenceInline]
+
+    def save_formset(self, request, form, formset, change):
+        actor = actor_for(request.user)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if inline_form.has_changed() and inline_form.is_valid() and inline_form.cleaned_data.get("upload"):
+                formset.new_objects.append(
+                    signage_evidence_add(
+                        actor=actor,
+                        site=form.instance,
+                        taken_on=inline_form.cleaned_data["taken_on"],
+                        collection_area=inline_form.cleaned_data["collection_area"],
+                        content=inline_form.cleaned_data["upload"],
+                        content_type=inline_form.cleaned_data["content_type"],
+                    )
+                )
+
+
+class DeviceGroupInline(admin.TabularInline):
+    """Devices are added and edited here; removed from their own list (Devices), with an audit event each."""
+
+    model = DeviceGroup
+    extra = 1
+    can_delete = False
+
+
+@admin.register(DeviceGroup)
+class DeviceGroupAdmin(AuditedModelAdmin):
+    list_display = ("system", "kind", "count", "location")
+    list_filter = ("kind", "system__entity")
+    search_fields = ("system__name_zh", "location")
 
 
 @admin.register(ProcessingSystem)
@@ -108,6 +206,24 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     )
     filter_horizontal = ("purposes",)
     """Processing systems. deletions/admin.py extends this admin with the connection test."""
+
+    inlines = [DeviceGroupInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not DeviceGroup:
+            return super().save_formset(request, form, formset, change)
+        actor = actor_for(request.user)  # each device row with its audit event
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if inline_form.has_changed() and inline_form.is_valid():
+                device = inline_form.instance
+                device.system = form.instance
+                adding = device._state.adding
+                record_save(actor=actor, instance=device)
+                if adding:
+                    formset.new_objects.append(device)
+                else:
+                    formset.changed_objects.append((device, inline_form.changed_data))
 
     actions = [
         "transfer",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import ConsentRecord, DataSubject, Purpose
 
+from .identity import IdDocumentType
 from .provinces import Province
 from .validators import validate_credit_code
 
@@ -30,6 +31,16 @@ class EntityGroup(models.Model):
         return self.name_zh
 
 
+class MlpsLevel(models.TextChoices):
+    """The grade under the multi-level protection scheme (网络安全等级保护, 等保) of the systems that hold faces."""
+
+    NOT_GRADED = "not_graded", _("not graded (未定级)")
+    LEVEL_1 = "level_1", _("level 1 (第一级)")
+    LEVEL_2 = "level_2", _("level 2 (第二级)")
+    LEVEL_3 = "level_3", _("level 3 (第三级)")
+    LEVEL_4 = "level_4", _("level 4 (第四级)")
+
+
 class LegalEntity(models.Model):
     """A personal information handler (个人信息处理者)."""
 
@@ -45,6 +56,13 @@ class LegalEntity(models.Model):
     registered_address = models.CharField(_("registered address"), max_length=255)
     operating_address = models.CharField(_("operating address"), max_length=255, blank=True)
     legal_representative = models.CharField(_("legal representative"), max_length=100)
+    legal_rep_id_type = models.CharField(
+        _("legal representative's identity document"), max_length=24, choices=IdDocumentType.choices, blank=True
+    )
+    # The number, encrypted (registry/identity.py): set with legal_rep_id_record, shown masked.
+    legal_rep_id_ciphertext = models.BinaryField(null=True, editable=False)
+    legal_rep_id_masked = models.CharField(_("document number (masked)"), max_length=24, blank=True, editable=False)
+    legal_rep_id_digest = models.CharField(max_length=64, blank=True, editable=False)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     dpo_name = models.CharField(_("personal information protection officer"), max_length=100)
     dpo_email = models.EmailField(_("DPO email"))
@@ -71,6 +89,28 @@ class LegalEntity(models.Model):
             "Encryption, audit, access control, intrusion defence, 等保 level and record number (for filings)."
         ),
     )
+    mlps_level = models.CharField(
+        _("multi-level protection (等保) level"),
+        max_length=16,
+        choices=MlpsLevel.choices,
+        blank=True,
+        help_text=_("Unknown until answered: a filing cannot be reviewed while it is unknown."),
+    )
+    mlps_record_number = models.CharField(
+        _("multi-level protection record number (备案证明编号)"), max_length=64, blank=True
+    )
+    incident_plan_on = models.DateField(
+        _("incident response plan adopted or last revised"),
+        null=True,
+        blank=True,
+        help_text=_("PIPL Art 51: a filing cannot be reviewed while it is unknown."),
+    )
+    training_last_on = models.DateField(
+        _("last staff training on personal information protection"),
+        null=True,
+        blank=True,
+        help_text=_("PIPL Art 51: a filing cannot be reviewed while it is unknown."),
+    )
     operating_procedures = models.TextField(
         _("internal operating procedures"), blank=True, help_text=_("Their titles, versions and dates (for filings).")
     )
@@ -90,6 +130,14 @@ class LegalEntity(models.Model):
             raise ValidationError({"pi_headcount_on": _("Give the date the headcount was taken.")})
         if self.pi_headcount_on and self.pi_headcount_on > timezone.localdate():
             raise ValidationError({"pi_headcount_on": _("A headcount cannot be dated in the future.")})
+        graded = self.mlps_level in (MlpsLevel.LEVEL_2, MlpsLevel.LEVEL_3, MlpsLevel.LEVEL_4)
+        if graded and not self.mlps_record_number.strip():
+            # Level 2 and above are filed with the public security organs, who issue the record number.
+            raise ValidationError({"mlps_record_number": _("Level 2 and above have a record number: give it.")})
+        today = timezone.localdate()
+        for field in ("incident_plan_on", "training_last_on"):
+            if getattr(self, field) and getattr(self, field) > today:
+                raise ValidationError({field: _("This date cannot be in the future.")})
 
 
 class Site(models.Model):
@@ -175,6 +223,10 @@ class ProcessingSystem(models.Model):
         IDENTIFY = "identify", _("1:N identification")
         NONE = "none", _("stores only, recognises no one")
 
+    class Mode(models.TextChoices):
+        REAL_TIME = "real_time", _("real time (at the moment of capture)")
+        BATCH = "batch", _("in batches (afterwards, on stored captures)")
+
     class Storage(models.TextChoices):
         DEVICE = "device", _("on the device")
         SERVER = "server", _("on the company's server")
@@ -199,6 +251,13 @@ class ProcessingSystem(models.Model):
     purposes = models.ManyToManyField(Purpose, verbose_name=_("purposes"), related_name="systems")
     recognition = models.CharField(
         _("recognition"), max_length=16, choices=Recognition.choices, default=Recognition.VERIFY
+    )
+    recognition_mode = models.CharField(
+        _("real time or in batches"),
+        max_length=16,
+        choices=Mode.choices,
+        blank=True,
+        help_text=_("Unknown until answered: a filing cannot be reviewed while it is unknown."),
     )
     keeps_template = models.BooleanField(_("keeps face templates"), default=True)
     keeps_image = models.BooleanField(_("keeps face images"), default=False)
@@ -225,6 +284,13 @@ class ProcessingSystem(models.Model):
     contact_name = models.CharField(_("contact"), max_length=100, blank=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    counterparty_name = models.CharField(
+        _("legal name of the processor or recipient"),
+        max_length=200,
+        blank=True,
+        help_text=_("The company that processes for you, or receives the data (PIPL Arts 21, 23)."),
+    )
+    provision_purpose = models.CharField(_("purpose of the entrustment or provision"), max_length=255, blank=True)
     contract_reference = models.CharField(_("contract reference"), max_length=100, blank=True)
     contract_starts_on = models.DateField(_("contract starts"), null=True, blank=True)
     contract_ends_on = models.DateField(_("contract ends"), null=True, blank=True)
@@ -329,6 +395,62 @@ class ProcessingSystem(models.Model):
             errors["contact_email"] = _("A manual system needs the email address its deletion tasks are sent to.")
         if errors:
             raise ValidationError(errors)
+
+
+class DeviceGroup(models.Model):
+    """Devices of one kind at one location that capture faces for a system (a filing lists them)."""
+
+    class Kind(models.TextChoices):
+        GATE = "gate", _("gate or turnstile")
+        KIOSK = "kiosk", _("self-service kiosk")
+        CAMERA = "camera", _("camera")
+        TERMINAL = "terminal", _("terminal or tablet")
+        PAYMENT = "payment", _("payment terminal")
+        OTHER = "other", _("other device")
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.CASCADE, related_name="devices"
+    )
+    kind = models.CharField(_("kind of device"), max_length=16, choices=Kind.choices)
+    count = models.PositiveIntegerField(_("number"), validators=[MinValueValidator(1)])
+    location = models.CharField(_("where they stand"), max_length=255)
+
+    class Meta:
+        verbose_name = _("devices")
+        verbose_name_plural = _("devices")
+        ordering = ["system", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} × {self.count} · {self.location}"
+
+
+class SignageEvidence(models.Model):
+    """A photo or document showing the conspicuous signs at a site, with its date and collection area.
+
+    A public place's signs are stated in a filing only from evidence like this, never from a
+    checkbox (Measures Art 13). Encrypted at rest like every scan: a photo may show people.
+    """
+
+    site = models.ForeignKey(Site, verbose_name=_("site"), on_delete=models.PROTECT, related_name="signage_evidence")
+    taken_on = models.DateField(_("photographed or issued on"))
+    collection_area = models.CharField(_("collection area shown"), max_length=255)
+    ciphertext = models.BinaryField(editable=False)
+    content_type = models.CharField(max_length=32, editable=False)
+    size = models.PositiveIntegerField(editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("signage evidence")
+        verbose_name_plural = _("signage evidence")
+        ordering = ["site", "-taken_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.taken_on} {self.sha256[:12]}"
+
+    @property
+    def aad(self) -> bytes:
+        return f"facerights:signage:{self.site_id}:{self.sha256}".encode()
 
 
 class ImpactAssessment(models.Model):

@@ -8,6 +8,7 @@ event in that transaction and is safe to call twice. Holdings are in
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection
 from typing import Any, cast
 
@@ -20,10 +21,12 @@ from django.utils.translation import gettext as _
 from consent.models import Notice, Purpose
 from consent.rules import birthday_in
 from consent.services import consents_renewal_require
+from facerights import crypto
 from facerights.audit import audit_record
 from facerights.services import TransitionError, content_fields
 
-from .models import ImpactAssessment, ProcessingSystem
+from .identity import id_number_check, id_number_seal
+from .models import ImpactAssessment, LegalEntity, ProcessingSystem, SignageEvidence, Site
 
 # --- Processing systems ------------------------------------------------------------
 
@@ -360,3 +363,48 @@ def impact_assessment_delete(*, actor: str, assessment: ImpactAssessment) -> Non
             )
         audit_record(actor=actor, action="assessment.deleted", target=assessment)
         assessment.delete()
+
+
+def legal_rep_id_aad(entity: LegalEntity) -> bytes:
+    return f"facerights:legal-rep-id:{entity.pk}".encode()
+
+
+def legal_rep_id_record(*, actor: str, entity: LegalEntity, id_type: str, number: str) -> LegalEntity:
+    """Record the legal representative's identity document: its kind, and its number encrypted."""
+    number = id_number_check(id_type, number)
+    with transaction.atomic():
+        entity = LegalEntity.objects.select_for_update().get(pk=entity.pk)
+        sealed = id_number_seal(number, aad=legal_rep_id_aad(entity))
+        if (entity.legal_rep_id_type, entity.legal_rep_id_digest) == (id_type, sealed.digest):
+            return entity
+        entity.legal_rep_id_type = id_type
+        entity.legal_rep_id_ciphertext, entity.legal_rep_id_masked = sealed.ciphertext, sealed.masked
+        entity.legal_rep_id_digest = sealed.digest
+        entity.save(
+            update_fields=["legal_rep_id_type", "legal_rep_id_ciphertext", "legal_rep_id_masked", "legal_rep_id_digest"]
+        )
+        audit_record(actor=actor, action="legalentity.legal_rep_id_recorded", target=entity, data={"type": id_type})
+    return entity
+
+
+def signage_evidence_add(
+    *, actor: str, site: Site, taken_on: dt.date, collection_area: str, content: bytes, content_type: str
+) -> SignageEvidence:
+    """Keep a checked photo or document of a site's signs (encrypted), dated, with the area it shows."""
+    if taken_on > timezone.localdate():
+        raise ValidationError({"taken_on": _("This date cannot be in the future.")}, code="future")
+    if not collection_area.strip():
+        raise ValidationError({"collection_area": _("Describe the collection area the signs cover.")}, code="area")
+    with transaction.atomic():
+        evidence = SignageEvidence(
+            site=site,
+            taken_on=taken_on,
+            collection_area=collection_area.strip(),
+            content_type=content_type,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+        evidence.ciphertext = crypto.blob_encrypt(content, aad=evidence.aad)
+        evidence.save()
+        audit_record(actor=actor, action="site.signage_evidence_added", target=site, data={"sha256": evidence.sha256})
+    return evidence

@@ -25,6 +25,7 @@ from consent.services import subject_identifiers, subject_name, subject_shred
 from dataops.copies import services as copies
 from dataops.models import DataExport, EvidenceExport, Request, SystemCredential
 from dataops.registry.credentials import credential_issue, webhook_secrets
+from dataops.registry.services import legal_rep_id_record
 from dataops.requests.services import request_details, request_submit
 from dataops.workbench.records import record_export_build, record_export_content, record_export_request
 from facerights import crypto, keys
@@ -109,6 +110,8 @@ def world(settings, entity):
     check = linking.identity_check_submit(
         actor="test", user=owner, scan=b"\x89PNG scan", content_type="image/png", note="护照"
     )
+    # The entity was made before A was the only key: its legal representative's number again, under A.
+    legal_rep_id_record(actor="test", entity=entity, id_type="passport", number="E11111111")
     system = factories.draft_system(entity=entity)
     secret = credential_issue(actor="test", system=system, kind=SystemCredential.Kind.WEBHOOK_SECRET)
     request = request_submit(actor="test", subject=person, type=Request.Type.COPY, details="请给我一份副本")

@@ -14,9 +14,10 @@ from consent.services import subject_find
 from dataops.deletions.models import Propagation
 from dataops.deletions.propagations import propagation_confirm
 from dataops.deletions.tasks import propagations_sweep
-from dataops.demo.seed import DEMO_TOTP_SECRET
+from dataops.demo.seed import DEMO_ENTITY_CODE, DEMO_TOTP_SECRET
 from dataops.filings.counting import stored_persons
 from dataops.filings.models import Filing, FilingObligation
+from dataops.filings.snapshot import filing_snapshot, registry_sections, snapshot_unknowns
 from dataops.registry.models import Holding, LegalEntity, ProcessingSystem
 from facerights.audit import audit_chain_verify
 
@@ -84,6 +85,11 @@ def test_the_demo_has_what_each_journey_needs_once(seeded, client):
     assert stored_persons(large) > 100_000
     filing = Filing.objects.get(obligation=FilingObligation.objects.get(entity=large, kind="initial"))
     assert filing.state == "draft" and filing.attachments.count() == 5
+    # Every fact its forms state is on record: the DPO can generate and review it as it stands.
+    assert snapshot_unknowns(filing_snapshot(filing)) == []
+    jincheng = LegalEntity.objects.get(credit_code=DEMO_ENTITY_CODE)
+    agent = {"agent_name": "陈立", "agent_id_type": "passport"}  # named on a filing, when there is one
+    assert snapshot_unknowns({**registry_sections(jincheng, timezone.localdate()), "C": agent}) == []
     assert large.systems.get().status == "active"
     assert client.login(username="demo", password="facerights-demo-2026")
     assert "外滩店自助入住机" in client.get("/me/").content.decode()

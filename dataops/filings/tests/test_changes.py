@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from dataops.deletions.models import DeletionRequest
+from dataops.deletions.models import DeletionRequest, Propagation
+from dataops.deletions.propagations import PropagationError, propagation_confirm
 from dataops.filings.changes import (
     change_review_decide,
     filing_change_check,
@@ -17,6 +18,7 @@ from dataops.filings.documents import filing_build
 from dataops.filings.models import Filing
 from dataops.filings.services import (
     filing_attach,
+    filing_disposal_set,
     filing_generate,
     filing_review,
     filing_submit,
@@ -110,3 +112,33 @@ def test_a_change_filing_tells_what_changed_in_words_and_who_decided_by_name(fil
         and "林晓雯 (data-protection officer)" in en
     )
     assert "storage_location" not in zh + en and "user:" not in zh + en
+
+
+def test_a_cancellation_states_the_disposal_and_each_processors_certificate(entity, purpose, subject):
+    # Used to pass: a processor confirmed a cancellation's deletion with no certificate, and the
+    # cancellation filing said nothing of how the facial information was disposed of.
+    processor = factories.active_system(
+        entity=entity, purpose=purpose, kind="processor", name_zh="云识别受托方", contract_reference="HT-9"
+    )
+    factories.holding(subject, processor)
+    filing = recognition_end(actor="dpo", entity=entity, on=dt.date(2026, 3, 2))
+    recognition_deletions_open(actor="dpo", entity_id=entity.pk)
+    propagation = Propagation.objects.get(system=processor, deletion_request__trigger="recognition_ended")
+    with pytest.raises(PropagationError) as info:
+        propagation_confirm(actor="vendor", propagation=propagation, outcome="deleted", evidence={"ok": True})
+    assert info.value.code == "certificate"
+    certificate = "ab" * 32
+    propagation_confirm(
+        actor="vendor", propagation=propagation, outcome="deleted", evidence={"certificate_sha256": certificate}
+    )
+
+    filing_generate(actor="dpo", filing=filing)
+    filing.refresh_from_db()
+    assert "disposal" in {item["fact"] for item in filing.snapshot["unknown"]}  # not described yet
+    filing_disposal_set(actor="dpo", filing=filing, text="全部人脸模板已于设备端删除，受托人出具删除证明。")
+    filing_generate(actor="dpo", filing=filing)
+    filing_build(filing_id=filing.pk)
+    filing.refresh_from_db()
+    assert "disposal" not in {item["fact"] for item in filing.snapshot["unknown"]}
+    text = pdf_text(filing.documents.get(kind="application_form", language="zh").pdf).replace(" ", "")
+    assert "全部人脸模板已于设备端删除" in text and "受托人删除证明:1" in text and certificate in text.replace("\n", "")

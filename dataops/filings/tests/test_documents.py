@@ -8,11 +8,14 @@ import pytest
 from consent.models import Purpose
 from dataops.filings.documents import filing_build
 from dataops.filings.services import (
+    FilingError,
     filing_create,
     filing_generate,
+    filing_review,
 )
 from dataops.filings.snapshot import snapshot_diff
 from dataops.filings.wording import change_rows
+from dataops.registry.models import DeviceGroup, LegalEntity, ProcessingSystem, SignageEvidence
 from dataops.registry.processing import consent_check_recorded
 from dataops.registry.services import system_save
 from tests import factories
@@ -127,3 +130,63 @@ def test_every_field_a_change_can_touch_has_its_words(filed):
         rows = change_rows(changes, language)
         assert rows and not [row["what"] for row in rows if "_" in row["what"] or "[" in row["what"]]
         assert not [row for row in rows if "[" in row["after"]]  # no code without its label
+
+
+def _unknown_then_recorded(entity, system, site):
+    """Each fact of groups B to F the forms state: how to make it unknown, what the form says once recorded."""
+    return {
+        "legal_rep_id_type": (
+            lambda: LegalEntity.objects.filter(pk=entity.pk).update(legal_rep_id_type="", legal_rep_id_masked=""),
+            "居民身份证",
+        ),
+        "mlps_level": (lambda: LegalEntity.objects.filter(pk=entity.pk).update(mlps_level=""), "第二级"),
+        "incident_plan_on": (
+            lambda: LegalEntity.objects.filter(pk=entity.pk).update(incident_plan_on=None),
+            "2026年1月10日",
+        ),
+        "training_last_on": (
+            lambda: LegalEntity.objects.filter(pk=entity.pk).update(training_last_on=None),
+            "2026年3月2日",
+        ),
+        "recognition_mode": (
+            lambda: ProcessingSystem.objects.filter(pk=system.pk).update(recognition_mode=""),
+            "实时（采集时即识别）",
+        ),
+        "devices": (lambda: DeviceGroup.objects.filter(system=system).delete(), "大堂入口"),
+        "public_place": (lambda: SignageEvidence.objects.filter(site=site).delete(), "已设置显著提示标识"),
+    }
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        "legal_rep_id_type",
+        "mlps_level",
+        "incident_plan_on",
+        "training_last_on",
+        "recognition_mode",
+        "devices",
+        "public_place",
+    ],
+)
+def test_each_fact_the_forms_state_comes_from_its_record_and_unknown_blocks_the_review(
+    entity, site, purpose, subject, fact
+):
+    # Used to pass: no device counts, no real-time/batch, signs asserted from a checkbox, 等保 only in free text.
+    system = factories.active_system(entity=entity, site=site, purpose=purpose)
+    filing = factories.filed_filing(entity, system, subject)
+    document = "basic_info" if fact == "legal_rep_id_type" else "application_form"
+    recorded = pdf_text(filing.documents.get(kind=document, language="zh").pdf).replace(" ", "")
+    forget, stated = _unknown_then_recorded(entity, system, site)[fact]
+    assert stated in recorded
+
+    forget()
+    filing_generate(actor="t", filing=filing)
+    filing_build(filing_id=filing.pk)
+    filing.refresh_from_db()
+    unknown = pdf_text(filing.documents.get(kind=document, language="zh").pdf).replace(" ", "")
+    assert stated not in unknown and ("未知" in unknown or "尚未登记" in unknown)
+    assert fact in {item["fact"] for item in filing.snapshot["unknown"]}
+    with pytest.raises(FilingError) as info:
+        filing_review(actor="dpo", filing=filing)
+    assert info.value.code == "unknown_facts"

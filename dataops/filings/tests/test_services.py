@@ -1,8 +1,10 @@
 """The lifecycle of a filing: review, submission, the lock, the acknowledgement."""
 
+import json
 import subprocess
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from dataops.filings.changes import recognition_end
@@ -58,10 +60,11 @@ def test_acknowledging_needs_a_submitted_filing(filed):
 
 
 def test_the_person_handling_a_filing_is_named_on_a_draft_only_and_recorded(filed):
+    before = AuditEvent.objects.filter(action="filing.agent_changed", object_id=str(filed.pk)).count()
     filing_agent_set(actor="dpo", filing=filed, name="陈立", phone="13600136000", email="chenli@example.com")
     filed.refresh_from_db()
     assert (filed.agent_name, filed.agent_phone) == ("陈立", "13600136000")
-    assert AuditEvent.objects.filter(action="filing.agent_changed", object_id=str(filed.pk)).count() == 1
+    assert AuditEvent.objects.filter(action="filing.agent_changed", object_id=str(filed.pk)).count() == before + 1
     filing_generate(actor="dpo", filing=filed)
     filing_build(filing_id=filed.pk)
     filing_review(actor="dpo", filing=filed)
@@ -118,3 +121,29 @@ def test_a_filing_with_an_unknown_fact_cannot_be_reviewed_until_it_is_recorded(f
     filing_generate(actor="dpo", filing=filed)
     filing_build(filing_id=filed.pk)
     assert filing_review(actor="dpo", filing=filed).state == "reviewed"
+
+
+def test_an_identity_document_number_is_kept_encrypted_and_filed_masked(filed):
+    # The number is checked (GB 11643 check character), encrypted at rest, and never in the snapshot.
+    with pytest.raises(ValidationError) as info:
+        filing_agent_set(
+            actor="dpo",
+            filing=filed,
+            name="陈立",
+            phone="",
+            email="",
+            id_type="resident_id",
+            id_number="110105194912310021",
+        )
+    assert info.value.code == "id_check"
+    filing_agent_set(
+        actor="dpo", filing=filed, name="陈立", phone="", email="", id_type="passport", id_number="E12345678"
+    )
+    filed.refresh_from_db()
+    assert filed.agent_id_masked == "E******78" and b"E12345678" not in bytes(filed.agent_id_ciphertext)
+    filing_generate(actor="dpo", filing=filed)
+    filed.refresh_from_db()
+    snapshot = json.dumps(filed.snapshot, ensure_ascii=False)
+    assert "E12345678" not in snapshot and factories.RESIDENT_ID not in snapshot
+    assert filed.snapshot["C"]["agent_id_masked"] == "E******78"
+    assert filed.snapshot["B"]["legal_rep_id_masked"] == "110105********002X"

@@ -28,6 +28,7 @@ ENV = {
     "SECRET_KEY": "benchmark-only-secret-key-" + "x" * 30,
     "FIELD_ENCRYPTION_KEY": KEY,
     "IDENTIFIER_HASH_KEY": KEY,
+    "FACERIGHTS_SIGNING_KEY": KEY,
     "ALLOWED_HOSTS": "localhost,127.0.0.1",
     "SECURE_SSL_REDIRECT": "false",
     "LOG_LEVEL": "WARNING",

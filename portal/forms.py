@@ -193,3 +193,20 @@ class RequestForm(forms.Form):
         ):
             self.add_error("details", _("Tell us briefly what this is about."))
         return data
+
+
+class VerifyForm(forms.Form):
+    """A fingerprint and a signature, as printed on a filing document or a deletion certificate."""
+
+    fingerprint = forms.RegexField(
+        label=_("Fingerprint (SHA-256)"),
+        regex=r"^\s*[0-9a-fA-F]{64}\s*$",
+        error_messages={"invalid": _("A fingerprint is 64 characters, 0 to 9 and a to f, as printed.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    signature = forms.CharField(
+        label=_("Signature"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("It starts with ed25519: as printed."),
+    )

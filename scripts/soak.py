@@ -286,6 +286,7 @@ def environment(size: Size, postgres: Postgres, redis: Redis, folder: Path, web_
         "SECRET_KEY": base64.urlsafe_b64encode(os.urandom(48)).decode(),
         "FIELD_ENCRYPTION_KEY": key,
         "IDENTIFIER_HASH_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "FACERIGHTS_SIGNING_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "FACERIGHTS_VAR_DIR": str(folder / "var"),

@@ -10,6 +10,7 @@ import secrets
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + secrets.token_hex(16))
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+os.environ.setdefault("FACERIGHTS_SIGNING_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 os.environ.setdefault("IDENTIFIER_HASH_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("CACHE_URL", "locmem://")  # rate-limit counters start empty in every test run

@@ -11,13 +11,13 @@ from pathlib import Path
 from django.apps import apps
 
 
-def pdf_text(pdf: bytes) -> str:
+def pdf_text(pdf: bytes, *, layout: bool = True) -> str:
+    """The text of a PDF: laid out as on the page, or (layout=False) each cell's text in reading order."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "document.pdf"
         path.write_bytes(bytes(pdf))
-        return subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
+        command = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
 @cache

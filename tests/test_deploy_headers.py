@@ -149,6 +149,7 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": key,
         "IDENTIFIER_HASH_KEY": key,
+        "FACERIGHTS_SIGNING_KEY": key,
         "ALLOWED_HOSTS": "facerights.example.com",
         "FACERIGHTS_VAR_DIR": str(tmp_path / "var"),
         **extra,

@@ -148,6 +148,8 @@ ROUTES: dict[str, Route] = {
     "portal:processing_rules": Route("public", lambda w: reverse("portal:processing_rules", args=[w.z.pk])),
     "portal:children_rules": Route("public", "/rules/children/"),
     "portal:contact": Route("public", "/contact/"),
+    "portal:verify": Route("public", "/verify/"),
+    "portal:verify_keys": Route("public", "/verify/keys.json"),
     "portal:dashboard": Route(
         "self", "/me/", owners=("subject_1",), owner_sees=lambda w: [w.d_done.reference, w.r1.reference]
     ),

@@ -8,6 +8,7 @@ import json
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from facerights import signing
 from facerights.pdf import html_to_pdf
 
 from .models import DeletionRequest
@@ -47,9 +48,16 @@ def fingerprint(data: dict) -> str:
 
 def certificate_pdf(deletion: DeletionRequest, *, language: str) -> bytes:
     data = certificate_data(deletion)
+    digest = fingerprint(data)
     with translation.override(language):
         html = render_to_string(
             "dataops/deletion_certificate.html",
-            {"data": data, "fingerprint": fingerprint(data), "chinese": language.startswith("zh")},
+            {
+                "data": data,
+                "fingerprint": digest,
+                "signature": signing.sign("certificate", digest),  # who issued it, not only that it is unchanged
+                "verify_url": signing.verify_url(),
+                "chinese": language.startswith("zh"),
+            },
         )
     return html_to_pdf(html)

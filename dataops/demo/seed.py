@@ -170,13 +170,13 @@ class DemoSeed:
                 ("北京国贸店", "Beijing CBD hotel", "北京市朝阳区建国门外大街1号", "员工通道考勤机前"),
             ]
         ]
-        for site in sites:  # the signs are stated from their photo, dated, never from a checkbox
+        for place in sites:  # the signs are stated from their photo, dated, never from a checkbox
             signage_evidence_add(
                 actor=ACTOR,
-                site=site,
+                site=place,
                 taken_on=dt.date(2025, 6, 1),
-                collection_area=site.collection_area,
-                content=_sample_scan(f"{site.name_zh}：人脸识别提示标识照片"),
+                collection_area=place.collection_area,
+                content=_sample_scan(f"{place.name_zh}：人脸识别提示标识照片"),
                 content_type="application/pdf",
             )
         specs = [

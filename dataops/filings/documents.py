@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from facerights.pdf import html_to_pdf
+from facerights.signing import verify_url
 
 from .models import Filing, FilingDocument
 from .wording import LABELS, change_rows, label, rules_text
@@ -33,6 +34,8 @@ def filing_build_document(*, filing_id: int, kind: str, language: str) -> Filing
             {
                 "s": snapshot,
                 "fingerprint": filing.snapshot_sha256,
+                "signature": filing.snapshot_signature,
+                "verify_url": verify_url(),
                 "zh": language == "zh",
                 "L": LABELS,
                 "lang": language,

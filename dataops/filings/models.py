@@ -135,6 +135,13 @@ class Filing(models.Model):
     )
     snapshot = models.JSONField(_("data the documents were built from"), null=True, blank=True, editable=False)
     snapshot_sha256 = models.CharField(_("SHA-256 of that data"), max_length=64, blank=True, editable=False)
+    snapshot_signature = models.CharField(
+        _("signature of that SHA-256"),
+        max_length=128,
+        blank=True,
+        editable=False,
+        help_text=_("The deployment's Ed25519 signature (facerights/signing.py): anyone can check it at /verify/."),
+    )
     progress = models.PositiveSmallIntegerField(_("documents built (%)"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     reviewed_by = models.CharField(_("reviewed by"), max_length=128, blank=True, editable=False)

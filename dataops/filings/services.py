@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from facerights import crypto
+from facerights import crypto, signing
 from facerights.audit import audit_record
 from facerights.due import Due
 from facerights.models import AuditChainHead
@@ -190,8 +190,10 @@ def filing_generate(*, actor: str, filing: Filing) -> Filing:
         snapshot = filing_snapshot(filing)
         filing.snapshot = snapshot
         filing.snapshot_sha256 = fingerprint(snapshot)
+        # Who issued it, not only that it is unchanged: the deployment's signature of the fingerprint.
+        filing.snapshot_signature = signing.sign("filing", filing.snapshot_sha256)
         filing.progress = 0
-        filing.save(update_fields=["snapshot", "snapshot_sha256", "progress"])
+        filing.save(update_fields=["snapshot", "snapshot_sha256", "snapshot_signature", "progress"])
         filing.documents.all().delete()
         audit_record(actor=actor, action="filing.snapshot", target=filing, data={"sha256": filing.snapshot_sha256})
         for kind, language in DOCUMENTS:

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from .env import env_bool, env_int, env_keys, env_list, env_str
+from .env import env_bool, env_int, env_keys, env_list, env_str, install_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("FACERIGHTS_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -53,6 +53,19 @@ if not _field_keys or not _hash_keys:
     _hash_keys = _hash_keys or [hashlib.sha256(b"facerights-dev-hash-key").digest()]
 FIELD_ENCRYPTION_KEYS = _field_keys + _old_field_keys
 IDENTIFIER_HASH_KEY = _hash_keys[0]
+
+# --- The deployment's signing key (facerights/signing.py, docs/keys.md) ----------
+# Ed25519, 32 bytes (urlsafe base64): signs filing documents and deletion certificates.
+# Retired keys' public halves stay listed so what they signed still verifies.
+_signing_keys = env_keys("FACERIGHTS_SIGNING_KEY")
+if len(_signing_keys) > 1:
+    raise ImproperlyConfigured("FACERIGHTS_SIGNING_KEY: give exactly one key; retired ones go in the OLD_PUBLIC_KEYS.")
+if not _signing_keys:
+    if not DEBUG:
+        raise ImproperlyConfigured("FACERIGHTS_SIGNING_KEY: required when DEBUG is off.")
+    _signing_keys = [install_secret(VAR_DIR / "signing-key")]  # one random key per development install
+FACERIGHTS_SIGNING_KEY = _signing_keys[0]
+FACERIGHTS_SIGNING_OLD_PUBLIC_KEYS = env_keys("FACERIGHTS_SIGNING_OLD_PUBLIC_KEYS")
 
 # --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from pathlib import Path
 from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
@@ -82,3 +83,18 @@ def decode_key(name: str, value: str) -> bytes:
 def env_keys(name: str) -> list[bytes]:
     """A comma-separated list of urlsafe-base64 32-byte keys."""
     return [decode_key(name, item) for item in env_list(name, [])]
+
+
+def install_secret(path: Path) -> bytes:
+    """A random 32-byte key kept in a file only its owner reads, made on first use (development only).
+
+    Never a key written in the source: each install has its own, outside git (var/).
+    """
+    if path.exists():
+        return decode_key(str(path), path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value + "\n")
+    return decode_key(str(path), value)

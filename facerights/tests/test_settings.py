@@ -15,6 +15,7 @@ GOOD = {
     "SECRET_KEY": "x" * 50,
     "FIELD_ENCRYPTION_KEY": KEY,
     "IDENTIFIER_HASH_KEY": KEY,
+    "FACERIGHTS_SIGNING_KEY": KEY,
     "ALLOWED_HOSTS": "example.com",
 }
 

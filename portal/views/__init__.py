@@ -24,7 +24,7 @@ from .deletions import (  # noqa: F401
     processing_rules,
     vendor_confirm,
 )
-from .public import children_rules, contact  # noqa: F401
+from .public import children_rules, contact, verify, verify_keys  # noqa: F401
 from .regulator import (  # noqa: F401
     regulator_acknowledge,
     regulator_document,

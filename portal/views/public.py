@@ -1,6 +1,10 @@
+from django.http import JsonResponse
 from django.shortcuts import render
 
 from dataops.models import LegalEntity
+from facerights import ratelimit, signing
+
+from ..forms import VerifyForm
 
 
 def children_rules(request):
@@ -11,3 +15,23 @@ def children_rules(request):
 def contact(request):
     """How to reach each handler's data-protection officer, and where to complain (R29), public."""
     return render(request, "portal/contact.html", {"entities": LegalEntity.objects.order_by("name_zh")})
+
+
+VERIFY_LIMIT = 30  # checks per address per 10 minutes: plenty for a person, little for a guesser
+
+
+def verify(request):
+    """Check who issued a filing document or a deletion certificate, from its fingerprint and signature; public."""
+    result = None
+    form = VerifyForm(request.POST or None)
+    if request.method == "POST":
+        if not ratelimit.allow("verify", ratelimit.client_address(request), limit=VERIFY_LIMIT, window_seconds=600):
+            return render(request, "portal/verify.html", {"form": form, "limited": True}, status=429)
+        if form.is_valid():
+            result = {"verified": signing.verify(form.cleaned_data["fingerprint"], form.cleaned_data["signature"])}
+    return render(request, "portal/verify.html", {"form": form, "result": result, "keys": signing.published_keys()})
+
+
+def verify_keys(request):
+    """The deployment's public signing keys, current and retired, for checking signatures offline."""
+    return JsonResponse({"keys": signing.published_keys(), "message": "facerights-v1:<kind>:<fingerprint>"})

@@ -16,6 +16,7 @@ from tests.reading import pdf_text
 
 pytestmark = pytest.mark.django_db
 
+
 def _check(client, fingerprint: str, signature: str) -> str:
     return client.post(reverse("portal:verify"), {"fingerprint": fingerprint, "signature": signature}).content.decode()
 

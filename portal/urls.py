@@ -46,6 +46,12 @@ urlpatterns = [
     path("regulator/filings/<str:number>/", views.regulator_filing, name="regulator_filing"),
     path("regulator/filings/<str:number>/evidence.json", views.regulator_evidence, name="regulator_evidence"),
     path("regulator/filings/<str:number>/acknowledge/", views.regulator_acknowledge, name="regulator_acknowledge"),
+    path("regulator/filings/<str:number>/pack.zip", views.regulator_pack, name="regulator_pack"),
+    path(
+        "regulator/filings/<str:number>/attachments/<int:attachment_id>/",
+        views.regulator_attachment,
+        name="regulator_attachment",
+    ),
     path(
         "regulator/filings/<str:number>/<slug:kind>/<slug:language>.pdf",
         views.regulator_document,

@@ -260,12 +260,11 @@ def regulator_login(client, *, province: str, authority: str = "上海市互联�
     """Sign in a regulator of one province."""
     user = user_with_role("regulator")
     record_save(actor=ACTOR, instance=RegulatorAccount(user=user, province=province, authority_name=authority))
-    client.force_login(user)
-    return user
+    return staff_login(client, user)  # a regulator signs in with a second factor, as staff do
 
 
 def staff_login(client, user, *, second_factor: bool = True):
-    """Sign a staff member in as the admin requires: with a TOTP second factor used in this session."""
+    """Sign a staff member (or a regulator) in as the admin requires: with a TOTP second factor used in this session."""
 
     if second_factor and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
         TOTP.activate(user, generate_totp_secret())

@@ -269,6 +269,14 @@ ROUTES: dict[str, Route] = {
         lambda w: reverse("portal:regulator_document", args=[w.filing.number, "application_form", "zh"]),
         owners=("regulator_31",),
     ),
+    "portal:regulator_pack": Route(
+        "owner", lambda w: reverse("portal:regulator_pack", args=[w.filing.number]), owners=("regulator_31",)
+    ),
+    "portal:regulator_attachment": Route(
+        "owner",
+        lambda w: reverse("portal:regulator_attachment", args=[w.filing.number, w.filing.attachments.first().pk]),
+        owners=("regulator_31",),
+    ),
     # The admin, apart from its model pages (ADMIN_MODEL_VIEWS)
     "admin:index": _staff(url="/admin/", owners=STAFF, owner_sees=lambda w: ["/admin/dataops/"]),
     "admin:login": Route("public", "/admin/login/"),
@@ -760,7 +768,8 @@ def _build_world() -> World:
     _admin_rows()
 
     for persona in SIGNED_IN + ("superuser",):
-        w.sessions[persona] = _signed_in(w.users[persona], staff=persona in STAFF)
+        # Staff and regulators sign in with their second factor.
+        w.sessions[persona] = _signed_in(w.users[persona], staff=persona in STAFF or persona.startswith("regulator"))
     w.headers = {
         "device_x": {"HTTP_AUTHORIZATION": f"Bearer {token_x}"},
         "device_other": {"HTTP_AUTHORIZATION": f"Bearer {token_y}"},

@@ -71,7 +71,7 @@ SAMPLE_ATTACHMENTS = [
     ("power_of_attorney", "授权委托书（加盖公章）"),
     ("commitment", "承诺书（加盖公章）"),
 ]
-# The demo DPO's authenticator-app secret, printed by `make run` (demo only).
+# The demo DPO's and regulator's authenticator-app secret, printed by `make run` (demo only).
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPFACERIGHTSDEMOAB"  # noqa: S105
 
 DEMO_LOGINS = [
@@ -549,8 +549,8 @@ class DemoSeed:
                 is_staff=role == Role.DPO,
                 email_verified=True,
             )
-            if role == Role.DPO:
-                TOTP.activate(user, DEMO_TOTP_SECRET)  # staff need a second factor
+            if role in (Role.DPO, Role.REGULATOR):
+                TOTP.activate(user, DEMO_TOTP_SECRET)  # staff and regulators need a second factor
             users[username] = user
         return users
 

@@ -146,8 +146,21 @@ class Filing(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     reviewed_by = models.CharField(_("reviewed by"), max_length=128, blank=True, editable=False)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, editable=False)
+    submitted_anchor = models.CharField(
+        _("audit anchor at submission"),
+        max_length=100,
+        blank=True,
+        editable=False,
+        help_text=_("The registry audit chain's head when the submission was recorded: the pack carries it."),
+    )
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True, editable=False)
-    acknowledged_by = models.CharField(_("acknowledged by"), max_length=200, blank=True, editable=False)
+    acknowledged_by = models.CharField(
+        _("acknowledged by (regulator account)"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("A regulator's acknowledgement in FaceRights; the CAC's own receipt number is recorded apart."),
+    )
 
     class Meta:
         verbose_name = _("filing")

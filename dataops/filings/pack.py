@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
 
+from facerights import signing
 from facerights.audit import audit_anchor
 from facerights.compliance import obligations_load
 
 from .models import Filing, FilingAttachment
+from .wording import label
 
 # --- What leaves the building ----------------------------------------------------------------------
 
@@ -29,28 +32,44 @@ ATTACHMENT_ORDER: dict[str, str] = {
 EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 
 
+# Every entry dated alike (the earliest date a ZIP can hold): the same filing is the same bytes, always.
+_ENTRY_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ENTRY_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def filing_pack(filing: Filing) -> bytes:
-    """One ZIP with the forms, the report and the attachments, named and ordered as the CAC's system asks."""
+    """One ZIP with the forms, the report and the attachments, named and ordered as the CAC's system asks.
+
+    A submitted filing's pack is the same bytes at every download: entries carry a fixed date and
+    the manifest the audit anchor recorded at submission (a draft's carries the current one).
+    """
     buffer = io.BytesIO()
     manifest = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for document in filing.documents.order_by("kind", "language"):
             prefix = PACK_NAMES[document.kind]
             name = f"{prefix}.pdf" if document.language == "zh" else f"英文译本_English/{prefix}_EN.pdf"
-            archive.writestr(name, bytes(document.pdf))
+            archive.writestr(_entry(name), bytes(document.pdf))
             manifest.append({"file": name, "sha256": document.sha256})
         for n, attachment in enumerate(filing.attachments.order_by("kind", "pk"), start=1):
             name = f"{ATTACHMENT_ORDER[attachment.kind]}_{n}.{EXTENSIONS.get(attachment.content_type, 'bin')}"
-            archive.writestr(name, bytes(attachment.content))
+            archive.writestr(_entry(name), bytes(attachment.content))
             manifest.append({"file": name, "sha256": attachment.sha256})
         archive.writestr(
-            "manifest.json",
+            _entry("manifest.json"),
             json.dumps(
                 {
                     "filing": filing.number,
                     "version": filing.version,
                     "snapshot_sha256": filing.snapshot_sha256,
-                    "audit_anchor": audit_anchor(),
+                    "signature": filing.snapshot_signature,
+                    "audit_anchor": filing.submitted_anchor or audit_anchor(),
                     "files": manifest,
                 },
                 ensure_ascii=False,
@@ -82,3 +101,53 @@ def filing_bundle(filing: Filing) -> dict:
             for o in obligations_load()
         ],
     }
+
+
+def filing_fingerprint_check(filing: Filing, typed: str) -> dict:
+    """What a fingerprint printed in, or computed from, a filing matches; each answer is checked, not recalled.
+
+    The documents and the scans by their stored SHA-256; the pack by computing it; the data
+    snapshot (and its signature); and any fingerprint the forms print from the registry (a
+    notice, a photo of the signs, a processor's certificate, a system's evidence), named by
+    where the snapshot states it.
+    """
+    typed = typed.strip().lower()
+    named = sorted(set(_named_in(filing.snapshot or {}, typed)))
+    return {
+        "snapshot": typed == filing.snapshot_sha256,
+        "signed": bool(filing.snapshot_signature) and signing.verify(typed, filing.snapshot_signature) is not None,
+        "documents": [d for d in filing.documents.order_by("kind", "language") if d.sha256 == typed],
+        "attachments": [a for a in filing.attachments.order_by("kind", "pk") if a.sha256 == typed],
+        "pack": len(typed) == 64 and hashlib.sha256(filing_pack(filing)).hexdigest() == typed,
+        "named": named,
+    }
+
+
+def _named_in(value, typed: str, where: tuple[str, ...] = ()):
+    """Where in the snapshot a fingerprint is stated, in words ("门禁闸机 · 告知书指纹（SHA-256）")."""
+    if isinstance(value, dict):
+        name = value.get("name_zh") or value.get("system")
+        here = (*where, str(name)) if name else where
+        for key, item in value.items():
+            yield from _named_in(item, typed, (*here, key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _named_in(item, typed, where)
+    elif isinstance(value, str) and len(typed) == 64 and value == typed:
+        *context, key = where or ("",)
+        yield " · ".join([*(c for c in context if len(c) > 1 or not c.isupper()), _words(key)])
+
+
+def _words(key: str) -> str:
+    try:
+        return label(key)
+    except KeyError:
+        return WORDS.get(key, key)
+
+
+# Fingerprint fields the forms print that are not facts with a label of their own.
+WORDS = {
+    "sha256": "SHA-256",
+    "evidence_sha256": "删除确认证据指纹（SHA-256）",
+    "notice_sha256": "告知书指纹（SHA-256）",
+}

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facerights import crypto, signing
-from facerights.audit import audit_record
+from facerights.audit import audit_anchor, audit_record
 from facerights.due import Due
 from facerights.models import AuditChainHead
 from facerights.queues import enqueue_on_commit
@@ -277,6 +277,9 @@ def filing_submit(*, actor: str, filing: Filing, receipt_number: str) -> Filing:
                 "receipt": filing.cac_receipt_number,
             },
         )
+        # The pack of a submitted filing never changes: it carries the chain's head as of now, with this event.
+        filing.submitted_anchor = audit_anchor()
+        filing.save(update_fields=["submitted_anchor"])
     return filing
 
 

@@ -1,5 +1,10 @@
 """The regulator's area: scoped to its province, downloads, checks, acknowledgement."""
 
+import hashlib
+import io
+import json
+import zipfile
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -8,6 +13,7 @@ from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
+from dataops.models import RegulatorAccount
 from facerights.models import AuditEvent
 from tests import factories
 
@@ -76,3 +82,43 @@ def test_a_draft_is_invisible_to_the_regulator_and_others_see_no_regulator_area(
     assert client.get(reverse("portal:regulator_filing", args=[filed.number])).status_code == 404
     client.force_login(factories.user_with_role("data_subject"))
     assert client.get(reverse("portal:regulator_home")).status_code == 404
+
+
+def test_the_regulator_gets_the_pack_and_the_scans_and_the_pack_never_changes(client, submitted):
+    # Used to pass: the regulator's area had the PDFs only, and the pack's bytes changed at every download.
+    _regulator(client, submitted.province)
+    url = reverse("portal:regulator_pack", args=[submitted.number])
+    first = client.get(url).content
+    factories.entity()  # the audit log moves on
+    assert client.get(url).content == first
+    with zipfile.ZipFile(io.BytesIO(first)) as pack:
+        manifest = json.loads(pack.read("manifest.json"))
+        assert manifest["audit_anchor"] == submitted.submitted_anchor
+        assert manifest["signature"] == submitted.snapshot_signature
+    scan = submitted.attachments.get(kind="legal_rep_id")
+    response = client.get(reverse("portal:regulator_attachment", args=[submitted.number, scan.pk]))
+    assert hashlib.sha256(response.content).hexdigest() == scan.sha256
+
+    def check(fingerprint):
+        return client.post(
+            reverse("portal:regulator_filing", args=[submitted.number]), {"fingerprint": fingerprint}
+        ).content.decode()
+
+    assert "与以下扫描件附件一致" in check(scan.sha256) or "scanned attachment" in check(scan.sha256)
+    pack_sha = hashlib.sha256(first).hexdigest()
+    assert "ZIP" in check(pack_sha)
+    notice = submitted.snapshot["D"][0]["notice_sha256"]
+    assert "告知书指纹" in check(notice)  # a fingerprint the form prints from the registry, named where it stands
+    assert "与本备案的任何内容都不一致" in check("0" * 64) or "matches nothing" in check("0" * 64)
+
+
+def test_a_regulator_without_a_second_factor_is_sent_to_set_one_up(client, submitted):
+    user = factories.user_with_role("regulator")
+    RegulatorAccount.objects.create(user=user, province=submitted.province, authority_name="网信办")
+    client.force_login(user)  # a password alone
+    response = client.get(reverse("portal:regulator_filing", args=[submitted.number]))
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_index")
+    factories.staff_login(client, user, second_factor=False)  # has a factor now? no: still none
+    assert client.get(reverse("portal:regulator_home"))["Location"] == reverse("mfa_index")
+    factories.staff_login(client, user)  # with a second factor, used in this sign-in
+    assert client.get(reverse("portal:regulator_home")).status_code == 200

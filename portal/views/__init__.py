@@ -27,8 +27,10 @@ from .deletions import (  # noqa: F401
 from .public import children_rules, contact, verify, verify_keys  # noqa: F401
 from .regulator import (  # noqa: F401
     regulator_acknowledge,
+    regulator_attachment,
     regulator_document,
     regulator_evidence,
     regulator_filing,
     regulator_home,
+    regulator_pack,
 )

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from dataops.filings.pack import filing_bundle
+from dataops.filings.pack import filing_bundle, filing_fingerprint_check, filing_pack
 from dataops.filings.services import filing_acknowledge
-from dataops.models import Filing, FilingDocument, RegulatorAccount
+from dataops.models import Filing, FilingAttachment, FilingDocument, RegulatorAccount
 from facerights.audit import audit_anchor_holds
 
 VISIBLE = (Filing.State.SUBMITTED, Filing.State.ACKNOWLEDGED)
@@ -51,13 +51,7 @@ def regulator_filing(request, number: str):
     result = None
     if request.method == "POST" and "fingerprint" in request.POST:
         typed = request.POST["fingerprint"].strip().lower()[:200]
-        matches = [d for d in filing.documents.all() if d.sha256 == typed]
-        result = {
-            "typed": typed,
-            "snapshot": typed == filing.snapshot_sha256,
-            "documents": matches,
-            "anchor": audit_anchor_holds(typed),
-        }
+        result = {"typed": typed, **filing_fingerprint_check(filing, typed), "anchor": audit_anchor_holds(typed)}
     return render(
         request,
         "portal/regulator/filing.html",
@@ -65,6 +59,7 @@ def regulator_filing(request, number: str):
             "account": account,
             "filing": filing,
             "documents": filing.documents.order_by("kind", "language"),
+            "attachments": filing.attachments.order_by("kind", "pk"),
             "result": result,
         },
     )
@@ -99,3 +94,28 @@ def regulator_acknowledge(request, number: str):
     filing_acknowledge(actor=f"regulator:{request.user.pk}", filing=filing, authority=account.authority_name)
     messages.success(request, _("Receipt acknowledged; the handler sees it."))
     return redirect("portal:regulator_filing", number=filing.number)
+
+
+@never_cache
+@login_required
+def regulator_pack(request, number: str):
+    """The pack as the handler uploaded it to the CAC's system: the same bytes at every download."""
+    _account_, filing = _filing(request, number)
+    response = HttpResponse(filing_pack(filing), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filing.number}-v{filing.version}.zip"'
+    return response
+
+
+@never_cache
+@login_required
+def regulator_attachment(request, number: str, attachment_id: int):
+    """One scanned attachment, as uploaded (its SHA-256 is printed in the filing form)."""
+    _account_, filing = _filing(request, number)
+    attachment = get_object_or_404(FilingAttachment, pk=attachment_id, filing=filing)
+    response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type)
+    extension = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(attachment.content_type, "bin")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{filing.number}-{attachment.kind}-{attachment.pk}.{extension}"'
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

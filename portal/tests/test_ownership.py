@@ -41,7 +41,14 @@ OWNED = {
 PUBLIC_WITH_ARGS = {"processing_rules", "consent_give", "vendor_confirm"}
 # The regulator's routes belong to a province: dataops/tests/test_filings.py tries them as the
 # regulator of the province, of another province, and as a data subject.
-PROVINCE_SCOPED = {"regulator_filing", "regulator_evidence", "regulator_acknowledge", "regulator_document"}
+PROVINCE_SCOPED = {
+    "regulator_filing",
+    "regulator_evidence",
+    "regulator_acknowledge",
+    "regulator_document",
+    "regulator_pack",
+    "regulator_attachment",
+}
 POST_ONLY = {"consent_withdraw", "ward_copy_request"}
 
 

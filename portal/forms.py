@@ -210,3 +210,48 @@ class VerifyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
         help_text=_("It starts with ed25519: as printed."),
     )
+
+
+class VendorDigestForm(forms.Form):
+    """Many deletions confirmed at once: one outcome for all, the keys not found listed apart."""
+
+    outcome = forms.ChoiceField(
+        label=_("What was done"),
+        choices=[("deleted", _("deleted")), ("not_found", _("not found: nothing to delete"))],
+        widget=forms.RadioSelect,
+        initial="deleted",
+    )
+    not_found_keys = forms.CharField(
+        label=_("Keys not found (one per line; the rest get the answer above)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=200_000,
+    )
+    performed_by = forms.CharField(label=_("Done by (name and role)"), max_length=100)
+    performed_at = forms.DateTimeField(
+        label=_("Done at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    certificate = forms.FileField(
+        label=_("Deletion certificate (optional: PDF, PNG or JPEG, at most 5 MB)"), required=False
+    )
+    confirm_all = forms.BooleanField(label="")
+
+    def __init__(self, *args, count: int, certificate: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["confirm_all"].label = _("I confirm this for all %(count)d instructions listed") % {"count": count}
+        if certificate:
+            self.fields["certificate"].required = True
+            self.fields["certificate"].label = _("Deletion certificate (required: PDF, PNG or JPEG, at most 5 MB)")
+
+    def clean_not_found_keys(self) -> set[str]:
+        return {line.strip() for line in self.cleaned_data["not_found_keys"].splitlines() if line.strip()}
+
+    def clean_certificate(self):
+        upload = self.cleaned_data.get("certificate")
+        if not upload:
+            return None
+        read_upload(upload)  # size, real type, pixels; raises with a clear message
+        upload.seek(0)
+        return upload

@@ -58,8 +58,9 @@ from PIL import Image
 from consent.linking import identity_check_submit
 from consent.services import guardianship_record, subject_link_user
 from dataops.copies.services import export_build, export_request
-from dataops.deletions.delivery.manual import confirmation_token
+from dataops.deletions.delivery.manual import confirmation_token, digest_token
 from dataops.deletions.delivery.signing import sign_headers
+from dataops.deletions.models import VendorDigest
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
 from dataops.filings.documents import filing_build
@@ -241,6 +242,14 @@ ROUTES: dict[str, Route] = {
     ),
     "portal:vendor_confirm": Route(
         "token-link", lambda w: reverse("portal:vendor_confirm", args=[w.vendor_token]), owner_sees=lambda w: ["S3-KEY"]
+    ),
+    "portal:vendor_digest": Route(
+        "token-link", lambda w: reverse("portal:vendor_digest", args=[w.digest_token]), owner_sees=lambda w: ["S3-KEY"]
+    ),
+    "portal:vendor_digest_keys": Route(
+        "token-link",
+        lambda w: reverse("portal:vendor_digest_keys", args=[w.digest_token]),
+        owner_sees=lambda w: ["S3-KEY"],
     ),
     "portal:regulator_home": Route(
         "regulators", "/regulator/", owners=("regulator_31",), owner_sees=lambda w: [w.filing.number]
@@ -757,6 +766,10 @@ def _build_world() -> World:
     factories.holding(s3, manual, key="S3-KEY")
     vendor_deletion = deletion_request_open(actor="t", subject=s3, trigger="contract_ended")
     w.vendor_token = confirmation_token(vendor_deletion.propagations.get())
+    # The same vendor's digest of many instructions (here the one), with its single-use link.
+    digest = VendorDigest.objects.create(system=manual, nonce="matrix-digest-nonce")
+    vendor_deletion.propagations.update(digest=digest)
+    w.digest_token = digest_token(digest)
 
     w.identity_check = identity_check_submit(
         actor="t", user=w.users["subject_2"], scan=_png(), content_type="image/png", note="matrix"

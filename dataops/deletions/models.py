@@ -112,6 +112,9 @@ class Propagation(models.Model):
     evidence_sha256 = models.CharField(_("evidence fingerprint"), max_length=64, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
     manual_nonce = models.CharField(max_length=32, blank=True)
+    digest = models.ForeignKey(
+        "VendorDigest", on_delete=models.SET_NULL, null=True, blank=True, related_name="propagations", editable=False
+    )
     created_at = models.DateTimeField(_("created"))
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
@@ -147,6 +150,36 @@ class Propagation(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in states.TERMINAL
+
+
+class VendorDigest(models.Model):
+    """One email and one page for a vendor without an API with many deletions at once.
+
+    When more instructions are due for a manual system than a person should get emails for
+    (a cancellation, a contract's end), they join the system's open digest: the vendor gets
+    one email with one single-use link, and a reminder at the system's interval, never one
+    email per person. The page lists them (a CSV of keys) and confirms them together.
+    """
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="digests"
+    )
+    nonce = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_sent_at = models.DateTimeField(_("last emailed"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vendor digest")
+        verbose_name_plural = _("vendor digests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system"], condition=Q(closed_at__isnull=True), name="vendor_digest_one_open_per_system"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} #{self.pk}"
 
 
 class DeliveryAttempt(models.Model):

@@ -209,14 +209,18 @@ def propagation_confirm(
     return Propagation.objects.select_related("deletion_request", "system").get(pk=propagation.pk)
 
 
-def _check_processor_end(propagation: Propagation, confirmation: Confirmation) -> None:
+def certificate_required(propagation: Propagation) -> bool:
     """After its contract ends, or face recognition ends, a processor keeps nothing and proves it with a
     certificate (PIPL Art 21; Measures Art 15, the cancellation's disposal)."""
     trigger = propagation.deletion_request.trigger
     ended = trigger == DeletionRequest.Trigger.CONTRACT_ENDED
     # Ending face recognition disposes of everything, processors' copies included: they prove it the same way.
     cancelled = trigger == DeletionRequest.Trigger.RECOGNITION_ENDED and propagation.system.kind == "processor"
-    if not (ended or cancelled):
+    return ended or cancelled
+
+
+def _check_processor_end(propagation: Propagation, confirmation: Confirmation) -> None:
+    if not certificate_required(propagation):
         return
     if confirmation.outcome == Propagation.State.HELD:
         raise PropagationError(

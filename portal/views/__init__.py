@@ -23,6 +23,8 @@ from .deletions import (  # noqa: F401
     home,
     processing_rules,
     vendor_confirm,
+    vendor_digest,
+    vendor_digest_keys,
 )
 from .public import children_rules, contact, verify, verify_keys  # noqa: F401
 from .regulator import (  # noqa: F401

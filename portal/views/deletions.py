@@ -1,3 +1,5 @@
+import csv
+import io
 from typing import cast
 
 from django.contrib import messages
@@ -13,15 +15,22 @@ from consent.models import ConsentRecord
 from consent.rules import ip_prefix
 from consent.services import Provenance, notice_current, subject_name
 from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
-from dataops.deletions.delivery.manual import LinkError, confirm_by_link, propagation_for_link
+from dataops.deletions.delivery.manual import (
+    LinkError,
+    confirm_by_link,
+    confirm_digest,
+    digest_for_link,
+    digest_open,
+    propagation_for_link,
+)
 from dataops.deletions.intake import consent_withdrawal_submit
-from dataops.deletions.propagations import PropagationError
+from dataops.deletions.propagations import PropagationError, certificate_required
 from dataops.models import DeletionRequest, Request
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 from facerights.present import date_text, moment_text
 
 from ..acting import acting_subject, own_subject, subjects_in_reach, wards_of
-from ..forms import VendorConfirmationForm
+from ..forms import VendorConfirmationForm, VendorDigestForm
 
 
 def _provenance(request) -> Provenance:
@@ -160,7 +169,7 @@ def vendor_confirm(request, token: str):
         propagation, _nonce = propagation_for_link(token)
     except LinkError as exc:
         return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
-    contract_ended = propagation.deletion_request.trigger == DeletionRequest.Trigger.CONTRACT_ENDED
+    contract_ended = certificate_required(propagation)  # the contract, or face recognition, has ended
     form = VendorConfirmationForm(request.POST or None, request.FILES or None, contract_ended=contract_ended)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -184,3 +193,60 @@ def vendor_confirm(request, token: str):
         "portal/vendor_confirm.html",
         {"form": form, "propagation": propagation, "contract_ended": contract_ended},
     )
+
+
+def vendor_digest(request, token: str):
+    """A vendor without an API confirms many deletions at once through the single-use link of its digest."""
+    try:
+        digest, _nonce = digest_for_link(token)
+    except LinkError as exc:
+        return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+    waiting = digest_open(digest)
+    count = waiting.count()
+    needs_certificate = any(certificate_required(p) for p in waiting[:1000])
+    form = VendorDigestForm(request.POST or None, request.FILES or None, count=count, certificate=needs_certificate)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            confirmed = confirm_digest(
+                token=token,
+                outcome=data["outcome"],
+                not_found_keys=data["not_found_keys"],
+                performed_by=data["performed_by"],
+                performed_at=data["performed_at"],
+                certificate=data["certificate"],
+            )
+        except LinkError as exc:
+            return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+        except PropagationError as exc:  # nothing was written and the link still works
+            form.add_error(None, exc.messages[0])
+        else:
+            return render(request, "portal/vendor_confirmed.html", {"confirmed": confirmed})
+    return render(
+        request,
+        "portal/vendor_digest.html",
+        {
+            "form": form,
+            "digest": digest,
+            "count": count,
+            "first": waiting.order_by("deadline", "pk")[:50],
+            "needs_certificate": needs_certificate,
+            "token": token,
+        },
+    )
+
+
+def vendor_digest_keys(request, token: str):
+    """The keys of every instruction waiting in a digest, as CSV (the link is checked, not consumed)."""
+    try:
+        digest, _nonce = digest_for_link(token)
+    except LinkError as exc:
+        return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["reference", "key", "deadline"])
+    for p in digest_open(digest).order_by("deadline", "pk").iterator(2000):
+        writer.writerow([p.deletion_request.reference, p.subject_key, p.deadline.isoformat()])
+    response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="deletions-{digest.pk}.csv"'
+    return response

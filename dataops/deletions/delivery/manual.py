@@ -19,15 +19,17 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from facerights.present import date_text
 
 from ...registry.models import ProcessingSystem
-from ..models import DeletionRequest, Propagation
+from ..models import Propagation, VendorDigest
 from ..opening import trace_ids
-from ..propagations import propagation_mark_sent
+from ..propagations import certificate_required, propagation_mark_sent
+from ..states import TERMINAL
 from .base import Answer, Channel
 
 logger = logging.getLogger(__name__)
@@ -60,8 +62,141 @@ class ManualChannel(Channel):
     evidence_key = None  # the confirmation form is ours: its fields are the evidence
 
     def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:
+        if _digest_mode(system):
+            _digest_deliver(system, batch)
+            return
         for propagation in batch:
             _email_vendor(system, propagation)
+
+
+# More open instructions than this for one vendor at once, and they go out as one digest.
+DIGEST_FROM = 20
+DIGEST_SALT = "facerights.vendor-digest"
+
+
+def _digest_mode(system: ProcessingSystem) -> bool:
+    if VendorDigest.objects.filter(system=system, closed_at__isnull=True).exists():
+        return True  # a digest is open: what comes due joins it
+    return Propagation.objects.filter(system=system).exclude(state__in=TERMINAL).count() > DIGEST_FROM
+
+
+def _digest_deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
+    """Add the batch to the system's open digest; email its link once per reminder interval, not per person."""
+    now = timezone.now()
+    with transaction.atomic():
+        digest = VendorDigest.objects.select_for_update().filter(system=system, closed_at__isnull=True).first()
+        if digest is None:
+            digest = VendorDigest.objects.create(system=system)
+        Propagation.objects.filter(pk__in=[p.pk for p in batch]).update(digest=digest)
+        interval = dt.timedelta(hours=system.reminder_hours)
+        email_due = digest.last_sent_at is None or digest.last_sent_at <= now - interval
+        if email_due:
+            digest.nonce = secrets.token_hex(16)  # any earlier link of this digest stops working
+            digest.last_sent_at = now
+            digest.save(update_fields=["nonce", "last_sent_at"])
+    if email_due:  # as for a single instruction: the link is stored, then sent
+        _email_digest(system, digest, digest_token(digest))
+    for propagation in batch:
+        propagation_mark_sent(actor="task:manual", propagation=propagation, next_attempt_at=now + interval)
+
+
+def digest_token(digest: VendorDigest) -> str:
+    """The signed link token of a digest's current nonce (a new nonce voids the earlier links)."""
+    return signing.dumps({"d": digest.pk, "n": digest.nonce}, salt=DIGEST_SALT, compress=True)
+
+
+def digest_open(digest: VendorDigest) -> QuerySet[Propagation]:
+    """The digest's instructions still waiting for the vendor."""
+    return digest.propagations.exclude(state__in=TERMINAL).select_related("deletion_request", "system")
+
+
+def _email_digest(system: ProcessingSystem, digest: VendorDigest, token: str) -> None:
+    waiting = digest_open(digest)
+    # Everything waiting for this vendor, not only what joined the digest so far: the rest joins it in turn.
+    open_for_system = Propagation.objects.filter(system=system).exclude(state__in=TERMINAL)
+    count = open_for_system.count()
+    earliest = open_for_system.order_by("deadline").values_list("deadline", flat=True).first()
+    link = f"{settings.FACERIGHTS_BASE_URL}/vendor/digests/{token}/"
+    with translation.override("zh-hans"):
+        body = _(
+            "%(count)d deletions of facial data are waiting for you at %(system)s, the first due by %(deadline)s. "
+            "The list of keys and one form to confirm them all are at:\n%(link)s\n"
+            "The link works once and expires in 14 days; a reminder follows while any remain open."
+        ) % {"count": count, "system": system.name_zh, "deadline": date_text(earliest, "zh"), "link": link}
+        if any(certificate_required(p) for p in waiting[:1000]):
+            body += "\n" + _(
+                "Our contract or our use of face recognition has ended: keep nothing (PIPL Art 21), and attach "
+                "your deletion certificate when you confirm."
+            )
+        send_mail(
+            _("%(count)d deletion instructions for %(system)s") % {"count": count, "system": system.name_zh},
+            body,
+            None,
+            [system.contact_email],
+        )
+    logger.info("digest of %s instructions sent to the vendor of system %s", count, system.pk)
+
+
+def digest_for_link(token: str) -> tuple[VendorDigest, str]:
+    try:
+        data = signing.loads(token, salt=DIGEST_SALT, max_age=LINK_LIFETIME)
+    except signing.SignatureExpired:
+        raise LinkError(_("This link has expired. A new one is sent with the next reminder.")) from None
+    except signing.BadSignature:
+        raise LinkError(_("This link is not valid.")) from None
+    digest = VendorDigest.objects.select_related("system").filter(pk=data.get("d")).first()
+    if digest is None or not digest.nonce or digest.nonce != data.get("n"):
+        raise LinkError(_("This link has already been used or replaced by a newer one.")) from None
+    return digest, data["n"]
+
+
+def confirm_digest(
+    *,
+    token: str,
+    outcome: str,
+    not_found_keys: set[str],
+    performed_by: str,
+    performed_at: dt.datetime,
+    certificate: File[bytes] | None = None,
+) -> int:
+    """Confirm every open instruction of a digest at once (those listed as not found, as not found).
+
+    The link is consumed in the same transaction; nothing is written if any confirmation is
+    refused (a certificate missing where the law asks for one). Returns how many were confirmed.
+    """
+    with transaction.atomic():
+        digest, nonce = digest_for_link(token)
+        consumed = VendorDigest.objects.filter(pk=digest.pk, nonce=nonce).update(nonce="")
+        if not consumed:
+            raise LinkError(_("This link has already been used or replaced by a newer one."))
+        waiting = list(digest_open(digest).order_by("pk"))
+        evidence = {
+            "performed_by": performed_by,
+            "performed_at": performed_at.isoformat(),
+            "confirmed_at": timezone.now().isoformat(),
+            "digest": digest.pk,
+            "keys_sha256": hashlib.sha256("\n".join(p.subject_key for p in waiting).encode()).hexdigest(),
+        }
+        if certificate is not None:
+            content = certificate.read()
+            digest_sha = hashlib.sha256(content).hexdigest()
+            default_storage.save(f"certificates/{digest_sha}", ContentFile(content))
+            evidence["certificate_sha256"] = digest_sha
+            evidence["certificate_name"] = cast(str, certificate.name)[:100]
+        answers = [
+            Answer(
+                p.idempotency_key,
+                Propagation.State.NOT_FOUND if p.subject_key in not_found_keys else outcome,
+                "",
+                evidence,
+            )
+            for p in waiting
+        ]
+        for start in range(0, len(answers), 1000):  # one transaction; statements of a bounded size
+            ManualChannel().confirm(digest.system, answers[start : start + 1000], via={"channel": "manual-digest"})
+        if not digest_open(digest).exists():
+            VendorDigest.objects.filter(pk=digest.pk).update(closed_at=timezone.now())
+        return len(answers)
 
 
 def _email_vendor(system: ProcessingSystem, propagation: Propagation) -> None:
@@ -71,7 +206,7 @@ def _email_vendor(system: ProcessingSystem, propagation: Propagation) -> None:
             "Please delete the facial data held under the key %(key)s by %(deadline)s, then confirm at:\n%(link)s\n"
             "The link works once and expires in 14 days."
         ) % {"key": propagation.subject_key, "deadline": date_text(propagation.deadline, "zh"), "link": link}
-        if propagation.deletion_request.trigger == DeletionRequest.Trigger.CONTRACT_ENDED:
+        if certificate_required(propagation):
             body += "\n" + _(
                 "Our contract has ended: keep nothing (PIPL Art 21), and attach your deletion certificate "
                 "when you confirm."

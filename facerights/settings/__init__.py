@@ -7,7 +7,7 @@ kombu's filesystem broker under var/.
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -15,18 +15,20 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from .env import env_bool, env_int, env_keys, env_list, env_str, install_secret
+from .env import env_bool, env_int, env_keys, env_list, env_str, install_secret, install_secret_text
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("FACERIGHTS_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
 DEBUG = env_bool("DEBUG", False)
 
+# Secrets come from the environment. With DEBUG on and one missing, each install makes its
+# own at random under var/ (owner-only files, outside git): no secret is written in the source.
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105 (DEBUG only)
+    SECRET_KEY = install_secret_text(VAR_DIR / "secret-key", lambda: secrets.token_urlsafe(50))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -48,9 +50,19 @@ if not _field_keys or not _hash_keys:
     if not DEBUG:
         missing = "FIELD_ENCRYPTION_KEY" if not _field_keys else "IDENTIFIER_HASH_KEY"
         raise ImproperlyConfigured(f"{missing}: required when DEBUG is off.")
-    # Development only: keys derived from a fixed label, never used with DEBUG off.
-    _field_keys = _field_keys or [hashlib.sha256(b"facerights-dev-field-key").digest()]
-    _hash_keys = _hash_keys or [hashlib.sha256(b"facerights-dev-hash-key").digest()]
+    if (
+        not _field_keys
+        and (VAR_DIR / "facerights.sqlite3").exists()
+        and not (VAR_DIR / "field-encryption-key").exists()
+    ):
+        # An install from before each install had its own keys: its data is under a key no longer kept.
+        raise ImproperlyConfigured(
+            f"{VAR_DIR / 'facerights.sqlite3'} was made with the old built-in development keys, which are gone. "
+            "It holds demo data only: delete it (or all of var/) and run `make run` again."
+        )
+    # Development only: random keys made once for this install (var/), never used with DEBUG off.
+    _field_keys = _field_keys or [install_secret(VAR_DIR / "field-encryption-key")]
+    _hash_keys = _hash_keys or [install_secret(VAR_DIR / "identifier-hash-key")]
 FIELD_ENCRYPTION_KEYS = _field_keys + _old_field_keys
 IDENTIFIER_HASH_KEY = _hash_keys[0]
 

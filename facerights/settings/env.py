@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 from pathlib import Path
 from typing import overload
 
@@ -85,16 +86,33 @@ def env_keys(name: str) -> list[bytes]:
     return [decode_key(name, item) for item in env_list(name, [])]
 
 
-def install_secret(path: Path) -> bytes:
-    """A random 32-byte key kept in a file only its owner reads, made on first use (development only).
+def install_secret_text(path: Path, make) -> str:
+    """A secret kept in a file only its owner reads, made on first use by `make()` (development only).
 
-    Never a key written in the source: each install has its own, outside git (var/).
+    Never a secret written in the source: each install has its own, outside git (var/).
+    Processes starting together (web, worker, beat) agree: one creates the file, the
+    others wait for it and read it.
     """
-    if path.exists():
-        return decode_key(str(path), path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(value + "\n")
+    for _attempt in range(50):
+        if path.exists():
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.1)  # another process is writing it
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        value = make()
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(value + "\n")
+        return value
+    raise ImproperlyConfigured(f"{path}: empty; delete it to have a new secret made, or set the variable.")
+
+
+def install_secret(path: Path) -> bytes:
+    """A random 32-byte key (urlsafe base64 in its file), made once per install: see install_secret_text."""
+    value = install_secret_text(path, lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())
     return decode_key(str(path), value)

@@ -1,5 +1,6 @@
 """Settings come from the environment and fail loudly, naming the variable."""
 
+import ast
 import base64
 import os
 import subprocess
@@ -97,3 +98,60 @@ def test_the_embedded_broker_uses_absolute_folders_under_var(tmp_path):
     assert url.startswith("filesystem://")
     assert queue.startswith(str(tmp_path)) and control.startswith(str(tmp_path))
     assert Path(queue).is_dir() and Path(control).is_dir()
+
+
+DEVELOPMENT_KEYS = (
+    "from django.conf import settings; import base64; print(settings.SECRET_KEY); "
+    "print(base64.b64encode(settings.FIELD_ENCRYPTION_KEYS[0]).decode()); "
+    "print(base64.b64encode(settings.IDENTIFIER_HASH_KEY).decode()); "
+    "print(base64.b64encode(settings.FACERIGHTS_SIGNING_KEY).decode())"
+)
+UNSET = dict.fromkeys(("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "IDENTIFIER_HASH_KEY", "FACERIGHTS_SIGNING_KEY"))
+
+
+def test_each_development_install_makes_its_own_random_keys_kept_private(tmp_path):
+    # Used to pass: with DEBUG on and no SECRET_KEY, every install signed with a key written in the
+    # source, so anyone could forge an email-confirmation key (and the encryption keys were constants too).
+    first, second = tmp_path / "one", tmp_path / "two"
+    keys = {}
+    for var in (first, second):
+        result = start(var, DEVELOPMENT_KEYS, DEBUG="true", **UNSET)
+        assert result.returncode == 0, result.stderr
+        keys[var] = result.stdout.split()
+    assert len(keys[first]) == 4 and all(len(set(k)) > 10 for k in keys[first])
+    assert not set(keys[first]) & set(keys[second])  # nothing shared between installs
+    again = start(first, DEVELOPMENT_KEYS, DEBUG="true", **UNSET)
+    assert again.stdout.split() == keys[first]  # the same install keeps its keys (its data stays readable)
+    for path in first.iterdir():
+        if path.name in ("secret-key", "field-encryption-key", "identifier-hash-key", "signing-key"):
+            assert path.stat().st_mode & 0o077 == 0, path  # readable by its owner only
+
+
+def test_a_value_signed_with_the_old_source_key_is_refused(tmp_path):
+    forge = (
+        "from django.core import signing; "
+        "token = signing.dumps(1, key='insecure-development-key-only-for-debug', salt='account'); "
+        "signing.loads(token, salt='account')"
+    )
+    result = start(tmp_path, "import django; django.setup(); " + forge, DEBUG="true", **UNSET)
+    assert result.returncode != 0 and "BadSignature" in result.stderr
+
+
+def test_the_settings_hold_no_secret_of_their_own():
+    """No key is a literal, and none is derived from one (the old development keys were both)."""
+    secrets_named = {"SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "IDENTIFIER_HASH_KEY", "FACERIGHTS_SIGNING_KEY"}
+    for path in (ROOT / "facerights" / "settings").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and (t.id in secrets_named or t.id.startswith(("_field", "_hash", "_signing")))
+                for t in node.targets
+            ):
+                assert not isinstance(node.value, ast.Constant), ast.unparse(node)  # a key written out
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("sha256", "blake2b", "md5"):
+                assert not any(isinstance(a, ast.Constant) for a in node.args), ast.unparse(node)
+
+
+def test_a_demo_database_from_the_old_built_in_keys_is_named_not_misread(tmp_path):
+    (tmp_path / "facerights.sqlite3").write_bytes(b"")  # made before each install had its own keys
+    result = start(tmp_path, DEBUG="true", **UNSET)
+    assert result.returncode != 0 and "delete it (or all of var/)" in result.stderr

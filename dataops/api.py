@@ -73,6 +73,20 @@ def _iso_text(value):
 IsoDateTime = Annotated[dt.datetime, StrictType(False), BeforeValidator(_iso_text)]
 IsoDate = Annotated[dt.date, StrictType(False), BeforeValidator(_iso_text)]
 
+
+def _whole(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
+    ):
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+# A count: JSON Schema's "integer" includes 7.0, so it is read as 7; "7", 7.5 and true are refused.
+WholeNumber = Annotated[int, StrictType(False), BeforeValidator(_whole)]
+
 # PostgreSQL keeps no NUL character in text or jsonb: a string with one is refused as
 # invalid (422), never passed on to fail as a server error (found by tests/test_api_fuzz.py).
 Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
@@ -200,6 +214,13 @@ class AckResult(Schema):
 
 class Inventory(Strict):
     subject_keys: list[Text] = Field(max_length=1_000_000)
+    held_count: WholeNumber = Field(
+        ge=0, description="How many keys the device holds in all (the length of a complete list)."
+    )
+    complete: bool = Field(
+        description="Whether subject_keys is everything the device holds. Only a complete list closes open "
+        "instructions for keys it lacks."
+    )
 
 
 class Reconciled(Schema):
@@ -207,6 +228,8 @@ class Reconciled(Schema):
     delete: list[Instruction]
     stale: list[str]
     unknown: list[str]
+    closed_not_found: int
+    awaiting_confirmation: int
 
 
 class Result(Strict):
@@ -383,14 +406,17 @@ def ack_many(request, system_id: int, body: Acks):
 
 @v1.post(
     "/systems/{system_id}/reconcile",
-    response={200: Reconciled, 404: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    response={200: Reconciled, 404: Error, 409: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
     summary="Upload the whole inventory after the cursor expired",
 )
 def reconcile(request, system_id: int, body: Inventory):
     system = _own(request, system_id)
     if system is None:
         return Status(404, {"error": "not_found"})
-    result = pull.reconcile(system, body.subject_keys)
+    try:
+        result = pull.reconcile(system, body.subject_keys, held_count=body.held_count, complete=body.complete)
+    except pull.ReconcileError as exc:  # the list and its count contradict each other: nothing changes
+        return Status(409, {"error": "inconsistent_inventory", "detail": str(exc)})
     return Status(200, {**result, "delete": [instruction(p) for p in result["delete"]]})
 
 

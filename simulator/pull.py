@@ -71,7 +71,10 @@ class PullDevice:
 
     def reconcile(self) -> None:
         self.reconciliations += 1
-        status, body = self._call("POST", "/reconcile", {"subject_keys": self.store.inventory()})
+        keys = self.store.inventory()
+        status, body = self._call(
+            "POST", "/reconcile", {"subject_keys": keys, "held_count": len(set(keys)), "complete": True}
+        )
         if status != 200:
             return
         self.store.delete_keys(body["stale"])

@@ -15,7 +15,16 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 ROLES = ("dpo", "operator", "auditor", "regulator")
-DPO_ONLY_ACTIONS = {"approve", "refuse", "reject", "end_contract", "end_recognition", "transfer"}
+DPO_ONLY_ACTIONS = {
+    "approve",
+    "refuse",
+    "reject",
+    "end_contract",
+    "end_recognition",
+    "transfer",
+    "confirm_closing",
+    "reject_closing",
+}
 
 
 def _models():

@@ -411,7 +411,7 @@ ROUTES: dict[str, Route] = {
         "api-system",
         lambda w: f"/api/v1/systems/{w.x.pk}/reconcile",
         owners=("device_x",),
-        body=lambda w: {"subject_keys": [w.marks["x_key"]]},
+        body=lambda w: {"subject_keys": [w.marks["x_key"]], "held_count": 1, "complete": True},
         owner_method="POST",
         csrf_exempt=True,
     ),
@@ -616,6 +616,9 @@ ADMIN_ROWS = {
     "facerights.calendaryear": lambda m: m.objects.create(year=2099, is_complete=False),
     "facerights.calendarday": lambda m: m.objects.create(date=dt.date(2099, 1, 1), kind="holiday", name="matrix"),
     "dataops.entitygroup": lambda m: m.objects.create(name_zh="矩阵集团"),
+    "dataops.reconcilehold": lambda m: m.objects.create(
+        system=ProcessingSystem.objects.first(), inventory_sha256="0" * 64, inventory_size=0, open_count=1
+    ),
     "dataops.devicegroup": lambda m: m.objects.create(
         system=ProcessingSystem.objects.first(), kind="gate", count=1, location="矩阵"
     ),

@@ -9,16 +9,19 @@ from facerights.admin import (
     ExactSearchMixin,
     PersonalRecordsAdmin,
     ReadOnlyAdmin,
+    run_service_action,
     typed_confirmation,
 )
 from facerights.audit import actor_for
+from facerights.present import actor_text
 
 from ..registry.admin import ProcessingSystemAdmin as RegistryProcessingSystemAdmin
 from ..registry.models import ProcessingSystem
 from .bulk import bulk_or_inline
 from .connection_tests import connection_test_start
 from .contracts import processor_contract_end
-from .models import BulkJob, DeletionRequest, DeliveryAttempt, Propagation
+from .delivery.pull import reconcile_hold_decide
+from .models import BulkJob, DeletionRequest, DeliveryAttempt, Propagation, ReconcileHold
 
 admin.site.unregister(ProcessingSystem)
 
@@ -156,3 +159,59 @@ class BulkJobAdmin(ReadOnlyAdmin):
 
     class Media:
         js = ("js/bulk_progress.js",)
+
+
+@admin.register(ReconcileHold)
+class ReconcileHoldAdmin(ReadOnlyAdmin):
+    """A device's inventory that would close many deletions: the DPO confirms or rejects it."""
+
+    list_display = ("system", "closing_of_open", "inventory_size", "state", "created_at", "decided_by_name")
+    list_filter = ("state", "system")
+    readonly_fields = (
+        "system",
+        "inventory_size",
+        "inventory_sha256",
+        "open_count",
+        "closing_of_open",
+        "state",
+        "created_at",
+        "decided_by_name",
+        "decided_at",
+    )
+    exclude = ("propagation_ids", "decided_by")
+    actions = ["confirm_closing", "reject_closing"]
+
+    @admin.display(description=_("would close, of the open instructions"))
+    def closing_of_open(self, obj):
+        return f"{obj.closing} / {obj.open_count}"
+
+    @admin.display(description=_("decided by"))
+    def decided_by_name(self, obj):
+        return actor_text(obj.decided_by) if obj.decided_by else "—"
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.approve_impactassessment")  # the DPO's decisions
+
+    @admin.action(
+        description=_("Confirm: the device holds none of them; close them as not found"), permissions=["decide"]
+    )
+    def confirm_closing(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda hold: reconcile_hold_decide(actor=actor, hold=hold, confirm=True),
+            _("%(count)d confirmed."),
+        )
+
+    @admin.action(description=_("Reject: the list was wrong; keep them open"), permissions=["decide"])
+    def reject_closing(self, request, queryset):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda hold: reconcile_hold_decide(actor=actor, hold=hold, confirm=False),
+            _("%(count)d rejected."),
+        )

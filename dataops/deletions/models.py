@@ -182,6 +182,46 @@ class VendorDigest(models.Model):
         return f"{self.system} #{self.pk}"
 
 
+class ReconcileHold(models.Model):
+    """A reconcile that would close many open instructions as not found, waiting for the DPO.
+
+    A device's inventory is its word that it holds nothing else; a bug (an empty list, a
+    wiped store reported as complete) must not be able to clear the ledger. Closing more
+    than a small share of a system's open instructions in one reconcile waits here until
+    the DPO confirms it (the instructions are then closed with the inventory's fingerprint
+    and count as evidence) or rejects it (they stay open and are delivered again).
+    """
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("waiting for the DPO")
+        CONFIRMED = "confirmed", _("confirmed: closed as not found")
+        REJECTED = "rejected", _("rejected: the instructions stay open")
+
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="reconcile_holds"
+    )
+    inventory_sha256 = models.CharField(_("inventory fingerprint"), max_length=64)
+    inventory_size = models.PositiveIntegerField(_("keys in the inventory"))
+    open_count = models.PositiveIntegerField(_("open instructions at the time"))
+    propagation_ids = models.JSONField(default=list, editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.WAITING, editable=False)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    decided_by = models.CharField(_("decided by"), max_length=128, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("reconcile to confirm")
+        verbose_name_plural = _("reconciles to confirm")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.system} · {len(self.propagation_ids)} / {self.open_count}"
+
+    @property
+    def closing(self) -> int:
+        return len(self.propagation_ids)
+
+
 class DeliveryAttempt(models.Model):
     """One call out to a system: written before the call, completed after it."""
 

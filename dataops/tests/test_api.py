@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from consent.services import Provenance, consent_withdraw, subject_find
 from dataops.deletions.delivery import signing
-from dataops.deletions.delivery.pull import feed_retention_advance
+from dataops.deletions.delivery.pull import feed_retention_advance, reconcile_hold_decide
+from dataops.deletions.models import ReconcileHold
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
 from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation, SystemCredential
@@ -131,14 +132,20 @@ def test_a_cursor_older_than_the_feed_gets_410_and_the_device_reconciles(client,
     inventory = ["DEV-0", "DEV-2", "NEVER-REPORTED"]  # DEV-1 is already gone from the device
     body = client.post(
         f"/api/v1/systems/{system.pk}/reconcile",
-        {"subject_keys": inventory},
+        {"subject_keys": inventory, "held_count": 3, "complete": True},
         content_type="application/json",
         **_auth(token),
     ).json()
     assert [i["subject_key"] for i in body["delete"]] == ["DEV-2"]
     assert body["stale"] == ["DEV-0"]
     assert body["unknown"] == ["NEVER-REPORTED"]
-    assert Propagation.objects.get(deletion_request=deletions[1]).state == "not_found"
+    # Closing DEV-1 is half of what is open: more than a small share, so the DPO decides.
+    assert body["closed_not_found"] == 0 and body["awaiting_confirmation"] == 1
+    hold = ReconcileHold.objects.get(system_id=system.pk)
+    assert Propagation.objects.get(deletion_request=deletions[1]).state != "not_found"
+    reconcile_hold_decide(actor="dpo", hold=hold, confirm=True)
+    closed = Propagation.objects.get(deletion_request=deletions[1])
+    assert closed.state == "not_found" and closed.evidence["inventory_size"] == 3
     assert (
         client.get(f"/api/v1/systems/{system.pk}/deletions?after={body['cursor']}", **_auth(token)).status_code == 200
     )
@@ -411,7 +418,7 @@ def test_a_body_that_is_not_json_and_a_missing_token_are_answered_like_every_oth
         ("ack_many", {"acks": [{"id": "REAL", "status": "deleted", "evidence": {"log\x00": 1}}]}),
         ("ack_many", {"acks": [{"id": "REAL", "status": "deleted", "evidence": {"log": ["a\x00"]}}]}),
         ("ack_one", {"status": "held", "reason": "legal hold \x00"}),
-        ("reconcile", {"subject_keys": ["K\x00"]}),
+        ("reconcile", {"subject_keys": ["K\x00"], "held_count": 1, "complete": True}),
         ("consent_check", {"subject_key": "K\x00", "purpose": "p"}),
         ("holdings", {"subject_key": "K\x00"}),
     ],
@@ -493,3 +500,39 @@ def test_the_evidence_nesting_limit_is_in_the_schema_and_matches_what_is_accepte
     assert client.post(url, deep, content_type="application/json", **_auth(token)).status_code == 422
     fits = {"status": "deleted", "evidence": nested(EVIDENCE_MAX_DEPTH)}
     assert client.post(url, fits, content_type="application/json", **_auth(token)).status_code == 200
+
+
+def _reconcile(client, system, token, **body):
+    return client.post(f"/api/v1/systems/{system.pk}/reconcile", body, content_type="application/json", **_auth(token))
+
+
+def test_an_empty_or_partial_inventory_cannot_clear_the_ledger(
+    client, device, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Used to pass: {"subject_keys": []} closed every open instruction of the system as not found.
+    system, token = device
+    deletions = _open_deletions(people, system, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        empty = _reconcile(client, system, token, subject_keys=[], held_count=0, complete=True).json()
+    assert empty["closed_not_found"] == 0 and empty["awaiting_confirmation"] == 3
+    assert not Propagation.objects.filter(deletion_request__in=deletions, state="not_found").exists()
+    assert "3" in mailoutbox[-1].subject  # the DPO is told, and decides
+    reconcile_hold_decide(actor="dpo", hold=ReconcileHold.objects.get(), confirm=False)
+    assert not Propagation.objects.filter(deletion_request__in=deletions, state="not_found").exists()
+
+    partial = _reconcile(client, system, token, subject_keys=["DEV-0"], held_count=900, complete=False).json()
+    assert partial["closed_not_found"] == 0 and partial["awaiting_confirmation"] == 0  # a part proves no absence
+    lying = _reconcile(client, system, token, subject_keys=["DEV-0"], held_count=5, complete=True)
+    assert lying.status_code == 409 and lying.json()["error"] == "inconsistent_inventory"
+    assert not Propagation.objects.filter(deletion_request__in=deletions, state="not_found").exists()
+
+
+def test_a_small_share_closes_at_once_with_the_inventory_as_evidence(client, device, people, settings):
+    system, token = device
+    settings.FACERIGHTS_RECONCILE_AUTO_CLOSE_SHARE = 0.5
+    deletions = _open_deletions(people, system, 3)
+    keys = ["DEV-0", "DEV-1"]  # DEV-2 is gone from the device: one of three open
+    body = _reconcile(client, system, token, subject_keys=keys, held_count=2, complete=True).json()
+    assert body["closed_not_found"] == 1 and body["awaiting_confirmation"] == 0
+    closed = Propagation.objects.get(deletion_request=deletions[2])
+    assert closed.state == "not_found" and closed.evidence["inventory_size"] == 2

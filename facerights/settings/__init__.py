@@ -423,6 +423,11 @@ FACERIGHTS_CLAIM_LEASE_SECONDS = env_int("FACERIGHTS_CLAIM_LEASE_SECONDS", 120, 
 # purpose for this many hours (NDSMR Art 22(5); REGULATION.md R8).
 FACERIGHTS_REFUSAL_QUIET_HOURS = env_int("FACERIGHTS_REFUSAL_QUIET_HOURS", 48, minimum=48)
 # The public address of the portal, for links in emails to vendors.
+# A device's reconcile may close at most this share of its system's open instructions as not
+# found; more waits for the DPO (an empty or truncated inventory cannot clear the ledger).
+FACERIGHTS_RECONCILE_AUTO_CLOSE_SHARE = (
+    env_int("FACERIGHTS_RECONCILE_AUTO_CLOSE_PERCENT", 10, minimum=0, maximum=100) / 100
+)
 FACERIGHTS_BASE_URL = env_str("FACERIGHTS_BASE_URL", "http://localhost:8000").rstrip("/")
 # Where text messages go: the development backend writes them to the log.
 FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "facerights.sms.LogSmsBackend")

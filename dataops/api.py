@@ -25,7 +25,7 @@ from facerights.uploads import EVIDENCE_MAX_DEPTH, evidence_check
 
 from .deletions.delivery import Answer, UnknownInstruction, channel_for, pull
 from .deletions.delivery.instructions import instruction
-from .deletions.delivery.push import PushChannel, SignatureError
+from .deletions.delivery.push import PushChannel, Replayed, SignatureError
 from .deletions.propagations import PropagationError
 from .registry.credentials import system_for_token
 from .registry.holdings import ConsentReport, GuardianCheck, holding_report
@@ -44,6 +44,14 @@ api = NinjaAPI(
 
 
 class DeviceToken(HttpBearer):
+    def __call__(self, request: HttpRequest) -> ProcessingSystem | None:
+        # ninja's own reading logs a malformed header, credential included, when DEBUG is on:
+        # read it here and log nothing of it, in every mode.
+        scheme, _sep, token = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> ProcessingSystem | None:
         system = system_for_token(token)
         if system is not None:
@@ -505,9 +513,11 @@ callbacks = Router(tags=["push callbacks"])
 
 @callbacks.post(
     "/systems/{system_id}/callbacks",
-    response={200: list[AckResult], 401: Error, 404: Error, **UNREADABLE, **INVALID},
+    response={200: list[AckResult], 401: Error, 404: Error, 409: Error, **UNREADABLE, **INVALID},
     auth=None,
     summary="Confirm instructions later, signed as Standard Webhooks",
+    description="A message id already received (a replay, or your retry of a callback we accepted) gets 409 "
+    "`replayed` and changes nothing: treat it as delivered.",
 )
 def callback(request, system_id: int, body: Results):
     system = ProcessingSystem.objects.filter(pk=system_id, integration=ProcessingSystem.Integration.PUSH).first()
@@ -518,6 +528,8 @@ def callback(request, system_id: int, body: Results):
         states = PUSH.callback(system, headers=request.headers, body=request.body, answers=answers)
     except SignatureError as exc:
         return Status(401, {"error": "bad_signature", "detail": str(exc)})
+    except Replayed:
+        return Status(409, {"error": "replayed", "detail": "This message id was received already; nothing changed."})
     return Status(200, [{"id": key, "state": state} for key, state in states.items()])
 
 

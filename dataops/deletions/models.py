@@ -222,6 +222,27 @@ class ReconcileHold(models.Model):
         return len(self.propagation_ids)
 
 
+class CallbackReceipt(models.Model):
+    """A signed callback's message id, kept while its signature could still be accepted.
+
+    A callback is signed with its id and time and accepted within five minutes of that time
+    either way; an exact replay inside that window is refused because its id is here.
+    """
+
+    system = models.ForeignKey(ProcessingSystem, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=128)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "message_id"], name="callback_receipt_once"),
+        ]
+        indexes = [models.Index(fields=["received_at"], name="callback_receipt_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.system_id}:{self.message_id}"
+
+
 class DeliveryAttempt(models.Model):
     """One call out to a system: written before the call, completed after it."""
 

@@ -15,6 +15,7 @@ from dataops.deletions.propagations import propagation_confirm
 from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation, SystemCredential
 from dataops.registry.credentials import credential_issue, secret_new, webhook_secrets
 from dataops.registry.services import system_save
+from facerights.models import AuditEvent
 from facerights.uploads import EVIDENCE_MAX_DEPTH
 from tests import factories
 
@@ -178,6 +179,22 @@ def test_a_signed_callback_confirms(client, awaiting):
     response = _callback(client, system, body, signing.sign_headers([secret], "msg_1", body))
     assert response.status_code == 200
     assert response.json() == [{"id": p.idempotency_key, "state": "deleted"}]
+
+
+def test_a_replayed_callback_is_refused_and_changes_nothing(client, awaiting, entity, purpose, subject):
+    # Used to pass: the same signed callback, sent again within five minutes, was accepted again.
+    system, secret, p = awaiting
+    body = json.dumps({"results": [{"id": p.idempotency_key, "status": "deleted", "evidence": {"n": 1}}]}).encode()
+    headers = signing.sign_headers([secret], "msg_replay", body)
+    assert _callback(client, system, body, headers).status_code == 200
+    events = AuditEvent.objects.count()
+    replay = _callback(client, system, body, headers)
+    assert replay.status_code == 409 and replay.json()["error"] == "replayed"
+    assert AuditEvent.objects.count() == events
+    # Signed four minutes ahead (clocks drift; the specification allows five) is still accepted, once.
+    ahead = signing.sign_headers([secret], "msg_ahead", body, timestamp=int(timezone.now().timestamp()) + 240)
+    assert _callback(client, system, body, ahead).status_code == 200
+    assert _callback(client, system, body, ahead).status_code == 409
 
 
 @pytest.mark.parametrize("tamper", ["body", "id", "key", "old_timestamp", "future_timestamp", "missing"])
@@ -536,3 +553,15 @@ def test_a_small_share_closes_at_once_with_the_inventory_as_evidence(client, dev
     assert body["closed_not_found"] == 1 and body["awaiting_confirmation"] == 0
     closed = Propagation.objects.get(deletion_request=deletions[2])
     assert closed.state == "not_found" and closed.evidence["inventory_size"] == 2
+
+
+def test_a_malformed_authorization_header_is_never_logged(client, device, settings, caplog):
+    # Used to pass: with DEBUG on, the API framework logged the whole header at ERROR level.
+    system, _token = device
+    settings.DEBUG = True
+    with caplog.at_level("DEBUG"):
+        response = client.get(
+            f"/api/v1/systems/{system.pk}/deletions?after=0", HTTP_AUTHORIZATION="Basic c3VwZXItc2VjcmV0LXRva2Vu"
+        )
+    assert response.status_code == 401
+    assert "c3VwZXItc2VjcmV0LXRva2Vu" not in caplog.text

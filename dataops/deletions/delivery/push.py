@@ -19,6 +19,7 @@ to a person and never counts as done. docs/integration.md is the vendor's guide.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -26,13 +27,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from facerights.uploads import evidence_check
 
 from ...registry.credentials import webhook_secrets
 from ...registry.models import ProcessingSystem
-from ..models import Propagation
+from ..models import CallbackReceipt, Propagation
 from ..opening import trace_ids
 from ..propagations import (
     propagation_accepted,
@@ -43,7 +45,7 @@ from ..propagations import (
 from . import http
 from .base import Answer, Channel
 from .instructions import instruction
-from .signing import SignatureError, sign_headers, verify
+from .signing import TOLERANCE_SECONDS, SignatureError, sign_headers, verify
 
 ACTOR = "task:push"
 
@@ -166,10 +168,32 @@ class PushChannel(Channel):
     def callback(
         self, system: ProcessingSystem, *, headers: Mapping[str, str], body: bytes, answers: list[Answer]
     ) -> dict[str, str]:
-        """A signed callback confirming instructions later; raises SignatureError unless a live secret signed it."""
+        """A signed callback confirming instructions later; raises SignatureError unless a live secret signed it,
+        and Replayed if this message was received already."""
         msg_id = verify(webhook_secrets(system), headers, body)
         self.contact(system)
-        return self.confirm(system, answers, via={"channel": "callback", "webhook_id": msg_id})
+        with transaction.atomic():  # a callback refused on its content is not remembered: its retry may succeed
+            callback_receive(system, msg_id)
+            return self.confirm(system, answers, via={"channel": "callback", "webhook_id": msg_id})
+
+
+class Replayed(Exception):
+    """A signed callback received already: nothing is done again."""
+
+
+# A signature is accepted five minutes either side of its time: an id is remembered for both.
+RECEIPT_KEPT = dt.timedelta(seconds=2 * TOLERANCE_SECONDS + 60)
+
+
+def callback_receive(system: ProcessingSystem, message_id: str) -> None:
+    """Remember a callback's id for as long as its signature could be accepted; refuse a repeat."""
+    now = timezone.now()
+    CallbackReceipt.objects.filter(received_at__lt=now - RECEIPT_KEPT).delete()  # forget what can no longer replay
+    try:
+        with transaction.atomic():
+            CallbackReceipt.objects.create(system=system, message_id=message_id[:128])
+    except IntegrityError:
+        raise Replayed(message_id) from None
 
 
 def _checked(evidence: object) -> dict[str, Any]:

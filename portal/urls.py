@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .auth import sign_in_again
 
 app_name = "portal"
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("verify/keys.json", views.verify_keys, name="verify_keys"),
     path("me/", views.dashboard, name="dashboard"),
     path("me/link/", views.link, name="link"),
+    path("me/sign-in-again/", sign_in_again, name="sign_in_again"),
     path("me/link/identity-check/", views.identity_check, name="identity_check"),
     path("me/consents/", views.consent_history, name="consent_history"),
     path("me/consents/withdraw-all/", views.consents_withdraw_all, name="consents_withdraw_all"),

@@ -161,6 +161,7 @@ ROUTES: dict[str, Route] = {
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),
     "portal:request_new": Route("self", "/me/requests/new/"),
     "portal:copy_request": Route("self", "/me/copy/", owners=("subject_1",), owner_method="POST", owner_status=(302,)),
+    "portal:sign_in_again": Route("account", "/me/sign-in-again/"),  # part of signing in: a POST signs out
     "portal:consent_give": Route(
         "self", lambda w: reverse("portal:consent_give", args=[w.z.pk, w.purpose.code]), owners=("subject_1",)
     ),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentRefusal
 from consent.services import Provenance, consent_withdraw, guardianship_record, subject_link_user
-from dataops.copies.services import export_build
+from dataops.copies.services import export_build, export_request
 from dataops.models import DataExport, DeletionRequest, Request
 from dataops.registry.services import system_save
 from dataops.requests.services import request_refuse, request_submit
@@ -308,3 +308,20 @@ def test_the_consent_history_lists_events(client, me, subject, system):
     consent_withdraw(actor="t", record=holding.consent, provenance=Provenance())
     page = client.get(reverse("portal:consent_history")).content.decode()
     assert page.count("<li>") >= 2
+
+
+def test_following_a_link_never_signs_anyone_out_and_a_strangers_copy_is_404_first(client, subject):
+    # Used to pass: GET /me/copy/<any id>/download/ signed a passwordless person out, from any site.
+    user = get_user_model().objects.create_user(username="nopassword-get")
+    subject_link_user(actor="t", subject=subject, user=user)
+    client.force_login(user)
+    signed_in_now(client, user, seconds_ago=3600)
+    assert client.get(reverse("portal:copy_download", args=[987654])).status_code == 404
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    export = export_request(actor="t", user=user, subject=subject, language="zh-hans")
+    page = client.get(reverse("portal:copy_download", args=[export.pk]))
+    assert page.status_code == 200 and reverse("portal:sign_in_again") in page.content.decode()
+    assert client.session.get("_auth_user_id") == str(user.pk)  # still signed in
+    back = client.post(reverse("portal:sign_in_again"), {"next": reverse("portal:copy_status", args=[export.pk])})
+    assert back.status_code == 302 and back["Location"].startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session

@@ -31,7 +31,7 @@ from dataops.requests.services import request_details
 from facerights.accounts import user_phone_get
 
 from ..acting import acting_subject, own_subject, subjects_in_reach
-from ..auth import fresh_sign_in_required
+from ..auth import fresh_sign_in_gate, fresh_sign_in_required
 from ..forms import ConsentForm, EnrolmentCodeForm, IdentityCheckForm, RequestForm
 from .deletions import _provenance
 
@@ -269,9 +269,10 @@ def copy_status(request, export_id: int):
 
 @never_cache
 @login_required
-@fresh_sign_in_required
 def copy_download(request, export_id: int):
-    export = _own_export(request, export_id)
+    export = _own_export(request, export_id)  # someone else's or unknown: 404, before anything else
+    if (gate := fresh_sign_in_gate(request)) is not None:
+        return gate
     try:
         content = export_download(export=export, user=request.user)
     except ExportUnavailable:

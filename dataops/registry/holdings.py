@@ -161,19 +161,24 @@ def holding_report(
                 verified=True,
                 verified_by=consent.guardian_check.checked_by,
             )
-        record = consent_grant(
-            actor=actor,
-            subject=subject,
-            system=system,
-            purpose=purpose,
-            notice=notice,
-            provenance=Provenance(channel=consent.channel),
-            method=consent.method,
-            guardian=guardian,
-            artifact_sha256=consent.artifact_sha256,
-            at=consent.given_at,
-            age_attestation=consent.age_attestation,
-        )
+        try:
+            record = consent_grant(
+                actor=actor,
+                subject=subject,
+                system=system,
+                purpose=purpose,
+                notice=notice,
+                provenance=Provenance(channel=consent.channel),
+                method=consent.method,
+                guardian=guardian,
+                artifact_sha256=consent.artifact_sha256,
+                at=consent.given_at,
+                age_attestation=consent.age_attestation,
+            )
+        except ConsentError as error:
+            if error.code == "guardian_unverified":  # known identifiers, not this child's guardian: as if unknown
+                raise _guardian_unverified() from None
+            raise
         if system.internet_transmission:
             transmission = Purpose.objects.get(code=Purpose.TRANSMISSION)  # created by a migration
             consent_grant(
@@ -207,14 +212,20 @@ def _guardian_for_report(actor: str, identifiers: dict[str, str], check: Guardia
     if guardian is None and check is not None:
         guardian = subject_create(actor=actor, identifiers=list(identifiers.items()))
     if guardian is None:
-        raise ValidationError(
-            _(
-                "The guardian is not known: name the staff member who checked the proof of the relationship "
-                "(guardian_check), or have the guardian verified first."
-            ),
-            code="guardian",
-        )
+        raise _guardian_unverified()
     return guardian
+
+
+def _guardian_unverified() -> ValidationError:
+    """One answer whether the guardian's identifiers belong to nobody or to someone who is not this child's
+    verified guardian: a vendor never learns whether a phone or email is known to the company."""
+    return ValidationError(
+        _(
+            "The guardian is not verified for this child: name the staff member who checked the proof of the "
+            "relationship (guardian_check), or have the guardian verified first."
+        ),
+        code="guardian",
+    )
 
 
 def consent_give(

@@ -565,3 +565,19 @@ def test_a_malformed_authorization_header_is_never_logged(client, device, settin
         )
     assert response.status_code == 401
     assert "c3VwZXItc2VjcmV0LXRva2Vu" not in caplog.text
+
+
+def test_a_guardians_identifiers_get_the_same_answer_whether_anyone_has_them_or_not(client, device):
+    # Used to pass: an unknown guardian phone and a known one got different errors, telling a vendor
+    # whether a phone belongs to a person anywhere in the company.
+    system, token = device
+    factories.subject(phone="13699990000", date_of_birth=dt.date(1980, 1, 1))  # known, nobody's guardian
+    answers = []
+    for n, phone in enumerate(("13699990000", "13611112222")):  # known, then unknown
+        report = _report(system, subject_key=f"CHILD-{n}", date_of_birth="2019-03-01")
+        report["identifiers"] = {"phone": f"1350000000{n}"}
+        report["consent"] |= {"method": "guardian", "guardian": {"phone": phone}}
+        response = client.post("/api/v1/holdings", report, content_type="application/json", **_auth(token))
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1] and answers[0][0] == 400 and answers[0][1]["error"] == "guardian"
+    assert not Holding.objects.filter(subject_key__startswith="CHILD-").exists()

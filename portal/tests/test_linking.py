@@ -161,3 +161,14 @@ def test_the_dpo_sees_the_scan_and_the_auditor_does_not(client, account):
     assert client.get(url)["Content-Type"] == "image/png"
     factories.staff_login(client, factories.user_with_role("auditor", is_staff=True))
     assert client.get(url).status_code == 403
+
+
+def test_guessing_enrolment_codes_is_limited_per_account(client, account, subject):
+    # Used to pass: 40 wrong codes in 4.5 s, none refused for their number.
+    code = enrolment_code_issue(actor="t", subject=subject)
+    statuses = [_link(client, action="code", code=f"ZZZZZ-ZZZZ{n}").status_code for n in range(5)]
+    assert statuses == [200] * 5  # each told the code is wrong
+    limited = _link(client, action="code", code=code)  # the sixth in ten minutes, even the right one
+    assert limited.status_code == 429 and "十分钟" in limited.content.decode()
+    subject.refresh_from_db()
+    assert subject.user is None

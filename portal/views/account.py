@@ -28,6 +28,7 @@ from dataops.deletions.intake import rights_request_submit
 from dataops.models import DataExport, ProcessingSystem, Request
 from dataops.registry.holdings import consent_give as consent_give_service
 from dataops.requests.services import request_details
+from facerights import ratelimit
 from facerights.accounts import user_phone_get
 
 from ..acting import acting_subject, own_subject, subjects_in_reach
@@ -73,12 +74,34 @@ def link(request):
                     ),
                 )
             elif code_form.is_valid():
+                if not _enrolment_code_attempt_allowed(request):
+                    return render(
+                        request,
+                        "portal/link.html",
+                        {"code_form": code_form, "identity_form": IdentityCheckForm(), "limited": True},
+                        status=429,
+                    )
                 subject_link_by_code(actor=_actor(request), user=request.user, code=code_form.cleaned_data["code"])
                 messages.success(request, _("Your account is linked to your records."))
                 return redirect("portal:dashboard")
         except LinkError as exc:
             code_form.add_error(None, exc.messages[0])
     return render(request, "portal/link.html", {"code_form": code_form, "identity_form": IdentityCheckForm()})
+
+
+# Enrolment codes tried, like sign-in codes: per account and per address, each in ten minutes.
+CODE_TRIES_PER_ACCOUNT = 5
+CODE_TRIES_PER_ADDRESS = 20
+
+
+def _enrolment_code_attempt_allowed(request) -> bool:
+    by_account = ratelimit.allow(
+        "enrolment-code", f"user:{request.user.pk}", limit=CODE_TRIES_PER_ACCOUNT, window_seconds=600
+    )
+    by_address = ratelimit.allow(
+        "enrolment-code-ip", ratelimit.client_address(request), limit=CODE_TRIES_PER_ADDRESS, window_seconds=600
+    )
+    return by_account and by_address
 
 
 @login_required

@@ -26,6 +26,7 @@ from facerights.uploads import EVIDENCE_MAX_DEPTH, evidence_check
 from .deletions.delivery import Answer, UnknownInstruction, channel_for, pull
 from .deletions.delivery.instructions import instruction
 from .deletions.delivery.push import PushChannel, Replayed, SignatureError
+from .deletions.models import Propagation
 from .deletions.propagations import PropagationError
 from .registry.credentials import system_for_token
 from .registry.holdings import ConsentReport, GuardianCheck, holding_report
@@ -54,6 +55,8 @@ class DeviceToken(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> ProcessingSystem | None:
         system = system_for_token(token)
+        if system is not None and _standing(system) == ENDED:
+            return None  # a retired or suspended system's credentials end with its last open deletion
         if system is not None:
             channel_for(system).contact(system)
         return system
@@ -341,6 +344,49 @@ def _own(request: HttpRequest, system_id: int) -> ProcessingSystem | None:
     return system if system.pk == system_id else None
 
 
+ACTIVE, FINISHING, ENDED = "active", "finishing", "ended"
+
+
+def _standing(system: ProcessingSystem) -> str:
+    """What a system's credentials may still do.
+
+    An active (or draft) system: everything its integration has. A retired or suspended one
+    keeps what finishing its deletions needs (its feed, acknowledgements, signed callbacks)
+    while any is open, and nothing else; after the last one, its credentials end.
+    """
+    if system.status in (ProcessingSystem.Status.ACTIVE, ProcessingSystem.Status.DRAFT):
+        return ACTIVE
+    if Propagation.objects.filter(system=system).exclude(state__in=Propagation.TERMINAL).exists():
+        return FINISHING
+    return ENDED
+
+
+def _not_pull() -> Status:
+    return Status(
+        403, {"error": "pull_only", "detail": "Only a pull system reads a feed, acknowledges and reconciles."}
+    )
+
+
+def _not_active() -> Status:
+    return Status(
+        403,
+        {
+            "error": "system_not_active",
+            "detail": "This system is retired or suspended: it may only finish its deletions.",
+        },
+    )
+
+
+def _pull_own(request: HttpRequest, system_id: int) -> ProcessingSystem | Status:
+    """The authenticated pull system in the path, or the answer to give instead."""
+    system = _own(request, system_id)
+    if system is None:
+        return Status(404, {"error": "not_found"})
+    if system.integration != ProcessingSystem.Integration.PULL:
+        return _not_pull()
+    return system
+
+
 def _message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -353,13 +399,13 @@ v1 = Router(auth=DeviceToken(), tags=["systems"])
 
 @v1.get(
     "/systems/{system_id}/deletions",
-    response={200: Feed, 404: Error, 410: Error, **UNAUTHORIZED, **INVALID},
+    response={403: Error, 200: Feed, 404: Error, 410: Error, **UNAUTHORIZED, **INVALID},
     summary="Read the deletion feed after a cursor",
 )
 def feed(request, system_id: int, after: int = 0, limit: int = 100):
-    system = _own(request, system_id)
-    if system is None:
-        return Status(404, {"error": "not_found"})
+    system = _pull_own(request, system_id)
+    if isinstance(system, Status):
+        return system
     try:
         rows, next_cursor = pull.feed_read(system, after=max(after, 0), limit=limit)
     except pull.CursorExpired:
@@ -376,13 +422,13 @@ def feed(request, system_id: int, after: int = 0, limit: int = 100):
 
 @v1.post(
     "/systems/{system_id}/deletions/{instruction_id}/ack",
-    response={200: AckResult, 400: Error, 404: Error, **UNAUTHORIZED, **INVALID},
+    response={403: Error, 200: AckResult, 400: Error, 404: Error, **UNAUTHORIZED, **INVALID},
     summary="Acknowledge one instruction with its outcome",
 )
 def ack(request, system_id: int, instruction_id: Text, body: Ack):
-    system = _own(request, system_id)
-    if system is None:
-        return Status(404, {"error": "not_found"})
+    system = _pull_own(request, system_id)
+    if isinstance(system, Status):
+        return system
     try:
         states = PULL.acknowledge(system, [Answer(instruction_id, body.status, body.reason, body.evidence)])
     except UnknownInstruction:
@@ -394,13 +440,13 @@ def ack(request, system_id: int, instruction_id: Text, body: Ack):
 
 @v1.post(
     "/systems/{system_id}/deletions/ack",
-    response={200: list[AckResult], 400: Error, 404: Error, **UNAUTHORIZED, **INVALID},
+    response={403: Error, 200: list[AckResult], 400: Error, 404: Error, **UNAUTHORIZED, **INVALID},
     summary="Acknowledge up to 500 instructions at once",
 )
 def ack_many(request, system_id: int, body: Acks):
-    system = _own(request, system_id)
-    if system is None:
-        return Status(404, {"error": "not_found"})
+    system = _pull_own(request, system_id)
+    if isinstance(system, Status):
+        return system
     try:
         states = PULL.acknowledge(system, [Answer(a.id, a.status, a.reason, a.evidence) for a in body.acks])
     except UnknownInstruction:
@@ -414,13 +460,15 @@ def ack_many(request, system_id: int, body: Acks):
 
 @v1.post(
     "/systems/{system_id}/reconcile",
-    response={200: Reconciled, 404: Error, 409: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    response={403: Error, 200: Reconciled, 404: Error, 409: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
     summary="Upload the whole inventory after the cursor expired",
 )
 def reconcile(request, system_id: int, body: Inventory):
-    system = _own(request, system_id)
-    if system is None:
-        return Status(404, {"error": "not_found"})
+    system = _pull_own(request, system_id)
+    if isinstance(system, Status):
+        return system
+    if _standing(system) != ACTIVE:  # a retiring system finishes its deletions; it never closes them wholesale
+        return _not_active()
     try:
         result = pull.reconcile(system, body.subject_keys, held_count=body.held_count, complete=body.complete)
     except pull.ReconcileError as exc:  # the list and its count contradict each other: nothing changes
@@ -430,10 +478,12 @@ def reconcile(request, system_id: int, body: Inventory):
 
 @v1.post(
     "/holdings",
-    response={201: HoldingRecorded, 400: Error, **UNAUTHORIZED, **INVALID},
+    response={201: HoldingRecorded, 400: Error, 403: Error, **UNAUTHORIZED, **INVALID},
     summary="Report an enrolment with its consent evidence",
 )
 def holdings(request, body: HoldingReport):
+    if _standing(request.auth) != ACTIVE:
+        return _not_active()
     try:
         holding = _report(request.auth, body)
     except ValidationError as exc:
@@ -450,10 +500,12 @@ def holdings(request, body: HoldingReport):
 
 @v1.post(
     "/holdings/batch",
-    response={200: list[BatchItem], **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    response={200: list[BatchItem], 403: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
     summary="Report up to 1,000 enrolments at once",
 )
 def holdings_batch(request, body: HoldingBatch):
+    if _standing(request.auth) != ACTIVE:
+        return _not_active()
     items = []
     for report in body.holdings:
         try:
@@ -500,10 +552,12 @@ def _report(system: ProcessingSystem, body: HoldingReport):
 
 @v1.post(
     "/consent-check",
-    response={200: ConsentAnswer, **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    response={200: ConsentAnswer, 403: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
     summary="Ask before processing a person for a purpose",
 )
 def consent_check_view(request, body: ConsentQuestion):
+    if _standing(request.auth) != ACTIVE:
+        return _not_active()
     allowed, reason = consent_check_recorded(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
     return Status(200, {"allowed": allowed, "reason": reason})
 
@@ -523,6 +577,8 @@ def callback(request, system_id: int, body: Results):
     system = ProcessingSystem.objects.filter(pk=system_id, integration=ProcessingSystem.Integration.PUSH).first()
     if system is None:
         return Status(404, {"error": "not_found"})
+    if _standing(system) == ENDED:  # its last deletion is done: its secrets end with it
+        return Status(401, {"error": "bad_signature", "detail": "This system's credentials have ended."})
     answers = [Answer(result.id, result.status, result.reason, result.evidence) for result in body.results]
     try:
         states = PUSH.callback(system, headers=request.headers, body=request.body, answers=answers)

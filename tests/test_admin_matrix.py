@@ -23,6 +23,7 @@ DPO_ONLY_ACTIONS = {
     "end_recognition",
     "transfer",
     "confirm_closing",
+    "revoke_credentials",
     "reject_closing",
 }
 

@@ -23,7 +23,7 @@ from facerights.present import actor_text
 from facerights.services import record_save
 from facerights.uploads import read_upload
 
-from .credentials import credential_issue
+from .credentials import credential_issue, credentials_revoke
 from .holdings import CHECK_REASONS
 from .identity import id_number_check
 from .models import (
@@ -236,6 +236,7 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
         "resume_deliveries",
         "issue_device_token",
         "rotate_webhook_secret",
+        "revoke_credentials",
     ]
     list_display: tuple[str, ...] = (
         "name_zh",
@@ -362,6 +363,20 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
     @admin.action(description=_("Rotate the webhook secret (both are used for 24 hours)"), permissions=["change"])
     def rotate_webhook_secret(self, request, queryset):
         self._issue(request, queryset, SystemCredential.Kind.WEBHOOK_SECRET, dt.timedelta(hours=24))
+
+    @admin.action(
+        description=_("Revoke every token and secret now (a leaked one; issue new ones after)"), permissions=["decide"]
+    )
+    def revoke_credentials(self, request, queryset):
+        actor = actor_for(request.user)
+        for system in queryset:
+            count = credentials_revoke(actor=actor, system=system)
+            self.message_user(
+                request,
+                _("%(system)s: %(count)d credentials revoked; the system can no longer call FaceRights.")
+                % {"system": system, "count": count},
+                messages.WARNING,
+            )
 
 
 @admin.register(ImpactAssessment)

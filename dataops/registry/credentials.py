@@ -84,3 +84,17 @@ def webhook_secrets(system: ProcessingSystem) -> list[str]:
     """Every live signing secret of a system, newest first."""
     rows = _live(system.credentials.filter(kind=SystemCredential.Kind.WEBHOOK_SECRET)).order_by("-created_at")
     return [crypto.secret_decrypt(row.secret_ciphertext, aad=secret_aad(system)) for row in rows]
+
+
+def credentials_revoke(*, actor: str, system: ProcessingSystem, kind: str | None = None) -> int:
+    """End a system's live credentials (of one kind, or all) at once; return how many."""
+    with transaction.atomic():
+        live = _live(system.credentials.all())
+        if kind:
+            live = live.filter(kind=kind)
+        count = live.update(expires_at=timezone.now())
+        if count:
+            audit_record(
+                actor=actor, action="credential.revoked", target=system, data={"kind": kind or "all", "n": count}
+            )
+    return count

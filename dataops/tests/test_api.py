@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from consent.services import Provenance, consent_withdraw, subject_find
@@ -14,7 +15,7 @@ from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
 from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation, SystemCredential
 from dataops.registry.credentials import credential_issue, secret_new, webhook_secrets
-from dataops.registry.services import system_save
+from dataops.registry.services import system_retire, system_save
 from facerights.models import AuditEvent
 from facerights.uploads import EVIDENCE_MAX_DEPTH
 from tests import factories
@@ -581,3 +582,55 @@ def test_a_guardians_identifiers_get_the_same_answer_whether_anyone_has_them_or_
         answers.append((response.status_code, response.json()))
     assert answers[0] == answers[1] and answers[0][0] == 400 and answers[0][1]["error"] == "guardian"
     assert not Holding.objects.filter(subject_key__startswith="CHILD-").exists()
+
+
+def test_a_retired_device_finishes_its_deletions_and_nothing_else_then_its_token_ends(client, device, people):
+    # Used to pass: a retired system's token still read its feed forever, checked consent and reconciled.
+    system, token = device
+    [deletion] = _open_deletions(people, system, 1)
+    system_retire(actor="dpo", system=ProcessingSystem.objects.get(pk=system.pk))
+    feed = client.get(f"/api/v1/systems/{system.pk}/deletions?after=0", **_auth(token))
+    assert feed.status_code == 200 and "DEV-0" in [i["subject_key"] for i in feed.json()["instructions"]]
+    for path, body in (
+        ("/api/v1/consent-check", {"subject_key": "DEV-0", "purpose": system.purposes.first().code}),
+        ("/api/v1/holdings", _report(system)),
+        (f"/api/v1/systems/{system.pk}/reconcile", {"subject_keys": [], "held_count": 0, "complete": True}),
+    ):
+        refused = client.post(path, body, content_type="application/json", **_auth(token))
+        assert refused.status_code == 403 and refused.json()["error"] == "system_not_active", path
+    instruction_id = deletion.propagations.get().idempotency_key
+    acked = client.post(
+        f"/api/v1/systems/{system.pk}/deletions/{instruction_id}/ack",
+        {"status": "deleted", "evidence": {"n": 1}},
+        content_type="application/json",
+        **_auth(token),
+    )
+    assert acked.status_code == 200
+    # Its last deletion is done: its credentials end.
+    assert client.get(f"/api/v1/systems/{system.pk}/deletions?after=0", **_auth(token)).status_code == 401
+
+
+def test_a_push_systems_token_cannot_use_the_pull_operations(client, entity, purpose):
+    pusher = factories.active_system(entity=entity, purpose=purpose)
+    token = credential_issue(actor="t", system=pusher, kind="device_token")
+    response = client.get(f"/api/v1/systems/{pusher.pk}/deletions?after=0", **_auth(token))
+    assert response.status_code == 403 and response.json()["error"] == "pull_only"
+
+
+def test_a_retired_push_systems_secret_works_only_while_it_has_deletions_to_confirm(client, awaiting):
+    system, secret, p = awaiting
+    system_retire(actor="dpo", system=system)
+    body = json.dumps({"results": [{"id": p.idempotency_key, "status": "deleted", "evidence": {"n": 1}}]}).encode()
+    assert _callback(client, system, body, signing.sign_headers([secret], "msg_r1", body)).status_code == 200
+    late = _callback(client, system, body, signing.sign_headers([secret], "msg_r2", body))
+    assert late.status_code == 401  # nothing left to finish: its secret has ended
+
+
+def test_the_dpo_revokes_a_leaked_token_at_once(client, device, dpo_client):
+    system, token = device
+    assert client.get(f"/api/v1/systems/{system.pk}/deletions?after=0", **_auth(token)).status_code == 200
+    dpo_client.post(
+        reverse("admin:dataops_processingsystem_changelist"),
+        {"action": "revoke_credentials", "_selected_action": [system.pk]},
+    )
+    assert client.get(f"/api/v1/systems/{system.pk}/deletions?after=0", **_auth(token)).status_code == 401

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, NinjaAPI, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
-from pydantic import AfterValidator, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, model_validator
 from pydantic import Strict as StrictType
 from typing_extensions import TypeAliasType
 
@@ -202,12 +202,29 @@ class Feed(Schema):
     next_cursor: int
 
 
+# "held" needs its reason, in the schema as in the code: a request the schema accepts is never refused.
+HELD_NEEDS_A_REASON: dict[str, Any] = {
+    "if": {"properties": {"status": {"const": "held"}}, "required": ["status"]},
+    "then": {"properties": {"reason": {"pattern": "\\S"}}, "required": ["reason"]},
+}
+
+
+def _held_has_reason(value):
+    if value.status == "held" and not value.reason.strip():
+        raise ValueError("held needs a reason: say why the data is kept")
+    return value
+
+
 class Ack(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=HELD_NEEDS_A_REASON)
+
     status: Literal["deleted", "not_found", "held"]
     reason: Text = Field("", max_length=255, description="Required when status is held.")
     evidence: Evidence = Field(
         default_factory=dict, description="What the system can show: counts, log ids, times (at most 16 KB)."
     )
+
+    _reason = model_validator(mode="after")(_held_has_reason)
 
 
 class IdentifiedAck(Ack):
@@ -244,20 +261,46 @@ class Reconciled(Schema):
 
 
 class Result(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=HELD_NEEDS_A_REASON)
+
     id: Text
     status: Literal["deleted", "not_found", "held"]
-    reason: Text = Field("", max_length=255)
+    reason: Text = Field("", max_length=255, description="Required when status is held.")
     evidence: Evidence = Field(default_factory=dict)
+
+    _reason = model_validator(mode="after")(_held_has_reason)
 
 
 class Results(Strict):
     results: list[Result] = Field(max_length=1000)
 
 
+AT_LEAST_ONE_IDENTIFIER: dict[str, Any] = {
+    "anyOf": [
+        {"required": [kind], "properties": {kind: {"type": "string", "pattern": "\\S"}}}
+        for kind in ("phone", "email", "external")
+    ]
+}
+
+
 class Identifiers(Strict):
+    """At least one identifier, in the schema as in the code."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra=AT_LEAST_ONE_IDENTIFIER,
+    )
+
     phone: Text | None = None
     email: Text | None = None
     external: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_at_least(self):
+        if not any((value or "").strip() for value in (self.phone, self.email, self.external)):
+            raise ValueError("give at least one identifier: phone, email or external")
+        return self
 
 
 class AgeAttestationIn(Strict):

@@ -24,7 +24,6 @@ from django.test import Client
 from django.urls import reverse
 
 from consent.services import subject_link_user
-from dataops.registry.credentials import credential_issue
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -81,11 +80,13 @@ def _pages(client: Client, person, system) -> dict[str, object]:
         "healthz": client.get("/healthz", secure=True),
         "openapi": client.get("/api/openapi.json", secure=True),
     }
-    token = credential_issue(actor="t", system=system, kind="device_token")
+    device, token = factories.pull_system(
+        entity=system.entity, purpose=system.purposes.first()
+    )  # a feed is a pull device's
     responses["api feed"] = client.get(
-        f"/api/v1/systems/{system.pk}/deletions", secure=True, HTTP_AUTHORIZATION=f"Bearer {token}"
+        f"/api/v1/systems/{device.pk}/deletions", secure=True, HTTP_AUTHORIZATION=f"Bearer {token}"
     )
-    responses["api without token"] = client.get(f"/api/v1/systems/{system.pk}/deletions", secure=True)
+    responses["api without token"] = client.get(f"/api/v1/systems/{device.pk}/deletions", secure=True)
     client.force_login(person)
     responses["personal page"] = client.get(reverse("portal:dashboard"), secure=True)
     responses["consent history"] = client.get(reverse("portal:consent_history"), secure=True)

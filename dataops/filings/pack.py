@@ -112,37 +112,48 @@ def filing_fingerprint_check(filing: Filing, typed: str) -> dict:
     where the snapshot states it.
     """
     typed = typed.strip().lower()
-    named = sorted(set(_named_in(filing.snapshot or {}, typed)))
+    documents = list(filing.documents.filter(sha256=typed).order_by("kind", "language"))
+    attachments = list(filing.attachments.filter(sha256=typed).order_by("kind", "pk"))
+    snapshot = typed == filing.snapshot_sha256
     return {
-        "snapshot": typed == filing.snapshot_sha256,
-        "signed": bool(filing.snapshot_signature) and signing.verify(typed, filing.snapshot_signature) is not None,
-        "documents": [d for d in filing.documents.order_by("kind", "language") if d.sha256 == typed],
-        "attachments": [a for a in filing.attachments.order_by("kind", "pk") if a.sha256 == typed],
-        "pack": len(typed) == 64 and hashlib.sha256(filing_pack(filing)).hexdigest() == typed,
-        "named": named,
+        "snapshot": snapshot,
+        "signed": snapshot
+        and bool(filing.snapshot_signature)
+        and signing.verify(typed, filing.snapshot_signature) is not None,
+        "documents": documents,
+        "attachments": attachments,
+        # Building the pack decrypts every scan: only for a fingerprint nothing stored matched.
+        "pack": not (snapshot or documents or attachments)
+        and len(typed) == 64
+        and hashlib.sha256(filing_pack(filing)).hexdigest() == typed,
+        "named": sorted(set(_named_in(filing.snapshot or {}, typed))),
     }
 
 
-def _named_in(value, typed: str, where: tuple[str, ...] = ()):
-    """Where in the snapshot a fingerprint is stated, in words ("门禁闸机 · 告知书指纹（SHA-256）")."""
+def _named_in(value, typed: str, names: tuple[str, ...] = (), key: str = ""):
+    """Where in the snapshot a fingerprint is stated, in words ("门禁闸机 · 告知书指纹（SHA-256）").
+
+    The words are the system's name, then the label of the field; a bare "sha256" inside a
+    list takes the list's label (a photo of the signs, a notice), never a field path.
+    """
     if isinstance(value, dict):
         name = value.get("name_zh") or value.get("system")
-        here = (*where, str(name)) if name else where
-        for key, item in value.items():
-            yield from _named_in(item, typed, (*here, key))
+        here = (*names, str(name)) if name else names
+        for field, item in value.items():
+            yield from _named_in(item, typed, here, key if field == "sha256" and key else field)
     elif isinstance(value, list):
         for item in value:
-            yield from _named_in(item, typed, where)
+            yield from _named_in(item, typed, names, key)
     elif isinstance(value, str) and len(typed) == 64 and value == typed:
-        *context, key = where or ("",)
-        yield " · ".join([*(c for c in context if len(c) > 1 or not c.isupper()), _words(key)])
+        yield " · ".join([*names, _words(key)])
 
 
 def _words(key: str) -> str:
+    """A fingerprint field's label; one without a label of its own is called what it is, never by its key."""
     try:
         return label(key)
     except KeyError:
-        return WORDS.get(key, key)
+        return WORDS.get(key, "SHA-256")
 
 
 # Fingerprint fields the forms print that are not facts with a label of their own.
@@ -150,4 +161,6 @@ WORDS = {
     "sha256": "SHA-256",
     "evidence_sha256": "删除确认证据指纹（SHA-256）",
     "notice_sha256": "告知书指纹（SHA-256）",
+    "agent_id_digest": "经办人身份证件号码（校验值）",
+    "I": "承诺书及附件",
 }

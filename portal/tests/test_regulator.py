@@ -109,6 +109,8 @@ def test_the_regulator_gets_the_pack_and_the_scans_and_the_pack_never_changes(cl
     assert "ZIP" in check(pack_sha)
     notice = submitted.snapshot["D"][0]["notice_sha256"]
     assert "告知书指纹" in check(notice)  # a fingerprint the form prints from the registry, named where it stands
+    sign = submitted.snapshot["D"][0]["signage_evidence"][0]["sha256"]
+    assert "显著提示标识的证明材料" in check(sign) and "signage_evidence" not in check(sign)  # words, never a key
     assert "与本备案的任何内容都不一致" in check("0" * 64) or "matches nothing" in check("0" * 64)
 
 

@@ -163,12 +163,17 @@ def deletion_certificate(request, reference: str):
 
 
 @never_cache
+def _link_error(request, exc: LinkError):
+    """A vendor's link that is invalid, expired or used: gone, with the reason."""
+    return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+
+
 def vendor_confirm(request, token: str):
     """A vendor without an API confirms one deletion through the signed, single-use link it was emailed."""
     try:
         propagation, _nonce = propagation_for_link(token)
     except LinkError as exc:
-        return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+        return _link_error(request, exc)
     contract_ended = certificate_required(propagation)  # the contract, or face recognition, has ended
     form = VendorConfirmationForm(request.POST or None, request.FILES or None, contract_ended=contract_ended)
     if request.method == "POST" and form.is_valid():
@@ -183,7 +188,7 @@ def vendor_confirm(request, token: str):
                 certificate=data["certificate"],
             )
         except LinkError as exc:
-            return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+            return _link_error(request, exc)
         except PropagationError as exc:  # nothing was written and the link still works
             form.add_error(None, exc.messages[0])
         else:
@@ -200,7 +205,7 @@ def vendor_digest(request, token: str):
     try:
         digest, _nonce = digest_for_link(token)
     except LinkError as exc:
-        return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+        return _link_error(request, exc)
     waiting = digest_open(digest)
     count = waiting.count()
     needs_certificate = any(certificate_required(p) for p in waiting[:1000])
@@ -217,7 +222,7 @@ def vendor_digest(request, token: str):
                 certificate=data["certificate"],
             )
         except LinkError as exc:
-            return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+            return _link_error(request, exc)
         except PropagationError as exc:  # nothing was written and the link still works
             form.add_error(None, exc.messages[0])
         else:
@@ -241,7 +246,7 @@ def vendor_digest_keys(request, token: str):
     try:
         digest, _nonce = digest_for_link(token)
     except LinkError as exc:
-        return render(request, "portal/vendor_link_error.html", {"error": str(exc)}, status=410)
+        return _link_error(request, exc)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["reference", "key", "deadline"])

@@ -82,3 +82,10 @@ def test_the_vendor_confirms_them_all_at_once_with_its_certificate(client, ended
     assert rows.filter(state="deleted").count() == PEOPLE - 1 and rows.get(subject_key="V-003").state == "not_found"
     assert all(len(p.evidence["certificate_sha256"]) == 64 and p.evidence["channel"] == "manual-digest" for p in rows)
     assert client.get(path).status_code == 410  # single use
+    # The digest is closed: a deletion that comes due afterwards reaches the vendor at once, on its own.
+    factories.holding(factories.subject(phone="13800009999"), ended, key="V-LATE")
+    recognition_deletions_open(actor="dpo", entity_id=ended.entity_id)
+    mail.outbox.clear()
+    propagations_dispatch(ended.pk)
+    [late] = mail.outbox
+    assert "V-LATE" in late.body and "/vendor/deletions/" in late.body

@@ -166,7 +166,8 @@ def confirm_digest(
     """
     with transaction.atomic():
         digest, nonce = digest_for_link(token)
-        consumed = VendorDigest.objects.filter(pk=digest.pk, nonce=nonce).update(nonce="")
+        # Consumed; what comes due later is emailed with a fresh link at once, not after the reminder interval.
+        consumed = VendorDigest.objects.filter(pk=digest.pk, nonce=nonce).update(nonce="", last_sent_at=None)
         if not consumed:
             raise LinkError(_("This link has already been used or replaced by a newer one."))
         waiting = list(digest_open(digest).order_by("pk"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from allauth.account import stages
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField
+from allauth.account.models import EmailAddress
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -26,7 +28,31 @@ class MainlandPhoneField(PhoneField):
         return value
 
 
+class EmailVerificationStage(stages.EmailVerificationStage):
+    """Email verification is mandatory, for an account that has an email address.
+
+    Sign-up takes an email address or a phone number. allauth's mandatory
+    verification assumes every account has an email; here an account made with a
+    phone number proves that number by code instead (allauth's phone stage), so it
+    passes this stage. Mandatory verification is what lets sign-up answer the same
+    whether or not the address already has an account (issue 15, item 6).
+    """
+
+    def handle(self):
+        user = self.login.user
+        if user is not None and not self.login.email and not EmailAddress.objects.filter(user_id=user.pk).exists():
+            return None, True
+        return super().handle()
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def get_login_stages(self) -> list[str]:
+        ours = f"{EmailVerificationStage.__module__}.{EmailVerificationStage.__qualname__}"
+        return [
+            ours if path == "allauth.account.stages.EmailVerificationStage" else path
+            for path in super().get_login_stages()
+        ]
+
     def phone_form_field(self, **kwargs):
         kwargs.setdefault("help_text", _("A mainland mobile number, or any number with its country code."))
         return MainlandPhoneField(**kwargs)
@@ -59,3 +85,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # Enumeration prevention: the person asking sees the same page either way;
         # the owner of the number learns that no account uses it.
         sms_send(phone, _("Someone asked to sign in to FaceRights with this number, but no account uses it."))
+
+    def send_account_already_exists_sms(self, phone: str) -> None:
+        # Sign-up with a number (or with an email given beside it) that an account
+        # already uses: the page asks for a code either way; the owner is told here.
+        sms_send(
+            phone,
+            _(
+                "Someone tried to create a FaceRights account with this number. An account already uses this number "
+                "or the email address given with it: sign in with a code instead. If it was not you, ignore this message."
+            ),
+        )

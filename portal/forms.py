@@ -70,6 +70,10 @@ class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
 class SignupForm(AllauthSignupForm):
     """Sign up with an email address or a phone number: one of the two is needed, never a face."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs["email_required"] = False  # settings say "email*" for allauth's checks; a phone is enough
+        super().__init__(*args, **kwargs)
+
     def clean(self):
         data = super().clean()
         if not data.get("email") and not data.get("phone"):

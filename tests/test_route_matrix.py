@@ -350,7 +350,6 @@ ROUTES: dict[str, Route] = {
     "account_set_password": Route("self", "/accounts/password/set/"),
     "account_reset_password": Route("account", "/accounts/password/reset/"),
     "account_confirm_login_code": Route("account", "/accounts/login/code/confirm/"),
-    "account_confirm_email": Route("account", "/accounts/confirm-email/not-a-key/"),
     "account_verify_phone": Route("account", "/accounts/phone/verify/"),
     "account_change_phone": Route("self", "/accounts/phone/change/"),
     "account_reset_password_from_key_done": Route("account", "/accounts/password/reset/key/done/"),

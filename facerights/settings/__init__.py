@@ -182,14 +182,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_ADAPTER = "portal.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm", "request_login_code": "portal.forms.RequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
-ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1"]  # a password is optional: codes by default
-# allauth warns when a login method's field is optional at sign-up; here one of
-# the two is required, by portal.forms.SignupForm.
-SILENCED_SYSTEM_CHECKS = ["account.W001"]
-# "optional": email is one of two ways to sign up. Nothing about anyone is shown
-# through an unverified address: linking to data needs a verified one (portal.linking).
-ACCOUNT_EMAIL_VERIFICATION = "optional"
-ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False  # needs verification "mandatory"; a link instead
+# A password is optional: codes by default. "email*" because allauth's mandatory
+# verification asks for it; portal.forms.SignupForm makes the email optional again:
+# one of email and phone is required, and a phone-only account proves its number
+# instead (portal.adapter.EmailVerificationStage).
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1"]
+SILENCED_SYSTEM_CHECKS = ["account.W001"]  # the phone is optional at sign-up: see above
+# "mandatory", by a code: an account exists only once its address is proven, and
+# sign-up answers the same whether or not the address already has an account (the
+# owner is told by email), as code requests and password reset do.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 15 * 60

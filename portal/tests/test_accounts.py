@@ -22,11 +22,72 @@ def _code(text: str) -> str:
     return re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text).group(1)
 
 
-def test_sign_up_with_an_email_address_and_no_password(client):
+def _sms_code(text: str) -> str:
+    return re.search(r"\b(\d{6}|[A-Z0-9]{4}-[A-Z0-9]{4})\b", text).group(1)
+
+
+def _verified_email_user(username: str, email: str):
+    user = User.objects.create_user(username=username, email=email)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def test_sign_up_with_an_email_address_and_no_password_signs_in_once_the_code_is_entered(client):
     response = client.post(reverse("account_signup"), {"email": "new@example.com"})
-    assert response.status_code == 302
-    user = User.objects.get(emailaddress__email="new@example.com")
+    assert response["Location"] == reverse("account_email_verification_sent")
+    assert "_auth_user_id" not in client.session  # nobody is signed in on an unproven address
+    message = mail.outbox[-1]
+    assert message.to == ["new@example.com"]
+    client.post(reverse("account_email_verification_sent"), {"code": _code(message.body)})
+    user = client.get(reverse("portal:dashboard")).context["user"]
+    assert user.emailaddress_set.get().email == "new@example.com" and user.emailaddress_set.get().verified
     assert not user.has_usable_password()
+
+
+def test_sign_up_answers_the_same_whether_or_not_the_email_has_an_account(client):
+    owner = _verified_email_user("wang", "wang@example.com")
+    fresh = client.post(reverse("account_signup"), {"email": "new@example.com"}, headers={"Accept-Language": "en"})
+    fresh_page = client.get(fresh["Location"], headers={"Accept-Language": "en"})
+    client.cookies.clear()
+    taken = client.post(reverse("account_signup"), {"email": "wang@example.com"}, headers={"Accept-Language": "en"})
+    taken_page = client.get(taken["Location"], headers={"Accept-Language": "en"})
+    assert fresh.status_code == taken.status_code == 302
+    assert fresh["Location"] == taken["Location"]
+    assert fresh_page.status_code == taken_page.status_code == 200
+    assert fresh_page.templates[0].name == taken_page.templates[0].name
+    assert "already" not in taken_page.content.decode().lower()
+    # The owner is told, without a code; no second account is made.
+    notice = mail.outbox[-1]
+    assert notice.to == ["wang@example.com"] and "already" in notice.body
+    assert not re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", notice.body)
+    assert list(User.objects.filter(emailaddress__email="wang@example.com")) == [owner]
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_up_answers_the_same_whether_or_not_the_phone_has_an_account(client):
+    owner = User.objects.create_user(username="li")
+    user_phone_set(actor="test", user=owner, phone="+8613700137000", verified=True)
+    en = {"Accept-Language": "en"}
+    fresh = client.post(reverse("account_signup"), {"phone": "13600136000"}, headers=en)
+    client.cookies.clear()
+    taken = client.post(reverse("account_signup"), {"phone": "137 0013 7000"}, headers=en)
+    assert fresh.status_code == taken.status_code == 302
+    assert fresh["Location"] == taken["Location"] == reverse("account_verify_phone")
+    (first_phone, first_text), (second_phone, second_text) = MemorySmsBackend.outbox[-2:]
+    assert first_phone == "+8613600136000" and re.search(r"\d{6}|[A-Z0-9]{4}-[A-Z0-9]{4}", first_text)
+    assert second_phone == "+8613700137000" and "already uses this number" in second_text
+    assert User.objects.filter(phone_hash=owner.phone_hash).count() == 1
+
+
+def test_an_account_made_with_a_phone_signs_in_without_an_email_step(client):
+    client.post(reverse("account_signup"), {"phone": "13600136000"})
+    client.post(reverse("account_verify_phone"), {"code": _sms_code(MemorySmsBackend.outbox[-1][1])})
+    user = client.get(reverse("portal:dashboard")).context["user"]
+    assert user.is_authenticated and not user.emailaddress_set.exists()
+    client.logout()
+    client.post(reverse("account_request_login_code"), {"phone": "13600136000"})
+    client.post(reverse("account_confirm_login_code"), {"code": _code(MemorySmsBackend.outbox[-1][1])})
+    assert client.get(reverse("portal:dashboard")).context["user"] == user
 
 
 def test_sign_up_needs_an_email_or_a_phone(client):

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core import mail
 
 from consent.linking import enrolment_code_issue
 from dataops.models import DeletionRequest
@@ -45,6 +46,11 @@ def _journey(page, axe, screenshot, enrolled, *, english: bool):
     _checked(page, axe, screenshot, "signup")
     page.fill("input[name=email]", "new.person@example.com")
     page.locator("form").filter(has=page.locator("input[name=email]")).locator("button[type=submit]").click()
+    page.wait_for_url("**/accounts/confirm-email/")
+    _checked(page, axe, screenshot, "signup-code")
+    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", mail.outbox[-1].body).group(1)
+    page.fill("input[name=code]", code)
+    page.locator("form").filter(has=page.locator("input[name=code]")).locator("button[type=submit]").first.click()
     page.wait_for_load_state()
     page.goto("/me/")
     _checked(page, axe, screenshot, "unlinked")

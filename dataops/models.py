@@ -25,6 +25,7 @@ from .filings.models import (
     PersonCount,
     RegulatorAccount,
 )
+from .incidents.models import Incident, IncidentEvent
 from .registry.models import (
     Alternative,
     EntityGroup,
@@ -58,6 +59,8 @@ __all__ = [
     "FilingObligation",
     "Holding",
     "ImpactAssessment",
+    "Incident",
+    "IncidentEvent",
     "ProcessingDay",
     "ProcessingRefusal",
     "LegalEntity",

@@ -43,7 +43,7 @@ ROLE_LABELS = {
 DOMAIN_APPS = ("facerights", "consent", "dataops", "django_celery_beat")
 
 # Decisions kept for the DPO alone.
-DPO_ONLY = {"approve_impactassessment", "refuse_request", "review_identitycheck"}
+DPO_ONLY = {"approve_impactassessment", "refuse_request", "review_identitycheck", "decide_incident"}
 
 
 def _permissions_for(role: str):

@@ -31,12 +31,13 @@ FORBIDDEN = {
 # What each capability of dataops may import (dataops/README.md draws the layers).
 CAPABILITIES: dict[str, set[str]] = {
     "registry": set(),
+    "incidents": {"registry"},
     "requests": {"registry"},
     "deletions": {"registry", "requests"},
     "copies": {"registry", "requests", "deletions"},
     "filings": {"registry", "requests", "deletions"},
-    "workbench": {"registry", "requests", "deletions", "copies", "filings"},
-    "demo": {"registry", "requests", "deletions", "copies", "filings", "workbench"},
+    "workbench": {"registry", "incidents", "requests", "deletions", "copies", "filings"},
+    "demo": {"registry", "incidents", "requests", "deletions", "copies", "filings", "workbench"},
 }
 
 

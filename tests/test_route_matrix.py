@@ -622,6 +622,15 @@ ADMIN_ROWS = {
     "dataops.devicegroup": lambda m: m.objects.create(
         system=ProcessingSystem.objects.first(), kind="gate", count=1, location="矩阵"
     ),
+    "dataops.incident": lambda m: m.objects.create(
+        entity=m._meta.get_field("entity").related_model.objects.first(),
+        summary="matrix",
+        discovered_at=timezone.now(),
+        report_due_at=timezone.now(),
+        grade="general",
+        data_kinds=["unknown"],
+        scope_unknown=True,
+    ),
     "dataops.responsetimepolicy": lambda m: m.objects.create(request_type="access", working_days=15),
     "dataops.bulkjob": lambda m: m.objects.create(operation="matrix", actor="t"),
     "dataops.filingobligation": lambda m: m.objects.create(

@@ -39,6 +39,8 @@ from ..deletions.opening import deletion_request_open
 from ..filings.counting import person_counts_take
 from ..filings.models import RegulatorAccount
 from ..filings.services import filing_agent_set, filing_attach, filing_create
+from ..incidents.models import Incident
+from ..incidents.services import incident_close, incident_report_record, incident_save
 from ..registry.credentials import credential_issue
 from ..registry.holdings import holding_record, holdings_load_pseudonymous
 from ..registry.models import (
@@ -138,6 +140,7 @@ class DemoSeed:
                 legal_representative="陈立新",
                 industry="住宿业",
                 dpo_name="林晓雯",
+                incident_contact_email="legal@jincheng.example",
                 dpo_email="privacy@jincheng.example",
                 dpo_phone="021-5555-0100",
                 pipo_designated=True,  # 1,350,000 guests on file: the officer report to the city is due
@@ -410,6 +413,7 @@ class DemoSeed:
         enrol(newcomer, systems[1], days_ago=1)
         code = enrolment_code_issue(actor=ACTOR, subject=newcomer)
         self._large_entity(purposes["access-control"], now)
+        self._drill(entity, systems)
         return {**self._simulator(systems), "demo": {"enrolment_code": code}}
 
     def _large_entity(self, purpose, now) -> None:
@@ -536,6 +540,40 @@ class DemoSeed:
                 continue  # the manual vendor is a person: its emails appear in the web server's console
             specs.append(spec)
         return {"portal": settings.FACERIGHTS_BASE_URL, "systems": specs}
+
+    def _drill(self, entity: LegalEntity, systems: list[ProcessingSystem]) -> None:
+        """Last spring's incident drill, closed: R27's evidence that the plan is practised."""
+        discovered = timezone.now().replace(microsecond=0) - dt.timedelta(days=200)
+        gates = next(s for s in systems if s.purposes.filter(code="access-control").exists())
+        drill = incident_save(
+            actor=ACTOR,
+            incident=Incident(
+                entity=entity,
+                summary="演练：门禁服务器的人脸特征导出文件被发现存放在未加密的运维笔记本电脑上，该电脑丢失。",
+                discovered_at=discovered,
+                grade=Incident.Grade.MAJOR,
+                data_kinds=[Incident.DataKind.TEMPLATES],
+                cause="运维人员为排查故障导出特征库，未按规定加密。",
+                measures="远程擦除该电脑；吊销其访问凭据；核查导出记录。",
+                is_drill=True,
+            ),
+            systems=[gates],
+            now=discovered + dt.timedelta(minutes=4),
+        )
+        incident_report_record(
+            actor=ACTOR,
+            incident=drill,
+            reported_at=discovered + dt.timedelta(minutes=24),
+            channel="演练：模拟拨打12387热线",
+            now=discovered + dt.timedelta(minutes=25),
+        )
+        incident_close(
+            actor=ACTOR,
+            incident=drill,
+            root_cause="导出流程未强制加密。",
+            review="30分钟内完成报告；通知模板需补充儿童监护人的表述；导出工具已改为强制加密。",
+            now=discovered + dt.timedelta(days=2),
+        )
 
     def _users(self) -> dict:
         users = {}

@@ -67,6 +67,14 @@ class LegalEntity(models.Model):
     dpo_name = models.CharField(_("personal information protection officer"), max_length=100)
     dpo_email = models.EmailField(_("DPO email"))
     dpo_phone = models.CharField(_("DPO phone"), max_length=32, blank=True)
+    incident_contact_email = models.EmailField(
+        _("legal representative's contact for incidents (email)"),
+        blank=True,
+        help_text=_("Told with the DPO when a security incident opens and as its report deadline nears and passes."),
+    )
+    incident_contact_phone = models.CharField(
+        _("legal representative's contact for incidents (mobile)"), max_length=32, blank=True
+    )
     pipo_designated = models.BooleanField(
         _("officer designated under PIPL Art 52"),
         default=False,

@@ -15,6 +15,8 @@ from ..deletions import states
 from ..deletions.models import Propagation
 from ..filings.models import ChangeReview, FilingObligation, PersonCount
 from ..filings.obligations import FILING_THRESHOLD
+from ..incidents.deadlines import clock_text
+from ..incidents.models import Incident
 from ..registry.models import LegalEntity
 from ..requests.models import Request
 from .health import systems_health
@@ -47,11 +49,28 @@ def _line_chart(series: dict[str, list[tuple[dt.date, int]]], threshold: int) ->
     return {"lines": lines, "threshold_y": f"{y(threshold):.1f}", "first": first, "last": last}
 
 
+def open_incidents(user, now: dt.datetime) -> list[dict]:
+    """Incidents not yet closed, the one whose report is due first on top, with their clocks."""
+    if not user.has_perm("dataops.view_incident"):
+        return []
+    return [
+        {
+            "incident": incident,
+            "clock": clock_text(incident, now),
+            "overdue": incident.reported_at is None and now > incident.report_due_at,
+        }
+        for incident in Incident.objects.exclude(state=Incident.State.CLOSED)
+        .select_related("entity")
+        .order_by("reported_at", "report_due_at")
+    ]
+
+
 def dashboard_context(user) -> dict:
     """Everything the dashboard shows, for a user who may see the request queue ({"show": False} otherwise)."""
-    if not user.has_perm("dataops.view_request"):
-        return {"show": False}
     now = timezone.now()
+    incidents = open_incidents(user, now)
+    if not user.has_perm("dataops.view_request"):
+        return {"show": False, "incidents": incidents}
     today = timezone.localdate(now)
     entities = list(LegalEntity.objects.order_by("name_zh"))
     counts: dict[str, list[tuple[dt.date, int]]] = {e.name_zh: [] for e in entities}
@@ -74,6 +93,7 @@ def dashboard_context(user) -> dict:
     processes = heartbeats(now)
     return {
         "show": True,
+        "incidents": incidents,
         "threshold": FILING_THRESHOLD,
         "entity_chart": _line_chart(counts, FILING_THRESHOLD),
         "entity_rows": [(name, points[-1] if points else None) for name, points in counts.items()],

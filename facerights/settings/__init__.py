@@ -407,6 +407,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests.reminder_sweep",
         "schedule": 60 * 60,
     },
+    "incidents-escalate": {
+        "task": "incidents.escalate_sweep",
+        "schedule": FACERIGHTS_SWEEP_SECONDS,
+    },
     "requests-acknowledge-sweep": {
         "task": "requests.acknowledge_sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,
@@ -415,6 +419,19 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- FaceRights ---------------------------------------------------------------
+# Security incidents: minutes from discovery to the report to the authority (the
+# incident-reporting measures: at most 60 with critical information infrastructure,
+# 30 for major and especially major; the rest not read, so 4 hours by default), and
+# when the DPO is warned that it nears (this share of the window gone). The two the
+# law sets can be shortened, never lengthened (docs/legal-readings.md).
+FACERIGHTS_INCIDENT_REPORT_MINUTES_CII = env_int("FACERIGHTS_INCIDENT_REPORT_MINUTES_CII", 60, minimum=1, maximum=60)
+FACERIGHTS_INCIDENT_REPORT_MINUTES_SEVERE = env_int(
+    "FACERIGHTS_INCIDENT_REPORT_MINUTES_SEVERE", 30, minimum=1, maximum=30
+)
+FACERIGHTS_INCIDENT_REPORT_MINUTES_OTHER = env_int(
+    "FACERIGHTS_INCIDENT_REPORT_MINUTES_OTHER", 240, minimum=1, maximum=24 * 60
+)
+FACERIGHTS_INCIDENT_WARN_PERCENT = env_int("FACERIGHTS_INCIDENT_WARN_PERCENT", 50, minimum=1, maximum=99)
 # Working days a request of any type is answered within, unless the DPO sets a
 # per-type figure in the admin; never later than the calendar-day ceiling.
 FACERIGHTS_RESPONSE_WORKING_DAYS = env_int("FACERIGHTS_RESPONSE_WORKING_DAYS", 15, minimum=1, maximum=30)

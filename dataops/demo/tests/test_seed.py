@@ -18,6 +18,8 @@ from dataops.demo.seed import DEMO_ENTITY_CODE, DEMO_TOTP_SECRET
 from dataops.filings.counting import stored_persons
 from dataops.filings.models import Filing, FilingObligation
 from dataops.filings.snapshot import filing_snapshot, registry_sections, snapshot_unknowns
+from dataops.incidents.escalation import incidents_escalate_due
+from dataops.incidents.models import Incident
 from dataops.registry.models import Holding, LegalEntity, ProcessingSystem
 from facerights.audit import audit_chain_verify
 
@@ -75,6 +77,12 @@ def test_the_demo_has_what_each_journey_needs_once(seeded, client):
     )
     assert client.get("/admin/").status_code == 200
     client.logout()
+
+    # Last spring's incident drill, reported within its 30 minutes and closed: nothing to escalate.
+    drill = Incident.objects.get(entity=entity)
+    assert drill.is_drill and drill.state == Incident.State.CLOSED
+    assert drill.reported_at <= drill.report_due_at
+    assert incidents_escalate_due() == 0
 
     # An overdue vendor for the DPO to find: the sweeper escalates it within a minute of `make run`.
     propagations_sweep()

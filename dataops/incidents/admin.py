@@ -1,0 +1,242 @@
+"""Security incidents in the admin: open one in a minute, watch its clock, record the report, close it.
+
+Operators and DPOs open and update incidents; recording the report and closing are the
+DPO's (`decide_incident`). Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from facerights.audit import actor_for
+from facerights.present import actor_text, moment_text
+
+from .affected import affected_count
+from .deadlines import clock_text
+from .models import Incident
+from .services import incident_check, incident_close, incident_note, incident_report_record, incident_save
+from .timeline import event_text
+
+
+class IncidentForm(forms.ModelForm):
+    data_kinds = forms.MultipleChoiceField(
+        label=_("kinds of data"), choices=Incident.DataKind.choices, widget=forms.CheckboxSelectMultiple
+    )
+    discovered_at = forms.SplitDateTimeField(
+        label=_("discovered"),
+        widget=AdminSplitDateTime,
+        help_text=_("When it was discovered, Beijing time: the report's clock starts here."),
+    )
+    note = forms.CharField(
+        label=_("add a note to the timeline"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    report_sent_at = forms.SplitDateTimeField(label=_("report sent at"), required=False, widget=AdminSplitDateTime)
+    report_through = forms.CharField(
+        label=_("reported through"),
+        required=False,
+        max_length=200,
+        help_text=_("The 12387 hotline, the provincial platform or a letter, and any receipt number."),
+    )
+    closing_root_cause = forms.CharField(
+        label=_("root cause"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    closing_review = forms.CharField(
+        label=_("post-incident review"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    close = forms.BooleanField(label=_("close the incident"), required=False)
+
+    class Meta:
+        model = Incident
+        fields = (
+            "entity",
+            "summary",
+            "discovered_at",
+            "grade",
+            "critical_infrastructure",
+            "systems",
+            "scope_unknown",
+            "sites",
+            "other_parties",
+            "data_kinds",
+            "affected_enrolled_from",
+            "affected_enrolled_until",
+            "cause",
+            "measures",
+            "is_drill",
+        )
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("report_through") and not data.get("report_sent_at"):
+            self.add_error("report_sent_at", _("Give the time the report was sent."))
+        if data.get("report_sent_at") and not data.get("report_through"):
+            self.add_error("report_through", _("Say how it was reported, and any receipt number."))
+        if data.get("close"):
+            if self.instance.state == Incident.State.OPEN and not data.get("report_sent_at"):
+                self.add_error("close", _("Record the report to the authority before closing the incident."))
+            for name in ("closing_root_cause", "closing_review"):
+                if not (data.get(name) or "").strip():
+                    self.add_error(name, _("Needed to close the incident."))
+        return data
+
+    def _post_clean(self):  # Django's hook after the instance is built from the form
+        super()._post_clean()  # type: ignore[misc]
+        if "systems" not in self.fields:
+            return  # a closed incident: everything is only shown
+        systems, sites = self.cleaned_data.get("systems") or [], self.cleaned_data.get("sites") or []
+        try:
+            incident_check(self.instance, list(systems), list(sites))
+        except ValidationError as exc:
+            self._update_errors(exc)  # type: ignore[attr-defined]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentForm
+    list_display = ("reference", "entity", "grade", "state", "discovered_at", "clock", "is_drill")
+    list_filter = ("state", "grade", "is_drill", "entity")
+    search_fields = ("=reference",)
+    filter_horizontal = ("systems", "sites")
+    readonly_fields = ("reference", "state", "report_due_at", "clock", "affected", "timeline")
+
+    def get_fieldsets(self, request, obj=None):
+        what = (
+            None,
+            {
+                "fields": (
+                    *(("reference", "state", "clock") if obj else ()),
+                    "entity",
+                    "summary",
+                    "discovered_at",
+                    "grade",
+                    "critical_infrastructure",
+                    "is_drill",
+                )
+            },
+        )
+        scope = (
+            _("Where, and which data"),
+            {
+                "fields": (
+                    "systems",
+                    "scope_unknown",
+                    "sites",
+                    "other_parties",
+                    "data_kinds",
+                    "affected_enrolled_from",
+                    "affected_enrolled_until",
+                    *(("affected",) if obj else ()),
+                )
+            },
+        )
+        if obj is None:
+            return [what, scope, (_("Cause and measures, if known"), {"fields": ("cause", "measures")})]
+        later = [
+            (_("Cause and measures"), {"fields": ("cause", "measures", "note")}),
+            (_("Timeline"), {"fields": ("timeline",)}),
+        ]
+        if obj.state == Incident.State.CLOSED:
+            later.insert(
+                0, (_("Closed"), {"fields": ("reported_at", "report_channel", "closed_at", "root_cause", "review")})
+            )
+        elif request.user.has_perm("dataops.decide_incident"):
+            if obj.state == Incident.State.OPEN:
+                later.insert(0, (_("Report to the authority"), {"fields": ("report_sent_at", "report_through")}))
+            else:
+                later.insert(
+                    0,
+                    (
+                        _("Close"),
+                        {"fields": ("reported_at", "report_channel", "closing_root_cause", "closing_review", "close")},
+                    ),
+                )
+        return [what, scope, *later]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields.append("is_drill")  # a drill stays a drill
+            if obj.state != Incident.State.OPEN:
+                fields += ["reported_at", "report_channel"]
+            if obj.state == Incident.State.CLOSED:
+                fields += [name for name in IncidentForm.Meta.fields if name not in fields] + [
+                    "closed_at",
+                    "root_cause",
+                    "review",
+                ]
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        for name in set(self.get_readonly_fields(request, obj)) & set(form.base_fields):
+            form.base_fields.pop(name)  # the form's own fields too, once they are only shown
+        return form
+
+    @admin.display(description=_("report clock"))
+    def clock(self, obj):
+        return clock_text(obj) if obj.pk else "—"
+
+    @admin.display(description=_("people affected"))
+    def affected(self, obj):
+        counts = affected_count(obj)
+        if counts is None:
+            return _("Not known until the systems involved are named.")
+        return _(
+            "%(total)d people: %(adults)d adults, %(children)d children under 14 (their guardians are told), "
+            "%(unknown)d of unknown age"
+        ) % {"total": counts.total, "adults": counts.adults, "children": counts.children, "unknown": counts.age_unknown}
+
+    @admin.display(description=_("timeline"))
+    def timeline(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((moment_text(e.at), e.get_kind_display(), actor_text(e.actor), event_text(e)) for e in obj.events.all()),
+        )
+        return format_html("<table><tbody>{}</tbody></table>", rows)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an incident is corrected by later entries, never deleted
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its systems and sites in save_related, through the service
+
+    def save_related(self, request, form, formsets, change):
+        actor = actor_for(request.user)
+        data = form.cleaned_data
+        incident = incident_save(
+            actor=actor,
+            incident=form.instance,
+            systems=data.get("systems") or [],
+            sites=data.get("sites") or [],
+            user=request.user,
+        )
+        form.instance = incident
+        if not change:
+            return
+        if data.get("note"):
+            incident_note(actor=actor, incident=incident, text=data["note"])
+        if not request.user.has_perm("dataops.decide_incident"):
+            return
+        try:
+            if data.get("report_sent_at") and incident.state == Incident.State.OPEN:
+                incident_report_record(
+                    actor=actor,
+                    incident=incident,
+                    reported_at=data["report_sent_at"],
+                    channel=data.get("report_through", ""),
+                )
+            if data.get("close"):
+                incident_close(
+                    actor=actor,
+                    incident=incident,
+                    root_cause=data.get("closing_root_cause", ""),
+                    review=data.get("closing_review", ""),
+                )
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)

@@ -1,0 +1,230 @@
+"""Opening, changing, reporting and closing a security incident; every step is a timeline entry and an audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from facerights.audit import audit_record
+from facerights.models import User
+from facerights.present import choices_text
+from facerights.queues import enqueue_on_commit
+
+from ..registry.models import ProcessingSystem, Site
+from .deadlines import report_due
+from .models import Incident, IncidentEvent
+
+# What the people opening an incident may set, and how the timeline names each change.
+CONTENT_FIELDS = (
+    "entity",
+    "summary",
+    "discovered_at",
+    "grade",
+    "critical_infrastructure",
+    "other_parties",
+    "scope_unknown",
+    "data_kinds",
+    "affected_enrolled_from",
+    "affected_enrolled_until",
+    "cause",
+    "measures",
+    "is_drill",
+)
+CLOCK_FIELDS = ("discovered_at", "grade", "critical_infrastructure")
+CLOCK_SKEW = dt.timedelta(minutes=2)
+
+
+def incident_check(
+    incident: Incident, systems: list[ProcessingSystem], sites: list[Site], *, now: dt.datetime | None = None
+) -> None:
+    """What an incident needs before it is saved; the admin form shows each error by its field."""
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if not (incident.summary or "").strip():
+        errors["summary"] = _("Say what happened, in a sentence if that is all that is known.")
+    if incident.discovered_at and incident.discovered_at > now + CLOCK_SKEW:
+        errors["discovered_at"] = _("Discovery cannot be in the future: the report's clock starts there.")
+    kinds = list(incident.data_kinds or [])
+    if not kinds:
+        errors["data_kinds"] = _("Tick the kinds of data involved, or “not known yet”.")
+    elif not set(kinds) <= set(Incident.DataKind.values):
+        errors["data_kinds"] = _("Choose kinds of data from the list.")
+    if not systems and not incident.scope_unknown:
+        errors["systems"] = _("Name the systems involved, or tick “systems involved not known yet”.")
+    if any(system.entity_id != incident.entity_id for system in systems):
+        errors["systems"] = _("Each system involved must belong to the incident's legal entity.")
+    if any(site.entity_id != incident.entity_id for site in sites):
+        errors["sites"] = _("Each site involved must belong to the incident's legal entity.")
+    start, end = incident.affected_enrolled_from, incident.affected_enrolled_until
+    if start is not None and end is not None and start > end:
+        errors["affected_enrolled_until"] = _("The end of the enrolment window comes before its start.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _entry(
+    incident: Incident,
+    *,
+    actor: str,
+    kind: str,
+    data: dict[str, Any] | None = None,
+    text: str = "",
+    at: dt.datetime | None = None,
+) -> None:
+    IncidentEvent.objects.create(
+        incident=incident, actor=actor, kind=kind, data=data or {}, text=text, at=at or timezone.now()
+    )
+    audit_record(actor=actor, action=f"incident.{kind}", target=incident, data={"state": incident.state})
+
+
+def _clock(incident: Incident) -> dict[str, Any]:
+    return {
+        "grade": incident.grade,
+        "critical_infrastructure": incident.critical_infrastructure,
+        "due": incident.report_due_at.isoformat(),
+    }
+
+
+def incident_save(
+    *,
+    actor: str,
+    incident: Incident,
+    systems: Iterable[ProcessingSystem],
+    sites: Iterable[Site] = (),
+    user: User | None = None,
+    now: dt.datetime | None = None,
+) -> Incident:
+    """Open an incident (a new row) or record a change to one; the report's clock runs from discovery.
+
+    A change of grade, of critical infrastructure or of the discovery time computes the
+    deadline again, but never later than it was: the clock a report was first held to stands.
+    """
+    now = now or timezone.now()
+    systems, sites = list(systems), list(sites)
+    incident_check(incident, systems, sites, now=now)
+    with transaction.atomic():
+        if incident.pk is None:
+            incident.report_due_at = report_due(
+                incident.discovered_at, incident.grade, incident.critical_infrastructure
+            )
+            incident.recorded_at = now
+            incident.recorded_by = user
+            incident.save()
+            incident.systems.set(systems)
+            incident.sites.set(sites)
+            _entry(incident, actor=actor, kind=IncidentEvent.Kind.OPENED, data=_clock(incident), at=now)
+            enqueue_on_commit("incidents.escalate", incident.pk)  # the DPO hears of it at once
+            return incident
+        before = Incident.objects.select_for_update().get(pk=incident.pk)
+        changed = [name for name in CONTENT_FIELDS if getattr(before, name) != getattr(incident, name)]
+        if {s.pk for s in systems} != set(before.systems.values_list("pk", flat=True)):
+            changed.append("systems")
+        if {s.pk for s in sites} != set(before.sites.values_list("pk", flat=True)):
+            changed.append("sites")
+        if not changed:
+            return before
+        if before.state == Incident.State.CLOSED:
+            raise ValidationError(_("A closed incident cannot change; add a note instead."))
+        if before.is_drill and not incident.is_drill or incident.is_drill and not before.is_drill:
+            raise ValidationError({"is_drill": _("A drill stays a drill, and a real incident stays real.")})
+        due = report_due(incident.discovered_at, incident.grade, incident.critical_infrastructure)
+        incident.report_due_at = min(before.report_due_at, due)
+        incident.save(update_fields=[*(n for n in CONTENT_FIELDS if n in changed), "report_due_at"])
+        incident.systems.set(systems)
+        incident.sites.set(sites)
+        data: dict[str, Any] = {"fields": changed}
+        kind = IncidentEvent.Kind.CHANGED
+        if set(changed) & set(CLOCK_FIELDS):
+            kind = IncidentEvent.Kind.REGRADED
+            data.update(_clock(incident))
+        _entry(incident, actor=actor, kind=kind, data=data, at=now)
+        if incident.report_due_at < before.report_due_at:
+            enqueue_on_commit("incidents.escalate", incident.pk)
+    return incident
+
+
+def incident_note(*, actor: str, incident: Incident, text: str) -> None:
+    if not text.strip():
+        raise ValidationError(_("Write the note."))
+    with transaction.atomic():
+        _entry(incident, actor=actor, kind=IncidentEvent.Kind.NOTE, text=text.strip())
+
+
+def incident_report_record(
+    *, actor: str, incident: Incident, reported_at: dt.datetime, channel: str, now: dt.datetime | None = None
+) -> Incident:
+    """Record that the report reached the authority, when and how; the timeline says whether it was on time."""
+    now = now or timezone.now()
+    if not channel.strip():
+        raise ValidationError(
+            {
+                "report_channel": _(
+                    "Say how it was reported (the 12387 hotline, a platform, a letter) and any receipt number."
+                )
+            }
+        )
+    if reported_at > now + CLOCK_SKEW:
+        raise ValidationError({"reported_at": _("A report cannot be sent in the future.")})
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.state != Incident.State.OPEN:
+            raise ValidationError(_("The report of this incident is already recorded."))
+        if reported_at < incident.discovered_at:
+            raise ValidationError({"reported_at": _("A report cannot come before the discovery.")})
+        incident.reported_at, incident.report_channel = reported_at, channel.strip()
+        incident.state = Incident.State.REPORTED
+        incident.save(update_fields=["reported_at", "report_channel", "state"])
+        late = reported_at - incident.report_due_at
+        _entry(
+            incident,
+            actor=actor,
+            kind=IncidentEvent.Kind.REPORTED,
+            data={
+                "reported_at": reported_at.isoformat(),
+                "late_minutes": max(int(late.total_seconds() // 60), 1) if late > dt.timedelta(0) else 0,
+            },
+            text=incident.report_channel,
+            at=now,
+        )
+    return incident
+
+
+def incident_close(
+    *, actor: str, incident: Incident, root_cause: str, review: str, now: dt.datetime | None = None
+) -> Incident:
+    """Close an incident once reported, with its root cause and the post-incident review."""
+    now = now or timezone.now()
+    errors = {}
+    if not root_cause.strip():
+        errors["root_cause"] = _("Give the root cause.")
+    if not review.strip():
+        errors["review"] = _("Give the post-incident review: what happened, what worked, what changes.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.state == Incident.State.OPEN:
+            raise ValidationError(_("Record the report to the authority before closing the incident."))
+        if incident.state == Incident.State.CLOSED:
+            raise ValidationError(_("This incident is already closed."))
+        incident.root_cause, incident.review = root_cause.strip(), review.strip()
+        incident.state, incident.closed_at = Incident.State.CLOSED, now
+        incident.save(update_fields=["root_cause", "review", "state", "closed_at"])
+        _entry(
+            incident,
+            actor=actor,
+            kind=IncidentEvent.Kind.CLOSED,
+            text=incident.root_cause,
+            at=now,
+        )
+    return incident
+
+
+def incident_data_kinds_text(incident: Incident) -> str:
+    return choices_text(Incident.DataKind, incident.data_kinds)

@@ -25,7 +25,7 @@ from .filings.models import (
     PersonCount,
     RegulatorAccount,
 )
-from .incidents.models import Incident, IncidentEvent
+from .incidents.models import Incident, IncidentEvent, IncidentNotice, NoticeDelivery
 from .registry.models import (
     Alternative,
     EntityGroup,
@@ -61,6 +61,8 @@ __all__ = [
     "ImpactAssessment",
     "Incident",
     "IncidentEvent",
+    "IncidentNotice",
+    "NoticeDelivery",
     "ProcessingDay",
     "ProcessingRefusal",
     "LegalEntity",

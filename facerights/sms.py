@@ -50,3 +50,16 @@ class MemorySmsBackend:
 
 def sms_send(phone: str, text: str) -> None:
     import_string(settings.FACERIGHTS_SMS_BACKEND)().send(phone, text)
+
+
+def sms_send_template(phone: str, *, template: str, params: dict[str, str], text: str) -> None:
+    """A message a gateway sends only from a template approved in advance (docs/sms.md lists them).
+
+    A backend with `send_template(phone, template, params)` gets the template's name and its
+    few parameters; any other gets `text`, the template filled in.
+    """
+    backend = import_string(settings.FACERIGHTS_SMS_BACKEND)()
+    if hasattr(backend, "send_template"):
+        backend.send_template(phone, template, params)
+    else:
+        backend.send(phone, text)

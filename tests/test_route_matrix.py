@@ -149,6 +149,9 @@ ROUTES: dict[str, Route] = {
     "portal:processing_rules": Route("public", lambda w: reverse("portal:processing_rules", args=[w.z.pk])),
     "portal:children_rules": Route("public", "/rules/children/"),
     "portal:contact": Route("public", "/contact/"),
+    "portal:announcements": Route("public", "/notices/"),
+    # A notice's page holds no one's data (tests/incidents test what it shows); here, one that does not exist.
+    "portal:notice": Route("public", "/notices/NOSUCHNOTICE/", owner_status=(404,)),
     "portal:verify": Route("public", "/verify/"),
     "portal:verify_keys": Route("public", "/verify/keys.json"),
     "portal:dashboard": Route(
@@ -157,6 +160,7 @@ ROUTES: dict[str, Route] = {
     "portal:link": Route("self", "/me/link/"),
     "portal:identity_check": Route("self", "/me/link/identity-check/"),
     "portal:consent_history": Route("self", "/me/consents/", owners=("subject_1",), owner_sees=lambda w: [w.z.name_zh]),
+    "portal:my_notices": Route("self", "/me/notices/"),
     "portal:consents_withdraw_all": Route("self", "/me/consents/withdraw-all/"),
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),
     "portal:request_new": Route("self", "/me/requests/new/"),
@@ -630,6 +634,9 @@ ADMIN_ROWS = {
         grade="general",
         data_kinds=["unknown"],
         scope_unknown=True,
+    ),
+    "dataops.incidentnotice": lambda m: m.objects.create(
+        incident=m._meta.get_field("incident").related_model.objects.first()
     ),
     "dataops.responsetimepolicy": lambda m: m.objects.create(request_type="access", working_days=15),
     "dataops.bulkjob": lambda m: m.objects.create(operation="matrix", actor="t"),

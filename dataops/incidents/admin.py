@@ -13,12 +13,23 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from facerights.admin import run_service_action
 from facerights.audit import actor_for
-from facerights.present import actor_text, moment_text
+from facerights.present import actor_text, field_label, moment_text
 
 from .affected import affected_count
 from .deadlines import clock_text
-from .models import Incident
+from .models import Incident, IncidentNotice
+from .notices import (
+    notice_approve,
+    notice_draft,
+    notice_missing,
+    notice_progress,
+    notice_publish,
+    notice_save,
+    notice_send,
+    notice_url,
+)
 from .services import incident_check, incident_close, incident_note, incident_report_record, incident_save
 from .timeline import event_text
 
@@ -240,3 +251,119 @@ class IncidentAdmin(admin.ModelAdmin):
                 )
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
+
+
+class IncidentNoticeForm(forms.ModelForm):
+    class Meta:
+        model = IncidentNotice
+        fields = (
+            "incident",
+            "cause_zh",
+            "cause_en",
+            "harm_zh",
+            "harm_en",
+            "remedies_zh",
+            "remedies_en",
+            "advice_zh",
+            "advice_en",
+            "contact_zh",
+            "contact_en",
+        )
+        widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in fields if name != "incident"}
+
+
+@admin.register(IncidentNotice)
+class IncidentNoticeAdmin(admin.ModelAdmin):
+    """Notices to the people affected: drafted from the incident, approved, sent, published."""
+
+    form = IncidentNoticeForm
+    list_display = ("__str__", "state", "approved_by", "second_approved_by", "sent_at", "published_at")
+    list_filter = ("state",)
+    actions = ["approve", "send", "publish"]
+    readonly_fields = (
+        "reference",
+        "state",
+        "approved_by",
+        "approved_at",
+        "second_approved_by",
+        "second_approved_at",
+        "sent_at",
+        "published_at",
+        "missing",
+        "progress",
+        "public_page",
+    )
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("incident",)  # the draft is written from the incident, then completed here
+        return (
+            *self.readonly_fields[:2],
+            "missing",
+            *IncidentNoticeForm.Meta.fields[1:],
+            *self.readonly_fields[2:8],
+            "progress",
+            "public_page",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.state == IncidentNotice.State.SENDING:
+            return (*self.readonly_fields, *IncidentNoticeForm.Meta.fields[1:])
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Art 57 items still missing"))
+    def missing(self, obj):
+        return "; ".join(notice_missing(obj)) or _("none: every item is there in both languages")
+
+    @admin.display(description=_("delivery"))
+    def progress(self, obj):
+        rows = notice_progress(obj)
+        if not rows:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>{}: {}</p>",
+            (
+                (
+                    field_label("dataops.NoticeDelivery.channel", channel),
+                    ", ".join(
+                        f"{field_label('dataops.NoticeDelivery.state', state)} {n}" for state, n in states.items()
+                    ),
+                )
+                for channel, states in rows.items()
+            ),
+        )
+
+    @admin.display(description=_("public page"))
+    def public_page(self, obj):
+        return notice_url(obj) if obj.state == IncidentNotice.State.SENDING or obj.published_at else "—"
+
+    def save_model(self, request, obj, form, change):
+        actor = actor_for(request.user)
+        if change:
+            notice_save(actor=actor, notice=obj)
+        else:
+            form.instance = notice_draft(actor=actor, incident=form.cleaned_data["incident"])
+            obj.pk = form.instance.pk
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.decide_incident")
+
+    def _run(self, request, queryset, service, done):
+        actor = actor_for(request.user)
+        run_service_action(self, request, queryset, lambda notice: service(actor=actor, notice=notice), done)
+
+    @admin.action(description=_("Approve"), permissions=["decide"])
+    def approve(self, request, queryset):
+        self._run(request, queryset, notice_approve, _("%(count)d approved."))
+
+    @admin.action(description=_("Send to the people affected"), permissions=["decide"])
+    def send(self, request, queryset):
+        self._run(request, queryset, notice_send, _("%(count)d queued: the people affected are being told."))
+
+    @admin.action(description=_("Publish as a public announcement"), permissions=["decide"])
+    def publish(self, request, queryset):
+        self._run(request, queryset, notice_publish, _("%(count)d published."))

@@ -168,3 +168,105 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident} {self.get_kind_display()}"
+
+
+def new_notice_reference() -> str:
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+class IncidentNotice(models.Model):
+    """The notice to the people affected, with PIPL Art 57's contents in Chinese and English.
+
+    Drafted from the incident, approved by the DPO (and a second person for a major or
+    especially major incident), then sent; or published as an announcement where telling
+    each person is impracticable. Its public page (`/notices/<reference>/`) holds no one's data.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        APPROVED = "approved", _("approved, not sent")
+        SENDING = "sending", _("sent to the people affected")
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_notice_reference, editable=False
+    )
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("security incident"), on_delete=models.PROTECT, related_name="notices"
+    )
+    cause_zh = models.TextField(_("cause (Chinese)"), blank=True)
+    cause_en = models.TextField(_("cause (English)"), blank=True)
+    harm_zh = models.TextField(_("possible harm (Chinese)"), blank=True)
+    harm_en = models.TextField(_("possible harm (English)"), blank=True)
+    remedies_zh = models.TextField(_("remedies taken (Chinese)"), blank=True)
+    remedies_en = models.TextField(_("remedies taken (English)"), blank=True)
+    advice_zh = models.TextField(_("what the person can do (Chinese)"), blank=True)
+    advice_en = models.TextField(_("what the person can do (English)"), blank=True)
+    contact_zh = models.TextField(_("how to contact us (Chinese)"), blank=True)
+    contact_en = models.TextField(_("how to contact us (English)"), blank=True)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.DRAFT, editable=False)
+    approved_by = models.CharField(_("approved by"), max_length=64, blank=True, editable=False)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True, editable=False)
+    second_approved_by = models.CharField(_("second approval by"), max_length=64, blank=True, editable=False)
+    second_approved_at = models.DateTimeField(_("second approval"), null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sending started"), null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(
+        _("published as an announcement"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Where telling each person is impracticable, the notice is also a public announcement."),
+    )
+
+    class Meta:
+        verbose_name = _("incident notice")
+        verbose_name_plural = _("incident notices")
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.incident.reference} · {self.reference}"
+
+
+class NoticeDelivery(models.Model):
+    """One person told one notice by one channel: claimed before it is sent, so never twice.
+
+    The portal row is the notice shown on the person's "Security notices" page. A child's
+    notice goes to their verified guardian (`as_guardian`).
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("email")
+        SMS = "sms", _("SMS")
+        PORTAL = "portal", _("portal")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        SENT = "sent", _("sent")
+        REHEARSED = "rehearsed", _("drill: recorded, not sent")
+        FAILED = "failed", _("could not be sent: for the DPO")
+
+    notice = models.ForeignKey(
+        IncidentNotice, verbose_name=_("incident notice"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    recipient = models.ForeignKey(
+        "consent.DataSubject", verbose_name=_("person told"), on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    as_guardian = models.BooleanField(_("told as a child's guardian"), default=False)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("notice delivery")
+        verbose_name_plural = _("notice deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "recipient", "channel"], name="notice_once_per_person_channel")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notice_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.notice} {self.channel}"

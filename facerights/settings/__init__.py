@@ -411,6 +411,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.escalate_sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,
     },
+    "incident-notices-sweep": {
+        "task": "incidents.notices_sweep",
+        "schedule": FACERIGHTS_SWEEP_SECONDS,
+    },
     "requests-acknowledge-sweep": {
         "task": "requests.acknowledge_sweep",
         "schedule": FACERIGHTS_SWEEP_SECONDS,

@@ -38,7 +38,15 @@ OWNED = {
     "ward_copy_request": lambda w: [w["child"].uuid],
 }
 # Routes with arguments that are public or protected by their own secret.
-PUBLIC_WITH_ARGS = {"processing_rules", "consent_give", "vendor_confirm", "vendor_digest", "vendor_digest_keys"}
+# "notice": a sent notice is public and names no one (dataops/incidents/tests/test_notices.py).
+PUBLIC_WITH_ARGS = {
+    "processing_rules",
+    "consent_give",
+    "vendor_confirm",
+    "vendor_digest",
+    "vendor_digest_keys",
+    "notice",
+}
 # The regulator's routes belong to a province: dataops/tests/test_filings.py tries them as the
 # regulator of the province, of another province, and as a data subject.
 PROVINCE_SCOPED = {

@@ -25,6 +25,7 @@ from dataops.deletions.delivery.manual import (
 )
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.deletions.propagations import PropagationError, certificate_required
+from dataops.incidents.notices import notices_for
 from dataops.models import DeletionRequest, Request
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 from facerights.present import date_text, moment_text
@@ -73,6 +74,7 @@ def dashboard(request, ward_uuid=None):
             "holdings": list(holdings_for_subject(subject)),
             "deletions": list(subject.deletion_requests.order_by("-created_at")[:20]),
             "open_requests": list(subject.requests.filter(state__in=Request.OPEN_STATES).order_by("due_on")[:20]),
+            "security_notices": len(notices_for(subject)) if ward_uuid is None else 0,
         },
     )
 

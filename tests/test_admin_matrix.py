@@ -24,6 +24,7 @@ DPO_ONLY_ACTIONS = {
     "transfer",
     "confirm_closing",
     "revoke_credentials",
+    "send",
     "reject_closing",
 }
 

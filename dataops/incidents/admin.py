@@ -30,7 +30,14 @@ from .notices import (
     notice_send,
     notice_url,
 )
-from .services import incident_check, incident_close, incident_note, incident_report_record, incident_save
+from .services import (
+    incident_check,
+    incident_close,
+    incident_enrolments_pause,
+    incident_note,
+    incident_report_record,
+    incident_save,
+)
 from .timeline import event_text
 
 
@@ -211,8 +218,21 @@ class IncidentAdmin(admin.ModelAdmin):
         )
         return format_html("<table><tbody>{}</tbody></table>", rows)
 
+    actions = ["pause_enrolments"]
+
     def has_delete_permission(self, request, obj=None):
         return False  # an incident is corrected by later entries, never deleted
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.decide_incident")
+
+    @admin.action(description=_("Pause new enrolments in the systems involved"), permissions=["change"])
+    def pause_enrolments(self, request, queryset):
+        actor = actor_for(request.user)
+        paused = sum(incident_enrolments_pause(actor=actor, incident=incident) for incident in queryset)
+        self.message_user(
+            request, _("New enrolments paused in %(count)d systems.") % {"count": paused}, messages.SUCCESS
+        )
 
     def save_model(self, request, obj, form, change):
         pass  # saved with its systems and sites in save_related, through the service

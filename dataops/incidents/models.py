@@ -147,6 +147,8 @@ class IncidentEvent(models.Model):
         REGRADED = "regraded", _("grade changed")
         ESCALATED = "escalated", _("escalated")
         REPORTED = "reported", _("reported to the authority")
+        REASSESSMENT = "reassessment", _("impact assessments flagged")
+        PAUSED = "paused", _("enrolments paused")
         NOTE = "note", _("note")
         CLOSED = "closed", _("closed")
 
@@ -155,7 +157,7 @@ class IncidentEvent(models.Model):
     )
     at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.CharField(_("by"), max_length=64)
-    kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
     # The facts of the entry (grade, deadline, fields changed, step, channel), shown in the
     # reader's language by `timeline.event_text`; `text` is what a person wrote (a note, a root cause).
     data = models.JSONField(_("facts"), default=dict)

@@ -16,7 +16,8 @@ from facerights.models import User
 from facerights.present import choices_text
 from facerights.queues import enqueue_on_commit
 
-from ..registry.models import ProcessingSystem, Site
+from ..registry.models import ImpactAssessment, ProcessingSystem, Site
+from ..registry.services import impact_assessment_flag, system_enrolments_pause
 from .deadlines import report_due
 from .models import Incident, IncidentEvent
 
@@ -91,6 +92,26 @@ def _clock(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _reassess_after_major(incident: Incident, *, actor: str, now: dt.datetime) -> None:
+    """Measures Art 9: a major incident calls for a new impact assessment of the systems involved (R20).
+
+    Each approved assessment covering them is flagged; their systems then enrol no one new
+    until a new assessment is approved. A drill flags nothing.
+    """
+    if not incident.is_severe or incident.is_drill:
+        return
+    flagged = []
+    for assessment in ImpactAssessment.objects.filter(
+        systems__in=incident.systems.all(), state=ImpactAssessment.State.APPROVED
+    ).distinct():
+        impact_assessment_flag(
+            actor=actor, assessment=assessment, reason=f"major security incident {incident.reference}"
+        )
+        flagged.append(assessment.pk)
+    if flagged:
+        _entry(incident, actor=actor, kind=IncidentEvent.Kind.REASSESSMENT, data={"assessments": flagged}, at=now)
+
+
 def incident_save(
     *,
     actor: str,
@@ -119,6 +140,7 @@ def incident_save(
             incident.systems.set(systems)
             incident.sites.set(sites)
             _entry(incident, actor=actor, kind=IncidentEvent.Kind.OPENED, data=_clock(incident), at=now)
+            _reassess_after_major(incident, actor=actor, now=now)
             enqueue_on_commit("incidents.escalate", incident.pk)  # the DPO hears of it at once
             return incident
         before = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -144,6 +166,7 @@ def incident_save(
             kind = IncidentEvent.Kind.REGRADED
             data.update(_clock(incident))
         _entry(incident, actor=actor, kind=kind, data=data, at=now)
+        _reassess_after_major(incident, actor=actor, now=now)
         if incident.report_due_at < before.report_due_at:
             enqueue_on_commit("incidents.escalate", incident.pk)
     return incident
@@ -228,3 +251,15 @@ def incident_close(
 
 def incident_data_kinds_text(incident: Incident) -> str:
     return choices_text(Incident.DataKind, incident.data_kinds)
+
+
+def incident_enrolments_pause(*, actor: str, incident: Incident) -> int:
+    """Pause new enrolments in every system involved (the people enrolled and their deletions go on)."""
+    with transaction.atomic():
+        paused = [
+            system_enrolments_pause(actor=actor, system=system, paused=True).pk
+            for system in incident.systems.filter(enrolments_paused=False)
+        ]
+        if paused:
+            _entry(incident, actor=actor, kind=IncidentEvent.Kind.PAUSED, data={"systems": paused})
+    return len(paused)

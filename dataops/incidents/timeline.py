@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from facerights.present import choice_label, moment_text
 
@@ -53,6 +54,20 @@ def event_text(event: IncidentEvent) -> str:
             "channel": event.text,
             "timing": timing,
         }
+    if kind == IncidentEvent.Kind.REASSESSMENT:
+        n = len(data.get("assessments", []))
+        return ngettext(
+            "%(n)d impact assessment of the systems involved needs a new assessment (Measures Art 9); "
+            "they enrol no one new until it is approved.",
+            "%(n)d impact assessments of the systems involved need a new assessment (Measures Art 9); "
+            "they enrol no one new until they are approved.",
+            n,
+        ) % {"n": n}
+    if kind == IncidentEvent.Kind.PAUSED:
+        n = len(data.get("systems", []))
+        return ngettext(
+            "New enrolments paused in %(n)d system involved.", "New enrolments paused in %(n)d systems involved.", n
+        ) % {"n": n}
     if kind == IncidentEvent.Kind.CLOSED:
         return _("Closed. Root cause: %(cause)s") % {"cause": event.text}
     return event.text

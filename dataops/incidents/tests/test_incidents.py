@@ -80,7 +80,7 @@ def test_an_operator_opens_a_major_incident_and_its_30_minute_clock_runs_from_di
     assert incident.reference in dashboard
     assert dashboard.index(incident.reference) < dashboard.index('id="workbench"')  # above everything else
     assert "19 min left" in dashboard or "20 min left" in dashboard
-    assert [e.kind for e in incident.events.all()] == ["opened"]
+    assert [e.kind for e in incident.events.all()] == ["opened", "reassessment"]  # major: Measures Art 9
     assert AuditEvent.objects.filter(action="incident.opened", object_id=str(incident.pk)).exists()
 
 
@@ -110,7 +110,7 @@ def test_a_regrade_brings_the_deadline_forward_and_never_pushes_it_back(entity, 
     incident = incident_save(actor="test", incident=incident, systems=[system])
     incident.refresh_from_db()
     assert incident.report_due_at == discovered + dt.timedelta(minutes=30)
-    assert [e.kind for e in incident.events.all()] == ["opened", "regraded", "regraded"]
+    assert [e.kind for e in incident.events.all()] == ["opened", "regraded", "reassessment", "regraded"]
 
 
 def test_bad_input_is_explained_by_field_and_nothing_is_saved(operator_client, entity, system):
@@ -155,7 +155,7 @@ def test_the_clock_escalates_once_each_as_it_nears_and_when_it_passes(entity_wit
     assert all(incident.reference in m.subject for m in mail.outbox)
     phones = [phone for phone, _text in MemorySmsBackend.outbox]
     assert sorted(phones) == sorted(["+8613800138000", "+8613900139000"] * 3)
-    assert [e.kind for e in incident.events.all()] == ["opened", "escalated", "escalated", "escalated"]
+    assert [e.kind for e in incident.events.all() if e.kind != "reassessment"] == ["opened", *["escalated"] * 3]
 
 
 def test_an_incident_recorded_after_its_deadline_says_it_is_overdue_at_once(operator_client, entity, system):
@@ -264,3 +264,30 @@ def test_a_late_report_is_recorded_as_late(entity, system):
     incident = _open(entity, [system], discovered=timezone.now() - dt.timedelta(minutes=50), grade="major")
     incident = incident_report_record(actor="test", incident=incident, reported_at=timezone.now(), channel="12387")
     assert "20 minutes after the deadline" in event_text(incident.events.get(kind="reported"))
+
+
+def test_a_major_incident_calls_for_a_new_impact_assessment_of_the_systems_involved(entity, system, purpose):
+    other = factories.active_system(entity=entity, purpose=purpose)
+    _open(entity, [other], discovered=timezone.now(), grade="major", drill=True)  # a drill flags nothing
+    incident = _open(entity, [system], discovered=timezone.now(), grade="larger")
+    assert system.assessments.get().state == "approved"
+    incident.grade = Incident.Grade.MAJOR
+    incident = incident_save(actor="test", incident=incident, systems=[system])
+    assessment = system.assessments.get()
+    assert assessment.state == "needs_reassessment" and incident.reference in assessment.reassessment_reason
+    system.refresh_from_db()
+    other.refresh_from_db()
+    assert system.reassessment_since is not None  # it enrols no one new until a new assessment is approved
+    assert other.reassessment_since is None and other.assessments.get().state == "approved"
+    assert "impact assessment" in event_text(incident.events.get(kind="reassessment"))
+
+
+def test_the_dpo_pauses_new_enrolments_in_the_systems_involved(dpo_client, entity, system):
+    incident = _open(entity, [system], discovered=timezone.now(), grade="larger")
+    response = dpo_client.post(
+        reverse("admin:dataops_incident_changelist"), {"action": "pause_enrolments", "_selected_action": [incident.pk]}
+    )
+    assert response.status_code == 302
+    system.refresh_from_db()
+    assert system.enrolments_paused
+    assert incident.events.filter(kind="paused").count() == 1

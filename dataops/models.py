@@ -25,7 +25,7 @@ from .filings.models import (
     PersonCount,
     RegulatorAccount,
 )
-from .incidents.models import Incident, IncidentEvent, IncidentNotice, NoticeDelivery
+from .incidents.models import Incident, IncidentEvent, IncidentNotice, IncidentReport, NoticeDelivery
 from .registry.models import (
     Alternative,
     EntityGroup,
@@ -62,6 +62,7 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "IncidentNotice",
+    "IncidentReport",
     "NoticeDelivery",
     "ProcessingDay",
     "ProcessingRefusal",

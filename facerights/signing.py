@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.urls import reverse
 
-KINDS = ("certificate", "filing")
+KINDS = ("certificate", "filing", "incident_report")
 # Standard base64, not urlsafe: a "-" at the end of a printed line reads (and copies) as a hyphen.
 _SIGNATURE = re.compile(r"^ed25519:([0-9a-f]{16}):([A-Za-z0-9+/]{86}={0,2})$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")

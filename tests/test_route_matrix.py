@@ -328,6 +328,13 @@ ROUTES: dict[str, Route] = {
         perm=_has("dataops.view_filing", "dataops.change_filing"),
         owners=("auditor",),
     ),
+    # An incident report's PDF (dataops/incidents/tests/test_reports.py reads a real one); here, one that does not exist.
+    "admin:dataops_incidentreport_pdf": _staff(
+        url="/admin/dataops/incidentreport/999999/pdf/",
+        perm=_has("dataops.view_incidentreport"),
+        owners=("auditor",),
+        owner_status=(404,),
+    ),
     "admin:dataops_filing_evidence": _staff(
         url=lambda w: reverse("admin:dataops_filing_evidence", args=[w.filing.pk]),
         perm=_has("dataops.view_filing", "dataops.change_filing"),
@@ -634,6 +641,16 @@ ADMIN_ROWS = {
         grade="general",
         data_kinds=["unknown"],
         scope_unknown=True,
+    ),
+    "dataops.incidentreport": lambda m: m.objects.create(
+        incident=m._meta.get_field("incident").related_model.objects.first(),
+        kind="initial",
+        version=1,
+        facts={},
+        fingerprint="0" * 64,
+        signature="matrix",
+        pdf=b"%PDF-1.4",
+        generated_by="matrix",
     ),
     "dataops.incidentnotice": lambda m: m.objects.create(
         incident=m._meta.get_field("incident").related_model.objects.first()

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from facerights.admin import run_service_action
+from facerights.admin import ReadOnlyAdmin, run_service_action
 from facerights.audit import actor_for
 from facerights.present import actor_text, field_label, moment_text
 
 from .affected import affected_count
 from .deadlines import clock_text
-from .models import Incident, IncidentNotice
+from .models import Incident, IncidentNotice, IncidentReport
 from .notices import (
     notice_approve,
     notice_draft,
@@ -30,6 +35,7 @@ from .notices import (
     notice_send,
     notice_url,
 )
+from .reports import report_generate, report_sent
 from .services import (
     incident_check,
     incident_close,
@@ -218,13 +224,35 @@ class IncidentAdmin(admin.ModelAdmin):
         )
         return format_html("<table><tbody>{}</tbody></table>", rows)
 
-    actions = ["pause_enrolments"]
+    actions = ["pause_enrolments", "report_initial", "report_follow_up", "report_closing"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # an incident is corrected by later entries, never deleted
 
     def has_decide_permission(self, request):
         return request.user.has_perm("dataops.decide_incident")
+
+    def _report(self, request, queryset, kind):
+        actor = actor_for(request.user)
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda incident: report_generate(actor=actor, incident=incident, kind=kind),
+            _("%(count)d report generated: download it under Incident reports, and record when it is sent."),
+        )
+
+    @admin.action(description=_("Generate the first report to the authority (PDF)"), permissions=["decide"])
+    def report_initial(self, request, queryset):
+        self._report(request, queryset, IncidentReport.Kind.INITIAL)
+
+    @admin.action(description=_("Generate a follow-up report (PDF)"), permissions=["decide"])
+    def report_follow_up(self, request, queryset):
+        self._report(request, queryset, IncidentReport.Kind.FOLLOW_UP)
+
+    @admin.action(description=_("Generate the closing report (PDF)"), permissions=["decide"])
+    def report_closing(self, request, queryset):
+        self._report(request, queryset, IncidentReport.Kind.CLOSING)
 
     @admin.action(description=_("Pause new enrolments in the systems involved"), permissions=["change"])
     def pause_enrolments(self, request, queryset):
@@ -387,3 +415,71 @@ class IncidentNoticeAdmin(admin.ModelAdmin):
     @admin.action(description=_("Publish as a public announcement"), permissions=["decide"])
     def publish(self, request, queryset):
         self._run(request, queryset, notice_publish, _("%(count)d published."))
+
+
+class ReportActionForm(ActionForm):
+    through = forms.CharField(
+        label=_("sent through (to record a sending)"),
+        required=False,
+        max_length=200,
+        help_text=_("The 12387 hotline, the provincial platform or a letter, and any receipt number."),
+    )
+
+
+@admin.register(IncidentReport)
+class IncidentReportAdmin(ReadOnlyAdmin):
+    """Reports to the authority: each version frozen with its fingerprint; the one sent marked with its time."""
+
+    action_form = ReportActionForm
+    actions = ["record_sent"]
+    list_display = ("__str__", "generated_at", "fingerprint", "sent_at", "sent_through", "download")
+    list_filter = ("kind",)
+    fields = (
+        "incident",
+        "kind",
+        "version",
+        "generated_at",
+        "generated_by",
+        "fingerprint",
+        "signature",
+        "sent_at",
+        "sent_through",
+        "download",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("PDF"))
+    def download(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:dataops_incidentreport_pdf", args=[obj.pk]), _("download")
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="dataops_incidentreport_pdf"),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = get_object_or_404(IncidentReport, pk=pk)
+        response = HttpResponse(bytes(report.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{report.incident.reference}-{report.kind}-v{report.version}.pdf"'
+        )
+        return response
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("dataops.decide_incident")
+
+    @admin.action(description=_("Record as sent now"), permissions=["decide"])
+    def record_sent(self, request, queryset):
+        actor, through = actor_for(request.user), request.POST.get("through", "")
+        run_service_action(
+            self,
+            request,
+            queryset,
+            lambda report: report_sent(actor=actor, report=report, sent_at=timezone.now(), through=through),
+            _("%(count)d recorded as sent."),
+        )

@@ -25,7 +25,7 @@ from .filings.models import (
     PersonCount,
     RegulatorAccount,
 )
-from .incidents.models import Incident, IncidentEvent, IncidentNotice, IncidentReport, NoticeDelivery
+from .incidents.models import CorrectiveAction, Incident, IncidentEvent, IncidentNotice, IncidentReport, NoticeDelivery
 from .registry.models import (
     Alternative,
     EntityGroup,
@@ -48,6 +48,7 @@ __all__ = [
     "BulkJob",
     "ChangeReview",
     "ConnectionTest",
+    "CorrectiveAction",
     "DataExport",
     "DeletionRequest",
     "DeliveryAttempt",

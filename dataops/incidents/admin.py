@@ -24,7 +24,7 @@ from facerights.present import actor_text, field_label, moment_text
 
 from .affected import affected_count
 from .deadlines import clock_text
-from .models import Incident, IncidentNotice, IncidentReport
+from .models import CorrectiveAction, Incident, IncidentNotice, IncidentReport
 from .notices import (
     notice_approve,
     notice_draft,
@@ -37,6 +37,7 @@ from .notices import (
 )
 from .reports import report_generate, report_sent
 from .services import (
+    corrective_action_save,
     incident_check,
     incident_close,
     incident_enrolments_pause,
@@ -119,9 +120,19 @@ class IncidentForm(forms.ModelForm):
             self._update_errors(exc)  # type: ignore[attr-defined]
 
 
+class CorrectiveActionInline(admin.TabularInline):
+    """Corrective actions: added and marked done here, never removed (they are the incident's evidence)."""
+
+    model = CorrectiveAction
+    extra = 1
+    can_delete = False
+    fields = ("action", "owner", "due_on", "done_on")
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     form = IncidentForm
+    inlines = [CorrectiveActionInline]
     list_display = ("reference", "entity", "grade", "state", "discovered_at", "clock", "is_drill")
     list_filter = ("state", "grade", "is_drill", "entity")
     search_fields = ("=reference",)
@@ -265,6 +276,20 @@ class IncidentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         pass  # saved with its systems and sites in save_related, through the service
 
+    def save_formset(self, request, form, formset, change):
+        actor = actor_for(request.user)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if inline_form.has_changed() and inline_form.is_valid() and inline_form.cleaned_data:
+                action = inline_form.instance  # built from the form by its validation
+                action.incident = form.instance
+                adding = action.pk is None
+                corrective_action_save(actor=actor, action=action)
+                if adding:
+                    formset.new_objects.append(action)
+                else:
+                    formset.changed_objects.append((action, inline_form.changed_data))
+
     def save_related(self, request, form, formsets, change):
         actor = actor_for(request.user)
         data = form.cleaned_data
@@ -276,6 +301,9 @@ class IncidentAdmin(admin.ModelAdmin):
             user=request.user,
         )
         form.instance = incident
+        for formset in formsets:
+            formset.instance = incident
+            self.save_formset(request, form, formset, change=change)
         if not change:
             return
         if data.get("note"):

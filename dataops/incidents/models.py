@@ -310,3 +310,23 @@ class IncidentReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident.reference} · {self.get_kind_display()} v{self.version}"
+
+
+class CorrectiveAction(models.Model):
+    """Something to change after an incident, with who owns it and by when; done when it is done."""
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("security incident"), on_delete=models.PROTECT, related_name="actions"
+    )
+    action = models.CharField(_("corrective action"), max_length=255)
+    owner = models.CharField(_("owner"), max_length=100, help_text=_("A role or a team, rather than a person's name."))
+    due_on = models.DateField(_("due"))
+    done_on = models.DateField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("corrective action")
+        verbose_name_plural = _("corrective actions")
+        ordering = ["incident", "due_on", "pk"]
+
+    def __str__(self) -> str:
+        return self.action

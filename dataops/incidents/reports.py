@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from facerights import signing
 from facerights.audit import audit_record
 from facerights.pdf import html_to_pdf
-from facerights.present import choices_text, moment_text
+from facerights.present import choices_text, date_text, moment_text
 
 from .affected import affected_count
 from .models import Incident, IncidentReport, NoticeDelivery
@@ -75,6 +75,10 @@ def report_facts(incident: Incident, kind: str, *, now: dt.datetime) -> dict:
             "timeline": [[moment_text(e.at, "zh"), e.get_kind_display(), event_text(e)] for e in incident.events.all()],
             "root_cause": incident.root_cause if kind == IncidentReport.Kind.CLOSING else "",
             "review": incident.review if kind == IncidentReport.Kind.CLOSING else "",
+            "corrective_actions": [
+                [a.action, a.owner, date_text(a.due_on, "zh"), date_text(a.done_on, "zh") if a.done_on else ""]
+                for a in incident.actions.all()
+            ],
         }
     return facts
 

@@ -19,7 +19,7 @@ from facerights.queues import enqueue_on_commit
 from ..registry.models import ImpactAssessment, ProcessingSystem, Site
 from ..registry.services import impact_assessment_flag, system_enrolments_pause
 from .deadlines import report_due
-from .models import Incident, IncidentEvent
+from .models import CorrectiveAction, Incident, IncidentEvent
 
 # What the people opening an incident may set, and how the timeline names each change.
 CONTENT_FIELDS = (
@@ -236,6 +236,8 @@ def incident_close(
             raise ValidationError(_("Record the report to the authority before closing the incident."))
         if incident.state == Incident.State.CLOSED:
             raise ValidationError(_("This incident is already closed."))
+        if not incident.is_drill and not incident.actions.exists():
+            raise ValidationError(_("Record the corrective actions, each with its owner and due date, before closing."))
         incident.root_cause, incident.review = root_cause.strip(), review.strip()
         incident.state, incident.closed_at = Incident.State.CLOSED, now
         incident.save(update_fields=["root_cause", "review", "state", "closed_at"])
@@ -263,3 +265,21 @@ def incident_enrolments_pause(*, actor: str, incident: Incident) -> int:
         if paused:
             _entry(incident, actor=actor, kind=IncidentEvent.Kind.PAUSED, data={"systems": paused})
     return len(paused)
+
+
+def corrective_action_save(*, actor: str, action: CorrectiveAction) -> CorrectiveAction:
+    """Add or update a corrective action; an incident is closed only once each has an owner and a date."""
+    if not action.action.strip() or not action.owner.strip():
+        raise ValidationError(_("Say what is to be done and who owns it."))
+    if action.done_on and action.done_on > timezone.localdate():
+        raise ValidationError({"done_on": _("This date cannot be in the future.")})
+    with transaction.atomic():
+        created = action.pk is None
+        action.save()
+        audit_record(
+            actor=actor,
+            action="incident.corrective_action_added" if created else "incident.corrective_action_changed",
+            target=action.incident,
+            data={"action": action.pk, "done": action.done_on is not None},
+        )
+    return action

@@ -35,6 +35,10 @@ def _form(entity, systems, *, discovered: dt.datetime, grade="general", **extra)
         "systems": [s.pk for s in systems],
         "data_kinds": ["templates"],
         "_save": "Save",
+        "actions-TOTAL_FORMS": "0",
+        "actions-INITIAL_FORMS": "0",
+        "actions-MIN_NUM_FORMS": "0",
+        "actions-MAX_NUM_FORMS": "1000",
     }
     data.update(extra)
     return data
@@ -244,6 +248,18 @@ def test_only_the_dpo_records_the_report_and_closes_and_nothing_is_ever_deleted(
     )
     response = dpo_client.post(url, closing)
     assert "closing_root_cause" in response.context["adminform"].form.errors
+    closing.update(closing_root_cause="An unencrypted export on a laptop.", closing_review="Exports now encrypted.")
+    dpo_client.post(url, closing)
+    incident.refresh_from_db()
+    assert incident.state == Incident.State.REPORTED  # no corrective action recorded yet: not closed
+    closing.update(
+        {
+            "actions-TOTAL_FORMS": "1",
+            "actions-0-action": "Encrypt every export by default",
+            "actions-0-owner": "IT operations",
+            "actions-0-due_on": "2027-01-31",
+        }
+    )
     closing.update(
         closing_root_cause="An unencrypted export on a laptop.", closing_review="Exports now encrypted; drill in March."
     )

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from dataops.incidents.models import Incident, IncidentReport
+from dataops.incidents.models import CorrectiveAction, Incident, IncidentReport
 from dataops.incidents.reports import report_generate, report_sent
-from dataops.incidents.services import incident_close, incident_save
+from dataops.incidents.services import corrective_action_save, incident_close, incident_save
 from facerights import signing
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +79,13 @@ def test_each_version_is_frozen_and_the_closing_report_waits_for_the_closing(ent
     assert follow.facts["measures"] == "已吊销凭据。" and first.facts.get("measures") == ""
     first.refresh_from_db()
     assert first.fingerprint != follow.fingerprint and first.sent_at is not None
+    corrective_action_save(
+        actor="test",
+        action=CorrectiveAction(incident=incident, action="导出强制加密", owner="运维部", due_on=dt.date(2027, 1, 31)),
+    )
     incident = incident_close(actor="test", incident=incident, root_cause="导出未强制加密。", review="已改为强制加密。")
     closing = report_generate(actor="test", incident=incident, kind="closing")
     assert closing.facts["root_cause"] == "导出未强制加密。" and closing.version == 1
+    assert closing.facts["corrective_actions"] == [["导出强制加密", "运维部", "2027年1月31日", ""]]
     again = report_generate(actor="test", incident=incident, kind="closing")
     assert again.version == 2

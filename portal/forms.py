@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dataops.models import ProcessingSystem, Request
+from dataops.models import Incident, ProcessingSystem, Request
 from facerights.uploads import read_upload
 
 OUTCOMES = [
@@ -177,8 +177,17 @@ class RequestForm(forms.Form):
         help_text=_("For a correction, what is wrong; for a complaint, what happened. Never needed for a deletion."),
     )
 
-    def __init__(self, *args, subject, **kwargs):
+    def __init__(self, *args, subject, incident_notices=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if incident_notices:
+            # The security incidents the person was told of: a request may be about one of them.
+            incident_field: forms.ModelChoiceField[Incident] = forms.ModelChoiceField(
+                label=_("About a security incident you were told of (optional)"),
+                queryset=Incident.objects.filter(notices__in=incident_notices).distinct(),
+                required=False,
+            )
+            incident_field.label_from_instance = lambda incident: incident.reference  # type: ignore[method-assign,assignment]
+            self.fields["incident"] = incident_field
 
         labels = dict(Request.Type.choices)
         # Copies of the fields declared above.

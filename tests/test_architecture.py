@@ -32,8 +32,8 @@ FORBIDDEN = {
 CAPABILITIES: dict[str, set[str]] = {
     "registry": set(),
     "incidents": {"registry"},
-    "requests": {"registry"},
-    "deletions": {"registry", "requests"},
+    "requests": {"registry", "incidents"},
+    "deletions": {"registry", "incidents", "requests"},
     "copies": {"registry", "requests", "deletions"},
     "filings": {"registry", "requests", "deletions"},
     "workbench": {"registry", "incidents", "requests", "deletions", "copies", "filings"},

@@ -11,6 +11,7 @@ from django.db import transaction
 from consent.models import ConsentRecord, DataSubject
 from consent.services import Provenance, consent_withdraw
 
+from ..incidents.models import Incident
 from ..registry.models import ProcessingSystem
 from ..requests.models import Request
 from ..requests.services import request_submit
@@ -65,11 +66,19 @@ def consents_withdraw_all(*, actor: str, subject: DataSubject, provenance: Prove
 
 
 def rights_request_submit(
-    *, actor: str, subject: DataSubject, type: str, system: ProcessingSystem | None = None, details: str = ""
+    *,
+    actor: str,
+    subject: DataSubject,
+    type: str,
+    system: ProcessingSystem | None = None,
+    details: str = "",
+    incident: Incident | None = None,
 ) -> Request:
     """A request from the portal; a deletion or a switch to a non-face method starts deleting at once."""
     with transaction.atomic():
-        request = request_submit(actor=actor, subject=subject, type=type, system=system, details=details)
+        request = request_submit(
+            actor=actor, subject=subject, type=type, system=system, details=details, incident=incident
+        )
         systems = [system] if system else None
         if type == Request.Type.DELETION:
             deletion_request_open(

@@ -54,6 +54,15 @@ class Request(Deadline):
     reference = models.CharField(
         _("reference"), max_length=10, unique=True, default=new_request_reference, editable=False
     )
+    incident = models.ForeignKey(
+        "dataops.Incident",
+        verbose_name=_("about the security incident"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+        help_text=_("When the person asks about an incident they were told of."),
+    )
     subject = models.ForeignKey(
         DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="requests"
     )

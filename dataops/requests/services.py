@@ -21,6 +21,7 @@ from facerights.due import Due
 from facerights.queues import enqueue_on_commit
 from facerights.services import TransitionError
 
+from ..incidents.models import Incident
 from ..registry.models import ProcessingSystem
 from .clocks import request_alert_on, request_ceiling, request_due, request_response_days
 from .models import Request
@@ -36,6 +37,7 @@ def request_submit(
     system: ProcessingSystem | None = None,
     received_at: dt.datetime | None = None,
     details: str = "",
+    incident: Incident | None = None,
 ) -> Request:
     """Open a request with its legal clock; it is acknowledged by a task after commit."""
     received_at = received_at or timezone.now()
@@ -52,6 +54,7 @@ def request_submit(
             system=system,
             received_at=received_at,
             response_working_days=working_days,
+            incident=incident,
         )
         request.due_set(due)
         request.save()

@@ -25,6 +25,7 @@ from consent.services import (
 from dataops.copies.services import ExportUnavailable, export_download, export_request
 from dataops.deletions.intake import consents_withdraw_all as withdraw_all_service
 from dataops.deletions.intake import rights_request_submit
+from dataops.incidents.notices import notices_for
 from dataops.models import DataExport, ProcessingSystem, Request
 from dataops.registry.holdings import consent_give as consent_give_service
 from dataops.requests.services import request_details
@@ -235,7 +236,9 @@ def requests_list(request, ward_uuid=None):
 @login_required
 def request_new(request, ward_uuid=None):
     subject = acting_subject(request, ward_uuid)
-    form = RequestForm(request.POST or None, subject=subject)
+    own = own_subject(request)
+    told = notices_for(own) if own is not None else []
+    form = RequestForm(request.POST or None, subject=subject, incident_notices=told)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         created = rights_request_submit(
@@ -244,6 +247,7 @@ def request_new(request, ward_uuid=None):
             type=data["type"],
             system=data.get("system"),
             details=data.get("details", ""),
+            incident=data.get("incident"),
         )
         messages.success(request, _("Request %(ref)s received.") % {"ref": created.reference})
         return redirect("portal:request_detail", reference=created.reference)

@@ -192,7 +192,7 @@ def test_the_person_sees_a_banner_and_a_bystander_sees_nothing(client, world, en
     notice = _sent(entity, system)
     factories.subject_login(client, world["adult"])
     page = client.get(reverse("portal:dashboard"), headers={"Accept-Language": "en"}).content.decode()
-    assert "A security incident may have involved your information." in page
+    assert "1 security incident may have involved your information." in page
     client.logout()
     factories.subject_login(client, world["bystander"])
     assert (
@@ -214,3 +214,28 @@ def test_the_person_sees_a_banner_and_a_bystander_sees_nothing(client, world, en
 def test_a_draft_has_no_public_page(client, world, entity, system):
     notice = _ready(_incident(entity, system))
     assert client.get(reverse("portal:notice", args=[notice.reference])).status_code == 404
+
+
+def test_a_person_told_of_an_incident_can_make_a_request_about_it_and_nobody_else_can_name_it(
+    client, world, entity, system
+):
+    notice = _sent(entity, system)
+    factories.subject_login(client, world["adult"])
+    form = client.get(reverse("portal:request_new"), headers={"Accept-Language": "en"}).content.decode()
+    assert notice.incident.reference in form
+    response = client.post(
+        reverse("portal:request_new"),
+        {"type": "complaint", "details": "Why was my template exported?", "incident": notice.incident.pk},
+    )
+    assert response.status_code == 302
+    request = world["adult"].requests.get()
+    assert request.incident == notice.incident
+    assert notice.incident.reference in client.get(response["Location"]).content.decode()
+    client.logout()
+    factories.subject_login(client, world["bystander"])
+    response = client.post(
+        reverse("portal:request_new"),
+        {"type": "complaint", "details": "Tell me about it.", "incident": notice.incident.pk},
+    )
+    assert response.status_code == 302  # the field is not offered: the request is made, about no incident
+    assert world["bystander"].requests.get().incident is None

@@ -7,9 +7,16 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
 
 from consent.linking import enrolment_code_issue
+from consent.services import subject_link_user
+from dataops.incidents.models import Incident
+from dataops.incidents.notices import notice_approve, notice_draft, notice_save, notice_send
+from dataops.incidents.services import incident_save
 from dataops.models import DeletionRequest
 from tests import factories
 
@@ -102,3 +109,51 @@ def test_the_public_pages_pass_axe_on_a_small_phone(chromium, live_server, axe, 
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 360, f"{name} scrolls sideways at 360 px ({width})"
     context.close()
+
+
+def test_security_notices_read_well_and_pass_axe_at_both_widths(chromium, live_server, axe, screenshot, enrolled):
+    """A person told of an incident: the banner, their notices and the public page, in both languages."""
+    system = enrolled["systems"][0]
+    incident = incident_save(
+        actor="test",
+        incident=Incident(
+            entity=system.entity,
+            summary="A copy of the gate templates was taken.",
+            discovered_at=dt.datetime.now(dt.UTC),  # after the enrolments: they were exposed
+            grade="larger",
+            data_kinds=["templates"],
+            cause="运维笔记本电脑丢失。",
+            measures="已远程擦除。",
+        ),
+        systems=[system],
+    )
+    notice = notice_draft(actor="test", incident=incident)
+    notice.cause_en, notice.remedies_en = "A maintenance laptop was lost.", "It was wiped remotely."
+    notice = notice_approve(actor="dpo:1", notice=notice_save(actor="test", notice=notice))
+    notice_send(actor="dpo:1", notice=notice)
+    user = factories.user_with_role("data_subject")
+    subject_link_user(actor="test", subject=enrolled["subject"], user=user)
+    store = SessionStore()
+    store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    for width, locale in ((1280, "zh-CN"), (360, "en-US")):
+        context = chromium.new_context(
+            base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900}, bypass_csp=True
+        )
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": live_server.url}]
+        )
+        page = context.new_page()
+        for path, name in (
+            ("/me/", "dashboard"),
+            ("/me/notices/", "notices"),
+            (f"/notices/{notice.reference}/", "notice"),
+            ("/notices/", "announcements"),
+        ):
+            page.goto(path)
+            _checked(page, axe, screenshot, f"incident-{name}-{width}")
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width, f"{name} at {width} px"
+        page.goto("/me/")
+        assert ("安全通知" if locale == "zh-CN" else "Security notices") in page.content()
+        context.close()

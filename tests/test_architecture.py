@@ -35,7 +35,7 @@ CAPABILITIES: dict[str, set[str]] = {
     "requests": {"registry", "incidents"},
     "deletions": {"registry", "incidents", "requests"},
     "copies": {"registry", "requests", "deletions"},
-    "filings": {"registry", "requests", "deletions"},
+    "filings": {"registry", "incidents", "requests", "deletions"},
     "workbench": {"registry", "incidents", "requests", "deletions", "copies", "filings"},
     "demo": {"registry", "incidents", "requests", "deletions", "copies", "filings", "workbench"},
 }

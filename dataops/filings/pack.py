@@ -11,6 +11,7 @@ from facerights import signing
 from facerights.audit import audit_anchor
 from facerights.compliance import obligations_load
 
+from ..incidents.selectors import incidents_evidence
 from .models import Filing, FilingAttachment
 from .wording import label
 
@@ -96,6 +97,8 @@ def filing_bundle(filing: Filing) -> dict:
         # The registry's audit chain as it stands now: whoever keeps this can later prove
         # that the log was not rewritten (the regulator's page checks it).
         "audit_anchor": audit_anchor(),
+        # Security incidents of the entity, drills included (R27), with the fingerprints of their reports.
+        "incidents": incidents_evidence(filing.entity),
         "compliance_matrix": [
             {"ref": o.ref, "title": o.title, "state": o.state, "tests": o.tests, "source": o.fields.get("Source", "")}
             for o in obligations_load()

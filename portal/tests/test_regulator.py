@@ -42,6 +42,7 @@ def test_the_regulator_of_the_province_downloads_checks_and_acknowledges(client,
     assert pdf.content.startswith(b"%PDF")
     bundle = client.get(reverse("portal:regulator_evidence", args=[submitted.number])).json()
     assert bundle["snapshot_sha256"] == submitted.snapshot_sha256 and len(bundle["compliance_matrix"]) == 30
+    assert bundle["incidents"] == []  # none recorded (dataops/incidents/tests/test_reports.py fills one)
     check = client.post(
         reverse("portal:regulator_filing", args=[submitted.number]), {"fingerprint": submitted.snapshot_sha256}
     )

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from dataops.incidents.models import CorrectiveAction, Incident, IncidentReport
 from dataops.incidents.reports import report_generate, report_sent
+from dataops.incidents.selectors import incidents_evidence
 from dataops.incidents.services import corrective_action_save, incident_close, incident_save
 from facerights import signing
 
@@ -89,3 +90,15 @@ def test_each_version_is_frozen_and_the_closing_report_waits_for_the_closing(ent
     assert closing.facts["corrective_actions"] == [["导出强制加密", "运维部", "2027年1月31日", ""]]
     again = report_generate(actor="test", incident=incident, kind="closing")
     assert again.version == 2
+
+
+def test_the_filing_bundle_carries_the_entitys_incidents_with_their_report_fingerprints(entity, system):
+    incident = _incident(entity, system)
+    report = report_generate(actor="test", incident=incident, kind="initial")
+    report_sent(actor="test", report=report, sent_at=timezone.now(), through="12387")
+    (row,) = incidents_evidence(entity)
+    assert row["reference"] == incident.reference and row["drill"] is False and row["reported_on_time"] is True
+    assert row["reports"] == [
+        {"kind": "initial", "version": 1, "sha256": report.fingerprint, "sent_at": row["reports"][0]["sent_at"]}
+    ]
+    assert row["reports"][0]["sent_at"] is not None and row["people_affected"] == 0

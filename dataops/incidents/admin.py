@@ -296,8 +296,9 @@ class IncidentAdmin(admin.ModelAdmin):
         incident = incident_save(
             actor=actor,
             incident=form.instance,
-            systems=data.get("systems") or [],
-            sites=data.get("sites") or [],
+            # Once closed, the systems and sites are only shown: they stay as they are.
+            systems=data["systems"] if "systems" in data else form.instance.systems.all(),
+            sites=data["sites"] if "sites" in data else form.instance.sites.all(),
             user=request.user,
         )
         form.instance = incident

@@ -106,23 +106,30 @@ def incident_escalate(*, incident_id: int, now: dt.datetime | None = None) -> st
     if not claimed:
         return None  # another sweep sent it
     emails, phones, who = _recipients(incident)
+    with translation.override("zh-hans"):
+        subject, body = _message(incident, step, now)
     try:
-        with translation.override("zh-hans"):
-            subject, body = _message(incident, step, now)
-            send_mail(subject, body, None, emails)
-            for phone in phones:
-                sms_send(phone, f"{subject}. {body}")
+        send_mail(subject, body, None, emails)
     except Exception:
         Incident.objects.filter(pk=incident.pk).update(**{fields[-1]: None})
         logger.exception(
             "incident %s: the %s escalation could not be sent; the next sweep tries again", incident.pk, step
         )
         return None
+    # The email went: an SMS that fails (a landline, a gateway down) is recorded, not sent
+    # again with the email each minute.
+    sms_failed = 0
+    for phone in phones:
+        try:
+            sms_send(phone, f"{subject}. {body}")
+        except Exception:
+            sms_failed += 1
+            logger.warning("incident %s: an escalation SMS was not accepted", incident.pk)
     _entry(
         incident,
         actor="system",
         kind=IncidentEvent.Kind.ESCALATED,
-        data={"step": step, "who": who, "sms": bool(phones)},
+        data={"step": step, "who": who, "sms": len(phones) > sms_failed, "sms_failed": sms_failed},
         at=now,
     )
     return step

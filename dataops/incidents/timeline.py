@@ -41,11 +41,16 @@ def event_text(event: IncidentEvent) -> str:
     if kind == IncidentEvent.Kind.ESCALATED:
         step = {"opened": _("Opened"), "near": _("Deadline near"), "past": _("Deadline passed")}[data["step"]]
         who = {"dpo": _("the DPO"), "contact": _("the legal representative's contact")}
-        return _("%(step)s: told %(who)s by %(channels)s.") % {
+        text = _("%(step)s: told %(who)s by %(channels)s.") % {
             "step": step,
             "who": _(" and ").join(str(who[w]) for w in data.get("who", [])),
             "channels": _("email and SMS") if data.get("sms") else _("email"),
         }
+        if data.get("sms_failed"):
+            text += " " + _("%(n)d text messages were not accepted: check the numbers on the legal entity.") % {
+                "n": data["sms_failed"]
+            }
+        return text
     if kind == IncidentEvent.Kind.REPORTED:
         late = data.get("late_minutes", 0)
         timing = _("%(minutes)d minutes after the deadline") % {"minutes": late} if late else _("within the deadline")

@@ -8,16 +8,16 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dataops.incidents.affected import affected_count
 from dataops.incidents.escalation import incidents_escalate_due
-from dataops.incidents.models import Incident
-from dataops.incidents.services import incident_report_record, incident_save
+from dataops.incidents.models import CorrectiveAction, Incident
+from dataops.incidents.services import corrective_action_save, incident_close, incident_report_record, incident_save
 from dataops.incidents.timeline import event_text
 from dataops.registry.models import Holding
 from facerights.models import AuditEvent
-from facerights.sms import MemorySmsBackend
+from facerights.sms import MemorySmsBackend, SmsError
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -307,3 +307,46 @@ def test_the_dpo_pauses_new_enrolments_in_the_systems_involved(dpo_client, entit
     system.refresh_from_db()
     assert system.enrolments_paused
     assert incident.events.filter(kind="paused").count() == 1
+
+
+def test_a_refused_sms_is_recorded_and_the_email_is_not_sent_again(entity_with_contact, system, monkeypatch):
+    incident = _open(entity_with_contact, [system], discovered=timezone.now(), grade="major")
+
+    def refuse(phone, text):
+        raise SmsError("not a mobile number")
+
+    monkeypatch.setattr("dataops.incidents.escalation.sms_send", refuse)
+    assert incidents_escalate_due() == 1
+    assert incidents_escalate_due() == 0
+    assert len(mail.outbox) == 1
+    with translation.override("en"):
+        assert "2 text messages were not accepted" in event_text(incident.events.get(kind="escalated"))
+
+
+def test_a_note_can_still_be_added_to_a_closed_incident(dpo_client, entity, system):
+    incident = _open(entity, [system], discovered=timezone.now() - dt.timedelta(minutes=5), grade="larger")
+    incident_report_record(actor="test", incident=incident, reported_at=timezone.now(), channel="12387")
+    corrective_action_save(
+        actor="test",
+        action=CorrectiveAction(incident=incident, action="Encrypt exports", owner="IT", due_on=dt.date(2027, 1, 31)),
+    )
+    incident_close(actor="test", incident=incident, root_cause="An unencrypted export.", review="Encrypted now.")
+    url = reverse("admin:dataops_incident_change", args=[incident.pk])
+    response = dpo_client.post(
+        url,
+        {
+            "note": "The vendor confirmed the laptop was recovered.",
+            "actions-TOTAL_FORMS": "1",
+            "actions-INITIAL_FORMS": "1",
+            "actions-MIN_NUM_FORMS": "0",
+            "actions-MAX_NUM_FORMS": "1000",
+            "actions-0-id": str(incident.actions.get().pk),
+            "actions-0-incident": str(incident.pk),
+            "actions-0-action": "Encrypt exports",
+            "actions-0-owner": "IT",
+            "actions-0-due_on": "2027-01-31",
+        },
+    )
+    assert response.status_code == 302
+    assert incident.events.filter(kind="note").get().text == "The vendor confirmed the laptop was recovered."
+    assert list(incident.systems.all()) == [system]

@@ -12,7 +12,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -424,7 +424,11 @@ class IncidentNoticeAdmin(admin.ModelAdmin):
             notice_save(actor=actor, notice=obj)
         else:
             form.instance = notice_draft(actor=actor, incident=form.cleaned_data["incident"])
-            obj.pk = form.instance.pk
+            obj.pk, obj.reference = form.instance.pk, form.instance.reference  # the draft the service made
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, _("Draft written from the incident: complete every item, then approve it."))
+        return redirect("admin:dataops_incidentnotice_change", obj.pk)  # the draft is completed there
 
     def has_decide_permission(self, request):
         return request.user.has_perm("dataops.decide_incident")

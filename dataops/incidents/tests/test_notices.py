@@ -239,3 +239,13 @@ def test_a_person_told_of_an_incident_can_make_a_request_about_it_and_nobody_els
     )
     assert response.status_code == 302  # the field is not offered: the request is made, about no incident
     assert world["bystander"].requests.get().incident is None
+
+
+def test_the_dpo_drafts_a_notice_from_the_incident_in_the_admin(dpo_client, world, entity, system):
+    incident = _incident(entity, system)
+    response = dpo_client.post(reverse("admin:dataops_incidentnotice_add"), {"incident": incident.pk})
+    notice = IncidentNotice.objects.get(incident=incident)
+    assert response["Location"] == reverse("admin:dataops_incidentnotice_change", args=[notice.pk])
+    assert notice.cause_zh == incident.cause and notice.contact_en and notice.harm_en
+    page = dpo_client.get(response["Location"], headers={"Accept-Language": "en"}).content.decode()
+    assert "The cause (en)" in page  # what is still missing before it can be approved

@@ -92,17 +92,20 @@ def _clock(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _reassess_after_major(incident: Incident, *, actor: str, now: dt.datetime) -> None:
+def _reassess_after_major(incident: Incident, systems: list[ProcessingSystem], *, actor: str, now: dt.datetime) -> None:
     """Measures Art 9: a major incident calls for a new impact assessment of the systems involved (R20).
 
-    Each approved assessment covering them is flagged; their systems then enrol no one new
-    until a new assessment is approved. A drill flags nothing.
+    Called with the systems that have just become part of a major incident (all of them when
+    it opens or is raised to major; those added later): each approved assessment covering
+    them is flagged, and their systems enrol no one new until a new assessment is approved.
+    An assessment approved after the incident is not flagged again by a later edit. A drill
+    flags nothing.
     """
-    if not incident.is_severe or incident.is_drill:
+    if not incident.is_severe or incident.is_drill or not systems:
         return
     flagged = []
     for assessment in ImpactAssessment.objects.filter(
-        systems__in=incident.systems.all(), state=ImpactAssessment.State.APPROVED
+        systems__in=systems, state=ImpactAssessment.State.APPROVED
     ).distinct():
         impact_assessment_flag(
             actor=actor, assessment=assessment, reason=f"major security incident {incident.reference}"
@@ -140,12 +143,13 @@ def incident_save(
             incident.systems.set(systems)
             incident.sites.set(sites)
             _entry(incident, actor=actor, kind=IncidentEvent.Kind.OPENED, data=_clock(incident), at=now)
-            _reassess_after_major(incident, actor=actor, now=now)
+            _reassess_after_major(incident, systems, actor=actor, now=now)
             enqueue_on_commit("incidents.escalate", incident.pk)  # the DPO hears of it at once
             return incident
         before = Incident.objects.select_for_update().get(pk=incident.pk)
         changed = [name for name in CONTENT_FIELDS if getattr(before, name) != getattr(incident, name)]
-        if {s.pk for s in systems} != set(before.systems.values_list("pk", flat=True)):
+        before_system_ids = set(before.systems.values_list("pk", flat=True))
+        if {s.pk for s in systems} != before_system_ids:
             changed.append("systems")
         if {s.pk for s in sites} != set(before.sites.values_list("pk", flat=True)):
             changed.append("sites")
@@ -166,7 +170,8 @@ def incident_save(
             kind = IncidentEvent.Kind.REGRADED
             data.update(_clock(incident))
         _entry(incident, actor=actor, kind=kind, data=data, at=now)
-        _reassess_after_major(incident, actor=actor, now=now)
+        already = before_system_ids if before.is_severe and not before.is_drill else set()
+        _reassess_after_major(incident, [s for s in systems if s.pk not in already], actor=actor, now=now)
         if incident.report_due_at < before.report_due_at:
             enqueue_on_commit("incidents.escalate", incident.pk)
     return incident

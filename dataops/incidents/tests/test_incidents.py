@@ -350,3 +350,17 @@ def test_a_note_can_still_be_added_to_a_closed_incident(dpo_client, entity, syst
     assert response.status_code == 302
     assert incident.events.filter(kind="note").get().text == "The vendor confirmed the laptop was recovered."
     assert list(incident.systems.all()) == [system]
+
+
+def test_an_assessment_approved_after_the_major_incident_is_not_flagged_again_by_a_later_edit(entity, system, purpose):
+    incident = _open(entity, [system], discovered=timezone.now(), grade="major")
+    assert system.assessments.get().state == "needs_reassessment"
+    fresh = factories.approved_assessment(entity, [system])
+    incident.measures = "Credentials revoked."
+    incident = incident_save(actor="test", incident=incident, systems=[system])
+    fresh.refresh_from_db()
+    assert fresh.state == "approved"
+    added = factories.active_system(entity=entity, purpose=purpose)
+    incident_save(actor="test", incident=incident, systems=[system, added])  # a system found involved later
+    fresh.refresh_from_db()
+    assert fresh.state == "approved" and added.assessments.get().state == "needs_reassessment"

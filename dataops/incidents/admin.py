@@ -29,6 +29,7 @@ from .notices import (
     notice_approve,
     notice_draft,
     notice_missing,
+    notice_portal_only,
     notice_progress,
     notice_publish,
     notice_save,
@@ -400,17 +401,34 @@ class IncidentNoticeAdmin(admin.ModelAdmin):
         rows = notice_progress(obj)
         if not rows:
             return "—"
-        return format_html_join(
-            "",
-            "<p>{}: {}</p>",
-            (
-                (
-                    field_label("dataops.NoticeDelivery.channel", channel),
-                    ", ".join(
-                        f"{field_label('dataops.NoticeDelivery.state', state)} {n}" for state, n in states.items()
-                    ),
+        portal_only = notice_portal_only(obj)
+        warning = (
+            format_html(
+                '<p class="errornote">{}</p>',
+                _(
+                    "%(n)d people have no email or phone on record and are told only on the portal: "
+                    "reach them another way, or publish the notice as an announcement."
                 )
-                for channel, states in rows.items()
+                % {"n": portal_only},
+            )
+            if portal_only
+            else ""
+        )
+        return format_html(
+            "{}{}",
+            warning,
+            format_html_join(
+                "",
+                "<p>{}: {}</p>",
+                (
+                    (
+                        field_label("dataops.NoticeDelivery.channel", channel),
+                        ", ".join(
+                            f"{field_label('dataops.NoticeDelivery.state', state)} {n}" for state, n in states.items()
+                        ),
+                    )
+                    for channel, states in rows.items()
+                ),
             ),
         )
 

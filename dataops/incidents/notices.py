@@ -365,3 +365,14 @@ def notices_for(subject: DataSubject) -> list[IncidentNotice]:
         .distinct()
         .order_by("-sent_at")
     )
+
+
+def notice_portal_only(notice: IncidentNotice) -> int:
+    """People told only on the portal (no email or phone on record): the DPO reaches them another way."""
+    return (
+        notice.deliveries.exclude(state=NoticeDelivery.State.REHEARSED)
+        .values("recipient")
+        .annotate(channels=Count("pk"))
+        .filter(channels=1)
+        .count()
+    )

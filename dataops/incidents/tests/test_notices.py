@@ -249,3 +249,14 @@ def test_the_dpo_drafts_a_notice_from_the_incident_in_the_admin(dpo_client, worl
     assert notice.cause_zh == incident.cause and notice.contact_en and notice.harm_en
     page = dpo_client.get(response["Location"], headers={"Accept-Language": "en"}).content.decode()
     assert "The cause (en)" in page  # what is still missing before it can be approved
+
+
+def test_the_dpo_sees_who_can_be_told_only_on_the_portal(dpo_client, world, entity, system):
+    nobody_to_write_to = factories.subject(name="赵六")
+    factories.holding(nobody_to_write_to, system, enrolled_at=timezone.now() - dt.timedelta(days=10))
+    notice = _sent(entity, system)
+    page = dpo_client.get(
+        reverse("admin:dataops_incidentnotice_change", args=[notice.pk]), headers={"Accept-Language": "en"}
+    ).content.decode()
+    assert "1 people have no email or phone on record" in page
+    assert "<p>Email: " in page or "<p>email: " in page  # the per-channel counts stay markup, not escaped text

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from facerights.present import moment_text
-from facerights.sms import sms_send
+from facerights.sms import sms_send_template
 
 from .deadlines import warn_at
 from .models import Incident, IncidentEvent
@@ -79,6 +79,24 @@ def _message(incident: Incident, step: str, now: dt.datetime) -> tuple[str, str]
     return subject, body % facts
 
 
+# The escalation SMS, from a template registered with the gateway (docs/sms.md): its few parameters.
+SMS_STEP = {"opened": "已登记", "near": "报告即将到期", "past": "报告已逾期"}
+
+
+def _sms(incident: Incident, step: str, phone: str) -> None:
+    params = {
+        "company": incident.entity.name_zh,
+        "ref": ("[演练]" if incident.is_drill else "") + incident.reference,
+        "step": SMS_STEP[step],
+        "due": timezone.localtime(incident.report_due_at).strftime("%m-%d %H:%M"),
+    }
+    text = (
+        f"【{params['company']}】安全事件{params['ref']}{params['step']}，"
+        f"向主管部门报告的截止时间为{params['due']}（北京时间）。请立即登录管理后台处理。"
+    )
+    sms_send_template(phone, template="incident_escalation", params=params, text=text)
+
+
 def _recipients(incident: Incident) -> tuple[list[str], list[str], list[str]]:
     """(emails, phones, who for the timeline: "dpo", "contact")."""
     entity = incident.entity
@@ -121,7 +139,7 @@ def incident_escalate(*, incident_id: int, now: dt.datetime | None = None) -> st
     sms_failed = 0
     for phone in phones:
         try:
-            sms_send(phone, f"{subject}. {body}")
+            _sms(incident, step, phone)
         except Exception:
             sms_failed += 1
             logger.warning("incident %s: an escalation SMS was not accepted", incident.pk)

@@ -159,7 +159,38 @@ def test_the_clock_escalates_once_each_as_it_nears_and_when_it_passes(entity_wit
     assert all(incident.reference in m.subject for m in mail.outbox)
     phones = [phone for phone, _text in MemorySmsBackend.outbox]
     assert sorted(phones) == sorted(["+8613800138000", "+8613900139000"] * 3)
+    due = timezone.localtime(incident.report_due_at).strftime("%m-%d %H:%M")
+    texts = [text for _phone, text in MemorySmsBackend.outbox]
+    assert all(incident.reference in text and due in text for text in texts)
+    assert sum("报告已逾期" in text for text in texts) == 2
     assert [e.kind for e in incident.events.all() if e.kind != "reassessment"] == ["opened", *["escalated"] * 3]
+
+
+def test_an_escalation_sms_reaches_a_template_gateway_by_its_registered_name(entity_with_contact, system, settings):
+    settings.FACERIGHTS_SMS_BACKEND = "dataops.incidents.tests.test_incidents.TemplateGateway"
+    TemplateGateway.sent = []
+    incident = _open(entity_with_contact, [system], discovered=timezone.now(), grade="major", drill=True)
+    incidents_escalate_due()
+    [(phone, template, params)] = TemplateGateway.sent
+    assert (phone, template) == ("+8613800138000", "incident_escalation")
+    assert params == {
+        "company": entity_with_contact.name_zh,
+        "ref": "[演练]" + incident.reference,
+        "step": "已登记",
+        "due": timezone.localtime(incident.report_due_at).strftime("%m-%d %H:%M"),
+    }
+
+
+class TemplateGateway:
+    """A gateway that, like Aliyun's or Tencent's, sends only registered templates."""
+
+    sent: list[tuple[str, str, dict]] = []
+
+    def send(self, phone, text):
+        raise SmsError("free text is refused")
+
+    def send_template(self, phone, template, params):
+        TemplateGateway.sent.append((phone, template, params))
 
 
 def test_an_incident_recorded_after_its_deadline_says_it_is_overdue_at_once(operator_client, entity, system):
@@ -312,10 +343,10 @@ def test_the_dpo_pauses_new_enrolments_in_the_systems_involved(dpo_client, entit
 def test_a_refused_sms_is_recorded_and_the_email_is_not_sent_again(entity_with_contact, system, monkeypatch):
     incident = _open(entity_with_contact, [system], discovered=timezone.now(), grade="major")
 
-    def refuse(phone, text):
+    def refuse(phone, **kwargs):
         raise SmsError("not a mobile number")
 
-    monkeypatch.setattr("dataops.incidents.escalation.sms_send", refuse)
+    monkeypatch.setattr("dataops.incidents.escalation.sms_send_template", refuse)
     assert incidents_escalate_due() == 1
     assert incidents_escalate_due() == 0
     assert len(mail.outbox) == 1

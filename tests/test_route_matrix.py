@@ -335,6 +335,13 @@ ROUTES: dict[str, Route] = {
         owners=("auditor",),
         owner_status=(404,),
     ),
+    # The upload of a vendor's affected keys (dataops/incidents/tests/test_consequences.py uploads real ones).
+    "admin:dataops_incident_keys": _staff(
+        url="/admin/dataops/incident/999999/keys/",
+        perm=_has("dataops.change_incident"),
+        owners=("operator",),
+        owner_status=(404,),
+    ),
     "admin:dataops_filing_evidence": _staff(
         url=lambda w: reverse("admin:dataops_filing_evidence", args=[w.filing.pk]),
         perm=_has("dataops.view_filing", "dataops.change_filing"),
@@ -651,6 +658,11 @@ ADMIN_ROWS = {
         signature="matrix",
         pdf=b"%PDF-1.4",
         generated_by="matrix",
+    ),
+    "dataops.contractreview": lambda m: m.objects.create(
+        incident=m._meta.get_field("incident").related_model.objects.first()
+        or ADMIN_ROWS["dataops.incident"](m._meta.get_field("incident").related_model),
+        system=m._meta.get_field("system").related_model.objects.first(),
     ),
     "dataops.incidentnotice": lambda m: m.objects.create(
         incident=m._meta.get_field("incident").related_model.objects.first()

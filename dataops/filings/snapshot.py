@@ -18,6 +18,7 @@ from facerights.due import Due
 from facerights.present import actor_text, choices_text
 
 from ..deletions.models import DeletionRequest, Propagation
+from ..incidents.selectors import incidents_since
 from ..registry.models import Alternative, Holding, ImpactAssessment, LegalEntity, ProcessingSystem
 from ..registry.processing import processing_summary
 from ..registry.provinces import province_name_zh
@@ -349,6 +350,8 @@ def _change_section(filing: Filing) -> dict | None:
         "decided_by_zh": actor_text(review.decided_by, "zh") if review and review.decided_by else "",
         "decided_by_en": actor_text(review.decided_by, "en") if review and review.decided_by else "",
         "diff": review.changes if review else snapshot_diff(filing.previous.snapshot or {}, current),
+        # Security incidents since the previous filing: a change may follow from one (R27).
+        "incidents": incidents_since(filing.entity, filing.previous.submitted_at),
     }
 
 

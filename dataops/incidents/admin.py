@@ -13,6 +13,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -22,9 +23,11 @@ from facerights.admin import ReadOnlyAdmin, run_service_action
 from facerights.audit import actor_for
 from facerights.present import actor_text, field_label, moment_text
 
-from .affected import affected_count
+from ..registry.models import ProcessingSystem
+from .affected import affected_count, latest_key_lists
 from .deadlines import clock_text
-from .models import CorrectiveAction, Incident, IncidentNotice, IncidentReport
+from .keys import affected_keys_upload
+from .models import ContractReview, CorrectiveAction, Incident, IncidentNotice, IncidentReport
 from .notices import (
     notice_approve,
     notice_draft,
@@ -38,6 +41,7 @@ from .notices import (
 )
 from .reports import report_generate, report_sent
 from .services import (
+    contract_review_decide,
     corrective_action_save,
     incident_check,
     incident_close,
@@ -121,6 +125,21 @@ class IncidentForm(forms.ModelForm):
             self._update_errors(exc)  # type: ignore[attr-defined]
 
 
+class AffectedKeysForm(forms.Form):
+    system = forms.ModelChoiceField(label=_("system"), queryset=ProcessingSystem.objects.none())
+    upload = forms.FileField(
+        label=_("the vendor's file"),
+        help_text=_(
+            "Plain text or CSV in UTF-8, one key per line (a CSV's first column; a header “subject_key” is skipped), "
+            "at most 32 MB. It replaces the system's earlier list; the earlier one is kept in the timeline."
+        ),
+    )
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["system"].queryset = incident.systems.all()  # type: ignore[attr-defined]
+
+
 class CorrectiveActionInline(admin.TabularInline):
     """Corrective actions: added and marked done here, never removed (they are the incident's evidence)."""
 
@@ -138,7 +157,7 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("state", "grade", "is_drill", "entity")
     search_fields = ("=reference",)
     filter_horizontal = ("systems", "sites")
-    readonly_fields = ("reference", "state", "report_due_at", "clock", "affected", "timeline")
+    readonly_fields = ("reference", "state", "report_due_at", "clock", "affected", "contracts", "timeline")
 
     def get_fieldsets(self, request, obj=None):
         what = (
@@ -166,7 +185,7 @@ class IncidentAdmin(admin.ModelAdmin):
                     "data_kinds",
                     "affected_enrolled_from",
                     "affected_enrolled_until",
-                    *(("affected",) if obj else ()),
+                    *(("affected", "contracts") if obj else ()),
                 )
             },
         )
@@ -222,10 +241,95 @@ class IncidentAdmin(admin.ModelAdmin):
         counts = affected_count(obj)
         if counts is None:
             return _("Not known until the systems involved are named.")
-        return _(
+        total = _(
             "%(total)d people: %(adults)d adults, %(children)d children under 14 (their guardians are told), "
             "%(unknown)d of unknown age"
         ) % {"total": counts.total, "adults": counts.adults, "children": counts.children, "unknown": counts.age_unknown}
+        lists = format_html_join(
+            "",
+            "<li>{}</li>",
+            (
+                (
+                    _(
+                        "%(system)s: only the %(keys)d keys of the vendor's list of %(at)s "
+                        "(%(unknown)d of them match no one on record)"
+                    )
+                    % {
+                        "system": key_list.system,
+                        "keys": key_list.keys_count,
+                        "at": moment_text(key_list.uploaded_at),
+                        "unknown": key_list.keys_count - key_list.matched,
+                    },
+                )
+                for key_list in latest_key_lists(obj).values()
+            ),
+        )
+        upload = (
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:dataops_incident_keys", args=[obj.pk]),
+                _("Upload the vendor's list of the keys exposed"),
+            )
+            if obj.state != Incident.State.CLOSED
+            else ""
+        )
+        return format_html("<p>{}</p><ul>{}</ul><p>{}</p>", total, lists, upload)
+
+    @admin.display(description=_("contract reviews"))
+    def contracts(self, obj):
+        reviews = obj.contract_reviews.select_related("system")
+        if not reviews:
+            return _("None: no processor or recipient is involved.")
+        return format_html_join(
+            "",
+            '<p><a href="{}">{}</a>: {}</p>',
+            (
+                (
+                    reverse("admin:dataops_contractreview_change", args=[review.pk]),
+                    review.system,
+                    review.get_outcome_display() if review.outcome else _("open: to decide before closing"),
+                )
+                for review in reviews
+            ),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/keys/", self.admin_site.admin_view(self.keys_view), name="dataops_incident_keys"),
+            *super().get_urls(),
+        ]
+
+    def keys_view(self, request, pk: int):
+        incident = get_object_or_404(Incident, pk=pk)
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        form = AffectedKeysForm(request.POST or None, request.FILES or None, incident=incident)
+        if request.method == "POST" and form.is_valid():
+            try:
+                key_list = affected_keys_upload(
+                    actor=actor_for(request.user),
+                    incident=incident,
+                    system=form.cleaned_data["system"],
+                    content=form.cleaned_data["upload"].read(),
+                )
+            except ValidationError as exc:
+                form.add_error("system" if hasattr(exc, "error_dict") else "upload", exc)
+            else:
+                self.message_user(
+                    request,
+                    _("%(keys)d keys kept for %(system)s; %(matched)d match people on record.")
+                    % {"keys": key_list.keys_count, "system": key_list.system, "matched": key_list.matched},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:dataops_incident_change", incident.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("The vendor's list of the keys exposed"),
+            "object": incident,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/dataops/incident/keys.html", context)
 
     @admin.display(description=_("timeline"))
     def timeline(self, obj):
@@ -533,4 +637,60 @@ class IncidentReportAdmin(ReadOnlyAdmin):
             queryset,
             lambda report: report_sent(actor=actor, report=report, sent_at=timezone.now(), through=through),
             _("%(count)d recorded as sent."),
+        )
+
+
+class ContractReviewForm(forms.ModelForm):
+    class Meta:
+        model = ContractReview
+        fields = ("outcome", "findings")
+
+    def clean(self):
+        data = super().clean() or {}
+        if not data.get("outcome"):
+            self.add_error("outcome", _("Choose the outcome."))
+        if not (data.get("findings") or "").strip():
+            self.add_error("findings", _("Give the findings: what the contract required, what happened, what changes."))
+        return data
+
+
+@admin.register(ContractReview)
+class ContractReviewAdmin(admin.ModelAdmin):
+    """Reviews of a processor's or recipient's contract after an incident: opened by the incident, decided by the DPO."""
+
+    form = ContractReviewForm
+    list_display = ("incident", "system", "opened_at", "outcome", "decided_at")
+    list_filter = ("outcome",)
+    readonly_fields = ("incident", "system", "contract", "opened_at", "decided_by", "decided_at")
+    fields = ("incident", "system", "contract", "opened_at", "outcome", "findings", "decided_by", "decided_at")
+
+    @admin.display(description=_("contract"))
+    def contract(self, obj):
+        system = obj.system
+        return format_html(
+            "{} · {} · {}",
+            system.counterparty_name or "—",
+            system.contract_reference or "—",
+            system.contract_data_types or "—",
+        )
+
+    def has_change_permission(self, request, obj=None):
+        # The DPO decides, once; everyone else with access only reads.
+        # (Read from the database: after a failed POST, `obj` carries the form's values.)
+        decider = request.user.has_perm("dataops.decide_incident")
+        decided = obj is not None and ContractReview.objects.filter(pk=obj.pk).exclude(outcome="").exists()
+        return decider and super().has_change_permission(request, obj) and not decided
+
+    def has_add_permission(self, request):
+        return False  # an incident opens its reviews
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        contract_review_decide(
+            actor=actor_for(request.user),
+            review=obj,
+            outcome=form.cleaned_data["outcome"],
+            findings=form.cleaned_data.get("findings", ""),
         )

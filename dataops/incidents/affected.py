@@ -1,7 +1,8 @@
 """Who an incident affects, from the registry: distinct people, children apart (their guardians are told).
 
 A person is affected when a system involved held their facial data at discovery (enrolled
-before, not yet deleted), within the incident's enrolment window when it has one.
+before, not yet deleted), within the incident's enrolment window when it has one, and,
+for a system whose vendor sent the list of the keys exposed, among those keys.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from ..registry.models import Holding
-from .models import Incident
+from .models import AffectedKey, AffectedKeyList, Incident
 
 CHILD_AGE = 14
 
@@ -30,16 +31,36 @@ class Affected:
 
 
 def affected_holdings(incident: Incident) -> QuerySet[Holding]:
-    """The holdings exposed: in the systems involved, held at discovery, within the enrolment window."""
-    found = Holding.objects.filter(
-        system__in=incident.systems.all(),
-        enrolled_at__lte=incident.discovered_at,
-    ).filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=incident.discovered_at))
+    """The holdings exposed: in the systems involved, held at discovery, within the enrolment window.
+
+    A system with a vendor's list of the keys exposed counts only those keys (its latest list).
+    """
+    lists = latest_key_lists(incident)
+    where = Q(pk__in=[])
+    for system_id in incident.systems.values_list("pk", flat=True):
+        if system_id in lists:
+            keys = AffectedKey.objects.filter(key_list=lists[system_id]).values("subject_key")
+            where |= Q(system_id=system_id, subject_key__in=keys)
+        else:
+            where |= Q(system_id=system_id)
+    found = (
+        Holding.objects.filter(where)
+        .filter(enrolled_at__lte=incident.discovered_at)
+        .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=incident.discovered_at))
+    )
     if incident.affected_enrolled_from:
         found = found.filter(enrolled_at__gte=incident.affected_enrolled_from)
     if incident.affected_enrolled_until:
         found = found.filter(enrolled_at__lte=incident.affected_enrolled_until)
     return found
+
+
+def latest_key_lists(incident: Incident) -> dict[int, AffectedKeyList]:
+    """Each system's latest list of affected keys, by system id."""
+    latest: dict[int, AffectedKeyList] = {}
+    for key_list in incident.key_lists.select_related("system"):  # newest first
+        latest.setdefault(key_list.system_id, key_list)
+    return latest
 
 
 def _born_after(day: dt.date) -> dt.date:

@@ -20,7 +20,7 @@ from facerights.sms import sms_send_template
 
 from .deadlines import warn_at
 from .models import Incident, IncidentEvent
-from .services import _entry
+from .services import timeline_add
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def incident_escalate(*, incident_id: int, now: dt.datetime | None = None) -> st
         except Exception:
             sms_failed += 1
             logger.warning("incident %s: an escalation SMS was not accepted", incident.pk)
-    _entry(
+    timeline_add(
         incident,
         actor="system",
         kind=IncidentEvent.Kind.ESCALATED,

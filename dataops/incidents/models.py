@@ -149,6 +149,8 @@ class IncidentEvent(models.Model):
         REPORTED = "reported", _("reported to the authority")
         REASSESSMENT = "reassessment", _("impact assessments flagged")
         PAUSED = "paused", _("enrolments paused")
+        KEYS = "keys", _("affected keys uploaded")
+        CONTRACT_REVIEW = "contract_review", _("contract review")
         NOTE = "note", _("note")
         CLOSED = "closed", _("closed")
 
@@ -330,3 +332,80 @@ class CorrectiveAction(models.Model):
 
     def __str__(self) -> str:
         return self.action
+
+
+class AffectedKeyList(models.Model):
+    """The keys a system's vendor says were exposed: it narrows who is affected in that system.
+
+    Each upload is kept; the latest for a system is the one that counts. Keys the registry
+    does not know are counted at upload, so the DPO sees who cannot be told individually.
+    """
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("security incident"), on_delete=models.PROTECT, related_name="key_lists"
+    )
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    uploaded_by = models.CharField(_("uploaded by"), max_length=64)
+    sha256 = models.CharField(_("file fingerprint (SHA-256)"), max_length=64)
+    keys_count = models.PositiveIntegerField(_("keys"))
+    matched = models.PositiveIntegerField(_("keys the registry knows"))
+
+    class Meta:
+        verbose_name = _("list of affected keys")
+        verbose_name_plural = _("lists of affected keys")
+        ordering = ["incident", "-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.incident.reference} · {self.system}"
+
+
+class AffectedKey(models.Model):
+    key_list = models.ForeignKey(AffectedKeyList, on_delete=models.CASCADE, related_name="keys")
+    subject_key = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key_list", "subject_key"], name="affected_key_once")]
+
+    def __str__(self) -> str:
+        return self.subject_key
+
+
+class ContractReview(models.Model):
+    """An incident involving a processor or a recipient opens a review of its contract (PIPL Arts 21, 23).
+
+    Open until the DPO records its outcome; an incident is not closed while one is open.
+    """
+
+    class Outcome(models.TextChoices):
+        KEPT = "kept", _("contract kept as it is")
+        AMENDED = "amended", _("contract amended")
+        SUSPENDED = "suspended", _("processing suspended until remedied")
+        ENDED = "ended", _("contract to be ended")
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("security incident"), on_delete=models.PROTECT, related_name="contract_reviews"
+    )
+    system = models.ForeignKey(
+        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now, editable=False)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
+    findings = models.TextField(
+        _("findings"),
+        blank=True,
+        help_text=_("What the contract required, what the processor did, and what changes (PIPL Art 21)."),
+    )
+    decided_by = models.CharField(_("decided by"), max_length=64, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("contract review")
+        verbose_name_plural = _("contract reviews after incidents")
+        ordering = ["-opened_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["incident", "system"], name="contract_review_once")]
+
+    def __str__(self) -> str:
+        return f"{self.incident.reference} · {self.system}"

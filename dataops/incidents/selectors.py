@@ -1,8 +1,11 @@
-"""What others read of incidents: the evidence a filing's bundle carries."""
+"""What others read of incidents: the evidence a filing's bundle carries, and what a change filing cites."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+from django.utils import timezone
 
 from ..registry.models import LegalEntity
 from .affected import affected_count
@@ -13,7 +16,9 @@ def incidents_evidence(entity: LegalEntity) -> list[dict[str, Any]]:
     """Each incident of the entity (drills marked: R27's evidence that the plan is practised), as facts and hashes."""
     rows = []
     for incident in (
-        Incident.objects.filter(entity=entity).prefetch_related("reports", "notices").order_by("discovered_at")
+        Incident.objects.filter(entity=entity)
+        .prefetch_related("reports", "notices", "contract_reviews__system", "key_lists__system")
+        .order_by("discovered_at")
     ):
         counts = affected_count(incident)
         rows.append(
@@ -38,6 +43,25 @@ def incidents_evidence(entity: LegalEntity) -> list[dict[str, Any]]:
                     }
                     for r in incident.reports.all()
                 ],
+                "contract_reviews": [
+                    {
+                        "system": r.system.name_zh,
+                        "opened_at": r.opened_at.isoformat(),
+                        "outcome": r.outcome or None,
+                        "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+                    }
+                    for r in incident.contract_reviews.all()
+                ],
+                "affected_key_lists": [
+                    {
+                        "system": k.system.name_zh,
+                        "uploaded_at": k.uploaded_at.isoformat(),
+                        "sha256": k.sha256,
+                        "keys": k.keys_count,
+                        "matched": k.matched,
+                    }
+                    for k in incident.key_lists.all()
+                ],
                 "notices": [
                     {
                         "reference": n.reference,
@@ -49,3 +73,21 @@ def incidents_evidence(entity: LegalEntity) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def incidents_since(entity: LegalEntity, since: dt.datetime | None) -> list[dict[str, Any]]:
+    """The real incidents (not drills) discovered since a moment, for a change filing to cite, oldest first."""
+    found = Incident.objects.filter(entity=entity, is_drill=False).prefetch_related("systems")
+    if since is not None:
+        found = found.filter(discovered_at__gte=since)
+    return [
+        {
+            "reference": incident.reference,
+            "grade": incident.grade,
+            # Days, Beijing time: what the filing's form shows.
+            "discovered_on": timezone.localdate(incident.discovered_at).isoformat(),
+            "reported_on": timezone.localdate(incident.reported_at).isoformat() if incident.reported_at else None,
+            "systems": [system.name_zh for system in incident.systems.all()],
+        }
+        for incident in found.order_by("discovered_at")
+    ]

@@ -19,7 +19,7 @@ from facerights.queues import enqueue_on_commit
 from ..registry.models import ImpactAssessment, ProcessingSystem, Site
 from ..registry.services import impact_assessment_flag, system_enrolments_pause
 from .deadlines import report_due
-from .models import CorrectiveAction, Incident, IncidentEvent
+from .models import ContractReview, CorrectiveAction, Incident, IncidentEvent
 
 # What the people opening an incident may set, and how the timeline names each change.
 CONTENT_FIELDS = (
@@ -69,7 +69,7 @@ def incident_check(
         raise ValidationError(errors)
 
 
-def _entry(
+def timeline_add(
     incident: Incident,
     *,
     actor: str,
@@ -112,7 +112,34 @@ def _reassess_after_major(incident: Incident, systems: list[ProcessingSystem], *
         )
         flagged.append(assessment.pk)
     if flagged:
-        _entry(incident, actor=actor, kind=IncidentEvent.Kind.REASSESSMENT, data={"assessments": flagged}, at=now)
+        timeline_add(incident, actor=actor, kind=IncidentEvent.Kind.REASSESSMENT, data={"assessments": flagged}, at=now)
+
+
+def _contract_reviews_open(
+    incident: Incident, systems: list[ProcessingSystem], *, actor: str, now: dt.datetime
+) -> None:
+    """PIPL Arts 21, 23: an incident involving a processor or a recipient opens a review of its contract.
+
+    Once per system and incident; a drill opens none.
+    """
+    if incident.is_drill:
+        return
+    parties = [s for s in systems if s.kind in (ProcessingSystem.Kind.PROCESSOR, ProcessingSystem.Kind.RECIPIENT)]
+    opened: list[ProcessingSystem] = []
+    for system in parties:
+        _review, created = ContractReview.objects.get_or_create(
+            incident=incident, system=system, defaults={"opened_at": now}
+        )
+        if created:
+            opened.append(system)
+    if opened:
+        timeline_add(
+            incident,
+            actor=actor,
+            kind=IncidentEvent.Kind.CONTRACT_REVIEW,
+            data={"opened": [s.pk for s in opened], "system_names": [s.name_zh for s in opened]},
+            at=now,
+        )
 
 
 def incident_save(
@@ -142,8 +169,9 @@ def incident_save(
             incident.save()
             incident.systems.set(systems)
             incident.sites.set(sites)
-            _entry(incident, actor=actor, kind=IncidentEvent.Kind.OPENED, data=_clock(incident), at=now)
+            timeline_add(incident, actor=actor, kind=IncidentEvent.Kind.OPENED, data=_clock(incident), at=now)
             _reassess_after_major(incident, systems, actor=actor, now=now)
+            _contract_reviews_open(incident, systems, actor=actor, now=now)
             enqueue_on_commit("incidents.escalate", incident.pk)  # the DPO hears of it at once
             return incident
         before = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -169,9 +197,10 @@ def incident_save(
         if set(changed) & set(CLOCK_FIELDS):
             kind = IncidentEvent.Kind.REGRADED
             data.update(_clock(incident))
-        _entry(incident, actor=actor, kind=kind, data=data, at=now)
+        timeline_add(incident, actor=actor, kind=kind, data=data, at=now)
         already = before_system_ids if before.is_severe and not before.is_drill else set()
         _reassess_after_major(incident, [s for s in systems if s.pk not in already], actor=actor, now=now)
+        _contract_reviews_open(incident, [s for s in systems if s.pk not in before_system_ids], actor=actor, now=now)
         if incident.report_due_at < before.report_due_at:
             enqueue_on_commit("incidents.escalate", incident.pk)
     return incident
@@ -181,7 +210,7 @@ def incident_note(*, actor: str, incident: Incident, text: str) -> None:
     if not text.strip():
         raise ValidationError(_("Write the note."))
     with transaction.atomic():
-        _entry(incident, actor=actor, kind=IncidentEvent.Kind.NOTE, text=text.strip())
+        timeline_add(incident, actor=actor, kind=IncidentEvent.Kind.NOTE, text=text.strip())
 
 
 def incident_report_record(
@@ -209,7 +238,7 @@ def incident_report_record(
         incident.state = Incident.State.REPORTED
         incident.save(update_fields=["reported_at", "report_channel", "state"])
         late = reported_at - incident.report_due_at
-        _entry(
+        timeline_add(
             incident,
             actor=actor,
             kind=IncidentEvent.Kind.REPORTED,
@@ -243,10 +272,16 @@ def incident_close(
             raise ValidationError(_("This incident is already closed."))
         if not incident.is_drill and not incident.actions.exists():
             raise ValidationError(_("Record the corrective actions, each with its owner and due date, before closing."))
+        undecided = incident.contract_reviews.filter(outcome="").select_related("system")
+        if undecided:
+            raise ValidationError(
+                _("Decide the contract reviews before closing: %(systems)s.")
+                % {"systems": ", ".join(str(review.system) for review in undecided)}
+            )
         incident.root_cause, incident.review = root_cause.strip(), review.strip()
         incident.state, incident.closed_at = Incident.State.CLOSED, now
         incident.save(update_fields=["root_cause", "review", "state", "closed_at"])
-        _entry(
+        timeline_add(
             incident,
             actor=actor,
             kind=IncidentEvent.Kind.CLOSED,
@@ -268,7 +303,7 @@ def incident_enrolments_pause(*, actor: str, incident: Incident) -> int:
             for system in incident.systems.filter(enrolments_paused=False)
         ]
         if paused:
-            _entry(incident, actor=actor, kind=IncidentEvent.Kind.PAUSED, data={"systems": paused})
+            timeline_add(incident, actor=actor, kind=IncidentEvent.Kind.PAUSED, data={"systems": paused})
     return len(paused)
 
 
@@ -288,3 +323,35 @@ def corrective_action_save(*, actor: str, action: CorrectiveAction) -> Correctiv
             data={"action": action.pk, "done": action.done_on is not None},
         )
     return action
+
+
+def contract_review_decide(
+    *, actor: str, review: ContractReview, outcome: str, findings: str, now: dt.datetime | None = None
+) -> ContractReview:
+    """Record a contract review's outcome and findings, once; a suspension pauses the system's new enrolments."""
+    now = now or timezone.now()
+    errors = {}
+    if outcome not in ContractReview.Outcome.values:
+        errors["outcome"] = _("Choose the outcome.")
+    if not findings.strip():
+        errors["findings"] = _("Give the findings: what the contract required, what happened, what changes.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        review = ContractReview.objects.select_for_update().select_related("incident", "system").get(pk=review.pk)
+        if review.outcome:
+            raise ValidationError(_("This review is already decided; add a note to the incident instead."))
+        review.outcome, review.findings = outcome, findings.strip()
+        review.decided_by, review.decided_at = actor, now
+        review.save(update_fields=["outcome", "findings", "decided_by", "decided_at"])
+        if outcome == ContractReview.Outcome.SUSPENDED and not review.system.enrolments_paused:
+            system_enrolments_pause(actor=actor, system=review.system, paused=True)
+        timeline_add(
+            review.incident,
+            actor=actor,
+            kind=IncidentEvent.Kind.CONTRACT_REVIEW,
+            data={"decided": review.system_id, "system_name": review.system.name_zh, "outcome": outcome},
+            text=review.findings,
+            at=now,
+        )
+    return review

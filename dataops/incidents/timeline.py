@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from facerights.present import choice_label, moment_text
 
-from .models import Incident, IncidentEvent
+from .models import ContractReview, Incident, IncidentEvent
 
 
 def _clock(data: dict) -> str:
@@ -73,6 +73,30 @@ def event_text(event: IncidentEvent) -> str:
         return ngettext(
             "New enrolments paused in %(n)d system involved.", "New enrolments paused in %(n)d systems involved.", n
         ) % {"n": n}
+    if kind == IncidentEvent.Kind.KEYS:
+        text = _("The vendor's list of %(keys)d keys exposed in %(system)s: %(matched)d match people on record.") % {
+            "keys": data["keys"],
+            "system": data["system_name"],
+            "matched": data["matched"],
+        }
+        unknown = data["keys"] - data["matched"]
+        if unknown:
+            text += " " + ngettext(
+                "%(n)d key matches no one on record: that person cannot be told individually.",
+                "%(n)d keys match no one on record: those people cannot be told individually.",
+                unknown,
+            ) % {"n": unknown}
+        return text
+    if kind == IncidentEvent.Kind.CONTRACT_REVIEW:
+        if "opened" in data:
+            return _("A review of the contract opened for: %(systems)s (PIPL Arts 21, 23).") % {
+                "systems": ", ".join(data.get("system_names", []))
+            }
+        return _("Contract review of %(system)s decided: %(outcome)s. %(findings)s") % {
+            "system": data["system_name"],
+            "outcome": choice_label(ContractReview.Outcome, data["outcome"]),
+            "findings": event.text,
+        }
     if kind == IncidentEvent.Kind.CLOSED:
         return _("Closed. Root cause: %(cause)s") % {"cause": event.text}
     return event.text

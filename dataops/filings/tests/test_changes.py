@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.propagations import PropagationError, propagation_confirm
@@ -23,6 +24,8 @@ from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
+from dataops.incidents.models import Incident
+from dataops.incidents.services import incident_save
 from dataops.registry.models import Holding
 from dataops.registry.services import system_save
 from tests import factories
@@ -98,6 +101,22 @@ def test_a_change_filing_tells_what_changed_in_words_and_who_decided_by_name(fil
     assert f"{system.name_zh} · 存储位置: 在设备上 → 在云服务中" in admin_page and "storage_location" not in admin_page
 
     change = Filing.objects.get(kind="change")
+    # The security incidents since the previous filing are cited; a drill is not one.
+    incident, drill = (
+        incident_save(
+            actor="t",
+            incident=Incident(
+                entity=filed.entity,
+                summary="Gate server copied.",
+                discovered_at=timezone.now(),
+                grade="larger",
+                data_kinds=["templates"],
+                is_drill=is_drill,
+            ),
+            systems=[system],
+        )
+        for is_drill in (False, True)
+    )
     for kind in ("credit_code_certificate", "legal_rep_id", "agent_id", "power_of_attorney", "commitment"):
         content = factories.SCAN + kind.encode()
         filing_attach(actor="t", filing=change, kind=kind, content=content, content_type="application/pdf")
@@ -105,6 +124,9 @@ def test_a_change_filing_tells_what_changed_in_words_and_who_decided_by_name(fil
     filing_build(filing_id=change.pk)
     zh = pdf_text(change.documents.get(kind="application_form", language="zh").pdf)
     en = pdf_text(change.documents.get(kind="application_form", language="en").pdf)
+    assert "上一次备案以来的安全事件" in zh and "Security incidents since the previous filing" in en
+    assert incident.reference in zh and incident.reference in en and "较大" in zh
+    assert drill.reference not in zh + en
     assert "存储位置" in zh and "在设备上 → 在云服务中" in zh and "林晓雯（个人信息保护负责人）" in zh
     assert (
         "Storage location" in en

@@ -12,10 +12,12 @@ from .requests import admin as requests_admin
 from .deletions import admin as deletions_admin  # isort: skip (after the registry's)
 from .filings import admin as filings_admin  # isort: skip
 from .incidents import admin as incidents_admin  # isort: skip
+from .desk import admin as desk_admin  # isort: skip
 from .workbench import admin as workbench_admin  # isort: skip
 
 __all__ = [
     "deletions_admin",
+    "desk_admin",
     "filings_admin",
     "incidents_admin",
     "registry_admin",

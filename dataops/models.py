@@ -16,6 +16,7 @@ from .deletions.models import (
     Propagation,
     new_idempotency_key,
 )
+from .desk.models import DeskClerk, DeskVisit
 from .filings.models import (
     ChangeReview,
     Filing,
@@ -25,7 +26,17 @@ from .filings.models import (
     PersonCount,
     RegulatorAccount,
 )
-from .incidents.models import CorrectiveAction, Incident, IncidentEvent, IncidentNotice, IncidentReport, NoticeDelivery
+from .incidents.models import (
+    AffectedKey,
+    AffectedKeyList,
+    ContractReview,
+    CorrectiveAction,
+    Incident,
+    IncidentEvent,
+    IncidentNotice,
+    IncidentReport,
+    NoticeDelivery,
+)
 from .registry.models import (
     Alternative,
     EntityGroup,
@@ -48,9 +59,14 @@ __all__ = [
     "BulkJob",
     "ChangeReview",
     "ConnectionTest",
+    "AffectedKey",
+    "AffectedKeyList",
+    "ContractReview",
     "CorrectiveAction",
     "DataExport",
     "DeletionRequest",
+    "DeskClerk",
+    "DeskVisit",
     "DeliveryAttempt",
     "EntityGroup",
     "EvidenceExport",

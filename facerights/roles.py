@@ -8,6 +8,8 @@
 - auditor: read-only, everything.
 - regulator: nothing in the admin; the regulator area is scoped to one
   province (dataops.RegulatorAccount).
+- desk: nothing in the admin; the front-desk screen, scoped to one legal
+  entity (dataops.DeskClerk), acts for the person standing at the counter.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ class Role:
     OPERATOR = "operator"
     AUDITOR = "auditor"
     REGULATOR = "regulator"
+    DESK = "desk"
 
-    ALL = (DATA_SUBJECT, GUARDIAN, DPO, OPERATOR, AUDITOR, REGULATOR)
+    ALL = (DATA_SUBJECT, GUARDIAN, DPO, OPERATOR, AUDITOR, REGULATOR, DESK)
 
 
 ROLE_LABELS = {
@@ -37,6 +40,7 @@ ROLE_LABELS = {
     Role.OPERATOR: gettext_lazy("operator"),
     Role.AUDITOR: gettext_lazy("auditor"),
     Role.REGULATOR: gettext_lazy("regulator"),
+    Role.DESK: gettext_lazy("front-desk clerk"),
 }
 
 

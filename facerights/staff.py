@@ -19,6 +19,10 @@ def _is_regulator(user) -> bool:
     return user.groups.filter(name=Role.REGULATOR).exists()
 
 
+def _is_desk(user) -> bool:
+    return user.groups.filter(name=Role.DESK).exists()
+
+
 # Where a second factor is required, for whom, and what to tell them when they have none yet.
 AREAS = (
     (
@@ -30,6 +34,11 @@ AREAS = (
         "/regulator/",
         _is_regulator,
         gettext_noop("Regulator accounts need a second factor: set one up to open the filings of your province."),
+    ),
+    (
+        "/desk/",
+        _is_desk,
+        gettext_noop("Front-desk accounts need a second factor: set one up to open the desk."),
     ),
 )
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/compliance/", admin.site.admin_view(compliance_matrix_view), name="admin_compliance_matrix"),
     path("admin/", admin.site.urls),
     path("api/", include("dataops.urls", namespace="api")),
+    path("desk/", include("dataops.desk.urls", namespace="desk")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("portal.urls")),

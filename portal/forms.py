@@ -268,3 +268,10 @@ class VendorDigestForm(forms.Form):
         read_upload(upload)  # size, real type, pixels; raises with a clear message
         upload.seek(0)
         return upload
+
+
+class LookupForm(forms.Form):
+    reference = forms.CharField(label=_("Reference"), max_length=20)
+    code = forms.CharField(
+        label=_("Lookup code"), max_length=20, help_text=_("As printed on the slip, with or without the dash.")
+    )

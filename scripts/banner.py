@@ -31,7 +31,7 @@ for username, email, _role, what in DEMO_LOGINS:
     print(f"  {email:<24} username {username:<10} {what}")
 print("  (or sign in with a one-time code instead of the password: emails and texts appear in this console)")
 print(
-    f"\nThe DPO's and the regulator's second factor: add the secret {DEMO_TOTP_SECRET} to an authenticator app,\n"
+    f"\nThe DPO's, the regulator's and the desk's second factor: add the secret {DEMO_TOTP_SECRET} to an authenticator app,\n"
     "or print the current code with: .venv/bin/python manage.py demo_totp   (admin: sign in at /accounts/login/)"
 )
 simulator = settings.VAR_DIR / "simulator.json"

@@ -36,8 +36,9 @@ CAPABILITIES: dict[str, set[str]] = {
     "deletions": {"registry", "incidents", "requests"},
     "copies": {"registry", "requests", "deletions"},
     "filings": {"registry", "incidents", "requests", "deletions"},
+    "desk": {"registry", "incidents", "requests", "deletions"},
     "workbench": {"registry", "incidents", "requests", "deletions", "copies", "filings"},
-    "demo": {"registry", "incidents", "requests", "deletions", "copies", "filings", "workbench"},
+    "demo": {"registry", "incidents", "requests", "deletions", "copies", "filings", "desk", "workbench"},
 }
 
 

@@ -63,6 +63,8 @@ from dataops.deletions.delivery.signing import sign_headers
 from dataops.deletions.models import VendorDigest
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
+from dataops.desk.models import DeskClerk
+from dataops.desk.services import desk_find, desk_identity_document
 from dataops.filings.documents import filing_build
 from dataops.filings.services import (
     filing_agent_set,
@@ -88,12 +90,23 @@ PERSONAS = (
     "auditor",
     "regulator_31",
     "regulator_44",
+    "desk_1",  # a front-desk clerk of the world's company
     "device_other",  # the device token of another system, sent as a bearer token
 )
 # Personas that only ever act as the owner of their own routes.
 OWNER_ONLY = ("device_x", "push_signer", "metrics_scraper", "superuser")
 STAFF = ("dpo", "operator", "auditor", "superuser")
-SIGNED_IN = ("subject_1", "subject_2", "guardian", "dpo", "operator", "auditor", "regulator_31", "regulator_44")
+SIGNED_IN = (
+    "subject_1",
+    "subject_2",
+    "guardian",
+    "dpo",
+    "operator",
+    "auditor",
+    "regulator_31",
+    "regulator_44",
+    "desk_1",
+)
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 REFUSED = {401, 403, 404, 405, 410}
@@ -153,6 +166,50 @@ ROUTES: dict[str, Route] = {
     # A notice's page holds no one's data (tests/incidents test what it shows); here, one that does not exist.
     "portal:notice": Route("public", "/notices/NOSUCHNOTICE/", owner_status=(404,)),
     "portal:verify": Route("public", "/verify/"),
+    "portal:lookup": Route("public", "/lookup/"),
+    # The front desk: its clerk's own visit (of subject_2, identity checked), nobody else's.
+    "desk:home": Route("owner", "/desk/", owners=("desk_1",)),
+    "desk:visit": Route(
+        "owner",
+        lambda w: reverse("desk:visit", args=[w.desk_visit.pk]),
+        owners=("desk_1",),
+        owner_sees=lambda w: ["Matrix Other Two"],
+    ),
+    "desk:identity": Route(
+        "owner",
+        lambda w: reverse("desk:identity", args=[w.desk_visit.pk]),
+        owners=("desk_1",),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
+    "desk:withdraw": Route(
+        "owner",
+        lambda w: reverse("desk:withdraw", args=[w.desk_visit.pk, w.s2_consent.pk]),
+        owners=("desk_1",),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
+    "desk:request": Route(
+        "owner",
+        lambda w: reverse("desk:request", args=[w.desk_visit.pk]),
+        owners=("desk_1",),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
+    "desk:receipt": Route(
+        "owner",
+        lambda w: reverse("desk:receipt", args=[w.desk_visit.pk]),
+        owners=("desk_1",),
+        owner_method="POST",
+        owner_status=(302,),  # nothing asked yet: back to the visit, with why
+    ),
+    "desk:end": Route(
+        "owner",
+        lambda w: reverse("desk:end", args=[w.desk_visit.pk]),
+        owners=("desk_1",),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
     "portal:verify_keys": Route("public", "/verify/keys.json"),
     "portal:dashboard": Route(
         "self", "/me/", owners=("subject_1",), owner_sees=lambda w: [w.d_done.reference, w.r1.reference]
@@ -576,6 +633,7 @@ OWN_MARKS = {
     "subject_2": {"s2_phone", "s2_name"},
     "guardian": {"ward_deletion", "ward_key"},
     "regulator_31": {"filing"},
+    "desk_1": {"s2_name"},  # the person at the counter, during their visit
     "device_x": {"x_key", "x_key_live", "s1_deletion_open"},  # its feed names the deletion it carries out
 }
 SECRETS = {"token_x", "token_y", "push_secret", "metrics_token"}
@@ -774,7 +832,7 @@ def _build_world() -> World:
 
     s2 = factories.subject(phone="13822220002", name="Matrix Other Two")
     w.users["subject_2"] = account("data_subject", s2)
-    factories.holding(s2, w.z, key="MATRIX-Z-S2")
+    w.s2_consent = factories.holding(s2, w.z, key="MATRIX-Z-S2").consent
     factories.holding(s2, w.x, key="MATRIX-X-S2")
 
     # The guardian, and the child only they act for.
@@ -789,6 +847,11 @@ def _build_world() -> World:
 
     for role in ("dpo", "operator", "auditor"):
         w.users[role] = account(role, is_staff=True)
+    # A front-desk clerk of the company, serving subject_2 at the counter (identity checked).
+    w.users["desk_1"] = account("desk")
+    clerk = DeskClerk.objects.create(user=w.users["desk_1"], entity=entity)
+    w.desk_visit = desk_find(clerk=clerk, found_by="phone", phone="13822220002")
+    desk_identity_document(visit=w.desk_visit, document_type="passport", last4="4321")
     w.users["superuser"] = get_user_model().objects.create_superuser("matrix-root", password="correct horse 42")
     for province in ("31", "44"):
         user = account("regulator")
@@ -830,7 +893,8 @@ def _build_world() -> World:
 
     for persona in SIGNED_IN + ("superuser",):
         # Staff and regulators sign in with their second factor.
-        w.sessions[persona] = _signed_in(w.users[persona], staff=persona in STAFF or persona.startswith("regulator"))
+        second_factor = persona in STAFF or persona.startswith(("regulator", "desk"))
+        w.sessions[persona] = _signed_in(w.users[persona], staff=second_factor)
     w.headers = {
         "device_x": {"HTTP_AUTHORIZATION": f"Bearer {token_x}"},
         "device_other": {"HTTP_AUTHORIZATION": f"Bearer {token_y}"},

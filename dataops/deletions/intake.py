@@ -6,6 +6,8 @@ legal clock, and the deletion opens for every system concerned, in one transacti
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 
 from consent.models import ConsentRecord, DataSubject
@@ -19,8 +21,18 @@ from .models import DeletionRequest
 from .opening import deletion_request_open
 
 
-def consent_withdrawal_submit(*, actor: str, record: ConsentRecord, provenance: Provenance) -> DeletionRequest | None:
-    """Withdraw a consent and open the deletion it calls for (PIPL Art 47(3)), in one step (R6)."""
+def consent_withdrawal_submit(
+    *,
+    actor: str,
+    record: ConsentRecord,
+    provenance: Provenance,
+    channel: str = Request.Channel.PORTAL,
+    acted_by: str = Request.ActedBy.SUBJECT,
+) -> DeletionRequest | None:
+    """Withdraw a consent and open the deletion it calls for (PIPL Art 47(3)), in one step (R6).
+
+    At a front desk the act is still the person's: `acted_by` says staff made it for them.
+    """
     with transaction.atomic():
         already = record.state == ConsentRecord.State.WITHDRAWN
         consent_withdraw(actor=actor, record=record, provenance=provenance)
@@ -31,7 +43,12 @@ def consent_withdrawal_submit(*, actor: str, record: ConsentRecord, provenance: 
                 .first()
             )
         request = request_submit(
-            actor=actor, subject=record.subject, type=Request.Type.WITHDRAWAL, system=record.system
+            actor=actor,
+            subject=record.subject,
+            type=Request.Type.WITHDRAWAL,
+            system=record.system,
+            channel=channel,
+            acted_by=acted_by,
         )
         return deletion_request_open(
             actor=actor,
@@ -65,6 +82,13 @@ def consents_withdraw_all(*, actor: str, subject: DataSubject, provenance: Prove
         )
 
 
+def _provenance(channel: str) -> Provenance:
+    """How a consent's end reached us, in the consent ledger's terms."""
+    if channel == Request.Channel.PORTAL:
+        return Provenance(channel=ConsentRecord.Channel.PORTAL)
+    return Provenance(channel=ConsentRecord.Channel.COUNTER)
+
+
 def rights_request_submit(
     *,
     actor: str,
@@ -73,13 +97,28 @@ def rights_request_submit(
     system: ProcessingSystem | None = None,
     details: str = "",
     incident: Incident | None = None,
+    channel: str = Request.Channel.PORTAL,
+    acted_by: str = Request.ActedBy.SUBJECT,
+    received_at: dt.datetime | None = None,
+    within: list[ProcessingSystem] | None = None,
 ) -> Request:
-    """A request from the portal; a deletion or a switch to a non-face method starts deleting at once."""
+    """A person's request (portal, desk, phone, letter); a deletion or a switch to a non-face method starts deleting at once.
+
+    `within` bounds a deletion that names no system to those systems (a desk acts for one legal entity).
+    """
     with transaction.atomic():
         request = request_submit(
-            actor=actor, subject=subject, type=type, system=system, details=details, incident=incident
+            actor=actor,
+            subject=subject,
+            type=type,
+            system=system,
+            details=details,
+            incident=incident,
+            channel=channel,
+            acted_by=acted_by,
+            received_at=received_at,
         )
-        systems = [system] if system else None
+        systems = [system] if system else within
         if type == Request.Type.DELETION:
             deletion_request_open(
                 actor=actor,
@@ -94,7 +133,7 @@ def rights_request_submit(
             for record in ConsentRecord.objects.filter(
                 subject=subject, system=system, state=ConsentRecord.State.ACTIVE
             ):
-                consent_withdraw(actor=actor, record=record, provenance=Provenance())
+                consent_withdraw(actor=actor, record=record, provenance=_provenance(channel))
             deletion_request_open(
                 actor=actor,
                 subject=subject,

@@ -36,6 +36,7 @@ from ..deletions.connection_tests import connection_test_start
 from ..deletions.delivery.manual import confirm_by_link, confirmation_token
 from ..deletions.models import DeletionRequest
 from ..deletions.opening import deletion_request_open
+from ..desk.models import DeskClerk
 from ..filings.counting import person_counts_take
 from ..filings.models import RegulatorAccount
 from ..filings.services import filing_agent_set, filing_attach, filing_create
@@ -81,6 +82,7 @@ DEMO_LOGINS = [
     ("demo", "demo@example.com", Role.DATA_SUBJECT, "data subject with three holdings"),
     ("dpo", "dpo@example.com", Role.DPO, "data-protection officer (admin)"),
     ("regulator", "regulator@example.com", Role.REGULATOR, "Shanghai cyberspace administration"),
+    ("desk", "desk@example.com", Role.DESK, "front desk of the first hotel (/desk/)"),
 ]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -395,6 +397,8 @@ class DemoSeed:
             actor=ACTOR,
             instance=RegulatorAccount(user=users["regulator"], province="31", authority_name="上海市互联网信息办公室"),
         )
+        # The front desk of the first hotel: the newcomer below (李华, 13700137000) can be served there.
+        record_save(actor=ACTOR, instance=DeskClerk(user=users["desk"], entity=entity, site=sites[0]))
         request_submit(actor=ACTOR, subject=demo, type="access", received_at=now - dt.timedelta(days=2))
         # An overdue vendor: a deletion sent to the entrusted processor three weeks ago,
         # still unconfirmed. The sweeper escalates it as soon as `make run` starts.
@@ -587,8 +591,8 @@ class DemoSeed:
                 is_staff=role == Role.DPO,
                 email_verified=True,
             )
-            if role in (Role.DPO, Role.REGULATOR):
-                TOTP.activate(user, DEMO_TOTP_SECRET)  # staff and regulators need a second factor
+            if role in (Role.DPO, Role.REGULATOR, Role.DESK):
+                TOTP.activate(user, DEMO_TOTP_SECRET)  # staff, regulators and desks need a second factor
             users[username] = user
         return users
 

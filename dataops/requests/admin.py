@@ -56,8 +56,17 @@ class RequestAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     uppercase_search = True
     """The request queue: open and overdue first, with the working days left on each."""
 
-    list_display = ("reference", "type", "subject_masked", "state", "due", "working_days_left", "acknowledged_at")
-    list_filter = (OverdueFilter, "state", "type", "system", "system__entity")
+    list_display = (
+        "reference",
+        "type",
+        "channel",
+        "subject_masked",
+        "state",
+        "due",
+        "working_days_left",
+        "acknowledged_at",
+    )
+    list_filter = (OverdueFilter, "state", "type", "channel", "system", "system__entity")
     list_select_related = ("subject",)
     search_fields = ("=reference",)
     show_full_result_count = False

@@ -42,6 +42,12 @@ class Request(Deadline):
         RELATIVE = "relative", _("a close relative of a deceased person")
         STAFF = "staff", _("staff, on the person's behalf")
 
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("the portal")
+        DESK = "desk", _("at a front desk")
+        PHONE = "phone", _("by phone")
+        LETTER = "letter", _("by letter, or in person at the office")
+
     class State(models.TextChoices):
         RECEIVED = "received", _("received")
         IN_PROGRESS = "in_progress", _("in progress")
@@ -84,6 +90,10 @@ class Request(Deadline):
         blank=True,
         related_name="requests",
     )
+    channel = models.CharField(_("received through"), max_length=8, choices=Channel.choices, default=Channel.PORTAL)
+    # A keyed hash of the reference and the lookup code printed on a receipt: with both, anyone
+    # holding the slip can follow the request without an account (never the code itself).
+    lookup_hash = models.CharField(max_length=64, blank=True, editable=False)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RECEIVED)
     received_at = models.DateTimeField(_("received"))
     # The working days the clock was set with (the policy may change later; a recomputation keeps them).

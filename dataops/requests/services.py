@@ -38,8 +38,12 @@ def request_submit(
     received_at: dt.datetime | None = None,
     details: str = "",
     incident: Incident | None = None,
+    channel: str = Request.Channel.PORTAL,
 ) -> Request:
-    """Open a request with its legal clock; it is acknowledged by a task after commit."""
+    """Open a request with its legal clock; it is acknowledged by a task after commit.
+
+    `received_at` is when it reached the company (a letter's arrival, a call), the clock's start.
+    """
     received_at = received_at or timezone.now()
     if acted_by != Request.ActedBy.SUBJECT and acted_by != Request.ActedBy.STAFF and acting_subject is None:
         raise ValidationError(_("A request made for someone else names who made it."), code="acting_subject")
@@ -55,6 +59,7 @@ def request_submit(
             received_at=received_at,
             response_working_days=working_days,
             incident=incident,
+            channel=channel,
         )
         request.due_set(due)
         request.save()
@@ -71,6 +76,7 @@ def request_submit(
                 "due_earliest": due.earliest.isoformat(),
                 "provisional": due.provisional,
                 "acted_by": acted_by,
+                "channel": channel,
             },
         )
         enqueue_on_commit("requests.acknowledge", request.pk)

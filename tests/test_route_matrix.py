@@ -392,6 +392,10 @@ ROUTES: dict[str, Route] = {
         owners=("auditor",),
         owner_status=(404,),
     ),
+    # Recording a request that came by phone or letter (dataops/desk/tests/test_assisted.py records real ones).
+    "admin:dataops_request_record": _staff(
+        url="/admin/dataops/request/record/", perm=_has("dataops.change_request"), owners=("operator",)
+    ),
     # The upload of a vendor's affected keys (dataops/incidents/tests/test_consequences.py uploads real ones).
     "admin:dataops_incident_keys": _staff(
         url="/admin/dataops/incident/999999/keys/",

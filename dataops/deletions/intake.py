@@ -14,7 +14,7 @@ from consent.models import ConsentRecord, DataSubject
 from consent.services import Provenance, consent_withdraw
 
 from ..incidents.models import Incident
-from ..registry.models import ProcessingSystem
+from ..registry.models import LegalEntity, ProcessingSystem
 from ..requests.models import Request
 from ..requests.services import request_submit
 from .models import DeletionRequest
@@ -101,6 +101,7 @@ def rights_request_submit(
     acted_by: str = Request.ActedBy.SUBJECT,
     received_at: dt.datetime | None = None,
     within: list[ProcessingSystem] | None = None,
+    entity: LegalEntity | None = None,
 ) -> Request:
     """A person's request (portal, desk, phone, letter); a deletion or a switch to a non-face method starts deleting at once.
 
@@ -117,6 +118,7 @@ def rights_request_submit(
             channel=channel,
             acted_by=acted_by,
             received_at=received_at,
+            entity=entity,
         )
         systems = [system] if system else within
         if type == Request.Type.DELETION:

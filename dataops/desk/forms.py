@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from ..registry.models import ProcessingSystem
 from ..requests.models import Request
 from .models import DeskVisit
-from .services import DESK_REQUESTS
 
 
 class FindForm(forms.Form):
@@ -52,7 +51,7 @@ class CodeForm(forms.Form):
 class RequestForm(forms.Form):
     type = forms.ChoiceField(
         label=_("The person asks for"),
-        choices=[(value, label) for value, label in Request.Type.choices if value in DESK_REQUESTS],
+        choices=[(value, label) for value, label in Request.Type.choices if value in Request.ASSISTED_TYPES],
     )
     system = forms.ModelChoiceField(
         label=_("System"),

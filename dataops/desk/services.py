@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.models import ConsentRecord, DataSubject
-from consent.services import Provenance, subject_find, subject_identifiers, subject_name
+from consent.services import Provenance, subject_create, subject_find, subject_identifiers, subject_name
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.models import User
@@ -30,22 +30,14 @@ from facerights.sms import sms_send_template
 
 from ..deletions.intake import consent_withdrawal_submit, rights_request_submit
 from ..deletions.models import DeletionRequest
-from ..registry.models import Holding, ProcessingSystem
+from ..registry.models import Holding, LegalEntity, ProcessingSystem
 from ..requests.models import Request
+from ..requests.receipts import receipt_pdf
+from ..requests.services import request_submit
 from .models import DeskClerk, DeskVisit
 
 CODE_MINUTES = 10
 CODE_ATTEMPTS = 5
-# What a person can ask at the desk, besides withdrawing a consent (one button per consent).
-DESK_REQUESTS = (
-    Request.Type.DELETION,
-    Request.Type.COPY,
-    Request.Type.ACCESS,
-    Request.Type.CORRECTION,
-    Request.Type.SWITCH_ALTERNATIVE,
-    Request.Type.EXPLANATION,
-    Request.Type.COMPLAINT,
-)
 
 
 def _actor(clerk: DeskClerk) -> str:
@@ -238,16 +230,20 @@ def desk_withdraw(*, visit: DeskVisit, consent_id: int) -> DeletionRequest | Non
     return deletion
 
 
-def desk_request(*, visit: DeskVisit, type: str, system: ProcessingSystem | None = None, details: str = "") -> Request:
-    """Make a request for the person at the counter; a deletion or a switch starts deleting at once."""
-    if type not in DESK_REQUESTS:
+def _assisted_check(type: str, system: ProcessingSystem | None, details: str, entity_id: int) -> None:
+    if type not in Request.ASSISTED_TYPES:
         raise ValidationError({"type": _("Choose what the person asks for.")})
-    if system is not None and system.entity_id != visit.clerk.entity_id:
+    if system is not None and system.entity_id != entity_id:
         raise ValidationError({"system": _("Choose one of this company's systems.")})
     if type == Request.Type.SWITCH_ALTERNATIVE and system is None:
         raise ValidationError({"system": _("Name the system the person wants to use without their face.")})
     if type in (Request.Type.CORRECTION, Request.Type.COMPLAINT) and not details.strip():
         raise ValidationError({"details": _("Write down what the person asks, in their words.")})
+
+
+def desk_request(*, visit: DeskVisit, type: str, system: ProcessingSystem | None = None, details: str = "") -> Request:
+    """Make a request for the person at the counter; a deletion or a switch starts deleting at once."""
+    _assisted_check(type, system, details, visit.clerk.entity_id)
     with transaction.atomic():
         request = rights_request_submit(
             actor=_actor(visit.clerk),
@@ -258,6 +254,7 @@ def desk_request(*, visit: DeskVisit, type: str, system: ProcessingSystem | None
             channel=Request.Channel.DESK,
             acted_by=Request.ActedBy.STAFF,
             within=list(entity_systems(visit.clerk)),  # this company's systems, never another's
+            entity=visit.clerk.entity,
         )
         visit.requests.add(request)
     return request
@@ -270,3 +267,94 @@ def desk_visit_end(*, visit: DeskVisit) -> None:
         audit_record(
             actor=_actor(visit.clerk), action="desk.visit_ended", target=visit.subject, data={"visit": visit.pk}
         )
+
+
+def desk_receipt(*, visit: DeskVisit) -> bytes:
+    """The visit's receipt (PDF), with a fresh lookup code for each request made in it."""
+    return receipt_pdf(
+        actor=_actor(visit.clerk),
+        requests=list(visit.requests.select_related("system").order_by("received_at", "pk")),
+        entity=visit.clerk.entity,
+        site=visit.clerk.site,
+        printed_on=timezone.localdate(),
+    )
+
+
+def assisted_request_record(
+    *,
+    actor: str,
+    entity: LegalEntity,
+    channel: str,
+    received_at: dt.datetime,
+    type: str,
+    identity_checked: bool,
+    phone: str = "",
+    email: str = "",
+    name: str = "",
+    system: ProcessingSystem | None = None,
+    details: str = "",
+    now: dt.datetime | None = None,
+) -> Request:
+    """Record a request that arrived by phone or letter; its clock starts when it was received.
+
+    The person is found by the phone or email they gave; someone not on record (a complaint
+    from anyone) is recorded with their name and that contact, so they can be answered. A
+    deletion or a switch starts at once only when staff checked the caller's or writer's
+    identity; otherwise it waits as a request until the DPO has.
+    """
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if channel not in (Request.Channel.PHONE, Request.Channel.LETTER):
+        errors["channel"] = _("Choose how the request arrived.")
+    if received_at > now + dt.timedelta(minutes=2):
+        errors["received_at"] = _("It cannot have been received in the future: the legal clock starts there.")
+    if not (phone.strip() or email.strip()):
+        errors["phone"] = _("Give the phone number or email the person gave, to find them and to answer.")
+    if errors:
+        raise ValidationError(errors)
+    _assisted_check(type, system, details, entity.pk)
+    person = None
+    for kind, value in (("phone", phone), ("email", email)):
+        if value.strip():
+            person = person or subject_find(kind=kind, value=value)
+    with transaction.atomic():
+        if person is None:
+            if not name.strip():
+                raise ValidationError({"name": _("No one is on record with this contact: give the person's name.")})
+            identifiers = [
+                (kind, value.strip()) for kind, value in (("phone", phone), ("email", email)) if value.strip()
+            ]
+            person = subject_create(actor=actor, name=name.strip(), identifiers=identifiers)
+        acts = identity_checked and type in (Request.Type.DELETION, Request.Type.SWITCH_ALTERNATIVE)
+        if acts:
+            request = rights_request_submit(
+                actor=actor,
+                subject=person,
+                type=type,
+                system=system,
+                details=details,
+                channel=channel,
+                acted_by=Request.ActedBy.STAFF,
+                received_at=received_at,
+                within=list(ProcessingSystem.objects.filter(entity=entity)),
+                entity=entity,
+            )
+        else:
+            request = request_submit(
+                actor=actor,
+                subject=person,
+                type=type,
+                system=system,
+                details=details,
+                channel=channel,
+                acted_by=Request.ActedBy.STAFF,
+                received_at=received_at,
+                entity=entity,
+            )
+        audit_record(
+            actor=actor,
+            action="request.recorded_for_person",
+            target=request,
+            data={"channel": channel, "identity_checked": identity_checked, "acted": acts},
+        )
+    return request

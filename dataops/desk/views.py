@@ -23,13 +23,13 @@ from facerights.present import field_label, moment_text
 
 from .forms import CodeForm, DocumentForm, FindForm, RequestForm
 from .models import DeskVisit
-from .receipts import desk_receipt
 from .services import (
     clerk_for,
     desk_code_check,
     desk_code_send,
     desk_find,
     desk_identity_document,
+    desk_receipt,
     desk_request,
     desk_visit_end,
     desk_withdraw,

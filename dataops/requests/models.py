@@ -56,6 +56,17 @@ class Request(Deadline):
         CANCELLED = "cancelled", _("cancelled by the requester")
 
     OPEN_STATES = (State.RECEIVED, State.IN_PROGRESS)
+    # What staff can record for a person (at a desk, from a call or a letter); a withdrawal at the
+    # desk is its own button, one per consent.
+    ASSISTED_TYPES = (
+        Type.DELETION,
+        Type.COPY,
+        Type.ACCESS,
+        Type.CORRECTION,
+        Type.SWITCH_ALTERNATIVE,
+        Type.EXPLANATION,
+        Type.COMPLAINT,
+    )
 
     reference = models.CharField(
         _("reference"), max_length=10, unique=True, default=new_request_reference, editable=False
@@ -89,6 +100,15 @@ class Request(Deadline):
         null=True,
         blank=True,
         related_name="requests",
+    )
+    entity = models.ForeignKey(
+        "dataops.LegalEntity",
+        verbose_name=_("made to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The company the request was made to, when it was made to one (at its desk, by phone or letter)."),
     )
     channel = models.CharField(_("received through"), max_length=8, choices=Channel.choices, default=Channel.PORTAL)
     # A keyed hash of the reference and the lookup code printed on a receipt: with both, anyone

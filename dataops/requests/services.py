@@ -22,7 +22,7 @@ from facerights.queues import enqueue_on_commit
 from facerights.services import TransitionError
 
 from ..incidents.models import Incident
-from ..registry.models import ProcessingSystem
+from ..registry.models import LegalEntity, ProcessingSystem
 from .clocks import request_alert_on, request_ceiling, request_due, request_response_days
 from .models import Request
 
@@ -39,6 +39,7 @@ def request_submit(
     details: str = "",
     incident: Incident | None = None,
     channel: str = Request.Channel.PORTAL,
+    entity: LegalEntity | None = None,
 ) -> Request:
     """Open a request with its legal clock; it is acknowledged by a task after commit.
 
@@ -60,6 +61,7 @@ def request_submit(
             response_working_days=working_days,
             incident=incident,
             channel=channel,
+            entity=entity or (system.entity if system is not None else None),
         )
         request.due_set(due)
         request.save()

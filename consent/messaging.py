@@ -21,8 +21,12 @@ from .services import subject_identifiers
 logger = logging.getLogger(__name__)
 
 
-def subject_tell(subject, *, subject_line: str, body: str) -> bool:
-    """Send a message to the subject's email, else their phone. False when there is no way to reach them."""
+def subject_tell(subject, *, subject_line: str, body: str, sms: tuple[str, dict[str, str]]) -> bool:
+    """Send a message to the subject's email, else their phone. False when there is no way to reach them.
+
+    `sms` is the registered template (`facerights.sms.TEMPLATES`) and its parameters that say the
+    same in a few words with a link: gateways accept nothing else.
+    """
     if subject.shredded_at is not None:
         return False
     identifiers = dict(subject_identifiers(subject))
@@ -31,7 +35,7 @@ def subject_tell(subject, *, subject_line: str, body: str) -> bool:
         return True
     if "phone" in identifiers:
         try:
-            sms_send(identifiers["phone"], f"{subject_line} {body}")
+            sms_send(identifiers["phone"], *sms)
         except SmsError:
             logger.warning("no SMS gateway accepted the message for subject %s", subject.pk)
             return False
@@ -59,6 +63,10 @@ def notice_changed_send(notice: Notice) -> int:
                     "Version %(version)s is published. Read what changed, and withdraw your consent if you wish: %(url)s"
                 )
                 % {"version": notice.version, "url": url},
+                sms=(
+                    "notice_changed",
+                    {"company": record.system.entity.name_zh, "system": record.system.name_zh, "url": url},
+                ),
             )
     return told
 
@@ -69,7 +77,7 @@ def came_of_age_send(records: list[ConsentRecord]) -> int:
     url = f"{settings.FACERIGHTS_BASE_URL}/me/consents/"
     with translation.override("zh-hans"):
         for record in records:
-            system = record.system.name_zh
+            system, company = record.system.name_zh, record.system.entity.name_zh
             told += subject_tell(
                 record.subject,
                 subject_line=_("Your consent to %(system)s is now yours to give") % {"system": system},
@@ -79,6 +87,7 @@ def came_of_age_send(records: list[ConsentRecord]) -> int:
                     "in. Confirm or decline: %(url)s"
                 )
                 % {"system": system, "url": url},
+                sms=("consent_own", {"company": company, "system": system, "status": "现在需要您本人确认", "url": url}),
             )
             if record.guardian is not None:
                 told += subject_tell(
@@ -90,5 +99,9 @@ def came_of_age_send(records: list[ConsentRecord]) -> int:
                         "them to confirm. Details: %(url)s"
                     )
                     % {"url": url},
+                    sms=(
+                        "consent_own",
+                        {"company": company, "system": system, "status": "现在由年满十四周岁的本人确认", "url": url},
+                    ),
                 )
     return told

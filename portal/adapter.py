@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from consent.rules import normalize_phone
 from facerights.accounts import user_by_phone, user_phone_get, user_phone_set
-from facerights.sms import sms_send
+from facerights.sms import sms_send, sms_signature
 
 
 class MainlandPhoneField(PhoneField):
@@ -77,22 +77,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return user_by_phone(phone)
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
-        sms_send(
-            phone, _("Your FaceRights code is %(code)s. It expires in 15 minutes; never share it.") % {"code": code}
-        )
+        sms_send(phone, "login_code", {"company": sms_signature(), "code": code})
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
         # Enumeration prevention: the person asking sees the same page either way;
         # the owner of the number learns that no account uses it.
-        sms_send(phone, _("Someone asked to sign in to FaceRights with this number, but no account uses it."))
+        sms_send(phone, "login_unknown", {"company": sms_signature()})
 
     def send_account_already_exists_sms(self, phone: str) -> None:
         # Sign-up with a number (or with an email given beside it) that an account
         # already uses: the page asks for a code either way; the owner is told here.
-        sms_send(
-            phone,
-            _(
-                "Someone tried to create a FaceRights account with this number. An account already uses this number "
-                "or the email address given with it: sign in with a code instead. If it was not you, ignore this message."
-            ),
-        )
+        sms_send(phone, "signup_exists", {"company": sms_signature()})

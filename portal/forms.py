@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dataops.models import Incident, ProcessingSystem, Request
+from dataops.models import Incident, LegalEntity, ProcessingSystem, Request
 from facerights.uploads import read_upload
 
 OUTCOMES = [
@@ -275,3 +275,20 @@ class LookupForm(forms.Form):
     code = forms.CharField(
         label=_("Lookup code"), max_length=20, help_text=_("As printed on the slip, with or without the dash.")
     )
+
+
+class ComplaintForm(forms.Form):
+    """A complaint without an account. `website` is a trap field people never see or fill in."""
+
+    entity = forms.ModelChoiceField(label=_("About the company"), queryset=LegalEntity.objects.order_by("name_zh"))
+    text = forms.CharField(
+        label=_("Your complaint"), min_length=10, max_length=4000, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    contact = forms.CharField(
+        label=_("How to answer you (optional)"),
+        required=False,
+        max_length=200,
+        help_text=_("A phone number, an email or an address. Without it, follow the answer with the code you get."),
+    )
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+    started = forms.CharField(widget=forms.HiddenInput)

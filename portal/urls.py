@@ -11,6 +11,7 @@ urlpatterns = [
     path("rules/children/", views.children_rules, name="children_rules"),
     path("contact/", views.contact, name="contact"),
     path("lookup/", views.lookup, name="lookup"),
+    path("complaint/", views.complaint, name="complaint"),
     path("verify/", views.verify, name="verify"),
     path("verify/keys.json", views.verify_keys, name="verify_keys"),
     path("me/", views.dashboard, name="dashboard"),

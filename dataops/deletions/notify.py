@@ -12,10 +12,22 @@ from django.utils.translation import gettext as _
 
 from consent.messaging import subject_tell
 from facerights.present import date_text
+from facerights.sms import sms_signature
 
 
 def _status_url(deletion) -> str:
     return f"{settings.FACERIGHTS_BASE_URL}/requests/{deletion.reference}/"
+
+
+def _sms(deletion, status: str) -> tuple[str, dict[str, str]]:
+    first = deletion.propagations.select_related("system__entity").first()
+    company = first.system.entity.name_zh if first is not None else sms_signature()
+    return "deletion_update", {
+        "company": company,
+        "ref": deletion.reference,
+        "status": status,
+        "url": _status_url(deletion),
+    }
 
 
 def escalation_send(propagation) -> None:
@@ -43,6 +55,7 @@ def escalation_send(propagation) -> None:
             subject_line=_("Your deletion %(ref)s is delayed") % {"ref": deletion.reference},
             body=_("One system has not confirmed yet; our data-protection officer is following it up: %(url)s")
             % {"url": _status_url(deletion)},
+            sms=_sms(deletion, "尚有系统未确认，负责人正在跟进"),
         )
 
 
@@ -52,4 +65,5 @@ def deletion_completed_send(deletion) -> None:
             deletion.subject,
             subject_line=_("Your deletion %(ref)s is complete") % {"ref": deletion.reference},
             body=_("Every system has confirmed. Your deletion certificate: %(url)s") % {"url": _status_url(deletion)},
+            sms=_sms(deletion, "已完成，删除证明可在详情中下载"),
         )

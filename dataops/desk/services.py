@@ -26,7 +26,7 @@ from facerights import crypto
 from facerights.audit import audit_record
 from facerights.models import User
 from facerights.roles import Role
-from facerights.sms import sms_send_template
+from facerights.sms import sms_send
 
 from ..deletions.intake import consent_withdrawal_submit, rights_request_submit
 from ..deletions.models import DeletionRequest
@@ -161,13 +161,7 @@ def desk_code_send(*, visit: DeskVisit) -> None:
         visit.code_hash, visit.code_sent_at, visit.code_attempts = _code_digest(visit, code), timezone.now(), 0
         visit.save(update_fields=["code_hash", "code_sent_at", "code_attempts"])
         audit_record(actor=_actor(visit.clerk), action="desk.code_sent", target=visit.subject, data={"visit": visit.pk})
-    company = visit.clerk.entity.name_zh
-    sms_send_template(
-        phone,
-        template="desk_code",
-        params={"company": company, "code": code},
-        text=f"【{company}】您在前台办理个人信息事项的验证码为{code}，{CODE_MINUTES}分钟内有效。如非本人操作，请勿告诉他人。",
-    )
+    sms_send(phone, "desk_code", {"company": visit.clerk.entity.name_zh, "code": code})
 
 
 def desk_code_check(*, visit: DeskVisit, code: str) -> DeskVisit:

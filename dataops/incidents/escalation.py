@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from facerights.present import moment_text
-from facerights.sms import sms_send_template
+from facerights.sms import sms_send
 
 from .deadlines import warn_at
 from .models import Incident, IncidentEvent
@@ -90,11 +90,7 @@ def _sms(incident: Incident, step: str, phone: str) -> None:
         "step": SMS_STEP[step],
         "due": timezone.localtime(incident.report_due_at).strftime("%m-%d %H:%M"),
     }
-    text = (
-        f"【{params['company']}】安全事件{params['ref']}{params['step']}，"
-        f"向主管部门报告的截止时间为{params['due']}（北京时间）。请立即登录管理后台处理。"
-    )
-    sms_send_template(phone, template="incident_escalation", params=params, text=text)
+    sms_send(phone, "incident_escalation", params)
 
 
 def _recipients(incident: Incident) -> tuple[list[str], list[str], list[str]]:

@@ -30,7 +30,7 @@ from consent.services import subject_identifiers
 from facerights.audit import audit_record
 from facerights.present import choices_text
 from facerights.queues import enqueue_on_commit
-from facerights.sms import sms_send_template
+from facerights.sms import sms_send
 
 from .affected import _born_after, affected_holdings
 from .models import Incident, IncidentNotice, NoticeDelivery
@@ -284,10 +284,8 @@ def _send(delivery: NoticeDelivery) -> None:
         subject, body = _email(notice, delivery.as_guardian)
         send_mail(subject, body, None, [identifiers["email"]])
     else:
-        company = notice.incident.entity.name_zh
-        params = {"company": company, "url": notice_url(notice)}
-        text = f"【{company}】我们发生了一起个人信息安全事件，可能涉及您或您孩子的信息。事件说明及您可以采取的措施：{params['url']}"
-        sms_send_template(identifiers["phone"], template="incident_notice", params=params, text=text)
+        params = {"company": notice.incident.entity.name_zh, "url": notice_url(notice)}
+        sms_send(identifiers["phone"], "incident_notice", params)
 
 
 def _backoff(attempts: int) -> dt.timedelta:

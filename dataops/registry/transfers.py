@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
@@ -131,5 +132,15 @@ def transfer_notify_send(transfer: SystemTransfer) -> int:
                     "system": system.name_zh,
                     "contact": transfer.recipient_contact,
                 },
+                sms=(
+                    "system_transferred",
+                    {
+                        "company": transfer.to_entity.name_zh,
+                        "date": date_text(transfer.effective_on, "zh"),
+                        "system": system.name_zh,
+                        "entity": transfer.to_entity.name_zh,
+                        "url": f"{settings.FACERIGHTS_BASE_URL}/me/",
+                    },
+                ),
             )
     return told

@@ -47,6 +47,7 @@ class Request(Deadline):
         DESK = "desk", _("at a front desk")
         PHONE = "phone", _("by phone")
         LETTER = "letter", _("by letter, or in person at the office")
+        WEB_FORM = "web_form", _("the complaint form, without an account")
 
     class State(models.TextChoices):
         RECEIVED = "received", _("received")
@@ -110,7 +111,7 @@ class Request(Deadline):
         related_name="+",
         help_text=_("The company the request was made to, when it was made to one (at its desk, by phone or letter)."),
     )
-    channel = models.CharField(_("received through"), max_length=8, choices=Channel.choices, default=Channel.PORTAL)
+    channel = models.CharField(_("received through"), max_length=12, choices=Channel.choices, default=Channel.PORTAL)
     # A keyed hash of the reference and the lookup code printed on a receipt: with both, anyone
     # holding the slip can follow the request without an account (never the code itself).
     lookup_hash = models.CharField(max_length=64, blank=True, editable=False)

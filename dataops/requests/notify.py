@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from consent.messaging import subject_tell
 from facerights.present import due_text, moment_text
+from facerights.sms import sms_signature
 
 from ..registry.models import LegalEntity
 
@@ -43,9 +44,22 @@ REQUEST_MESSAGES = {
 }
 
 
+# The same news in a text message's few words (the registered template "request_update").
+SMS_STATUS = {
+    "received": "已受理",
+    "extended": "需要延期答复",
+    "refused": "未予办理，理由及救济途径见详情",
+    "completed": "已办结",
+    "due_changed": "的答复日期已更新",
+}
+
+
 def request_send(request, event: str) -> bool:
     subject_line, body = REQUEST_MESSAGES[event]
     url = f"{settings.FACERIGHTS_BASE_URL}/me/requests/{request.reference}/"
+    entity = request.entity or (request.system.entity if request.system else None)
+    company = entity.name_zh if entity is not None else sms_signature()
+    sms = ("request_update", {"company": company, "ref": request.reference, "status": SMS_STATUS[event], "url": url})
     with translation.override("zh-hans"):
         return subject_tell(
             request.subject,
@@ -56,6 +70,7 @@ def request_send(request, event: str) -> bool:
                 "reason": request.extension_reason if event == "extended" else request.refusal_text,
                 "url": url,
             },
+            sms=sms,
         )
 
 

@@ -461,6 +461,8 @@ FACERIGHTS_RECONCILE_AUTO_CLOSE_SHARE = (
 FACERIGHTS_BASE_URL = env_str("FACERIGHTS_BASE_URL", "http://localhost:8000").rstrip("/")
 # Where text messages go: the development backend writes them to the log.
 FACERIGHTS_SMS_BACKEND = env_str("FACERIGHTS_SMS_BACKEND", "facerights.sms.LogSmsBackend")
+# The signature (【…】) of messages that concern no one company: sign-in codes.
+FACERIGHTS_SMS_SIGNATURE = env_str("FACERIGHTS_SMS_SIGNATURE", "FaceRights")
 # The tombstone journal (facerights.journal): every deletion, outside the database, so
 # a restore can replay them. Put it on other storage than the database and its backups,
 # shared by (or collected from) every host (docs/backup-restore.md).

@@ -75,7 +75,7 @@ def test_sign_up_answers_the_same_whether_or_not_the_phone_has_an_account(client
     assert fresh["Location"] == taken["Location"] == reverse("account_verify_phone")
     (first_phone, first_text), (second_phone, second_text) = MemorySmsBackend.outbox[-2:]
     assert first_phone == "+8613600136000" and re.search(r"\d{6}|[A-Z0-9]{4}-[A-Z0-9]{4}", first_text)
-    assert second_phone == "+8613700137000" and "already uses this number" in second_text
+    assert second_phone == "+8613700137000" and "已有账号使用此号码" in second_text
     assert User.objects.filter(phone_hash=owner.phone_hash).count() == 1
 
 

@@ -1,7 +1,7 @@
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from dataops.models import LegalEntity
+from dataops.models import DeskClerk, LegalEntity, Site
 from facerights import ratelimit, signing
 
 from ..forms import VerifyForm
@@ -13,8 +13,17 @@ def children_rules(request):
 
 
 def contact(request):
-    """How to reach each handler's data-protection officer, and where to complain (R29), public."""
-    return render(request, "portal/contact.html", {"entities": LegalEntity.objects.order_by("name_zh")})
+    """Every way to reach each handler, from the registry: the portal, its desks, phone, letter, the form (R29)."""
+    entities = list(LegalEntity.objects.order_by("name_zh"))
+    desks: dict[int, list[Site]] = {}
+    for clerk in (
+        DeskClerk.objects.filter(active=True, site__isnull=False).select_related("site").order_by("site__name_zh")
+    ):
+        sites = desks.setdefault(clerk.entity_id, [])
+        if clerk.site is not None and clerk.site not in sites:
+            sites.append(clerk.site)
+    rows = [{"entity": entity, "desks": desks.get(entity.pk, [])} for entity in entities]
+    return render(request, "portal/contact.html", {"rows": rows})
 
 
 VERIFY_LIMIT = 30  # checks per address per 10 minutes: plenty for a person, little for a guesser

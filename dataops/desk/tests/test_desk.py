@@ -150,7 +150,7 @@ def test_a_one_time_code_to_the_phone_on_record_checks_identity(desk, guest):
     desk.post(reverse("desk:identity", args=[visit.pk]), {"step": "send_code"})
     [(phone, text)] = MemorySmsBackend.outbox
     assert phone.endswith(PHONE)
-    code = re.search(r"验证码为(\d{6})", text).group(1)
+    code = re.search(r"验证码：(\d{6})", text).group(1)
     wrong = "000000" if code != "000000" else "111111"
     desk.post(reverse("desk:identity", args=[visit.pk]), {"step": "check_code", "code": wrong})
     visit.refresh_from_db()

@@ -343,10 +343,10 @@ def test_the_dpo_pauses_new_enrolments_in_the_systems_involved(dpo_client, entit
 def test_a_refused_sms_is_recorded_and_the_email_is_not_sent_again(entity_with_contact, system, monkeypatch):
     incident = _open(entity_with_contact, [system], discovered=timezone.now(), grade="major")
 
-    def refuse(phone, **kwargs):
+    def refuse(*args, **kwargs):
         raise SmsError("not a mobile number")
 
-    monkeypatch.setattr("dataops.incidents.escalation.sms_send_template", refuse)
+    monkeypatch.setattr("dataops.incidents.escalation.sms_send", refuse)
     assert incidents_escalate_due() == 1
     assert incidents_escalate_due() == 0
     assert len(mail.outbox) == 1

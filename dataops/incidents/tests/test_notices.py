@@ -162,7 +162,7 @@ def test_a_failed_send_is_retried_and_at_last_left_for_the_dpo_never_dropped(wor
     def refuse(*args, **kwargs):
         raise OSError("gateway down")
 
-    monkeypatch.setattr("dataops.incidents.notices.sms_send_template", refuse)
+    monkeypatch.setattr("dataops.incidents.notices.sms_send", refuse)
     notices_deliver()
     sms = notice.deliveries.filter(channel="sms")
     assert set(sms.values_list("state", flat=True)) == {"pending"}

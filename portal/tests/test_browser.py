@@ -5,20 +5,26 @@ Screenshots go to test-artifacts/screenshots/.
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
+from django.test import Client
 
 from consent.linking import enrolment_code_issue
 from consent.services import subject_link_user
+from dataops.deletions.propagations import propagation_confirm
+from dataops.desk.models import DeskClerk
 from dataops.incidents.models import Incident
 from dataops.incidents.notices import notice_approve, notice_draft, notice_save, notice_send
 from dataops.incidents.services import incident_save
 from dataops.models import DeletionRequest
+from facerights.services import record_save
 from tests import factories
+from tests.reading import pdf_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,6 +108,8 @@ def test_the_public_pages_pass_axe_on_a_small_phone(chromium, live_server, axe, 
         (f"/rules/{enrolled['systems'][0].pk}/", "rules"),
         ("/rules/children/", "children"),
         ("/contact/", "contact"),
+        ("/complaint/", "complaint"),
+        ("/lookup/", "lookup"),
         ("/accounts/login/", "login"),
     ):
         page.goto(path)
@@ -157,3 +165,86 @@ def test_security_notices_read_well_and_pass_axe_at_both_widths(chromium, live_s
         page.goto("/me/")
         assert ("安全通知" if locale == "zh-CN" else "Security notices") in page.content()
         context.close()
+
+
+@pytest.mark.parametrize(("locale", "width"), [("zh-CN", 1280), ("en-US", 360)])
+def test_a_desk_clerk_withdraws_for_a_walk_in_guest_who_follows_it_with_the_slip(
+    chromium, live_server, axe, screenshot, enrolled, locale, width
+):
+    """The front desk and the lookup page, in both languages: no account, no smartphone, no face."""
+    english = locale == "en-US"
+    system = enrolled["systems"][0]
+    clerk = factories.user_with_role("desk")
+    record_save(actor="test", instance=DeskClerk(user=clerk, entity=system.entity, site=system.site))
+    signed_in = Client()
+    factories.staff_login(signed_in, clerk)  # a desk signs in with its second factor, as staff do
+    context = chromium.new_context(
+        base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900}, bypass_csp=True
+    )
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    page.goto("/desk/")
+    _checked(page, axe, screenshot, f"desk-find-{width}")
+    page.check("input[name=found_by][value=phone]")
+    page.fill("input[name=phone]", "13912345678")
+    page.get_by_role("button", name="Find" if english else "查找").click()
+    page.wait_for_url(re.compile(r".*/desk/visits/\d+/$"))
+    _checked(page, axe, screenshot, f"desk-identity-{width}")
+    page.select_option("select[name=document_type]", "resident_id")
+    page.fill("input[name=last4]", "5678")
+    page.get_by_role("button", name="The document matches" if english else "证件相符").click()
+    page.wait_for_load_state()
+    _checked(page, axe, screenshot, f"desk-visit-{width}")
+    page.get_by_role("button", name="Withdraw and delete" if english else "撤回并删除").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="Print the receipt" if english else "打印回执").count() == 1
+    _checked(page, axe, screenshot, f"desk-withdrawn-{width}")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    # Print the slip (the form opens the PDF in a new tab; here it is fetched with the page's own cookies).
+    form = page.locator("form[action$='receipt.pdf']")
+    receipt = page.request.post(
+        form.get_attribute("action"),
+        form={"csrfmiddlewaretoken": form.locator("input[name=csrfmiddlewaretoken]").get_attribute("value")},
+    )
+    assert receipt.headers["content-type"] == "application/pdf"
+    slip = pdf_text(receipt.body())
+    reference = re.search(r"\b[2-9A-HJ-NP-Z]{10}\b", slip).group(0)
+    code = re.search(r"\b[2-9A-HJ-NP-Z]{5}-[2-9A-HJ-NP-Z]{5}\b", slip).group(0)
+    context.close()
+
+    # The guest, or a relative they give the slip to: no account.
+    guest = chromium.new_context(
+        base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900}, bypass_csp=True
+    )
+    page = guest.new_page()
+    page.goto("/lookup/")
+    _checked(page, axe, screenshot, f"lookup-{width}")
+
+    def follow():
+        page.goto("/lookup/")
+        page.fill("input[name=reference]", reference)
+        page.fill("input[name=code]", code)
+        page.get_by_role("button", name="Show the status" if english else "查看状态").click()
+        page.wait_for_load_state()
+
+    follow()
+    assert reference in page.content() and system.name_zh in page.content()
+    _checked(page, axe, screenshot, f"lookup-status-{width}")
+    deletion = DeletionRequest.objects.get(subject=enrolled["subject"])
+    for propagation in deletion.propagations.all():
+        propagation_confirm(actor="test", propagation=propagation, outcome="deleted", evidence={"deleted": 1})
+    follow()
+    with page.expect_download() as download:
+        page.get_by_role(
+            "button", name="Download the deletion certificate (PDF)" if english else "下载删除证明（PDF）"
+        ).click()
+    assert deletion.reference in pdf_text(Path(download.value.path()).read_bytes())
+    guest.close()

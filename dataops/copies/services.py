@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from facerights.models import User
 
 DOWNLOAD_LIFETIME = dt.timedelta(hours=24)
+# The copy's JSON follows this schema (PIPL Art 45: one the person can hand to another handler).
+SCHEMA_ID = "facerights-data/1"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facerights-data-1.schema.json"
 
 
 class ExportUnavailable(Exception):
@@ -70,6 +74,7 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
         .prefetch_related("events")
     )
     return {
+        "schema": SCHEMA_ID,
         "generated_at": _iso(timezone.now()),
         "subject": {
             "id": str(subject.uuid),
@@ -198,10 +203,12 @@ def export_build(*, export_id: int) -> DataExport | None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("facerights-data.json", json.dumps(data, ensure_ascii=False, indent=2))
+        archive.writestr("facerights-data.schema.json", SCHEMA_PATH.read_text())
         archive.writestr("facerights-data.pdf", pdf)
         archive.writestr(
             "README.txt",
-            "facerights-data.json: everything FaceRights holds about you, for machines.\n"
+            "facerights-data.json: everything FaceRights holds about you, for machines; you may give it to\n"
+            "another company (PIPL Art 45). facerights-data.schema.json describes it (JSON Schema 2020-12).\n"
             "facerights-data.pdf: the same, to read.\n"
             "No face image or template is included: FaceRights keeps none.\n",
         )

@@ -239,7 +239,12 @@ def test_a_copy_holds_json_and_a_pdf_and_no_face_data(client, me, subject, syste
     assert (export.state, export.progress) == ("ready", 100)
     content = client.get(reverse("portal:copy_download", args=[export.pk])).content
     archive = zipfile.ZipFile(io.BytesIO(content))
-    assert set(archive.namelist()) == {"facerights-data.json", "facerights-data.pdf", "README.txt"}
+    assert set(archive.namelist()) == {
+        "facerights-data.json",
+        "facerights-data.schema.json",
+        "facerights-data.pdf",
+        "README.txt",
+    }
     data = json.loads(archive.read("facerights-data.json"))
     assert data["holdings"][0]["system"] == system.name_zh
     assert {"kind": "phone", "value": "+8613800138000"} in data["subject"]["identifiers"]

@@ -5,6 +5,7 @@ import io
 import json
 import zipfile
 
+import jsonschema_rs
 import pytest
 from django.utils import timezone
 
@@ -53,3 +54,20 @@ def test_a_copy_shows_every_code_as_its_label_and_explains_the_codes_in_its_data
     # The JSON keeps the codes for machines and says what each means, in both languages.
     assert data["holdings"][0]["kind_of_data"] == "template"
     assert data["legend"]["holdings.kind_of_data"]["template"] == {"zh": "人脸模板", "en": "face template"}
+
+
+def test_the_copy_is_machine_readable_to_its_documented_schema_and_carries_it(subject, system):
+    # PIPL Art 45: a copy the person can hand to another company, with its schema beside it.
+    factories.holding(subject, system)
+    deletion_request_open(actor="t", subject=subject, trigger="subject_request")
+    user = factories.user_with_role("data_subject")
+    export = export_request(actor="t", user=user, subject=subject, language="zh-hans")
+    export_build(export_id=export.pk)
+    with zipfile.ZipFile(io.BytesIO(export_download(export=DataExport.objects.get(pk=export.pk), user=user))) as z:
+        data = json.loads(z.read("facerights-data.json"))
+        schema = json.loads(z.read("facerights-data.schema.json"))
+    assert data["schema"] == schema["$id"] == "facerights-data/1"
+    jsonschema_rs.validator_for(schema).validate(data)
+    # The schema is strict: a field it does not document is refused, so it cannot drift from the data.
+    with pytest.raises(jsonschema_rs.ValidationError):
+        jsonschema_rs.validator_for(schema).validate({**data, "face_template": "..."})

@@ -155,6 +155,17 @@ def subject_name(subject: DataSubject) -> str:
     return crypto.decrypt(_subject_key(subject), subject.name_ciphertext, aad=_aad(subject, "name"))
 
 
+def subject_unlink_user(*, actor: str, subject: DataSubject) -> DataSubject:
+    """The account is closing: the person's records stay (found again at a desk), the login goes."""
+    with transaction.atomic():
+        if subject.user_id is None:
+            return subject
+        subject.user = None
+        subject.save(update_fields=["user"])
+        audit_record(actor=actor, action="subject.account_unlinked", target=subject)
+    return subject
+
+
 def subject_link_user(*, actor: str, subject: DataSubject, user: User) -> DataSubject:
     """Link an account to a subject (the portal decides when that is proven)."""
     with transaction.atomic():

@@ -101,6 +101,26 @@ def user_save(*, actor: str, user: User, groups: Iterable[Group] | None = None) 
     return user
 
 
+def user_close(*, actor: str, user: User) -> None:
+    """Close an account (PIPL Art 47): it can no longer sign in, and its own identifiers are gone.
+
+    Its email addresses, phone, password and second factors are removed and its username
+    replaced; the row stays, inactive, because audit events and requests name it.
+    """
+    from allauth.mfa.models import Authenticator  # noqa: PLC0415 (only imported for type checking at the top)
+
+    with transaction.atomic():
+        EmailAddress.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        user.username = f"closed-{user.pk}"
+        user.email, user.first_name, user.last_name = "", "", ""
+        user.phone_hash, user.phone_ciphertext, user.phone_verified = None, None, False
+        user.is_active = False
+        user.set_unusable_password()
+        user.save()
+        audit_record(actor=actor, action="account.closed", target=user, data={})
+
+
 def user_password_changed(*, actor: str, user: User) -> None:
     """Record that someone else (an administrator) set an account's password; the hash is never logged."""
     with transaction.atomic():

@@ -158,7 +158,6 @@ REQUEST_TYPES_IN_FORM = [
     "restriction",
     "explanation",
     "switch_alternative",
-    "account_closure",
     "deceased_relative",
     "complaint",
 ]
@@ -292,3 +291,30 @@ class ComplaintForm(forms.Form):
     )
     website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
     started = forms.CharField(widget=forms.HiddenInput)
+
+
+class AccountCloseForm(forms.Form):
+    """What happens to the person's data when their account closes: their choice, none made for them."""
+
+    what = forms.ChoiceField(
+        label=_("Your facial data and consents"),
+        widget=forms.RadioSelect,
+        choices=[
+            (
+                "delete",
+                _("Delete my facial data from every system and withdraw every consent, then close the account"),
+            ),
+            (
+                "keep",
+                _(
+                    "Close only the account: my consents and facial data stay as they are, and I can still withdraw "
+                    "or ask for deletion at a front desk, by phone or by letter"
+                ),
+            ),
+        ],
+    )
+
+    def __init__(self, *args, has_records: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not has_records:
+            self.fields["what"].required = False  # an account with no records has nothing to choose

@@ -23,6 +23,7 @@ urlpatterns = [
     path("notices/", views.announcements, name="announcements"),
     path("notices/<str:reference>/", views.notice_page, name="notice"),
     path("me/consents/withdraw-all/", views.consents_withdraw_all, name="consents_withdraw_all"),
+    path("me/close/", views.account_close_view, name="account_close"),
     path("me/requests/", views.requests_list, name="requests"),
     path("me/requests/new/", views.request_new, name="request_new"),
     path("me/requests/<str:reference>/", views.request_detail, name="request_detail"),

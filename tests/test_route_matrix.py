@@ -220,6 +220,8 @@ ROUTES: dict[str, Route] = {
     "portal:consent_history": Route("self", "/me/consents/", owners=("subject_1",), owner_sees=lambda w: [w.z.name_zh]),
     "portal:my_notices": Route("self", "/me/notices/"),
     "portal:consents_withdraw_all": Route("self", "/me/consents/withdraw-all/"),
+    # Closing one's account: the people's accounts only (portal/tests/test_closing.py closes real ones).
+    "portal:account_close": Route("owner", "/me/close/", owners=("subject_1", "subject_2", "guardian")),
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),
     "portal:request_new": Route("self", "/me/requests/new/"),
     "portal:copy_request": Route("self", "/me/copy/", owners=("subject_1",), owner_method="POST", owner_status=(302,)),

@@ -11,12 +11,14 @@ import datetime as dt
 from django.db import transaction
 
 from consent.models import ConsentRecord, DataSubject
-from consent.services import Provenance, consent_withdraw
+from consent.services import Provenance, consent_withdraw, subject_unlink_user
+from facerights.accounts import user_close
+from facerights.models import User
 
 from ..incidents.models import Incident
 from ..registry.models import LegalEntity, ProcessingSystem
 from ..requests.models import Request
-from ..requests.services import request_submit
+from ..requests.services import request_complete, request_submit
 from .models import DeletionRequest
 from .opening import deletion_request_open
 
@@ -143,4 +145,36 @@ def rights_request_submit(
                 systems=systems,
                 request=request,
             )
+    return request
+
+
+def account_close(*, user: User, subject: DataSubject, delete_everything: bool, provenance: Provenance) -> Request:
+    """Close the person's portal account (PIPL Art 47), deleting their facial data everywhere or keeping it.
+
+    Deleting everything withdraws every consent and deletes every holding in one deletion;
+    once it completes, the person's identifiers are shredded as after any deletion (no account
+    is left to keep them). Keeping holdings keeps the consents and the person's records (a
+    desk can still find them to withdraw later); only the login and its identifiers go.
+    """
+    actor = f"user:{user.pk}"
+    with transaction.atomic():
+        request = request_submit(
+            actor=actor,
+            subject=subject,
+            type=Request.Type.ACCOUNT_CLOSURE,
+            details="delete everything" if delete_everything else "keep my consents and data",
+        )
+        deletion = None
+        if delete_everything:
+            for record in ConsentRecord.objects.select_for_update().filter(
+                subject=subject, state__in=[ConsentRecord.State.ACTIVE, ConsentRecord.State.NEEDS_RECONSENT]
+            ):
+                consent_withdraw(actor=actor, record=record, provenance=provenance)
+            deletion = deletion_request_open(
+                actor=actor, subject=subject, trigger=DeletionRequest.Trigger.SUBJECT_REQUEST, request=request
+            )
+        subject_unlink_user(actor=actor, subject=subject)
+        user_close(actor=actor, user=user)
+        if deletion is None:
+            request_complete(actor=actor, request=request)  # nothing left to wait for: the account is closed
     return request

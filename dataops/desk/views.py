@@ -66,7 +66,7 @@ def _visit(clerk, visit_id: int, *, verified: bool = False) -> DeskVisit:
 
 @desk_view
 def desk_home(request, clerk):
-    form = FindForm(request.POST or None)
+    form = FindForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if not ratelimit.allow("desk-find", str(clerk.pk), limit=FINDS_PER_HOUR, window_seconds=3600):
             form.add_error(None, _("Too many lookups in the last hour from this desk. The DPO has the audit trail."))

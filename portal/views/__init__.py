@@ -13,6 +13,7 @@ from .account import (  # noqa: F401
     request_new,
     requests_list,
 )
+from .closing import account_close_view  # noqa: F401
 from .complaint import complaint  # noqa: F401
 from .deletions import (  # noqa: F401
     consent_withdraw,

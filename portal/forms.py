@@ -156,6 +156,7 @@ REQUEST_TYPES_IN_FORM = [
     "correction",
     "deletion",
     "restriction",
+    "restriction_lift",
     "explanation",
     "switch_alternative",
     "deceased_relative",

@@ -16,6 +16,7 @@ from facerights.accounts import user_close
 from facerights.models import User
 
 from ..incidents.models import Incident
+from ..registry.holdings import holdings_restrict
 from ..registry.models import LegalEntity, ProcessingSystem
 from ..requests.models import Request
 from ..requests.services import request_complete, request_submit
@@ -145,6 +146,13 @@ def rights_request_submit(
                 systems=systems,
                 request=request,
             )
+        elif type in (Request.Type.RESTRICTION, Request.Type.RESTRICTION_LIFT):
+            # PIPL Art 44: effective at once; the systems learn it from the consent check ("restricted").
+            held_in = systems or list(ProcessingSystem.objects.filter(holdings__subject=subject).distinct())
+            holdings_restrict(
+                actor=actor, subject=subject, systems=held_in, restricted=type == Request.Type.RESTRICTION
+            )
+            request_complete(actor=actor, request=request)
     return request
 
 

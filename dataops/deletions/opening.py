@@ -39,7 +39,7 @@ def trace_ids(deletions: Iterable[DeletionRequest]) -> list[str]:
     return sorted({d.trace_id for d in deletions if d.trace_id})[:50]
 
 
-LIVE_HOLDING = (Holding.Status.ACTIVE, Holding.Status.RETAINED)
+LIVE_HOLDING = (Holding.Status.ACTIVE, Holding.Status.RETAINED, Holding.Status.RESTRICTED)
 
 
 def deletion_deadline(system: ProcessingSystem, opened_on: dt.date, legal_due: Due) -> dt.date:

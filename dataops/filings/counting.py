@@ -11,7 +11,12 @@ from ..registry.models import Holding, LegalEntity
 from .models import PersonCount
 from .obligations import headcount_check, threshold_check
 
-STORED = (Holding.Status.ACTIVE, Holding.Status.DELETION_PENDING, Holding.Status.RETAINED)
+STORED = (
+    Holding.Status.ACTIVE,
+    Holding.Status.DELETION_PENDING,
+    Holding.Status.RETAINED,
+    Holding.Status.RESTRICTED,
+)
 
 
 def stored_persons(entity: LegalEntity) -> int:

@@ -32,7 +32,12 @@ from facerights.db import bulk_insert
 from .models import Holding, ProcessingSystem
 from .services import system_new_processing_refusal
 
-LIVE = (Holding.Status.ACTIVE, Holding.Status.RETAINED, Holding.Status.DELETION_PENDING)  # as the constraint counts
+LIVE = (  # as the constraint counts
+    Holding.Status.ACTIVE,
+    Holding.Status.RETAINED,
+    Holding.Status.DELETION_PENDING,
+    Holding.Status.RESTRICTED,
+)
 
 
 def holding_record(
@@ -281,6 +286,32 @@ CHECK_REASONS = {
     "superseded": gettext_lazy("consent replaced"),
     "no_transmission_consent": gettext_lazy("no consent to internet transmission"),
 }
+
+
+def holdings_restrict(
+    *, actor: str, subject: DataSubject, systems: list[ProcessingSystem], restricted: bool
+) -> list[Holding]:
+    """Restrict the person's holdings in these systems (PIPL Art 44), or lift the restriction.
+
+    A restricted holding is kept and processed by no one: the consent check answers no with
+    `restricted` at once. Lifting it returns it to use; its consent must still be active for
+    the check to say yes.
+    """
+    source, target = (
+        (Holding.Status.ACTIVE, Holding.Status.RESTRICTED)
+        if restricted
+        else (Holding.Status.RESTRICTED, Holding.Status.ACTIVE)
+    )
+    with transaction.atomic():
+        changed = list(Holding.objects.select_for_update().filter(subject=subject, system__in=systems, status=source))
+        Holding.objects.filter(pk__in=[h.pk for h in changed]).update(status=target)
+        audit_record(
+            actor=actor,
+            action="holding.restricted" if restricted else "holding.restriction_lifted",
+            target=subject,
+            data={"holdings": [h.pk for h in changed]},
+        )
+    return changed
 
 
 def consent_check(*, system: ProcessingSystem, subject_key: str, purpose: str) -> tuple[bool, str]:

@@ -524,6 +524,8 @@ class Holding(models.Model):
         # Kept for a legal reason, processing stopped (PIPL Art 47: a retention period a law sets,
         # or deletion technically infeasible). A system answered "held" to its deletion.
         RETAINED = "retained", _("kept for a legal reason, processing stopped")
+        # The person restricted its processing (PIPL Art 44): kept, processed by no one, until they lift it.
+        RESTRICTED = "restricted", _("restricted at the person's request: kept, not processed")
 
     subject = models.ForeignKey(
         DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="holdings"

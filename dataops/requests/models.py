@@ -29,6 +29,7 @@ class Request(Deadline):
         CORRECTION = "correction", _("correction")
         DELETION = "deletion", _("deletion")
         RESTRICTION = "restriction", _("restriction of processing")
+        RESTRICTION_LIFT = "restriction_lift", _("lifting a restriction of processing")
         EXPLANATION = "explanation", _("explanation of the processing rules")
         WITHDRAWAL = "withdrawal", _("withdrawal of consent")
         ACCOUNT_CLOSURE = "account_closure", _("closing my account")
@@ -65,6 +66,8 @@ class Request(Deadline):
         Type.ACCESS,
         Type.CORRECTION,
         Type.SWITCH_ALTERNATIVE,
+        Type.RESTRICTION,
+        Type.RESTRICTION_LIFT,
         Type.EXPLANATION,
         Type.COMPLAINT,
     )

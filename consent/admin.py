@@ -23,6 +23,10 @@ from facerights.present import actor_text
 
 from .linking import (
     LinkError,
+    deceased_claim_approve,
+    deceased_claim_note,
+    deceased_claim_proof,
+    deceased_claim_reject,
     enrolment_code_issue,
     identity_check_approve,
     identity_check_note,
@@ -33,6 +37,7 @@ from .models import (
     ConsentEvent,
     ConsentRecord,
     DataSubject,
+    DeceasedRepresentation,
     Guardianship,
     IdentityCheck,
     Notice,
@@ -303,6 +308,100 @@ class IdentityCheckAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
             lambda c: identity_check_reject(actor=actor, check=c, reason=reason),
             _("%(count)d rejected."),
         )
+
+
+@admin.register(DeceasedRepresentation)
+class DeceasedRepresentationAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
+    """Close relatives asking to act for a deceased person (PIPL Art 49); each proof is destroyed after review."""
+
+    list_display = ("created_at", "relative", "relationship", "state", "proof_link", "reviewed_at")
+    list_filter = ("state",)
+    readonly_fields = (
+        "relative",
+        "relationship",
+        "state",
+        "proof_link",
+        "note",
+        "deceased",
+        "decision_reason",
+        "reviewed_by",
+        "reviewed_at",
+    )
+    exclude = ("proof_ciphertext", "note_ciphertext")
+    action_form = IdentityCheckActionForm
+    actions = ["approve_relative", "reject_relative"]
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("consent.review_identitycheck")
+
+    @admin.display(description=_("proof"))
+    def proof_link(self, obj):
+        if obj.proof_ciphertext is None:
+            return _("destroyed")
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:consent_deceasedrepresentation_proof", args=[obj.pk]), _("view")
+        )
+
+    @admin.display(description=_("who the deceased person was, in the relative's words"))
+    def note(self, obj):
+        return deceased_claim_note(obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/proof/",
+                self.admin_site.admin_view(self.proof_view),
+                name="consent_deceasedrepresentation_proof",
+            ),
+            *super().get_urls(),
+        ]
+
+    def proof_view(self, request, pk: int):
+        if not self.has_review_permission(request):
+            raise PermissionDenied
+        claim = get_object_or_404(DeceasedRepresentation, pk=pk)
+        try:
+            content = deceased_claim_proof(claim)
+        except LinkError:
+            return HttpResponse(status=410)
+        with transaction.atomic():
+            audit_record(actor=actor_for(request.user), action="deceased.proof_viewed", target=claim)
+        response = HttpResponse(content, content_type=claim.proof_content_type)
+        response["Cache-Control"] = "no-store"
+        response["Content-Disposition"] = "inline"
+        return response
+
+    @admin.action(
+        description=_("Approve: the relative acts for the deceased person with this phone or email"),
+        permissions=["review"],
+    )
+    def approve_relative(self, request, queryset):
+        identifier = request.POST.get("identifier", "").strip()
+        kind = "email" if "@" in identifier else "phone"
+        deceased = subject_find(kind=kind, value=identifier) if identifier else None
+        if deceased is None:
+            self.message_user(request, _("No records have that phone or email."), messages.ERROR)
+            return
+        actor = actor_for(request.user)
+        for claim in queryset:
+            try:
+                deceased_claim_approve(actor=actor, claim=claim, deceased=deceased)
+            except LinkError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+        self.message_user(request, _("Approved."), messages.SUCCESS)
+
+    @admin.action(description=_("Reject, with the reason above"), permissions=["review"])
+    def reject_relative(self, request, queryset):
+        actor = actor_for(request.user)
+        reason = request.POST.get("reason", "")
+        for claim in queryset:
+            try:
+                deceased_claim_reject(actor=actor, claim=claim, reason=reason)
+            except LinkError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+        self.message_user(request, _("Rejected."), messages.SUCCESS)
 
 
 @admin.register(SubjectMatchReview)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from facerights import crypto
 from facerights.audit import audit_record
 
-from .models import DataSubject, EnrolmentCode, IdentityCheck
+from .models import DataSubject, DeceasedRepresentation, EnrolmentCode, IdentityCheck
 from .services import subject_find, subject_link_user
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -156,3 +156,77 @@ def identity_check_reject(*, actor: str, check: IdentityCheck, reason: str) -> I
         if check.state != IdentityCheck.State.PENDING:
             return check
         return _close(actor, check, IdentityCheck.State.REJECTED, reason)
+
+
+# --- A deceased person's close relative (PIPL Art 49) -----------------------------------------
+
+
+def _proof_aad(claim: DeceasedRepresentation) -> bytes:
+    return f"facerights:deceased-proof:{claim.relative_id}:{claim.proof_sha256}".encode()
+
+
+def deceased_claim_submit(
+    *, actor: str, relative: DataSubject, relationship: str, proof: bytes, content_type: str, note: str
+) -> DeceasedRepresentation:
+    """Keep the relative's proof, encrypted, until a DPO reviews it."""
+    if not note.strip():
+        raise LinkError(_("Say who the deceased person was: their name, and the phone or email they used."))
+    with transaction.atomic():
+        claim = DeceasedRepresentation(
+            relative=relative,
+            relationship=relationship,
+            proof_content_type=content_type,
+            proof_sha256=hashlib.sha256(proof).hexdigest(),
+        )
+        claim.proof_ciphertext = crypto.blob_encrypt(proof, aad=_proof_aad(claim))
+        claim.note_ciphertext = crypto.secret_encrypt(note.strip(), aad=_proof_aad(claim) + b":note")
+        claim.save()
+        audit_record(actor=actor, action="deceased.claim_submitted", target=claim, data={"relationship": relationship})
+    return claim
+
+
+def deceased_claim_proof(claim: DeceasedRepresentation) -> bytes:
+    if claim.proof_ciphertext is None:
+        raise LinkError(_("The proof was destroyed when the review ended."), code="destroyed")
+    return crypto.blob_decrypt(claim.proof_ciphertext, aad=_proof_aad(claim))
+
+
+def deceased_claim_note(claim: DeceasedRepresentation) -> str:
+    if not claim.note_ciphertext:
+        return ""
+    return crypto.secret_decrypt(claim.note_ciphertext, aad=_proof_aad(claim) + b":note")
+
+
+def _claim_close(actor: str, claim: DeceasedRepresentation, state: str, reason: str) -> DeceasedRepresentation:
+    claim.state, claim.decision_reason = state, reason[:255]
+    claim.reviewed_by, claim.reviewed_at = actor, timezone.now()
+    claim.proof_ciphertext = None  # the review is over: the proof is destroyed,
+    claim.note_ciphertext = None  # and the relative's description with it (the record, if found, is named)
+    claim.save()
+    audit_record(actor=actor, action=f"deceased.claim_{state}", target=claim)
+    return claim
+
+
+def deceased_claim_approve(
+    *, actor: str, claim: DeceasedRepresentation, deceased: DataSubject
+) -> DeceasedRepresentation:
+    """The DPO saw the proof and found the deceased person's record: the relative may act for them."""
+    if deceased.pk == claim.relative_id:
+        raise LinkError(_("The deceased person's record cannot be the relative's own."), code="same")
+    with transaction.atomic():
+        claim = DeceasedRepresentation.objects.select_for_update().get(pk=claim.pk)
+        if claim.state != DeceasedRepresentation.State.PENDING:
+            return claim
+        claim.deceased = deceased
+        return _claim_close(actor, claim, DeceasedRepresentation.State.APPROVED, "")
+
+
+def deceased_claim_reject(*, actor: str, claim: DeceasedRepresentation, reason: str) -> DeceasedRepresentation:
+    """Refused, with the reason the relative reads (not proven, or the deceased arranged otherwise)."""
+    if not reason.strip():
+        raise LinkError(_("Tell the relative why the request was rejected."), code="reason")
+    with transaction.atomic():
+        claim = DeceasedRepresentation.objects.select_for_update().get(pk=claim.pk)
+        if claim.state != DeceasedRepresentation.State.PENDING:
+            return claim
+        return _claim_close(actor, claim, DeceasedRepresentation.State.REJECTED, reason)

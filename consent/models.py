@@ -436,6 +436,68 @@ class IdentityCheck(models.Model):
         return f"{self.get_state_display()} {self.created_at:%Y-%m-%d}"
 
 
+class DeceasedRepresentation(models.Model):
+    """A close relative asks to exercise a deceased person's rights (PIPL Art 49), proven to a DPO.
+
+    The proof (a death certificate and proof of the relationship) is encrypted, seen only by
+    the DPO and destroyed when the review ends, as for identity checks. Once approved, the
+    relative acts for the deceased person: their requests are filed under the deceased
+    person's record, made by the relative. Refused where the deceased arranged otherwise.
+    """
+
+    class Relationship(models.TextChoices):
+        SPOUSE = "spouse", _("spouse")
+        PARENT = "parent", _("parent")
+        CHILD = "child", _("child")
+        SIBLING = "sibling", _("brother or sister")
+        GRANDPARENT = "grandparent", _("grandparent")
+        GRANDCHILD = "grandchild", _("grandchild")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for review")
+        APPROVED = "approved", _("approved: the relative acts for the deceased person")
+        REJECTED = "rejected", _("rejected")
+
+    relative = models.ForeignKey(
+        DataSubject, verbose_name=_("close relative"), on_delete=models.PROTECT, related_name="representations"
+    )
+    relationship = models.CharField(_("relationship"), max_length=12, choices=Relationship.choices)
+    deceased = models.ForeignKey(
+        DataSubject,
+        verbose_name=_("deceased person"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="represented_by",
+        editable=False,
+    )
+    proof_ciphertext = models.BinaryField(null=True, editable=False)
+    proof_content_type = models.CharField(max_length=32, editable=False)
+    proof_sha256 = models.CharField(_("SHA-256 of the proof"), max_length=64, editable=False)
+    note_ciphertext = models.BinaryField(null=True, editable=False)  # who the deceased was, in the relative's words
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, editable=False)
+    decision_reason = models.CharField(_("reason given to the relative"), max_length=255, blank=True)
+    reviewed_by = models.CharField(_("reviewed by"), max_length=128, blank=True, editable=False)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("deceased person's relative")
+        verbose_name_plural = _("deceased persons' relatives")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="pending") | Q(proof_ciphertext__isnull=True),
+                name="deceased_proof_destroyed_after_review",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="approved") | Q(deceased__isnull=False), name="deceased_approved_names_the_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} {self.created_at:%Y-%m-%d}"
+
+
 class SubjectMatchReview(models.Model):
     """A report matched a known person by a shared identifier, but may be someone else.
 

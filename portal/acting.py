@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 
-from consent.models import DataSubject, Guardianship
+from consent.models import DataSubject, DeceasedRepresentation, Guardianship
 
 
 def own_subject(request) -> DataSubject | None:
@@ -37,7 +37,29 @@ def wards_of(subject: DataSubject | None) -> list[DataSubject]:
     ]
 
 
+def represented_by(subject: DataSubject | None) -> list[DataSubject]:
+    """The deceased people this person was approved to act for (PIPL Art 49)."""
+    if subject is None:
+        return []
+    return [
+        claim.deceased
+        for claim in subject.representations.filter(state=DeceasedRepresentation.State.APPROVED).select_related(
+            "deceased"
+        )
+        if claim.deceased is not None
+    ]
+
+
+def deceased_subject(request, deceased_uuid) -> DataSubject:
+    """A deceased person the signed-in relative was approved to act for, or 404."""
+    for person in represented_by(own_subject(request)):
+        if str(person.uuid) == str(deceased_uuid):
+            return person
+    raise Http404
+
+
 def subjects_in_reach(request) -> list[DataSubject]:
-    """The signed-in person's own subject and the children they are the verified guardian of."""
+    """The signed-in person's own subject, the children they are the verified guardian of, and the
+    deceased people they were approved to act for."""
     own = own_subject(request)
-    return [own, *wards_of(own)] if own else []
+    return [own, *wards_of(own), *represented_by(own)] if own else []

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from consent.models import DeceasedRepresentation
 from dataops.models import Incident, LegalEntity, ProcessingSystem, Request
 from facerights.uploads import read_upload
 
@@ -159,7 +160,6 @@ REQUEST_TYPES_IN_FORM = [
     "restriction_lift",
     "explanation",
     "switch_alternative",
-    "deceased_relative",
     "complaint",
 ]
 
@@ -319,3 +319,54 @@ class AccountCloseForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not has_records:
             self.fields["what"].required = False  # an account with no records has nothing to choose
+
+
+class DeceasedClaimForm(forms.Form):
+    """A close relative asks to act for a deceased person (PIPL Art 49)."""
+
+    relationship = forms.ChoiceField(
+        label=_("You are the deceased person's"), choices=DeceasedRepresentation.Relationship.choices
+    )
+    note = forms.CharField(
+        label=_("Who they were"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Their name, and the phone number or email they used, so the officer can find their records."),
+    )
+    proof = forms.FileField(
+        label=_("Death certificate and proof of your relationship, in one file (PDF, PNG or JPEG, at most 5 MB)"),
+        help_text=_("It is encrypted, seen only by the data-protection officer, and destroyed after the review."),
+    )
+
+    def clean(self):
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data
+        upload = data.get("proof")
+        if upload:
+            try:
+                data["proof_bytes"], data["proof_type"] = read_upload(upload)
+            except ValidationError as exc:
+                self.add_error("proof", exc)
+        return data
+
+
+class DeceasedRequestForm(forms.Form):
+    """What a relative may ask for a deceased person: access, a copy, correction, deletion (PIPL Art 49)."""
+
+    type = forms.ChoiceField(
+        label=_("What would you like for them?"),
+        choices=[
+            ("access", _("what is held about them")),
+            ("copy", _("a copy of their data")),
+            ("correction", _("correction of their data")),
+            ("deletion", _("deletion of their facial data")),
+        ],
+    )
+    details = forms.CharField(
+        label=_("Details"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean(self):
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data
+        if data.get("type") == "correction" and not (data.get("details") or "").strip():
+            self.add_error("details", _("Tell us briefly what this is about."))
+        return data

@@ -220,6 +220,12 @@ ROUTES: dict[str, Route] = {
     "portal:consent_history": Route("self", "/me/consents/", owners=("subject_1",), owner_sees=lambda w: [w.z.name_zh]),
     "portal:my_notices": Route("self", "/me/notices/"),
     "portal:consents_withdraw_all": Route("self", "/me/consents/withdraw-all/"),
+    # A deceased relative's claims, and acting for them once approved (portal/tests/test_deceased.py): in this
+    # world nobody was approved to act for subject_3, so everyone is refused.
+    "portal:deceased_claims": Route("self", "/me/deceased/"),
+    "portal:deceased_request": Route(
+        "owner", lambda w: reverse("portal:deceased_request", args=[w.s3.uuid]), owners=()
+    ),
     # Closing one's account: the people's accounts only (portal/tests/test_closing.py closes real ones).
     "portal:account_close": Route("owner", "/me/close/", owners=("subject_1", "subject_2", "guardian")),
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),
@@ -371,6 +377,12 @@ ROUTES: dict[str, Route] = {
         url=lambda w: reverse("admin:auth_user_password_change", args=[w.users["subject_1"].pk]),
         perm=_has("facerights.change_user"),
         owners=("superuser",),
+    ),
+    "admin:consent_deceasedrepresentation_proof": _staff(
+        url="/admin/consent/deceasedrepresentation/999999/proof/",
+        perm=_has("consent.review_identitycheck"),
+        owners=("dpo",),
+        owner_status=(404,),
     ),
     "admin:consent_identitycheck_scan": _staff(
         url=lambda w: reverse("admin:consent_identitycheck_scan", args=[w.identity_check.pk]),
@@ -724,6 +736,12 @@ ADMIN_ROWS = {
         pdf=b"%PDF-1.4",
         generated_by="matrix",
     ),
+    "consent.deceasedrepresentation": lambda m: m.objects.create(
+        relative=m._meta.get_field("relative").related_model.objects.order_by("pk").first(),
+        relationship="child",
+        proof_content_type="image/png",
+        proof_sha256="0" * 64,
+    ),
     "dataops.contractreview": lambda m: m.objects.create(
         incident=m._meta.get_field("incident").related_model.objects.first()
         or ADMIN_ROWS["dataops.incident"](m._meta.get_field("incident").related_model),
@@ -880,7 +898,7 @@ def _build_world() -> World:
     w.filing = filing_submit(actor="dpo", filing=filing, receipt_number="备-2026-0001")
 
     # A vendor's single-use link, for a third person held by a system without an API.
-    s3 = factories.subject(phone="13855550005", name="Matrix Vendor Three")
+    s3 = w.s3 = factories.subject(phone="13855550005", name="Matrix Vendor Three")
     factories.holding(s3, manual, key="S3-KEY")
     vendor_deletion = deletion_request_open(actor="t", subject=s3, trigger="contract_ended")
     w.vendor_token = confirmation_token(vendor_deletion.propagations.get())

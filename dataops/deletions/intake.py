@@ -105,6 +105,7 @@ def rights_request_submit(
     received_at: dt.datetime | None = None,
     within: list[ProcessingSystem] | None = None,
     entity: LegalEntity | None = None,
+    acting_subject: DataSubject | None = None,
 ) -> Request:
     """A person's request (portal, desk, phone, letter); a deletion or a switch to a non-face method starts deleting at once.
 
@@ -122,6 +123,7 @@ def rights_request_submit(
             acted_by=acted_by,
             received_at=received_at,
             entity=entity,
+            acting_subject=acting_subject,
         )
         systems = [system] if system else within
         if type == Request.Type.DELETION:

@@ -176,7 +176,6 @@ def test_a_guardian_of_someone_else_sees_nothing(client, me, system):
         "deletion",
         "restriction",
         "explanation",
-        "deceased_relative",
         "complaint",
     ],
 )

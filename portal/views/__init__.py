@@ -15,6 +15,7 @@ from .account import (  # noqa: F401
 )
 from .closing import account_close_view  # noqa: F401
 from .complaint import complaint  # noqa: F401
+from .deceased import deceased_claims, deceased_request  # noqa: F401
 from .deletions import (  # noqa: F401
     consent_withdraw,
     consent_withdraw_confirm,

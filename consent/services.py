@@ -99,6 +99,46 @@ def subject_date_of_birth_set(*, actor: str, subject: DataSubject, date_of_birth
     return subject
 
 
+def subject_correct(
+    *, actor: str, subject: DataSubject, name: str = "", date_of_birth: dt.date | None = None
+) -> DataSubject:
+    """Correct a person's name or date of birth after the DPO reviewed their request (PIPL Art 46).
+
+    A date of birth that makes the person under 14 while they hold consents they gave
+    themselves is refused: those consents would stand on nothing. The DPO withdraws them, or
+    records the guardian's consent, first.
+    """
+    with transaction.atomic():
+        subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+        fields = []
+        if name.strip():
+            subject.name_ciphertext = crypto.encrypt(_subject_key(subject), name.strip(), aad=_aad(subject, "name"))
+            fields.append("name_ciphertext")
+        if date_of_birth is not None and date_of_birth != subject.date_of_birth:
+            if (
+                needs_guardian_consent(date_of_birth, timezone.localdate())
+                and ConsentRecord.objects.filter(
+                    subject=subject,
+                    state__in=[ConsentRecord.State.ACTIVE, ConsentRecord.State.NEEDS_RECONSENT],
+                    guardian__isnull=True,
+                ).exists()
+            ):
+                raise ValidationError(
+                    {
+                        "date_of_birth": _(
+                            "With this date of birth the person is under 14, and they hold consents they gave "
+                            "themselves: withdraw those, or record their guardian's consent, first."
+                        )
+                    }
+                )
+            subject.date_of_birth = date_of_birth
+            fields.append("date_of_birth")
+        if fields:
+            subject.save(update_fields=fields)
+            audit_record(actor=actor, action="subject.corrected", target=subject, data={"fields": fields})
+    return subject
+
+
 class IdentifierTaken(ValidationError):
     pass
 

@@ -407,6 +407,13 @@ ROUTES: dict[str, Route] = {
         owners=("auditor",),
         owner_status=(404,),
     ),
+    # Applying a correction the person asked for, the DPO's (dataops/requests/tests/test_corrections.py applies real ones).
+    "admin:dataops_request_correct": _staff(
+        url="/admin/dataops/request/999999/correct/",
+        perm=_has("dataops.refuse_request"),
+        owners=("dpo",),
+        owner_status=(404,),
+    ),
     # Recording a request that came by phone or letter (dataops/desk/tests/test_assisted.py records real ones).
     "admin:dataops_request_record": _staff(
         url="/admin/dataops/request/record/", perm=_has("dataops.change_request"), owners=("operator",)

@@ -5,7 +5,11 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +26,7 @@ from facerights.audit import actor_for
 from facerights.present import due_text
 from facerights.workdays import working_days_left
 
+from .corrections import request_correction_apply
 from .models import Request, ResponseTimePolicy
 from .services import request_complete, request_details, request_extend, request_refuse
 
@@ -34,6 +39,17 @@ class RequestActionForm(ActionForm):
     )
     text = forms.CharField(label=_("explanation the person sees"), required=False)
     until = forms.DateField(label=_("extend to (YYYY-MM-DD)"), required=False)
+
+
+class CorrectionForm(forms.Form):
+    """What the DPO found to be wrong or missing; only what is given changes."""
+
+    name = forms.CharField(label=_("name"), required=False, max_length=100)
+    date_of_birth = forms.DateField(
+        label=_("date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    phone = forms.CharField(label=_("phone number to add"), required=False, max_length=32)
+    email = forms.EmailField(label=_("email to add"), required=False)
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -95,8 +111,49 @@ class RequestAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
             return format_html('<strong class="overdue">{}</strong>', _("overdue by %(n)d") % {"n": -left})
         return _("%(n)d (provisional)") % {"n": left} if estimated or obj.due_on_provisional else left
 
-    readonly_fields = ("details",)
+    readonly_fields = ("details", "correction")
     exclude = ("details_ciphertext",)
+
+    @admin.display(description=_("correction"))
+    def correction(self, obj):
+        if obj.type != Request.Type.CORRECTION or obj.state not in Request.OPEN_STATES:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:dataops_request_correct", args=[obj.pk]), _("Review and apply it")
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/correct/", self.admin_site.admin_view(self.correct_view), name="dataops_request_correct"),
+            *super().get_urls(),
+        ]
+
+    def correct_view(self, request, pk: int):
+        if not self.has_refuse_permission(request):  # the DPO's decision, as a refusal is
+            raise PermissionDenied
+        item = get_object_or_404(Request, pk=pk, type=Request.Type.CORRECTION)
+        form = CorrectionForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                request_correction_apply(actor=actor_for(request.user), request=item, **form.cleaned_data)
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc)
+            else:
+                self.message_user(request, _("Corrected; the request is complete and the person is told."))
+                return redirect("admin:dataops_request_change", item.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Apply the correction of %(reference)s") % {"reference": item.reference},
+            "form": form,
+            "what": request_details(item),
+        }
+        return TemplateResponse(request, "admin/dataops/request/correct.html", context)
+
     action_form = RequestActionForm
     actions = ["refuse", "extend", "complete"]
 

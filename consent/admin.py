@@ -227,6 +227,20 @@ class GuardianshipAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
         )
 
 
+def _private_document(request, read, content_type: str, target, action: str) -> HttpResponse:
+    """A document a person sent for review, shown to the DPO once more (audited, never cached); gone once reviewed."""
+    try:
+        content = read()
+    except LinkError:
+        return HttpResponse(status=410)
+    with transaction.atomic():
+        audit_record(actor=actor_for(request.user), action=action, target=target)
+    response = HttpResponse(content, content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    response["Content-Disposition"] = "inline"
+    return response
+
+
 class IdentityCheckActionForm(ActionForm):
     identifier = forms.CharField(label=_("Phone or email of the records (to approve)"), required=False)
     reason = forms.CharField(label=_("Reason told to the person (to reject)"), required=False)
@@ -266,17 +280,9 @@ class IdentityCheckAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
         if not self.has_review_permission(request):
             raise PermissionDenied
         check = get_object_or_404(IdentityCheck, pk=pk)
-        try:
-            content = identity_check_scan(check)
-        except LinkError:
-            return HttpResponse(status=410)
-
-        with transaction.atomic():
-            audit_record(actor=actor_for(request.user), action="identity_check.scan_viewed", target=check)
-        response = HttpResponse(content, content_type=check.scan_content_type)
-        response["Cache-Control"] = "no-store"
-        response["Content-Disposition"] = "inline"
-        return response
+        return _private_document(
+            request, lambda: identity_check_scan(check), check.scan_content_type, check, "identity_check.scan_viewed"
+        )
 
     @admin.action(
         description=_("Approve: link the account to the records with this phone or email"), permissions=["review"]
@@ -360,16 +366,9 @@ class DeceasedRepresentationAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
         if not self.has_review_permission(request):
             raise PermissionDenied
         claim = get_object_or_404(DeceasedRepresentation, pk=pk)
-        try:
-            content = deceased_claim_proof(claim)
-        except LinkError:
-            return HttpResponse(status=410)
-        with transaction.atomic():
-            audit_record(actor=actor_for(request.user), action="deceased.proof_viewed", target=claim)
-        response = HttpResponse(content, content_type=claim.proof_content_type)
-        response["Cache-Control"] = "no-store"
-        response["Content-Disposition"] = "inline"
-        return response
+        return _private_document(
+            request, lambda: deceased_claim_proof(claim), claim.proof_content_type, claim, "deceased.proof_viewed"
+        )
 
     @admin.action(
         description=_("Approve: the relative acts for the deceased person with this phone or email"),

@@ -70,6 +70,9 @@ def test_a_relative_proves_the_relationship_and_then_deletes_under_the_deceased_
     assert claim.state == "pending" and claim.proof_ciphertext is not None
     acting_url = reverse("portal:deceased_request", args=[deceased.uuid])
     assert client.get(acting_url).status_code == 404  # not before the DPO's review
+    proof_url = reverse("admin:consent_deceasedrepresentation_proof", args=[claim.pk])
+    seen = dpo_admin.get(proof_url)
+    assert seen.status_code == 200 and seen["Content-Type"] == "image/png" and seen["Cache-Control"] == "no-store"
 
     dpo_admin.post(
         reverse("admin:consent_deceasedrepresentation_changelist"),
@@ -77,6 +80,7 @@ def test_a_relative_proves_the_relationship_and_then_deletes_under_the_deceased_
     )
     claim.refresh_from_db()
     assert claim.state == "approved" and claim.deceased == deceased and claim.proof_ciphertext is None
+    assert dpo_admin.get(proof_url).status_code == 410  # destroyed with the review
 
     page = client.get(reverse("portal:deceased_claims"), headers=EN).content.decode()
     assert acting_url in page and "王老先生" in page

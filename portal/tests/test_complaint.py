@@ -80,3 +80,10 @@ def test_the_contact_page_lists_every_way_in_including_each_desk(client, entity,
     assert site.address in page and "front desk" in page
     assert reverse("portal:complaint") in page and reverse("portal:lookup") in page
     assert entity.dpo_email in page
+
+
+def test_each_systems_rules_page_lists_the_ways_to_use_ones_rights(client, entity, site, system):
+    record_save(actor="t", instance=DeskClerk(user=factories.user_with_role("desk"), entity=entity, site=site))
+    page = client.get(reverse("portal:processing_rules", args=[system.pk]), headers=EN).content.decode()
+    assert "Ways to use your rights" in page and site.address in page and entity.dpo_email in page
+    assert reverse("portal:complaint") in page

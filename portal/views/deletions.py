@@ -25,6 +25,7 @@ from dataops.deletions.delivery.manual import (
 )
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.deletions.propagations import PropagationError, certificate_required
+from dataops.desk.selectors import desk_sites_by_entity
 from dataops.incidents.notices import notices_for
 from dataops.models import DeletionRequest, Request
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
@@ -49,11 +50,16 @@ def home(request):
 def processing_rules(request, system_id: int):
     system = systems_public().filter(pk=system_id).first()
     notice = notice_current(system) if system else None
-    if notice is None:
+    if system is None or notice is None:
         raise Http404
     lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
     text = cast("dict[str, dict[str, str]]", notice.snapshot)[lang]  # a current notice is published: its text is frozen
-    return render(request, "portal/processing_rules.html", {"system": system, "notice": notice, "text": text})
+    desks = desk_sites_by_entity().get(system.entity_id, [])
+    return render(
+        request,
+        "portal/processing_rules.html",
+        {"system": system, "notice": notice, "text": text, "entity": system.entity, "desks": desks},
+    )
 
 
 @never_cache

@@ -1,7 +1,8 @@
 from django.http import JsonResponse
 from django.shortcuts import render
 
-from dataops.models import DeskClerk, LegalEntity, Site
+from dataops.desk.selectors import desk_sites_by_entity
+from dataops.models import LegalEntity
 from facerights import ratelimit, signing
 
 from ..forms import VerifyForm
@@ -14,15 +15,8 @@ def children_rules(request):
 
 def contact(request):
     """Every way to reach each handler, from the registry: the portal, its desks, phone, letter, the form (R29)."""
-    entities = list(LegalEntity.objects.order_by("name_zh"))
-    desks: dict[int, list[Site]] = {}
-    for clerk in (
-        DeskClerk.objects.filter(active=True, site__isnull=False).select_related("site").order_by("site__name_zh")
-    ):
-        sites = desks.setdefault(clerk.entity_id, [])
-        if clerk.site is not None and clerk.site not in sites:
-            sites.append(clerk.site)
-    rows = [{"entity": entity, "desks": desks.get(entity.pk, [])} for entity in entities]
+    desks = desk_sites_by_entity()
+    rows = [{"entity": entity, "desks": desks.get(entity.pk, [])} for entity in LegalEntity.objects.order_by("name_zh")]
     return render(request, "portal/contact.html", {"rows": rows})
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from facerights.queues import enqueue
 
 from . import states
+from .blocked import blocked_notify
 from .bulk import bulk_job_run
 from .contracts import contract_deletions_open, contracts_end_due
 from .delivery import CHANNELS, system_deliver_due, systems_of_deletions
@@ -26,7 +27,11 @@ from .shredding import subjects_shred_due
 
 @shared_task(name="deletions.deliver", queue_kind="delivery", time_limit=300, soft_time_limit=280)
 def deletions_deliver(deletion_ids: list[int]) -> int:
-    """Deliver newly opened deletions: for each system they concern, what is due there now."""
+    """Deliver newly opened deletions: for each system they concern, what is due there now.
+
+    A system that cannot receive them now (a draft, or paused) is named to the DPO at once.
+    """
+    blocked_notify(deletion_ids)
     return sum(propagations_dispatch(system_id) for system_id in systems_of_deletions(deletion_ids))
 
 

@@ -104,7 +104,7 @@ def dashboard_context(user) -> dict:
         "health": health,
         "health_counts": {
             label: sum(1 for h in health if h.label == label)
-            for label in ("healthy", "failing", "overdue", "reassessment")
+            for label in ("healthy", "failing", "overdue", "reassessment", "not_connected", "paused")
         },
         "overdue_requests": Request.objects.filter(state__in=Request.OPEN_STATES, due_earliest__lt=today).count(),
         "overdue_propagations": Propagation.objects.filter(deadline__lt=today)

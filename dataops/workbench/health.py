@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..deletions import states
+from ..deletions.blocked import blocked_reason
 from ..deletions.models import DeliveryAttempt, Propagation
 from ..registry.models import ProcessingSystem
 
@@ -33,6 +34,9 @@ class Health:
 
     @property
     def label(self) -> str:
+        blocked = blocked_reason(self.system)
+        if blocked is not None:
+            return blocked  # the cause comes first: nothing reaches it
         if self.overdue:
             return "overdue"
         if self.system.reassessment_since:
@@ -47,6 +51,8 @@ class Health:
 
 
 LABELS = {
+    "not_connected": _("receives no deletions: not connected yet"),
+    "paused": _("receives no deletions: deliveries paused"),
     "healthy": _("healthy"),
     "failing": _("failing"),
     "overdue": _("deletions overdue"),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from consent.models import ConsentRecord
 from consent.rules import ip_prefix
 from consent.services import Provenance, notice_current, subject_name
+from dataops.deletions.blocked import REASONS, blocked_reason
 from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
 from dataops.deletions.delivery.manual import (
     LinkError,
@@ -118,6 +119,18 @@ def _own_deletion(request, reference: str) -> DeletionRequest:
     return get_object_or_404(DeletionRequest, reference=reference, subject__in=subjects_in_reach(request))
 
 
+def _not_received(propagation) -> str:
+    """Why the system has not received the instruction yet, in words, when it cannot now."""
+    if propagation.state != propagation.State.PENDING or propagation.sent_at is not None:
+        return ""
+    reason = blocked_reason(propagation.system)
+    if reason is None:
+        return ""
+    return _(
+        "This system has not received the instruction yet: %(reason)s. The data-protection officer has been told."
+    ) % {"reason": REASONS[reason]}
+
+
 def _status(deletion: DeletionRequest) -> dict:
     rows = deletion.propagations.select_related("system").order_by("system__name_zh", "pk")
     chinese = translation_is_chinese()
@@ -132,6 +145,7 @@ def _status(deletion: DeletionRequest) -> dict:
                 "state": p.state,
                 "state_label": p.get_state_display(),
                 "overdue": p.escalated_at is not None and not p.is_terminal,
+                "not_received": _not_received(p),
                 "deadline": date_text(p.deadline),
                 "confirmed_at": moment_text(p.confirmed_at),
             }

@@ -15,7 +15,8 @@
     data.systems.forEach(function (row) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-state", row.state);
-      [row.system, row.state_label + (row.overdue ? overdueText : ""), row.confirmed_at || "—"].forEach(function (text) {
+      var said = row.state_label + (row.overdue ? overdueText : "") + (row.not_received ? " · " + row.not_received : "");
+      [row.system, said, row.confirmed_at || "—"].forEach(function (text) {
         var td = document.createElement("td");
         td.textContent = text;
         tr.appendChild(td);

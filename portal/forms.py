@@ -11,7 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import DeceasedRepresentation
 from dataops.models import Incident, LegalEntity, ProcessingSystem, Request
+from dataops.registry.models import Alternative
+from facerights.present import choices_text
 from facerights.uploads import read_upload
+
+from .templatetags.portal_tags import loc
 
 OUTCOMES = [
     ("deleted", _("Deleted")),
@@ -152,6 +156,12 @@ class IdentityCheckForm(forms.Form):
         return data
 
 
+def _system_with_alternatives(system: ProcessingSystem) -> str:
+    ways = choices_text(Alternative, system.alternatives or [])
+    name = loc(system, "name")
+    return _("%(system)s (without your face: %(ways)s)") % {"system": name, "ways": ways} if ways else name
+
+
 REQUEST_TYPES_IN_FORM = [
     "access",
     "correction",
@@ -195,6 +205,12 @@ class RequestForm(forms.Form):
         system_field = cast("forms.ModelChoiceField[ProcessingSystem]", self.fields["system"])
         type_field.choices = [(value, labels[value]) for value in REQUEST_TYPES_IN_FORM]
         system_field.queryset = ProcessingSystem.objects.filter(holdings__subject=subject).distinct()
+        # Each system with its non-face ways in, so a switch says which one the person will use.
+        system_field.label_from_instance = _system_with_alternatives  # type: ignore[method-assign,assignment]
+        system_field.help_text = _(
+            "Switching to a non-face method withdraws your face consent at that system and deletes your facial "
+            "data there; you then use the way in shown beside its name."
+        )
 
     def clean(self):
         data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data

@@ -328,3 +328,10 @@ def test_following_a_link_never_signs_anyone_out_and_a_strangers_copy_is_404_fir
     back = client.post(reverse("portal:sign_in_again"), {"next": reverse("portal:copy_status", args=[export.pk])})
     assert back.status_code == 302 and back["Location"].startswith(reverse("account_login"))
     assert "_auth_user_id" not in client.session
+
+
+def test_the_switch_says_before_sending_what_it_does_and_which_way_in_replaces_the_face(client, me, subject, system):
+    factories.holding(subject, system)
+    page = client.get(reverse("portal:request_new"), headers={"Accept-Language": "en"}).content.decode()
+    assert "withdraws your face consent at that system and deletes your facial data there" in page
+    assert f"{system.name_en or system.name_zh} (without your face: " in page

@@ -46,6 +46,7 @@ urlpatterns = [
         name="ward_consent_give",
     ),
     path("systems/<int:system_id>/consent/<slug:purpose_code>/", views.consent_give, name="consent_give"),
+    path("consents/<int:consent_id>/notice/", views.consent_notice, name="consent_notice"),
     path("consents/<int:consent_id>/withdraw/", views.consent_withdraw_confirm, name="consent_withdraw_confirm"),
     path("consents/<int:consent_id>/withdraw/confirm/", views.consent_withdraw, name="consent_withdraw"),
     path("requests/<str:reference>/", views.deletion_status, name="deletion_status"),

@@ -226,6 +226,10 @@ ROUTES: dict[str, Route] = {
     "portal:deceased_request": Route(
         "owner", lambda w: reverse("portal:deceased_request", args=[w.s3.uuid]), owners=()
     ),
+    # The notice as the person consented to it: theirs (and their guardian's, for a child) alone.
+    "portal:consent_notice": Route(
+        "owner", lambda w: reverse("portal:consent_notice", args=[w.s1_consent.pk]), owners=("subject_1",)
+    ),
     # Closing one's account: the people's accounts only (portal/tests/test_closing.py closes real ones).
     "portal:account_close": Route("owner", "/me/close/", owners=("subject_1", "subject_2", "guardian")),
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),

@@ -16,7 +16,7 @@ from consent.models import ConsentRecord, ConsentRefusal
 from consent.services import Provenance, consent_withdraw, guardianship_record, subject_link_user
 from dataops.copies.services import export_build, export_request
 from dataops.models import DataExport, DeletionRequest, Request
-from dataops.registry.services import system_save
+from dataops.registry.services import system_retire, system_save
 from dataops.requests.services import request_refuse, request_submit
 from tests import factories
 
@@ -335,3 +335,17 @@ def test_the_switch_says_before_sending_what_it_does_and_which_way_in_replaces_t
     page = client.get(reverse("portal:request_new"), headers={"Accept-Language": "en"}).content.decode()
     assert "withdraws your face consent at that system and deletes your facial data there" in page
     assert f"{system.name_en or system.name_zh} (without your face: " in page
+
+
+def test_the_notice_a_person_consented_to_stays_readable_in_that_version(client, me, subject, system, other_subject):
+    record = factories.holding(subject, system).consent
+    first = record.notice
+    factories.published_notice(system)  # a new version since
+    system_retire(actor="t", system=system)
+    assert client.get(reverse("portal:processing_rules", args=[system.pk])).status_code == 404
+    page = client.get(reverse("portal:consent_notice", args=[record.pk]), headers={"Accept-Language": "en"})
+    body = page.content.decode()
+    assert page.status_code == 200 and f"Notice version {first.version}," in body
+    assert first.snapshot["en"]["retention"] in body and "as you consented to it" in body
+    others = factories.holding(other_subject, factories.active_system(entity=system.entity, purpose=record.purpose))
+    assert client.get(reverse("portal:consent_notice", args=[others.consent.pk])).status_code == 404

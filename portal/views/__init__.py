@@ -17,6 +17,7 @@ from .closing import account_close_view  # noqa: F401
 from .complaint import complaint  # noqa: F401
 from .deceased import deceased_claims, deceased_request  # noqa: F401
 from .deletions import (  # noqa: F401
+    consent_notice,
     consent_withdraw,
     consent_withdraw_confirm,
     dashboard,

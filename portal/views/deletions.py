@@ -86,6 +86,28 @@ def dashboard(request, ward_uuid=None):
     )
 
 
+@never_cache
+@login_required
+def consent_notice(request, consent_id: int):
+    """The notice exactly as the person consented to it, whatever became of the system or its notice since."""
+    record = _own_consent(request, consent_id)
+    notice = record.notice
+    lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
+    text = cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
+    return render(
+        request,
+        "portal/processing_rules.html",
+        {
+            "system": record.system,
+            "notice": notice,
+            "text": text,
+            "entity": record.system.entity,
+            "desks": desk_sites_by_entity().get(record.system.entity_id, []),
+            "consented": record,
+        },
+    )
+
+
 def _own_consent(request, consent_id: int) -> ConsentRecord:
     return get_object_or_404(
         ConsentRecord.objects.select_related("system", "purpose"),

@@ -10,6 +10,7 @@ import pytest
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
+from consent.linking import deceased_claim_approve, deceased_claim_submit
 from consent.services import guardianship_record, subject_link_user
 from dataops.copies.services import export_build, export_request
 from dataops.deletions.opening import deletion_request_open
@@ -36,6 +37,8 @@ OWNED = {
     "ward_requests": lambda w: [w["child"].uuid],
     "ward_request_new": lambda w: [w["child"].uuid],
     "ward_copy_request": lambda w: [w["child"].uuid],
+    "consent_notice": lambda w: [w["holding"].consent.pk],
+    "deceased_request": lambda w: [w["deceased"].uuid],
 }
 # Routes with arguments that are public or protected by their own secret.
 # "notice": a sent notice is public and names no one (dataops/incidents/tests/test_notices.py).
@@ -87,6 +90,17 @@ def world(entity, purpose):
     )
     propagation_confirm(actor="t", propagation=deletion.propagations.get(), outcome="deleted", evidence={"n": 1})
     request = request_submit(actor="t", subject=owner_subject, type="access")
+    # A deceased parent the owner was approved to act for (PIPL Art 49).
+    deceased = factories.subject(phone="13844440000", date_of_birth=dt.date(1940, 1, 1))
+    claim = deceased_claim_submit(
+        actor="t",
+        relative=owner_subject,
+        relationship="child",
+        proof=b"%PDF-1.4",
+        content_type="application/pdf",
+        note="x",
+    )
+    deceased_claim_approve(actor="t", claim=claim, deceased=deceased)
     export = export_request(actor="t", user=owner, subject=owner_subject, language="zh-hans")
     export_build(export_id=export.pk)
 
@@ -106,6 +120,7 @@ def world(entity, purpose):
         "request": request,
         "export": export,
         "child": child,
+        "deceased": deceased,
         "owner": owner,
         "intruders": {"another subject": other, "a guardian of another child": guardian_of_another, "staff": staff},
     }

@@ -9,6 +9,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from facerights.accounts import user_phone_get, user_phone_set
@@ -199,3 +200,15 @@ def test_a_second_factor_can_be_added_with_an_authenticator_app(client):
     client.post(reverse("mfa_activate_totp"), {"code": code})
     kinds = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
     assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
+
+
+def test_too_many_sign_ups_from_one_address_get_a_readable_page_not_an_error():
+    # allauth: at most 20 sign-ups a minute from one address; then a page in the person's language.
+    statuses = [
+        Client().post(reverse("account_signup"), {"email": f"flood{n}@example.com"}, headers={"Accept-Language": "en"})
+        for n in range(21)
+    ]
+    assert 429 not in [r.status_code for r in statuses[:20]] and all(r.status_code < 500 for r in statuses)
+    limited = statuses[-1]
+    assert limited.status_code == 429
+    assert "Too many tries" in limited.content.decode() and reverse("portal:contact") in limited.content.decode()

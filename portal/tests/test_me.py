@@ -349,3 +349,13 @@ def test_the_notice_a_person_consented_to_stays_readable_in_that_version(client,
     assert first.snapshot["en"]["retention"] in body and "as you consented to it" in body
     others = factories.holding(other_subject, factories.active_system(entity=system.entity, purpose=record.purpose))
     assert client.get(reverse("portal:consent_notice", args=[others.consent.pk])).status_code == 404
+
+
+def test_the_guardians_view_names_the_child_and_calls_the_consent_the_guardians(client, me, subject, system):
+    child = factories.ward_of(subject, name="王小宝")
+    consent = factories.consent(child, system, method="guardian", guardian=subject)
+    factories.holding(child, system, consent=consent)
+    page = client.get(reverse("portal:ward_dashboard", args=[child.uuid]), headers={"Accept-Language": "en"})
+    body = page.content.decode()
+    assert "王小宝" in body and "Your consent as the child's guardian" in body
+    assert "<dt>Your consent</dt>" not in body

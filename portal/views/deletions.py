@@ -153,8 +153,29 @@ def _not_received(propagation) -> str:
     ) % {"reason": REASONS[reason]}
 
 
+def _waiting_text(propagation) -> str:
+    """Every wait in plain words: who has not done what, and by when it must be done."""
+    if propagation.is_terminal:
+        return ""
+    blocked = _not_received(propagation)
+    if blocked:
+        return blocked
+    where = propagation.system.site.name_zh if propagation.system.site else propagation.system.name_zh
+    if propagation.state == propagation.State.PENDING:
+        return _(
+            "The instruction is being sent to the system at %(where)s; the company must confirm by %(deadline)s."
+        ) % {
+            "where": where,
+            "deadline": date_text(propagation.deadline),
+        }
+    return _("The system at %(where)s has not answered yet; the company must confirm by %(deadline)s.") % {
+        "where": where,
+        "deadline": date_text(propagation.deadline),
+    }
+
+
 def _status(deletion: DeletionRequest) -> dict:
-    rows = deletion.propagations.select_related("system").order_by("system__name_zh", "pk")
+    rows = deletion.propagations.select_related("system__site").order_by("system__name_zh", "pk")
     chinese = translation_is_chinese()
     return {
         "reference": deletion.reference,
@@ -167,7 +188,7 @@ def _status(deletion: DeletionRequest) -> dict:
                 "state": p.state,
                 "state_label": p.get_state_display(),
                 "overdue": p.escalated_at is not None and not p.is_terminal,
-                "not_received": _not_received(p),
+                "waiting": _waiting_text(p),
                 "deadline": date_text(p.deadline),
                 "confirmed_at": moment_text(p.confirmed_at),
             }

@@ -15,7 +15,7 @@
     data.systems.forEach(function (row) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-state", row.state);
-      var said = row.state_label + (row.overdue ? overdueText : "") + (row.not_received ? " · " + row.not_received : "");
+      var said = row.state_label + (row.overdue ? overdueText : "") + (row.waiting ? " · " + row.waiting : "");
       [row.system, said, row.confirmed_at || "—"].forEach(function (text) {
         var td = document.createElement("td");
         td.textContent = text;

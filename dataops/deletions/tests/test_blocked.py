@@ -65,4 +65,17 @@ def test_the_person_reads_that_the_system_has_not_received_it_yet(client, subjec
     live = client.get(
         reverse("portal:deletion_status_json", args=[deletion.reference]), headers={**EN, "Accept": "application/json"}
     )
-    assert all(row["not_received"] for row in live.json()["systems"])
+    assert all("has not received" in row["waiting"] for row in live.json()["systems"])
+
+
+def test_every_wait_is_explained_with_who_and_by_when(client, subject, system):
+    factories.holding(subject, system)
+    deletion = deletion_request_open(actor="t", subject=subject, trigger="subject_request", systems=[system])
+    deletion.propagations.update(state="sent")
+    user = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=subject, user=user)
+    client.force_login(user)
+    signed_in_now(client, user)
+    page = client.get(reverse("portal:deletion_status", args=[deletion.reference]), headers=EN).content.decode()
+    where = system.site.name_zh if system.site else system.name_zh
+    assert f"The system at {where} has not answered yet; the company must confirm by" in page

@@ -10,6 +10,7 @@ urlpatterns = [
     path("rules/<int:system_id>/", views.processing_rules, name="processing_rules"),
     path("rules/children/", views.children_rules, name="children_rules"),
     path("contact/", views.contact, name="contact"),
+    path("privacy/", views.privacy, name="privacy"),
     path("lookup/", views.lookup, name="lookup"),
     path("complaint/", views.complaint, name="complaint"),
     path("verify/", views.verify, name="verify"),

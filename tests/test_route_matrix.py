@@ -168,6 +168,7 @@ ROUTES: dict[str, Route] = {
     "portal:verify": Route("public", "/verify/"),
     "portal:lookup": Route("public", "/lookup/"),
     "portal:complaint": Route("public", "/complaint/"),
+    "portal:privacy": Route("public", "/privacy/"),
     # The front desk: its clerk's own visit (of subject_2, identity checked), nobody else's.
     "desk:home": Route("owner", "/desk/", owners=("desk_1",)),
     "desk:visit": Route(

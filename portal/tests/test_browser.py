@@ -110,6 +110,7 @@ def test_the_public_pages_pass_axe_on_a_small_phone(chromium, live_server, axe, 
         ("/contact/", "contact"),
         ("/complaint/", "complaint"),
         ("/lookup/", "lookup"),
+        ("/privacy/", "privacy"),
         ("/accounts/login/", "login"),
     ):
         page.goto(path)

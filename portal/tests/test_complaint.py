@@ -87,3 +87,11 @@ def test_each_systems_rules_page_lists_the_ways_to_use_ones_rights(client, entit
     page = client.get(reverse("portal:processing_rules", args=[system.pk]), headers=EN).content.decode()
     assert "Ways to use your rights" in page and site.address in page and entity.dpo_email in page
     assert reverse("portal:complaint") in page
+
+
+def test_every_page_links_the_portals_own_privacy_notice(client, entity):
+    for name in ("portal:home", "portal:contact", "portal:complaint"):
+        assert reverse("portal:privacy") in client.get(reverse(name)).content.decode()
+    page = client.get(reverse("portal:privacy"), headers=EN).content.decode()
+    assert "holds no face image or template" in page and "destroyed when the review ends" in page
+    assert entity.dpo_email in page

@@ -8,6 +8,11 @@ from facerights import ratelimit, signing
 from ..forms import VerifyForm
 
 
+def privacy(request):
+    """What the portal itself collects, why, how long, and the person's rights over it (PIPL Arts 17, 44-50), public."""
+    return render(request, "portal/privacy.html", {"entities": LegalEntity.objects.order_by("name_zh")})
+
+
 def children_rules(request):
     """The special rules for children under 14 (Measures Art 7, PIPL Art 31), public."""
     return render(request, "portal/children_rules.html")

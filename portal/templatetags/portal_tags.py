@@ -11,3 +11,12 @@ def loc(obj, field: str) -> str:
     if (get_language() or "").startswith("zh"):
         return chinese
     return getattr(obj, f"{field}_en", "") or chinese
+
+
+@register.filter
+def retention_reason(system) -> str:
+    """Why the system keeps facial data as long as it does, in the page's language (Chinese when no English)."""
+    chinese = system.retention_justification_zh
+    if (get_language() or "").startswith("zh"):
+        return chinese
+    return system.retention_justification_en or chinese

@@ -15,6 +15,7 @@ from django.utils import timezone
 from consent.models import ConsentRecord, ConsentRefusal
 from consent.services import Provenance, consent_withdraw, guardianship_record, subject_link_user
 from dataops.copies.services import export_build, export_request
+from dataops.deletions.opening import deletion_request_open
 from dataops.models import DataExport, DeletionRequest, Request
 from dataops.registry.services import system_retire, system_save
 from dataops.requests.services import request_refuse, request_submit
@@ -359,3 +360,15 @@ def test_the_guardians_view_names_the_child_and_calls_the_consent_the_guardians(
     body = page.content.decode()
     assert "王小宝" in body and "Your consent as the child's guardian" in body
     assert "<dt>Your consent</dt>" not in body
+
+
+def test_where_is_my_face_leads_with_a_summary_and_says_why_each_holding_is_kept(client, me, subject, system, purpose):
+    other = factories.active_system(entity=system.entity, purpose=purpose)
+    factories.holding(subject, system)
+    factories.holding(subject, other)
+    deletion_request_open(actor="t", subject=subject, trigger="subject_request", systems=[other])
+    page = client.get(reverse("portal:dashboard"), headers={"Accept-Language": "en"}).content.decode()
+    summary = page[page.index('class="summary"') : page.index("</p>", page.index('class="summary"'))]
+    assert "2 systems" in summary and "1 deletion in progress" in summary
+    assert f"why: {system.retention_justification_en or system.retention_justification_zh}" in page
+    assert 'class="badge badge-deletion_pending"' in page

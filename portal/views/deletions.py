@@ -29,6 +29,7 @@ from dataops.deletions.propagations import PropagationError, certificate_require
 from dataops.desk.selectors import desk_sites_by_entity
 from dataops.incidents.notices import notices_for
 from dataops.models import DeletionRequest, Request
+from dataops.registry.models import Holding
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 from facerights.present import date_text, moment_text
 
@@ -69,16 +70,24 @@ def dashboard(request, ward_uuid=None):
     if ward_uuid is None and own_subject(request) is None:
         return render(request, "portal/dashboard.html", {"subject": None})
     subject = acting_subject(request, ward_uuid)
+    holdings = list(holdings_for_subject(subject))
+    live = [h for h in holdings if h.status != Holding.Status.DELETED]
     return render(
         request,
         "portal/dashboard.html",
         {
+            # The summary first: how many systems hold the face, at how many places, what is under way.
+            "summary": {
+                "systems": len({h.system_id for h in live}),
+                "places": len({h.system.site_id or f"entity:{h.system.entity_id}" for h in live}),
+                "deleting": subject.deletion_requests.filter(state=DeletionRequest.State.OPEN).count(),
+            },
             "subject": subject,
             "ward": ward_uuid is not None,
             "ward_uuid": ward_uuid,
             "ward_name": subject_name(subject) if ward_uuid is not None else "",
             "wards": [(child, subject_name(child)) for child in wards_of(subject)] if ward_uuid is None else [],
-            "holdings": list(holdings_for_subject(subject)),
+            "holdings": holdings,
             "deletions": list(subject.deletion_requests.order_by("-created_at")[:20]),
             "open_requests": list(subject.requests.filter(state__in=Request.OPEN_STATES).order_by("due_on")[:20]),
             "security_notices": len(notices_for(subject)) if ward_uuid is None else 0,

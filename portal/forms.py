@@ -78,6 +78,18 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         kwargs["email_required"] = False  # settings say "email*" for allauth's checks; a phone is enough
         super().__init__(*args, **kwargs)
+        # Say what is needed: one of the two identifiers (each marked so), and a password only if wanted.
+        if "email" in self.fields:
+            self.fields["email"].label = _("Email address (or a phone number below)")
+            self.fields["email"].help_text = _("One of the two is needed: an email address or a phone number.")
+        if "phone" in self.fields:
+            self.fields["phone"].label = _("Phone number (or an email address above)")
+        if "password1" in self.fields:
+            self.fields["password1"].label = _("Password (optional)")
+            self.fields["password1"].help_text = _(
+                "Leave it empty to sign in with a one-time code each time. If you set one: at least 10 characters, "
+                "not only digits, not a common password, and not like your email or phone."
+            )
 
     def clean(self):
         data = super().clean()

@@ -212,3 +212,10 @@ def test_too_many_sign_ups_from_one_address_get_a_readable_page_not_an_error():
     limited = statuses[-1]
     assert limited.status_code == 429
     assert "Too many tries" in limited.content.decode() and reverse("portal:contact") in limited.content.decode()
+
+
+def test_sign_up_says_one_identifier_is_needed_and_the_password_is_optional(client):
+    page = client.get(reverse("account_signup"), headers={"Accept-Language": "en"}).content.decode()
+    assert "One of the two is needed: an email address or a phone number." in page
+    assert "Password (optional)" in page and "Leave it empty to sign in with a one-time code" in page
+    assert "can’t be entirely numeric" not in page  # no rules list for a password nobody has to set

@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "consent",
     "dataops",
     "portal",
-    "django.contrib.admin",
+    "facerights.admin_site.FaceRightsAdminConfig",  # django.contrib.admin, its index grouped by job
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -102,3 +102,16 @@ def test_the_dpo_signs_in_with_password_and_totp_and_reaches_the_admin(client):
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
     client.post(reverse("mfa_authenticate"), {"code": code})
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_admin_index_is_grouped_by_job_and_hides_nothing(admin_client):
+    from django.contrib import admin
+    from django.urls import reverse
+
+    page = admin_client.get(reverse("admin:index"), headers={"Accept-Language": "en"}).content.decode()
+    sections = ["Registry", "People and consents", "Requests", "Deletions", "Security incidents", "Filings"]
+    positions = [page.index(f"Models in the {title} application") for title in sections]
+    assert positions == sorted(positions)
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert url in page, f"{model._meta.label} is missing from the index"

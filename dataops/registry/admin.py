@@ -27,6 +27,7 @@ from .credentials import credential_issue, credentials_revoke
 from .holdings import CHECK_REASONS
 from .identity import id_number_check
 from .models import (
+    Alternative,
     DeviceGroup,
     EntityGroup,
     Holding,
@@ -191,8 +192,25 @@ class DeviceGroupAdmin(AuditedModelAdmin):
     search_fields = ("system__name_zh", "location")
 
 
+class ProcessingSystemForm(forms.ModelForm):
+    """The non-face alternatives as labelled checkboxes, not a JSON list typed by hand."""
+
+    alternatives = forms.MultipleChoiceField(
+        label=_("non-face alternatives"),
+        choices=Alternative.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("An active system that verifies identity keeps at least one (Measures Art 10)."),
+    )
+
+    class Meta:
+        model = ProcessingSystem
+        fields = ("alternatives",)  # the admin adds the rest
+
+
 @admin.register(ProcessingSystem)
 class ProcessingSystemAdmin(admin.ModelAdmin):
+    form = ProcessingSystemForm
     list_filter = ("status", "kind", "integration", "entity")
     search_fields = ("name_zh", "name_en")
     readonly_fields = (

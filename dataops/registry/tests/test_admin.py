@@ -60,3 +60,9 @@ def test_every_staff_read_of_a_persons_record_is_audited_in_their_chain(dpo_clie
 
     dpo_client.get(reverse("admin:dataops_holding_changelist"))  # browsing without a search
     assert AuditEvent.objects.filter(action="records.searched").count() == 1
+
+
+def test_the_alternatives_are_offered_as_labelled_checkboxes(dpo_client, system):
+    url = reverse("admin:dataops_processingsystem_change", args=[system.pk])
+    page = dpo_client.get(url, headers={"Accept-Language": "en"}).content.decode()
+    assert 'type="checkbox" name="alternatives" value="pin"' in page and "check by staff" in page

@@ -8,10 +8,12 @@ from allauth.account.fields import PhoneField
 from allauth.account.models import EmailAddress
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from consent.rules import normalize_phone
 from facerights.accounts import user_by_phone, user_phone_get, user_phone_set
+from facerights.roles import Role
 from facerights.sms import sms_send, sms_signature
 
 
@@ -46,6 +48,18 @@ class EmailVerificationStage(stages.EmailVerificationStage):
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def get_login_redirect_url(self, request):
+        """Each role lands where its work is: a regulator on its filings, a desk at its counter, staff in the admin."""
+        user = request.user
+        roles = set(user.groups.values_list("name", flat=True))
+        if Role.REGULATOR in roles:
+            return reverse("portal:regulator_home")
+        if Role.DESK in roles:
+            return reverse("desk:home")
+        if user.is_staff:
+            return reverse("admin:index")
+        return super().get_login_redirect_url(request)
+
     def get_login_stages(self) -> list[str]:
         ours = f"{EmailVerificationStage.__module__}.{EmailVerificationStage.__qualname__}"
         return [

@@ -125,3 +125,22 @@ def test_a_regulator_without_a_second_factor_is_sent_to_set_one_up(client, submi
     assert client.get(reverse("portal:regulator_home"))["Location"] == reverse("mfa_index")
     factories.staff_login(client, user)  # with a second factor, used in this sign-in
     assert client.get(reverse("portal:regulator_home")).status_code == 200
+
+
+def test_after_signing_in_each_role_lands_where_its_work_is(db):
+    from allauth.account.models import EmailAddress
+    from django.test import Client
+
+    from dataops.desk.models import DeskClerk
+    from facerights.services import record_save
+
+    landings = {"regulator": "/regulator/", "desk": "/desk/", "data_subject": "/me/"}
+    for role, landing in landings.items():
+        user = factories.user_with_role(role, password="correct horse 42")
+        user.email = f"{role}@example.com"
+        user.save()
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        if role == "desk":
+            record_save(actor="t", instance=DeskClerk(user=user, entity=factories.entity()))
+        response = Client().post(reverse("account_login"), {"login": user.email, "password": "correct horse 42"})
+        assert response.status_code == 302 and response["Location"] == landing, role

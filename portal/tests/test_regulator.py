@@ -144,3 +144,9 @@ def test_after_signing_in_each_role_lands_where_its_work_is(db):
             record_save(actor="t", instance=DeskClerk(user=user, entity=factories.entity()))
         response = Client().post(reverse("account_login"), {"login": user.email, "password": "correct horse 42"})
         assert response.status_code == 302 and response["Location"] == landing, role
+
+
+def test_a_regulators_navigation_is_for_their_role(regulator_client):
+    page = regulator_client.get(reverse("portal:regulator_home"), headers={"Accept-Language": "en"}).content.decode()
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    assert reverse("portal:regulator_home") in nav and reverse("portal:dashboard") not in nav

@@ -241,6 +241,26 @@ def _private_document(request, read, content_type: str, target, action: str) -> 
     return response
 
 
+def _review_approve(modeladmin, request, queryset, approve) -> None:
+    """Approve each reviewed document for the records the DPO names by their phone or email."""
+    identifier = request.POST.get("identifier", "").strip()
+    kind = "email" if "@" in identifier else "phone"
+    subject = subject_find(kind=kind, value=identifier) if identifier else None
+    if subject is None:
+        modeladmin.message_user(request, _("No records have that phone or email."), messages.ERROR)
+        return
+    actor = actor_for(request.user)
+    run_service_action(
+        modeladmin, request, queryset, lambda obj: approve(actor, obj, subject), _("%(count)d approved.")
+    )
+
+
+def _review_reject(modeladmin, request, queryset, reject) -> None:
+    """Reject each reviewed document with the reason the person reads."""
+    actor, reason = actor_for(request.user), request.POST.get("reason", "")
+    run_service_action(modeladmin, request, queryset, lambda obj: reject(actor, obj, reason), _("%(count)d rejected."))
+
+
 class IdentityCheckActionForm(ActionForm):
     identifier = forms.CharField(label=_("Phone or email of the records (to approve)"), required=False)
     reason = forms.CharField(label=_("Reason told to the person (to reject)"), required=False)
@@ -288,31 +308,17 @@ class IdentityCheckAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
         description=_("Approve: link the account to the records with this phone or email"), permissions=["review"]
     )
     def approve(self, request, queryset):
-        identifier = request.POST.get("identifier", "").strip()
-        kind = "email" if "@" in identifier else "phone"
-        subject = subject_find(kind=kind, value=identifier) if identifier else None
-        if subject is None:
-            self.message_user(request, _("No records have that phone or email."), messages.ERROR)
-            return
-        actor = actor_for(request.user)
-        run_service_action(
+        _review_approve(
             self,
             request,
             queryset,
-            lambda c: identity_check_approve(actor=actor, check=c, subject=subject),
-            _("%(count)d approved."),
+            lambda actor, c, subject: identity_check_approve(actor=actor, check=c, subject=subject),
         )
 
     @admin.action(description=_("Reject, with the reason above"), permissions=["review"])
     def reject(self, request, queryset):
-        actor = actor_for(request.user)
-        reason = request.POST.get("reason", "")
-        run_service_action(
-            self,
-            request,
-            queryset,
-            lambda c: identity_check_reject(actor=actor, check=c, reason=reason),
-            _("%(count)d rejected."),
+        _review_reject(
+            self, request, queryset, lambda actor, c, reason: identity_check_reject(actor=actor, check=c, reason=reason)
         )
 
 
@@ -375,32 +381,18 @@ class DeceasedRepresentationAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
         permissions=["review"],
     )
     def approve_relative(self, request, queryset):
-        identifier = request.POST.get("identifier", "").strip()
-        kind = "email" if "@" in identifier else "phone"
-        deceased = subject_find(kind=kind, value=identifier) if identifier else None
-        if deceased is None:
-            self.message_user(request, _("No records have that phone or email."), messages.ERROR)
-            return
-        actor = actor_for(request.user)
-        for claim in queryset:
-            try:
-                deceased_claim_approve(actor=actor, claim=claim, deceased=deceased)
-            except LinkError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return
-        self.message_user(request, _("Approved."), messages.SUCCESS)
+        _review_approve(
+            self,
+            request,
+            queryset,
+            lambda actor, c, person: deceased_claim_approve(actor=actor, claim=c, deceased=person),
+        )
 
     @admin.action(description=_("Reject, with the reason above"), permissions=["review"])
     def reject_relative(self, request, queryset):
-        actor = actor_for(request.user)
-        reason = request.POST.get("reason", "")
-        for claim in queryset:
-            try:
-                deceased_claim_reject(actor=actor, claim=claim, reason=reason)
-            except LinkError as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return
-        self.message_user(request, _("Rejected."), messages.SUCCESS)
+        _review_reject(
+            self, request, queryset, lambda actor, c, reason: deceased_claim_reject(actor=actor, claim=c, reason=reason)
+        )
 
 
 @admin.register(SubjectMatchReview)

@@ -21,6 +21,7 @@ from .bulk import bulk_or_inline
 from .connection_tests import connection_test_start
 from .contracts import processor_contract_end
 from .delivery.pull import reconcile_hold_decide
+from .errors import error_html
 from .models import BulkJob, DeletionRequest, DeliveryAttempt, Propagation, ReconcileHold
 
 admin.site.unregister(ProcessingSystem)
@@ -81,9 +82,13 @@ class PropagationInline(admin.TabularInline):
     model = Propagation
     extra = 0
     can_delete = False
-    fields = ("system", "state", "attempts", "deadline", "confirmed_at", "evidence_sha256", "last_error")
+    fields = ("system", "state", "attempts", "deadline", "confirmed_at", "evidence_sha256", "problem")
     readonly_fields = fields
     show_change_link = True
+
+    @admin.display(description=_("last problem"))
+    def problem(self, obj):
+        return error_html(obj.last_error)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -105,8 +110,12 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ("number", "started_at", "finished_at", "outcome", "http_status", "error")
+    fields = ("number", "started_at", "finished_at", "outcome", "http_status", "problem")
     readonly_fields = fields
+
+    @admin.display(description=_("problem"))
+    def problem(self, obj):
+        return error_html(obj.error)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -122,7 +131,13 @@ class PropagationAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     search_fields = ("=deletion_request__reference", "=idempotency_key")
     show_full_result_count = False
     ordering = ("-escalated_at", "deadline")
-    exclude = ("manual_nonce", "claimed_until")
+    exclude = ("manual_nonce", "claimed_until", "last_error")
+    readonly_fields = ("problem",)
+
+    @admin.display(description=_("last problem"))
+    def problem(self, obj):
+        return error_html(obj.last_error)
+
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now", "escalate"]
 

@@ -442,13 +442,23 @@ v1 = Router(auth=DeviceToken(), tags=["systems"])
 
 @v1.get(
     "/systems/{system_id}/deletions",
-    response={403: Error, 200: Feed, 404: Error, 410: Error, **UNAUTHORIZED, **INVALID},
+    response={403: Error, 200: Feed, 404: Error, 409: Error, 410: Error, **UNAUTHORIZED, **INVALID},
     summary="Read the deletion feed after a cursor",
 )
 def feed(request, system_id: int, after: int = 0, limit: int = 100):
     system = _pull_own(request, system_id)
     if isinstance(system, Status):
         return system
+    if after > system.feed_seq:
+        # Echoing it back would let a device skip every instruction numbered up to its cursor.
+        return Status(
+            409,
+            {
+                "error": "cursor_ahead",
+                "detail": f"Your cursor {after} is ahead of the feed, which ends at {system.feed_seq}: read again "
+                f"from your last stored cursor, or POST your inventory to /api/v1/systems/{system.pk}/reconcile.",
+            },
+        )
     try:
         rows, next_cursor = pull.feed_read(system, after=max(after, 0), limit=limit)
     except pull.CursorExpired:

@@ -55,7 +55,7 @@ class PullDevice:
         handled = 0
         while True:
             status, body = self._call("GET", f"/deletions?after={self.cursor}&limit=500")
-            if status == 410:
+            if status in (409, 410):  # a cursor ahead of the feed, or older than it: reconcile, as the guide says
                 self.reconcile()
                 continue
             if status != 200:

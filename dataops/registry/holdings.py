@@ -132,6 +132,14 @@ def holding_report(
             ),
             code="transmission_consent",
         )
+    keeps_image = data_kind in (Holding.DataKind.IMAGE, Holding.DataKind.BOTH)
+    keeps_template = data_kind in (Holding.DataKind.TEMPLATE, Holding.DataKind.BOTH)
+    if (keeps_image and not system.keeps_image) or (keeps_template and not system.keeps_template):
+        # What the notice and the filing say the system keeps is what it may keep (Measures Art 4).
+        raise ValidationError(
+            _("This system is registered as not keeping this kind of facial data (data_kind): ask the DPO."),
+            code="data_kind_not_registered",
+        )
     identifiers = {kind: value for kind, value in identifiers.items() if value}
     if not identifiers:
         raise ValidationError(_("Give at least one identifier (phone, email or external id)."), code="identifiers")

@@ -635,3 +635,23 @@ def test_the_dpo_revokes_a_leaked_token_at_once(client, device, dpo_client):
         {"action": "revoke_credentials", "_selected_action": [system.pk]},
     )
     assert client.get(f"/api/v1/systems/{system.pk}/deletions?after=0", **_auth(token)).status_code == 401
+
+
+def test_an_image_from_a_system_registered_for_templates_only_is_refused(client, device):
+    system, token = device
+    assert system.keeps_template and not system.keeps_image
+    response = client.post(
+        "/api/v1/holdings", _report(system, data_kind="image"), content_type="application/json", **_auth(token)
+    )
+    assert response.status_code == 400 and response.json()["error"] == "data_kind_not_registered"
+    assert not Holding.objects.filter(subject_key="ENROL-1").exists()
+
+
+def test_a_cursor_ahead_of_the_feed_is_an_error_not_an_echo(client, device, people):
+    system, token = device
+    _open_deletions(people, system, 2)
+    system.refresh_from_db()
+    ahead = system.feed_seq + 50
+    response = client.get(f"/api/v1/systems/{system.pk}/deletions?after={ahead}", **_auth(token))
+    assert response.status_code == 409 and response.json()["error"] == "cursor_ahead"
+    assert str(system.feed_seq) in response.json()["detail"]

@@ -15,6 +15,10 @@ from django.utils.translation import gettext_lazy as _
 # First match wins: the more specific causes first.
 EXPLANATIONS = (
     (re.compile(r"no webhook secret", re.I), _("The system has no signing secret yet: issue one in the registry.")),
+    (
+        re.compile(r"unknown status", re.I),
+        _("The system answered with a status the guide does not define; it is asked again later: tell the vendor."),
+    ),
     (re.compile(r"HTTP 429\b"), _("The system asked us to slow down; the instruction is sent again later.")),
     (re.compile(r"HTTP 5\d\d\b"), _("The system failed while handling it (its own error); it is sent again later.")),
     (

@@ -161,6 +161,18 @@ class PushChannel(Channel):
         if confirmed:
             propagations_recovered(system=system)
         for p in waiting:
+            answered = str((results.get(p.idempotency_key) or {}).get("status") or "")
+            if answered and answered not in KNOWN_STATUSES:
+                # A status the guide does not define ("done", say) is not a confirmation, and not
+                # silence either: the DPO sees it on the instruction, and it is sent again later.
+                propagation_retry_later(
+                    actor=ACTOR,
+                    propagation=p,
+                    error=f"the system answered an unknown status {answered[:40]!r}: use deleted, not_found, "
+                    "held or accepted",
+                    status=status,
+                )
+                continue
             # "accepted", no result, or an unusable one (held without a reason): not a
             # confirmation. Wait for a callback, then ask again with the same id.
             propagation_accepted(actor=ACTOR, propagation=p, status=status)
@@ -208,6 +220,9 @@ def _checked(evidence: object) -> dict[str, Any]:
         return evidence_check(evidence)
     except ValidationError as exc:
         return {"not_kept": exc.code}
+
+
+KNOWN_STATUSES = ("deleted", "not_found", "held", "accepted")
 
 
 def _results(body: bytes) -> dict[str, dict[str, Any]]:

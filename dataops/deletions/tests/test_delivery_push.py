@@ -9,6 +9,7 @@ from django.utils import timezone
 from dataops.deletions.delivery import http
 from dataops.deletions.delivery.instructions import instruction
 from dataops.deletions.delivery.push import PushChannel
+from dataops.deletions.errors import error_explained
 from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import (
@@ -199,3 +200,18 @@ def test_a_system_without_a_secret_is_escalated_not_sent_unsigned(entity, purpos
     propagations_dispatch(system.pk)
     assert deletion.propagations.get().state == Propagation.State.ESCALATED
     assert simulator.rejected_signatures == 0 and simulator.store.inventory() == ["KEY-1"]
+
+
+def test_an_unknown_status_in_an_answer_is_a_problem_the_dpo_sees_not_an_acceptance(
+    entity, purpose, subject, simulated_push, monkeypatch
+):
+    simulator = simulated_push(keys=["KEY-1"])
+    system, _ = _push_setup(entity, purpose, subject, simulator)
+    original = simulator._apply
+    monkeypatch.setattr(simulator, "_apply", lambda i: {**original(i), "status": "done"})
+    deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
+    propagations_dispatch(system.pk)
+    p = deletion.propagations.get()
+    assert p.state != "deleted" and p.state != Propagation.State.AWAITING
+    assert "unknown status 'done'" in p.last_error
+    assert "status the guide does not define" in error_explained(p.last_error)

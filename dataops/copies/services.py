@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from consent.models import ConsentRecord, DataSubject
 from consent.services import subject_identifiers, subject_name
@@ -38,6 +39,12 @@ if TYPE_CHECKING:
     from facerights.models import User
 
 DOWNLOAD_LIFETIME = dt.timedelta(hours=24)
+README = gettext_lazy(
+    "facerights-data.pdf: everything FaceRights holds about you, to read.\n"
+    "facerights-data.json: the same for machines; you may give it to another company (PIPL Art 45).\n"
+    "facerights-data.schema.json: how the JSON is built (JSON Schema 2020-12).\n"
+    "No face image or template is included: FaceRights keeps none. Times are Beijing time."
+)
 # The copy's JSON follows this schema (PIPL Art 45: one the person can hand to another handler).
 SCHEMA_ID = "facerights-data/1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facerights-data-1.schema.json"
@@ -205,13 +212,8 @@ def export_build(*, export_id: int) -> DataExport | None:
         archive.writestr("facerights-data.json", json.dumps(data, ensure_ascii=False, indent=2))
         archive.writestr("facerights-data.schema.json", SCHEMA_PATH.read_text())
         archive.writestr("facerights-data.pdf", pdf)
-        archive.writestr(
-            "README.txt",
-            "facerights-data.json: everything FaceRights holds about you, for machines; you may give it to\n"
-            "another company (PIPL Art 45). facerights-data.schema.json describes it (JSON Schema 2020-12).\n"
-            "facerights-data.pdf: the same, to read.\n"
-            "No face image or template is included: FaceRights keeps none.\n",
-        )
+        with translation.override(export.language):
+            archive.writestr("README.txt", str(README) + "\n")
     content = buffer.getvalue()
     with transaction.atomic():
         export = DataExport.objects.select_for_update().get(pk=export.pk)

@@ -71,3 +71,13 @@ def test_the_copy_is_machine_readable_to_its_documented_schema_and_carries_it(su
     # The schema is strict: a field it does not document is refused, so it cannot drift from the data.
     with pytest.raises(jsonschema_rs.ValidationError):
         jsonschema_rs.validator_for(schema).validate({**data, "face_template": "..."})
+
+
+def test_the_copys_readme_is_in_the_persons_language(subject, system):
+    factories.holding(subject, system)
+    user = factories.user_with_role("data_subject")
+    export = export_request(actor="t", user=user, subject=subject, language="zh-hans")
+    export_build(export_id=export.pk)
+    with zipfile.ZipFile(io.BytesIO(export_download(export=DataExport.objects.get(pk=export.pk), user=user))) as z:
+        readme = z.read("README.txt").decode()
+    assert "北京时间" in readme and "人脸" in readme and "Beijing" not in readme

@@ -26,7 +26,7 @@ from facerights.present import actor_text, field_label, moment_text
 from ..registry.models import ProcessingSystem
 from .affected import affected_count, latest_key_lists
 from .deadlines import clock_text
-from .keys import affected_keys_upload
+from .keys import KEYS_MAX_BYTES, affected_keys_upload
 from .models import ContractReview, CorrectiveAction, Incident, IncidentNotice, IncidentReport
 from .notices import (
     notice_approve,
@@ -138,6 +138,14 @@ class AffectedKeysForm(forms.Form):
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["system"].queryset = incident.systems.all()  # type: ignore[attr-defined]
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        if upload.size > KEYS_MAX_BYTES:  # refused before it is read into memory
+            raise ValidationError(
+                _("The file is larger than 32 MB: split it by system, or ask the vendor for keys only.")
+            )
+        return upload
 
 
 class CorrectiveActionInline(admin.TabularInline):

@@ -105,9 +105,6 @@ def test_the_dpo_signs_in_with_password_and_totp_and_reaches_the_admin(client):
 
 
 def test_the_admin_index_is_grouped_by_job_and_hides_nothing(admin_client):
-    from django.contrib import admin
-    from django.urls import reverse
-
     page = admin_client.get(reverse("admin:index"), headers={"Accept-Language": "en"}).content.decode()
     sections = ["Registry", "People and consents", "Requests", "Deletions", "Security incidents", "Filings"]
     positions = [page.index(f"Models in the {title} application") for title in sections]

@@ -6,15 +6,19 @@ import json
 import zipfile
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
+from dataops.desk.models import DeskClerk
 from dataops.filings.services import (
     filing_review,
     filing_submit,
 )
 from dataops.models import RegulatorAccount
 from facerights.models import AuditEvent
+from facerights.services import record_save
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -128,12 +132,6 @@ def test_a_regulator_without_a_second_factor_is_sent_to_set_one_up(client, submi
 
 
 def test_after_signing_in_each_role_lands_where_its_work_is(db):
-    from allauth.account.models import EmailAddress
-    from django.test import Client
-
-    from dataops.desk.models import DeskClerk
-    from facerights.services import record_save
-
     landings = {"regulator": "/regulator/", "desk": "/desk/", "data_subject": "/me/"}
     for role, landing in landings.items():
         user = factories.user_with_role(role, password="correct horse 42")

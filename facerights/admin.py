@@ -21,6 +21,7 @@ from .audit import actor_for, audit_chain_verify
 from .compliance import obligations_load
 from .forms import CalendarYearForm, schedule_months
 from .models import AuditEvent, CalendarDay, CalendarYear, User
+from .present import actor_text
 from .schedules import calendar_year_enter
 from .services import record_delete, record_save, staff_record_read, staff_records_searched
 
@@ -37,6 +38,16 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+def actor_column(field: str, description):
+    """An admin column or field showing who acted by name and role, never `user:2`."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj):
+        return actor_text(getattr(obj, field)) or "—"
+
+    return show
 
 
 def run_service_action(modeladmin, request, queryset, service, done_message):

@@ -9,6 +9,7 @@ from facerights.admin import (
     ExactSearchMixin,
     PersonalRecordsAdmin,
     ReadOnlyAdmin,
+    actor_column,
     run_service_action,
     typed_confirmation,
 )
@@ -156,8 +157,9 @@ class PropagationAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
 @admin.register(BulkJob)
 class BulkJobAdmin(ReadOnlyAdmin):
     list_display = ("operation", "state", "done", "failed", "total", "created_at")
-    readonly_fields = ("operation", "state", "progress", "done", "failed", "total", "actor", "created_at")
-    exclude = ("object_ids", "params")
+    readonly_fields = ("operation", "state", "progress", "done", "failed", "total", "actor_name", "created_at")
+    exclude = ("object_ids", "params", "actor")
+    actor_name = actor_column("actor", _("by"))
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from facerights.admin import (
     AuditedModelAdmin,
     ReadOnlyAdmin,
+    actor_column,
     run_service_action,
     typed_confirmation,
 )
@@ -343,9 +344,18 @@ class FilingObligationAdmin(ReadOnlyAdmin):
 
 @admin.register(ChangeReview)
 class ChangeReviewAdmin(ReadOnlyAdmin):
-    list_display = ("entity", "detected_on", "due_on", "substantive", "decided_by")
-    readonly_fields = ("entity", "detected_on", "due_on", "changes_table", "substantive", "decided_by", "decided_at")
-    exclude = ("changes", "changes_sha256", "obligation")
+    list_display = ("entity", "detected_on", "due_on", "substantive", "decided_by_name")
+    readonly_fields = (
+        "entity",
+        "detected_on",
+        "due_on",
+        "changes_table",
+        "substantive",
+        "decided_by_name",
+        "decided_at",
+    )
+    exclude = ("changes", "changes_sha256", "obligation", "decided_by")
+    decided_by_name = actor_column("decided_by", _("decided by"))
     actions = ["substantive_yes", "substantive_no"]
 
     @admin.display(description=_("what changed"))

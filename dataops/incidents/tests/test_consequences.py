@@ -180,3 +180,5 @@ def test_only_the_dpo_decides_a_contract_review_with_findings(operator_client, e
     assert review.outcome == ContractReview.Outcome.AMENDED and review.decided_by.startswith("user:")
     page = dpo_client.get(reverse("admin:dataops_incident_change", args=[incident.pk]), headers=EN).content.decode()
     assert "contract amended" in page
+    review_page = dpo_client.get(url, headers=EN).content.decode()
+    assert "(data-protection officer)" in review_page and f"user:{dpo.pk}" not in review_page

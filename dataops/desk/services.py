@@ -293,8 +293,8 @@ def assisted_request_record(
 
     The person is found by the phone or email they gave; someone not on record (a complaint
     from anyone) is recorded with their name and that contact, so they can be answered. A
-    deletion or a switch starts at once only when staff checked the caller's or writer's
-    identity; otherwise it waits as a request until the DPO has.
+    deletion, a switch or a restriction acts at once only when staff checked the caller's or
+    writer's identity; otherwise it waits as a request until the DPO has.
     """
     now = now or timezone.now()
     errors: dict[str, str] = {}
@@ -319,7 +319,7 @@ def assisted_request_record(
                 (kind, value.strip()) for kind, value in (("phone", phone), ("email", email)) if value.strip()
             ]
             person = subject_create(actor=actor, name=name.strip(), identifiers=identifiers)
-        acts = identity_checked and type in (Request.Type.DELETION, Request.Type.SWITCH_ALTERNATIVE)
+        acts = identity_checked and type in Request.ACTING_TYPES
         if acts:
             request = rights_request_submit(
                 actor=actor,

@@ -58,6 +58,9 @@ class Request(Deadline):
         CANCELLED = "cancelled", _("cancelled by the requester")
 
     OPEN_STATES = (State.RECEIVED, State.IN_PROGRESS)
+    # The requests that change something at once (a deletion, a switch, a restriction or its lifting):
+    # made for someone by staff, only once their identity was checked.
+    ACTING_TYPES = (Type.DELETION, Type.SWITCH_ALTERNATIVE, Type.RESTRICTION, Type.RESTRICTION_LIFT)
     # What staff can record for a person (at a desk, from a call or a letter); a withdrawal at the
     # desk is its own button, one per consent.
     ASSISTED_TYPES = (

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -27,6 +29,7 @@ TRIES_PER_REFERENCE = 10  # an hour, from anywhere
 
 def _status(found: Request) -> dict:
     deletion = found.deletion_requests.order_by("-created_at").first()
+    chinese = (get_language() or "").startswith("zh")
     return {
         "reference": found.reference,
         "type": field_label("dataops.Request.type", found.type),
@@ -34,14 +37,14 @@ def _status(found: Request) -> dict:
         "state_label": found.get_state_display(),
         "received": moment_text(found.received_at),
         "due": due_text(found.due),
-        "closed": date_text(found.closed_at.date()) if found.closed_at else "",
+        "closed": date_text(timezone.localdate(found.closed_at)) if found.closed_at else "",
         "refusal": field_label("dataops.Request.refusal_reason_code", found.refusal_reason_code)
         if found.refusal_reason_code
         else "",
         "deletion": deletion,
         "systems": [
             {
-                "name": p.system.name_zh,
+                "name": p.system.name_zh if chinese else (p.system.name_en or p.system.name_zh),
                 "state": p.get_state_display(),
                 "deadline": date_text(p.deadline),
                 "confirmed": moment_text(p.confirmed_at),

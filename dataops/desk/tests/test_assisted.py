@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from consent.models import DataSubject
 from dataops.deletions.models import DeletionRequest
+from dataops.registry.holdings import consent_check
 from dataops.requests.clocks import request_due
 from dataops.requests.models import Request
 from tests import factories
@@ -114,3 +115,14 @@ def test_the_dpo_prints_a_receipt_whose_code_follows_the_request(operator_client
     client.logout()
     page = client.post(reverse("portal:lookup"), {"reference": request.reference, "code": code}, headers=EN)
     assert "a copy of my data" in page.content.decode()
+
+
+def test_a_phoned_restriction_acts_once_identity_is_checked(operator_client, entity, system, caller):
+    holding = caller.holdings.get()
+    _post(
+        operator_client, entity, received=timezone.now(), phone="13600136000", type="restriction", identity_checked="on"
+    )
+    holding.refresh_from_db()
+    assert holding.status == "restricted"
+    purpose = holding.consent.purpose.code
+    assert consent_check(system=system, subject_key=holding.subject_key, purpose=purpose) == (False, "restricted")

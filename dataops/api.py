@@ -193,7 +193,11 @@ class Instruction(Schema):
     cursor: int | None = Field(None, description="Position in the pull feed.")
     request: str
     subject_key: str
-    action: Literal["delete"] = "delete"
+    action: Literal["delete", "restrict", "lift_restriction"] = Field(
+        "delete",
+        description="delete: delete the person's facial data. restrict: keep it and process no one with it "
+        "(PIPL Art 44). lift_restriction: the restriction ends; the consent check decides again.",
+    )
     deadline: dt.date
 
 
@@ -218,7 +222,10 @@ def _held_has_reason(value):
 class Ack(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=HELD_NEEDS_A_REASON)
 
-    status: Literal["deleted", "not_found", "held"]
+    status: Literal["deleted", "not_found", "held", "restricted", "lifted"] = Field(
+        description="To delete: deleted, not_found or held. To restrict: restricted or not_found. "
+        "To lift a restriction: lifted or not_found."
+    )
     reason: Text = Field("", max_length=255, description="Required when status is held.")
     evidence: Evidence = Field(
         default_factory=dict, description="What the system can show: counts, log ids, times (at most 16 KB)."
@@ -253,7 +260,7 @@ class Inventory(Strict):
 
 class Reconciled(Schema):
     cursor: int
-    delete: list[Instruction]
+    delete: list[Instruction] = Field(description="Open instructions for keys you still hold, each with its action.")
     stale: list[str]
     unknown: list[str]
     closed_not_found: int
@@ -264,7 +271,10 @@ class Result(Strict):
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=HELD_NEEDS_A_REASON)
 
     id: Text
-    status: Literal["deleted", "not_found", "held"]
+    status: Literal["deleted", "not_found", "held", "restricted", "lifted"] = Field(
+        description="To delete: deleted, not_found or held. To restrict: restricted or not_found. "
+        "To lift a restriction: lifted or not_found."
+    )
     reason: Text = Field("", max_length=255, description="Required when status is held.")
     evidence: Evidence = Field(default_factory=dict)
 

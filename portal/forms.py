@@ -24,6 +24,19 @@ OUTCOMES = [
 ]
 
 
+# What a vendor may answer to a restriction, or to its lifting (the values are the API's statuses).
+ACTION_OUTCOMES = {
+    "restrict": [
+        ("restricted", _("Restricted: the data is kept and no one is processed with it")),
+        ("not_found", _("Not found: we held nothing under this key")),
+    ],
+    "lift_restriction": [
+        ("lifted", _("Lifted: the data may be used again under the person's consent")),
+        ("not_found", _("Not found: we held nothing under this key")),
+    ],
+}
+
+
 class VendorConfirmationForm(forms.Form):
     outcome = forms.ChoiceField(label=_("What was done"), choices=OUTCOMES, widget=forms.RadioSelect)
     reason = forms.CharField(label=_("Reason it is kept"), required=False, max_length=255)
@@ -37,10 +50,13 @@ class VendorConfirmationForm(forms.Form):
         label=_("Deletion certificate (optional: PDF, PNG or JPEG, at most 5 MB)"), required=False
     )
 
-    def __init__(self, *args, contract_ended: bool = False, **kwargs):
+    def __init__(self, *args, contract_ended: bool = False, action: str = "delete", **kwargs):
         super().__init__(*args, **kwargs)
         self.contract_ended = contract_ended
-        if contract_ended:
+        if action in ACTION_OUTCOMES:  # a restriction, or its lifting: nothing is deleted, nothing held back
+            cast(forms.ChoiceField, self.fields["outcome"]).choices = ACTION_OUTCOMES[action]
+            del self.fields["reason"], self.fields["certificate"]
+        elif contract_ended:
             # After a processor's contract ends it keeps nothing and proves the deletion (PIPL Art 21).
             outcome = cast(forms.ChoiceField, self.fields["outcome"])
             outcome.choices = [(value, label) for value, label in OUTCOMES if value != "held"]

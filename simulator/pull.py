@@ -39,10 +39,12 @@ class PullDevice:
             return exc.code, json.loads(exc.read() or b"{}")
 
     def _carry_out(self, instructions: list[dict]) -> bool:
-        """Delete, then acknowledge the page; True when every acknowledgement was taken."""
+        """Carry out each instruction (its action), then acknowledge the page; True when every acknowledgement was taken."""
         acks = []
         for instruction in instructions:
-            outcome, evidence = self.store.apply(instruction["id"], instruction["subject_key"])
+            outcome, evidence = self.store.apply(
+                instruction["id"], instruction["subject_key"], instruction.get("action", "delete")
+            )
             acks.append({"id": instruction["id"], "status": outcome, "evidence": evidence})
         taken = True
         for start in range(0, len(acks), 500):

@@ -102,7 +102,9 @@ class PushSystem:
         return 200, {"results": [self._apply(i) for i in instructions]}
 
     def _apply(self, instruction: dict) -> dict:
-        outcome, evidence = self.store.apply(instruction["id"], instruction["subject_key"])
+        outcome, evidence = self.store.apply(
+            instruction["id"], instruction["subject_key"], instruction.get("action", "delete")
+        )
         return {"id": instruction["id"], "status": outcome, "evidence": evidence}
 
     def _confirm_later(self, instructions: list[dict]) -> None:

@@ -141,6 +141,7 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
         "deletions": [
             {
                 "reference": d.reference,
+                "action": d.action,
                 "trigger": d.trigger,
                 "state": d.state,
                 "opened_at": _iso(d.created_at),
@@ -174,6 +175,7 @@ CODES = {
     "consents.events.channel": "consent.ConsentRecord.channel",
     "requests.type": "dataops.Request.type",
     "requests.state": "dataops.Request.state",
+    "deletions.action": "dataops.DeletionRequest.action",
     "deletions.trigger": "dataops.DeletionRequest.trigger",
     "deletions.state": "dataops.DeletionRequest.state",
     "deletions.systems.state": "dataops.Propagation.state",

@@ -100,8 +100,8 @@ class DeletionRequestAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin
     exact_search_fields = ("reference",)
     uppercase_search = True
     paginator = EstimatedCountPaginator
-    list_display = ("reference", "trigger", "state", "due_on", "created_at", "completed_at")
-    list_filter = ("state", "trigger")
+    list_display = ("reference", "action", "trigger", "state", "due_on", "created_at", "completed_at")
+    list_filter = ("state", "action", "trigger")
     search_fields = ("=reference",)
     show_full_result_count = False
     inlines = [PropagationInline]

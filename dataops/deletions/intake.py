@@ -21,7 +21,7 @@ from ..registry.models import LegalEntity, ProcessingSystem
 from ..requests.models import Request
 from ..requests.services import request_complete, request_submit
 from .models import DeletionRequest
-from .opening import deletion_request_open
+from .opening import deletion_request_open, restriction_open
 
 
 def consent_withdrawal_submit(
@@ -149,12 +149,16 @@ def rights_request_submit(
                 request=request,
             )
         elif type in (Request.Type.RESTRICTION, Request.Type.RESTRICTION_LIFT):
-            # PIPL Art 44: effective at once; the systems learn it from the consent check ("restricted").
+            # PIPL Art 44: effective at once in the consent check ("restricted"); each system that
+            # receives restriction instructions is sent one, and the request completes once all confirm.
             held_in = systems or list(ProcessingSystem.objects.filter(holdings__subject=subject).distinct())
-            holdings_restrict(
-                actor=actor, subject=subject, systems=held_in, restricted=type == Request.Type.RESTRICTION
+            restricting = type == Request.Type.RESTRICTION
+            changed = holdings_restrict(actor=actor, subject=subject, systems=held_in, restricted=restricting)
+            sent = restriction_open(
+                actor=actor, subject=subject, request=request, holdings=changed, lift=not restricting
             )
-            request_complete(actor=actor, request=request)
+            if sent is None:
+                request_complete(actor=actor, request=request)
     return request
 
 

@@ -19,6 +19,9 @@ from . import states
 class DeletionRequest(Deadline):
     """An order to delete a subject's facial data from every system that holds it.
 
+    The same ledger carries a restriction of processing (PIPL Art 44) and its lifting:
+    `action` says which; every channel, retry and confirmation works the same way.
+
     Written with one Propagation per holding system in the same transaction;
     complete when every propagation has reached a terminal state with evidence.
     See dataops/README.md for the lifecycle.
@@ -34,6 +37,8 @@ class DeletionRequest(Deadline):
         DPO_ACTION = "dpo_action", _("decided by the data-protection officer")
         RECOGNITION_ENDED = "recognition_ended", _("face recognition ended")
 
+    Action = states.Action
+
     class State(models.TextChoices):
         OPEN = "open", _("in progress")
         COMPLETED = "completed", _("completed")
@@ -45,6 +50,7 @@ class DeletionRequest(Deadline):
         DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="deletion_requests"
     )
     trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
+    action = models.CharField(_("instruction"), max_length=20, choices=Action.choices, default=Action.DELETE)
     request = models.ForeignKey(
         Request,
         verbose_name=_("rights request"),
@@ -128,8 +134,8 @@ class Propagation(models.Model):
                 fields=["system", "feed_seq"], condition=Q(feed_seq__isnull=False), name="propagation_feed_seq_unique"
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["deleted", "not_found", "held"]) | ~Q(evidence_sha256=""),
-                name="propagation_terminal_has_evidence",
+                condition=~Q(state__in=["deleted", "not_found", "held", "applied"]) | ~Q(evidence_sha256=""),
+                name="propagation_outcome_has_evidence",
             ),
             models.CheckConstraint(condition=~Q(state="held") | ~Q(held_reason=""), name="propagation_held_has_reason"),
         ]

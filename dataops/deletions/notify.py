@@ -60,10 +60,40 @@ def escalation_send(propagation) -> None:
 
 
 def deletion_completed_send(deletion) -> None:
+    if deletion.action != deletion.Action.DELETE:
+        _restriction_reached_send(deletion)
+        return
     with translation.override("zh-hans"):
         subject_tell(
             deletion.subject,
             subject_line=_("Your deletion %(ref)s is complete") % {"ref": deletion.reference},
             body=_("Every system has confirmed. Your deletion certificate: %(url)s") % {"url": _status_url(deletion)},
             sms=_sms(deletion, "已完成，删除证明可在详情中下载"),
+        )
+
+
+def _restriction_reached_send(instruction) -> None:
+    """Every system answered a restriction (or its lifting): the person's request says how each did."""
+    request = instruction.request
+    url = f"{settings.FACERIGHTS_BASE_URL}/me/requests/{request.reference}/" if request else _status_url(instruction)
+    lifted = instruction.action == instruction.Action.LIFT_RESTRICTION
+    with translation.override("zh-hans"):
+        subject_tell(
+            instruction.subject,
+            subject_line=(
+                _("The restriction you asked for (%(ref)s) is lifted at every system")
+                if lifted
+                else _("The restriction you asked for (%(ref)s) has reached every system")
+            )
+            % {"ref": request.reference if request else instruction.reference},
+            body=_("Every system holding your facial data has answered; how each did: %(url)s") % {"url": url},
+            sms=(
+                "request_update",
+                {
+                    "company": _sms(instruction, "")[1]["company"],
+                    "ref": request.reference if request else instruction.reference,
+                    "status": "已解除限制，各系统均已确认" if lifted else "已送达各系统，处理已限制",
+                    "url": url,
+                },
+            ),
         )

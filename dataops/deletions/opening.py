@@ -245,6 +245,69 @@ def _journal_opened(
     journal_append(tombstones)
 
 
+def restriction_open(
+    *, actor: str, subject: DataSubject, request: Request, holdings: list[Holding], lift: bool = False
+) -> DeletionRequest | None:
+    """Send a restriction (PIPL Art 44), or its lifting, to each system of these holdings that receives them.
+
+    The holdings' status already says so, and the consent check answers by it at once; this
+    carries the instruction to the systems through the ledger, as a deletion is carried, so
+    each system confirms it applied it. Systems that do not receive restriction instructions
+    (`receives_restrictions` off) learn it from the consent check only. Returns None when no
+    system is to be told.
+    """
+    system_by_id = ProcessingSystem.objects.filter(receives_restrictions=True).in_bulk({h.system_id for h in holdings})
+    holdings = [h for h in holdings if h.system_id in system_by_id]
+    if not holdings:
+        return None
+    at = timezone.now()
+    today = timezone.localdate(at)
+    action = DeletionRequest.Action.LIFT_RESTRICTION if lift else DeletionRequest.Action.RESTRICT
+    with transaction.atomic():
+        instruction = DeletionRequest.objects.create(
+            subject=subject,
+            trigger=DeletionRequest.Trigger.SUBJECT_REQUEST,
+            action=action,
+            request=request,
+            due_on=request.due.on,
+            due_earliest=request.due.earliest,
+            due_on_provisional=request.due.provisional,
+            created_at=at,
+            trace_id=request_id_get(),
+        )
+        next_seq = _reserve_feed_numbers(holdings, system_by_id)
+        propagations = []
+        for holding in sorted(holdings, key=lambda h: h.system_id):
+            feed_seq = next_seq.get(holding.system_id)
+            if feed_seq is not None:
+                next_seq[holding.system_id] += 1
+            propagations.append(
+                Propagation(
+                    deletion_request=instruction,
+                    system_id=holding.system_id,
+                    holding=holding,
+                    subject_key=holding.subject_key,
+                    deadline=deletion_deadline(system_by_id[holding.system_id], today, request.due),
+                    next_attempt_at=at,
+                    feed_seq=feed_seq,
+                    created_at=at,
+                )
+            )
+        Propagation.objects.bulk_create(propagations)
+        audit_record_many(
+            actor=actor,
+            entries=[
+                Entry(
+                    action=f"instruction.{action}.opened",
+                    target=instruction,
+                    data={"systems": [p.system_id for p in propagations], "request": request.reference},
+                )
+            ],
+        )
+        enqueue_on_commit("deletions.deliver", [instruction.pk])
+    return instruction
+
+
 def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict[int, ProcessingSystem]) -> dict[int, int]:
     """Take a block of feed numbers for each pull system, under the system's row lock.
 

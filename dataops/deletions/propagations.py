@@ -185,7 +185,7 @@ class Confirmation:
 
     def check(self) -> None:
         if self.outcome not in states.TERMINAL:
-            raise PropagationError(_("Unknown outcome: use deleted, not_found or held."), code="outcome")
+            raise PropagationError(_("Unknown outcome: use deleted, not_found, held or applied."), code="outcome")
         if not self.evidence:
             raise PropagationError(_("A confirmation needs evidence."), code="evidence")
         if self.outcome == Propagation.State.HELD and not self.reason.strip():
@@ -217,6 +217,16 @@ def certificate_required(propagation: Propagation) -> bool:
     # Ending face recognition disposes of everything, processors' copies included: they prove it the same way.
     cancelled = trigger == DeletionRequest.Trigger.RECOGNITION_ENDED and propagation.system.kind == "processor"
     return ended or cancelled
+
+
+def _check_fits(propagation: Propagation, confirmation: Confirmation) -> None:
+    action = propagation.deletion_request.action
+    if confirmation.outcome not in states.ANSWERS[action].values():
+        raise PropagationError(
+            _("An instruction to %(action)s cannot end as %(outcome)s.")
+            % {"action": states.Action(action).label, "outcome": states.State(confirmation.outcome).label},
+            code="outcome",
+        )
 
 
 def _check_processor_end(propagation: Propagation, confirmation: Confirmation) -> None:
@@ -261,6 +271,7 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
         if not rows:
             return 0
         for p in rows:
+            _check_fits(p, by_id[p.pk])
             _check_processor_end(p, by_id[p.pk])
         now = timezone.now()
         for p in rows:
@@ -282,8 +293,10 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
                 propagation_id__in=[pk for pk in ids if by_id[pk].status == status],
                 outcome=DeliveryAttempt.Outcome.IN_FLIGHT,
             ).update(outcome=DeliveryAttempt.Outcome.CONFIRMED, http_status=status, finished_at=now)
-        held = [p.holding_id for p in rows if p.state == Propagation.State.HELD]
-        gone = [p.holding_id for p in rows if p.state != Propagation.State.HELD]
+        # A restriction was recorded on the holding when it was asked for: its confirmation changes no holding.
+        deleting = [p for p in rows if p.deletion_request.action == DeletionRequest.Action.DELETE]
+        held = [p.holding_id for p in deleting if p.state == Propagation.State.HELD]
+        gone = [p.holding_id for p in deleting if p.state != Propagation.State.HELD]
         Holding.objects.filter(pk__in=gone).update(status=Holding.Status.DELETED, deleted_at=now)
         Holding.objects.filter(pk__in=held).update(status=Holding.Status.RETAINED)
         ProcessingSystem.objects.filter(pk__in={p.system_id for p in rows}).update(last_success_at=now)

@@ -10,7 +10,8 @@ confirms it (dataops/README.md draws it):
     pending, sent, awaiting ──refused for good, retries spent, past its deadline──► escalated
     escalated ──confirmed (delivery goes on meanwhile)──► deleted | not_found | held
 
-The three outcomes are terminal: a terminal propagation never changes again.
+A restriction (or its lifting) travels the same way and ends as applied or not_found.
+The four outcomes are terminal: a terminal propagation never changes again.
 "Escalated" is open: a person (the DPO) has been told, and delivery goes on.
 Staying in the same state (another attempt, a reminder) is always allowed.
 """
@@ -36,10 +37,11 @@ class State(models.TextChoices):
     DELETED = "deleted", gettext_lazy("deleted")
     NOT_FOUND = "not_found", gettext_lazy("not found: nothing to delete")
     HELD = "held", gettext_lazy("held, with a reason")  # kept for a legal reason, processing stopped (PIPL Art 47)
+    APPLIED = "applied", gettext_lazy("done by the system")  # a restriction applied, or lifted
     ESCALATED = "escalated", gettext_lazy("escalated to a person")  # failed for good, or late; still open
 
 
-TERMINAL: tuple[str, ...] = (State.DELETED, State.NOT_FOUND, State.HELD)
+TERMINAL: tuple[str, ...] = (State.DELETED, State.NOT_FOUND, State.HELD, State.APPLIED)
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     State.PENDING: frozenset({State.SENT, State.AWAITING, State.ESCALATED, *TERMINAL}),
@@ -49,7 +51,33 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     State.DELETED: frozenset(),
     State.NOT_FOUND: frozenset(),
     State.HELD: frozenset(),
+    State.APPLIED: frozenset(),
 }
+
+
+class Action(models.TextChoices):
+    """What an instruction asks the system to do (`DeletionRequest.Action`)."""
+
+    DELETE = "delete", gettext_lazy("delete")
+    RESTRICT = "restrict", gettext_lazy("restrict processing")  # PIPL Art 44: keep the data, process no one
+    LIFT_RESTRICTION = "lift_restriction", gettext_lazy("lift the restriction")
+
+
+# What a system may answer to each action (its wire status), and the outcome each answer records.
+ANSWERS: dict[str, dict[str, str]] = {
+    Action.DELETE: {"deleted": State.DELETED, "not_found": State.NOT_FOUND, "held": State.HELD},
+    Action.RESTRICT: {"restricted": State.APPLIED, "not_found": State.NOT_FOUND},
+    Action.LIFT_RESTRICTION: {"lifted": State.APPLIED, "not_found": State.NOT_FOUND},
+}
+# Every status a system may answer with, any action: "accepted" promises a callback.
+WIRE_STATUSES: tuple[str, ...] = (*sorted({status for answers in ANSWERS.values() for status in answers}), "accepted")
+
+
+def outcome_for(action: str, status: str) -> str | None:
+    """The outcome a system's answer records for an instruction of this action; None when it does not fit
+    ("deleted" to a restriction, "done", or "accepted", which is no outcome)."""
+    return ANSWERS.get(action, {}).get(status)
+
 
 # Open: still to be confirmed, so delivered, retried and watched by the sweeper.
 OPEN: tuple[str, ...] = tuple(state for state, moves in TRANSITIONS.items() if moves)

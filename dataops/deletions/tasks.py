@@ -91,7 +91,7 @@ def notify_escalation_task(propagation_id: int) -> None:
 
 @shared_task(name="deletions.notify_completed", queue_kind="delivery", time_limit=300, soft_time_limit=280)
 def notify_deletions_completed_task(deletion_ids: list[int]) -> None:
-    for deletion in DeletionRequest.objects.filter(pk__in=deletion_ids).select_related("subject"):
+    for deletion in DeletionRequest.objects.filter(pk__in=deletion_ids).select_related("subject", "request"):
         deletion_completed_send(deletion)
 
 

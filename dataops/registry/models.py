@@ -317,6 +317,14 @@ class ProcessingSystem(models.Model):
         default=False,
         help_text=_("Allows a webhook on a loopback or private address (the simulator, an on-premises service)."),
     )
+    receives_restrictions = models.BooleanField(
+        _("receives restriction instructions"),
+        default=True,
+        help_text=_(
+            "The system carries out restrict and lift_restriction instructions (docs/integration.md). Off: it "
+            "learns of a restriction only from the consent check, which answers no at once."
+        ),
+    )
     deletion_working_days = models.PositiveSmallIntegerField(
         _("agreed time to delete (working days)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
     )

@@ -137,7 +137,8 @@ class FaceRightsCollector(Collector):
         yield requests
 
         deletions = GaugeMetricFamily("facerights_deletion_requests", "Deletion requests by state.", labels=["state"])
-        for row in DeletionRequest.objects.values("state").annotate(n=Count("pk")).order_by():
+        deleting = DeletionRequest.objects.filter(action=DeletionRequest.Action.DELETE)
+        for row in deleting.values("state").annotate(n=Count("pk")).order_by():
             deletions.add_metric([row["state"]], row["n"])
         yield deletions
 

@@ -39,7 +39,9 @@ def test_a_restriction_stops_processing_in_the_named_system_at_once(client, two)
     assert _check(first) == (False, "restricted")
     assert _check(second) == (True, "consent_active")  # only the system named
     request = Request.objects.get(type="restriction")
-    assert request.state == "completed"  # it acted; nothing waits
+    # It acted at once; the named system alone is sent the instruction, and the request waits for its answer.
+    assert list(request.deletion_requests.values_list("propagations__system", flat=True)) == [first.system.pk]
+    assert request.state == "received"
 
 
 def test_lifting_the_restriction_is_a_request_too_and_processing_may_resume(client, subject, two):

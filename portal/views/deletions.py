@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -80,7 +81,9 @@ def dashboard(request, ward_uuid=None):
             "summary": {
                 "systems": len({h.system_id for h in live}),
                 "places": len({h.system.site_id or f"entity:{h.system.entity_id}" for h in live}),
-                "deleting": subject.deletion_requests.filter(state=DeletionRequest.State.OPEN).count(),
+                "deleting": subject.deletion_requests.filter(
+                    state=DeletionRequest.State.OPEN, action=DeletionRequest.Action.DELETE
+                ).count(),
             },
             "subject": subject,
             "ward": ward_uuid is not None,
@@ -88,7 +91,9 @@ def dashboard(request, ward_uuid=None):
             "ward_name": subject_name(subject) if ward_uuid is not None else "",
             "wards": [(child, subject_name(child)) for child in wards_of(subject)] if ward_uuid is None else [],
             "holdings": holdings,
-            "deletions": list(subject.deletion_requests.order_by("-created_at")[:20]),
+            "deletions": list(
+                subject.deletion_requests.filter(action=DeletionRequest.Action.DELETE).order_by("-created_at")[:20]
+            ),
             "open_requests": list(subject.requests.filter(state__in=Request.OPEN_STATES).order_by("due_on")[:20]),
             "security_notices": len(notices_for(subject)) if ward_uuid is None else 0,
         },
@@ -183,19 +188,31 @@ def _waiting_text(propagation) -> str:
     }
 
 
+# A restriction's outcomes in the person's words (a deletion's are the states' own labels).
+RESTRICTION_OUTCOMES: dict[tuple[str, str], object] = {
+    (DeletionRequest.Action.RESTRICT, "applied"): gettext_lazy("restricted: kept, and no one is processed with it"),
+    (DeletionRequest.Action.LIFT_RESTRICTION, "applied"): gettext_lazy("restriction lifted"),
+    (DeletionRequest.Action.RESTRICT, "not_found"): gettext_lazy("not found: the system held nothing under your key"),
+    (DeletionRequest.Action.LIFT_RESTRICTION, "not_found"): gettext_lazy("not found: the system held nothing under your key"),
+}
+
+
 def _status(deletion: DeletionRequest) -> dict:
     rows = deletion.propagations.select_related("system__site").order_by("system__name_zh", "pk")
     chinese = translation_is_chinese()
     return {
         "reference": deletion.reference,
+        "action": deletion.action,
         "state": deletion.state,
         "state_label": deletion.get_state_display(),
-        "completed": deletion.state == DeletionRequest.State.COMPLETED,
+        # A deletion certificate proves a deletion: a restriction has none.
+        "completed": deletion.state == DeletionRequest.State.COMPLETED
+        and deletion.action == DeletionRequest.Action.DELETE,
         "systems": [
             {
                 "system": (p.system.name_zh if chinese else (p.system.name_en or p.system.name_zh)),
                 "state": p.state,
-                "state_label": p.get_state_display(),
+                "state_label": str(RESTRICTION_OUTCOMES.get((deletion.action, p.state), p.get_state_display())),
                 "overdue": p.escalated_at is not None and not p.is_terminal,
                 "waiting": _waiting_text(p),
                 "deadline": date_text(p.deadline),
@@ -227,7 +244,7 @@ def deletion_status_json(request, reference: str):
 @login_required
 def deletion_certificate(request, reference: str):
     deletion = _own_deletion(request, reference)
-    if deletion.state != DeletionRequest.State.COMPLETED:
+    if deletion.state != DeletionRequest.State.COMPLETED or deletion.action != DeletionRequest.Action.DELETE:
         raise Http404
     pdf = certificate_pdf(deletion, language=request.LANGUAGE_CODE)
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -249,17 +266,23 @@ def vendor_confirm(request, token: str):
     except LinkError as exc:
         return _link_error(request, exc)
     contract_ended = certificate_required(propagation)  # the contract, or face recognition, has ended
-    form = VendorConfirmationForm(request.POST or None, request.FILES or None, contract_ended=contract_ended)
+    action = propagation.deletion_request.action
+    form = VendorConfirmationForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        contract_ended=contract_ended,
+        action=action,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             confirm_by_link(
                 token=token,
                 outcome=data["outcome"],
-                reason=data["reason"],
+                reason=data.get("reason", ""),
                 performed_by=data["performed_by"],
                 performed_at=data["performed_at"],
-                certificate=data["certificate"],
+                certificate=data.get("certificate"),
             )
         except LinkError as exc:
             return _link_error(request, exc)
@@ -270,7 +293,7 @@ def vendor_confirm(request, token: str):
     return render(
         request,
         "portal/vendor_confirm.html",
-        {"form": form, "propagation": propagation, "contract_ended": contract_ended},
+        {"form": form, "propagation": propagation, "contract_ended": contract_ended, "action": action},
     )
 
 

@@ -1,4 +1,4 @@
-// Refresh a deletion's status every three seconds until it completes. No inline script (CSP).
+// Refresh a deletion's (or a restriction's) status every three seconds until it completes. No inline script (CSP).
 (function () {
   "use strict";
   var state = document.getElementById("deletion-state");
@@ -24,7 +24,7 @@
       body.appendChild(tr);
     });
     if (data.completed && certificate) { certificate.hidden = false; }
-    return data.completed;
+    return data.state === "completed";
   }
 
   function poll() {

@@ -8,10 +8,12 @@ from typing import Any, ClassVar
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ...registry.models import ProcessingSystem
 from ..models import Propagation
 from ..propagations import Confirmation, PropagationError, propagations_confirm
+from ..states import ANSWERS, Action, outcome_for
 
 CONTACT_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -61,20 +63,36 @@ class Channel:
         becomes part of each confirmation's evidence. Raises UnknownInstruction or
         PropagationError when strict and an answer is not usable; nothing is then recorded.
         """
-        ids = dict(
-            Propagation.objects.filter(
+        known = {
+            key: (pk, action)
+            for key, pk, action in Propagation.objects.filter(
                 system=system, idempotency_key__in=[a.instruction_id for a in answers]
-            ).values_list("idempotency_key", "pk")
-        )
+            ).values_list("idempotency_key", "pk", "deletion_request__action")
+        }
+        ids = {key: pk for key, (pk, _action) in known.items()}
         if not self.lenient and len(ids) != len({a.instruction_id for a in answers}):
             raise UnknownInstruction
         confirmations = []
         for answer in answers:
             if answer.instruction_id not in ids:
                 continue
+            action = known[answer.instruction_id][1]
+            outcome = outcome_for(action, answer.status)
+            if outcome is None:
+                if not self.lenient:
+                    raise PropagationError(
+                        _("%(status)s does not answer an instruction to %(action)s: use %(allowed)s.")
+                        % {
+                            "status": answer.status,
+                            "action": Action(action).label,
+                            "allowed": ", ".join(ANSWERS[action]),
+                        },
+                        code="outcome",
+                    )
+                continue  # answered below with its state unchanged
             confirmation = Confirmation(
                 propagation_id=ids[answer.instruction_id],
-                outcome=answer.status,
+                outcome=outcome,
                 reason=answer.reason,
                 evidence={**via, self.evidence_key: answer.evidence}
                 if self.evidence_key

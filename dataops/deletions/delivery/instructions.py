@@ -1,10 +1,10 @@
-"""A deletion instruction as every channel sends it: thin, never a name, phone, image or template.
+"""An instruction as every channel sends it: thin, never a name, phone, image or template.
 
 {"id": <idempotency key: the same on every retry and replay>,
  "cursor": <position in the pull feed; pull devices only>,
  "request": <the deletion's reference>,
  "subject_key": <the system's own key for the person>,
- "action": "delete",
+ "action": "delete" | "restrict" | "lift_restriction",
  "deadline": "YYYY-MM-DD"}
 """
 
@@ -19,7 +19,7 @@ def instruction(propagation: Propagation) -> dict[str, str | int]:
         "id": propagation.idempotency_key,
         "request": propagation.deletion_request.reference,
         "subject_key": propagation.subject_key,
-        "action": "delete",
+        "action": propagation.deletion_request.action,
         "deadline": propagation.deadline.isoformat(),
     }
     if propagation.feed_seq is not None:

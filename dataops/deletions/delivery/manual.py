@@ -29,7 +29,7 @@ from ...registry.models import ProcessingSystem
 from ..models import Propagation, VendorDigest
 from ..opening import trace_ids
 from ..propagations import certificate_required, propagation_mark_sent
-from ..states import TERMINAL
+from ..states import TERMINAL, Action
 from .base import Answer, Channel
 
 logger = logging.getLogger(__name__)
@@ -62,9 +62,11 @@ class ManualChannel(Channel):
     evidence_key = None  # the confirmation form is ours: its fields are the evidence
 
     def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:
-        if _digest_mode(system):
-            _digest_deliver(system, batch)
-            return
+        # A restriction, or its lifting, is never one line of a deletion digest: it asks for something else.
+        deleting = [p for p in batch if p.deletion_request.action == Action.DELETE]
+        if deleting and _digest_mode(system):
+            _digest_deliver(system, deleting)
+            batch = [p for p in batch if p.deletion_request.action != Action.DELETE]
         for propagation in batch:
             _email_vendor(system, propagation)
 
@@ -77,7 +79,12 @@ DIGEST_SALT = "facerights.vendor-digest"
 def _digest_mode(system: ProcessingSystem) -> bool:
     if VendorDigest.objects.filter(system=system, closed_at__isnull=True).exists():
         return True  # a digest is open: what comes due joins it
-    return Propagation.objects.filter(system=system).exclude(state__in=TERMINAL).count() > DIGEST_FROM
+    return (
+        Propagation.objects.filter(system=system, deletion_request__action=Action.DELETE)
+        .exclude(state__in=TERMINAL)
+        .count()
+        > DIGEST_FROM
+    )
 
 
 def _digest_deliver(system: ProcessingSystem, batch: list[Propagation]) -> None:
@@ -113,7 +120,9 @@ def digest_open(digest: VendorDigest) -> QuerySet[Propagation]:
 def _email_digest(system: ProcessingSystem, digest: VendorDigest, token: str) -> None:
     waiting = digest_open(digest)
     # Everything waiting for this vendor, not only what joined the digest so far: the rest joins it in turn.
-    open_for_system = Propagation.objects.filter(system=system).exclude(state__in=TERMINAL)
+    open_for_system = Propagation.objects.filter(system=system, deletion_request__action=Action.DELETE).exclude(
+        state__in=TERMINAL
+    )
     count = open_for_system.count()
     earliest = open_for_system.order_by("deadline").values_list("deadline", flat=True).first()
     link = f"{settings.FACERIGHTS_BASE_URL}/vendor/digests/{token}/"
@@ -202,6 +211,54 @@ def confirm_digest(
 
 def _email_vendor(system: ProcessingSystem, propagation: Propagation) -> None:
     link = confirmation_link(propagation)
+    action = propagation.deletion_request.action
+    if action != Action.DELETE:
+        _email_vendor_restriction(system, propagation, link)
+    else:
+        _email_vendor_deletion(system, propagation, link)
+    logger.info(
+        "instruction to the vendor of system %s sent by email",
+        system.pk,
+        extra={
+            "system": system.pk,
+            "deletions": [propagation.deletion_request.reference],
+            "request_ids": trace_ids([propagation.deletion_request]),
+        },
+    )
+    propagation_mark_sent(
+        actor="task:manual",
+        propagation=propagation,
+        next_attempt_at=timezone.now() + dt.timedelta(hours=system.reminder_hours),
+    )
+
+
+def _email_vendor_restriction(system: ProcessingSystem, propagation: Propagation, link: str) -> None:
+    lift = propagation.deletion_request.action == Action.LIFT_RESTRICTION
+    values = {"key": propagation.subject_key, "deadline": date_text(propagation.deadline, "zh"), "link": link}
+    with translation.override("zh-hans"):
+        if lift:
+            body = _(
+                "The person held under the key %(key)s lifted their restriction: their facial data may be used "
+                "again, only while the consent check says yes. Please confirm by %(deadline)s at:\n%(link)s\n"
+                "The link works once and expires in 14 days."
+            )
+            title = _("Restriction lifted %(ref)s for %(system)s")
+        else:
+            body = _(
+                "The person held under the key %(key)s restricted the processing of their facial data "
+                "(PIPL Art 44): keep it, delete nothing, and process no one with it until a lifting instruction "
+                "comes. Please confirm by %(deadline)s at:\n%(link)s\nThe link works once and expires in 14 days."
+            )
+            title = _("Restriction instruction %(ref)s for %(system)s")
+        send_mail(
+            title % {"ref": propagation.deletion_request.reference, "system": system.name_zh},
+            body % values,
+            None,
+            [system.contact_email],
+        )
+
+
+def _email_vendor_deletion(system: ProcessingSystem, propagation: Propagation, link: str) -> None:
     with translation.override("zh-hans"):
         body = _(
             "Please delete the facial data held under the key %(key)s by %(deadline)s, then confirm at:\n%(link)s\n"
@@ -219,20 +276,6 @@ def _email_vendor(system: ProcessingSystem, propagation: Propagation) -> None:
             None,
             [system.contact_email],
         )
-    logger.info(
-        "instruction to the vendor of system %s sent by email",
-        system.pk,
-        extra={
-            "system": system.pk,
-            "deletions": [propagation.deletion_request.reference],
-            "request_ids": trace_ids([propagation.deletion_request]),
-        },
-    )
-    propagation_mark_sent(
-        actor="task:manual",
-        propagation=propagation,
-        next_attempt_at=timezone.now() + dt.timedelta(hours=system.reminder_hours),
-    )
 
 
 def propagation_for_link(token: str) -> tuple[Propagation, str]:

@@ -4,12 +4,15 @@ Body (thin: never a name, phone, image or template):
 
     {"type": "deletion",
      "instructions": [{"id": <idempotency key>, "request": <reference>,
-                       "subject_key": <the system's key>, "action": "delete",
+                       "subject_key": <the system's key>,
+                       "action": "delete" | "restrict" | "lift_restriction",
                        "deadline": "YYYY-MM-DD"}, ...]}
 
 A 2xx answer confirms per instruction:
 
-    {"results": [{"id": ..., "status": "deleted" | "not_found" | "held" | "accepted",
+    {"results": [{"id": ..., "status": "deleted" | "not_found" | "held" | "accepted"
+                                       (a restriction: "restricted" | "not_found" | "accepted";
+                                        its lifting: "lifted" | "not_found" | "accepted"),
                   "reason": "...", "evidence": {...}}]}
 
 "accepted" (or no result for an instruction) means a signed callback will
@@ -42,6 +45,7 @@ from ..propagations import (
     propagation_retry_later,
     propagations_recovered,
 )
+from ..states import ANSWERS
 from . import http
 from .base import Answer, Channel
 from .instructions import instruction
@@ -162,14 +166,16 @@ class PushChannel(Channel):
             propagations_recovered(system=system)
         for p in waiting:
             answered = str((results.get(p.idempotency_key) or {}).get("status") or "")
-            if answered and answered not in KNOWN_STATUSES:
-                # A status the guide does not define ("done", say) is not a confirmation, and not
-                # silence either: the DPO sees it on the instruction, and it is sent again later.
+            if answered and answered not in (*ANSWERS[p.deletion_request.action], "accepted"):
+                # A status the guide does not define ("done", say), or one that answers another action
+                # ("deleted" to a restriction), is not a confirmation, and not silence either: the DPO
+                # sees it on the instruction, and it is sent again later.
                 propagation_retry_later(
                     actor=ACTOR,
                     propagation=p,
-                    error=f"the system answered an unknown status {answered[:40]!r}: use deleted, not_found, "
-                    "held or accepted",
+                    error=f"the system answered an unknown status {answered[:40]!r}: use "
+                    + ", ".join(ANSWERS[p.deletion_request.action])
+                    + " or accepted",
                     status=status,
                 )
                 continue
@@ -220,9 +226,6 @@ def _checked(evidence: object) -> dict[str, Any]:
         return evidence_check(evidence)
     except ValidationError as exc:
         return {"not_kept": exc.code}
-
-
-KNOWN_STATUSES = ("deleted", "not_found", "held", "accepted")
 
 
 def _results(body: bytes) -> dict[str, dict[str, Any]]:

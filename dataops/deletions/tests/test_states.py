@@ -30,7 +30,7 @@ State = states.State
 
 
 def test_the_terminal_states_go_nowhere_and_every_other_state_is_open():
-    assert set(states.TERMINAL) == {State.DELETED, State.NOT_FOUND, State.HELD}
+    assert set(states.TERMINAL) == {State.DELETED, State.NOT_FOUND, State.HELD, State.APPLIED}
     assert all(not states.TRANSITIONS[s] for s in states.TERMINAL)
     assert set(states.OPEN) == set(State.values) - set(states.TERMINAL)
     assert set(states.TRANSITIONS) == set(State.values)  # every state has a row

@@ -378,7 +378,8 @@ class HoldingRecorded(Schema):
 class BatchItem(Schema):
     subject_key: str
     ok: bool
-    error: str = ""
+    error: str = Field("", description="Why the report was refused, in words (the request's Accept-Language).")
+    code: str = Field("", description="Why the report was refused, as a code a program can act on.")
 
 
 class ConsentQuestion(Strict):
@@ -575,7 +576,9 @@ def holdings_batch(request, body: HoldingBatch):
             _report(request.auth, report)
             items.append({"subject_key": report.subject_key, "ok": True})
         except ValidationError as exc:
-            items.append({"subject_key": report.subject_key, "ok": False, "error": _message(exc)})
+            items.append(
+                {"subject_key": report.subject_key, "ok": False, "error": _message(exc), "code": exc.code or "invalid"}
+            )
     return Status(200, items)
 
 

@@ -45,6 +45,7 @@ class PushSystem:
         self.delay = delay  # seconds to wait before answering (a slow system)
         self.requests_seen = threading.Event()
         self.rejected_signatures = 0
+        self.deliveries: list[tuple[str, int]] = []  # (webhook-id, instructions) of each signed delivery
         self._server: ThreadingHTTPServer | None = None
         self._rng = random.Random()
 
@@ -96,6 +97,7 @@ class PushSystem:
             instructions = json.loads(body)["instructions"]
         except (ValueError, KeyError, TypeError):
             return 400, {"error": "malformed body"}
+        self.deliveries.append((headers.get("webhook-id", ""), len(instructions)))
         if self.mode == "callback":
             threading.Thread(target=self._confirm_later, args=(instructions,), daemon=True).start()
             return 202, {"results": [{"id": i["id"], "status": "accepted"} for i in instructions]}

@@ -117,6 +117,11 @@ class Propagation(models.Model):
     evidence = models.JSONField(_("evidence"), null=True, blank=True)
     evidence_sha256 = models.CharField(_("evidence fingerprint"), max_length=64, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    # When the person was told this instruction is late (past its deadline): once, never for a
+    # technical failure the DPO is still within time to fix.
+    late_told_at = models.DateTimeField(_("person told it is late"), null=True, blank=True, editable=False)
+    # The system's Retry-After: no attempt before this, even when its other answers bring the queue forward.
+    retry_not_before = models.DateTimeField(_("not to be sent before"), null=True, blank=True, editable=False)
     manual_nonce = models.CharField(max_length=32, blank=True)
     digest = models.ForeignKey(
         "VendorDigest", on_delete=models.SET_NULL, null=True, blank=True, related_name="propagations", editable=False

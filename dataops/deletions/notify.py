@@ -30,33 +30,45 @@ def _sms(deletion, status: str) -> tuple[str, dict[str, str]]:
     }
 
 
-def escalation_send(propagation) -> None:
+def escalation_send(propagation, *, dpo: bool = True, subject: bool = True) -> None:
+    """Tell the DPO an instruction needs a person (failed, or late); tell the person only when it is late."""
     deletion = propagation.deletion_request
     entity = propagation.system.entity
     with translation.override("zh-hans"):
-        send_mail(
-            _("Deletion %(ref)s escalated: %(system)s")
-            % {"ref": deletion.reference, "system": propagation.system.name_zh},
-            _(
-                "The deletion %(ref)s has not been confirmed by %(system)s (%(reason)s). "
-                "Deadline: %(deadline)s. Open the request queue in the admin to act on it."
+        if dpo:
+            _escalation_dpo_send(propagation, entity.dpo_email)
+        if subject:
+            subject_tell(
+                deletion.subject,
+                subject_line=(
+                    _("Your deletion %(ref)s is delayed")
+                    if deletion.action == deletion.Action.DELETE
+                    else _("The restriction you asked for (%(ref)s) is delayed")
+                )
+                % {"ref": deletion.reference},
+                body=_("One system has not confirmed yet; our data-protection officer is following it up: %(url)s")
+                % {"url": _status_url(deletion)},
+                sms=_sms(deletion, "尚有系统未确认，负责人正在跟进"),
             )
-            % {
-                "ref": deletion.reference,
-                "system": propagation.system.name_zh,
-                "reason": propagation.last_error or _("past its deadline"),
-                "deadline": date_text(propagation.deadline, "zh"),
-            },
-            None,
-            [entity.dpo_email],
+
+
+def _escalation_dpo_send(propagation, dpo_email: str) -> None:
+    deletion = propagation.deletion_request
+    send_mail(
+        _("Deletion %(ref)s escalated: %(system)s") % {"ref": deletion.reference, "system": propagation.system.name_zh},
+        _(
+            "The deletion %(ref)s has not been confirmed by %(system)s (%(reason)s). "
+            "Deadline: %(deadline)s. Open the request queue in the admin to act on it."
         )
-        subject_tell(
-            deletion.subject,
-            subject_line=_("Your deletion %(ref)s is delayed") % {"ref": deletion.reference},
-            body=_("One system has not confirmed yet; our data-protection officer is following it up: %(url)s")
-            % {"url": _status_url(deletion)},
-            sms=_sms(deletion, "尚有系统未确认，负责人正在跟进"),
-        )
+        % {
+            "ref": deletion.reference,
+            "system": propagation.system.name_zh,
+            "reason": propagation.last_error or _("past its deadline"),
+            "deadline": date_text(propagation.deadline, "zh"),
+        },
+        None,
+        [dpo_email],
+    )
 
 
 def deletion_completed_send(deletion) -> None:

@@ -329,13 +329,15 @@ def propagation_retry_later(
             return _fail(actor, p, error, permanent=False)
         base = dt.timedelta(seconds=settings.FACERIGHTS_RETRY_BASE_SECONDS)
         delay = min(base * 2 ** max(p.attempts - 1, 0), RETRY_CAP) * random.uniform(0.8, 1.2)  # noqa: S311
+        p.retry_not_before = None
         if retry_after:
             delay = max(delay, min(dt.timedelta(seconds=retry_after), RETRY_AFTER_CAP))
+            p.retry_not_before = now + min(dt.timedelta(seconds=retry_after), RETRY_AFTER_CAP)
         p.state = _move(p, Propagation.State.PENDING)
         p.last_error = error[:255]
         p.claimed_until = None
         p.next_attempt_at = now + delay
-        p.save(update_fields=["state", "last_error", "claimed_until", "next_attempt_at"])
+        p.save(update_fields=["state", "last_error", "claimed_until", "next_attempt_at", "retry_not_before"])
     return p
 
 
@@ -343,8 +345,8 @@ def propagations_recovered(*, system: ProcessingSystem) -> int:
     """A system answers again: whatever waits in backoff for it is due now, not hours later.
 
     Backoff spares a system that is down; once it confirms a delivery, making the
-    rest wait out their doubled delays only makes deletions late. Returns how
-    many were brought forward.
+    rest wait out their doubled delays only makes deletions late. A wait the system
+    asked for itself (Retry-After) is kept. Returns how many were brought forward.
     """
     now = timezone.now()
     moved = (
@@ -354,6 +356,7 @@ def propagations_recovered(*, system: ProcessingSystem) -> int:
             next_attempt_at__gt=now,
         )
         .exclude(last_error="")
+        .exclude(retry_not_before__gt=now)
         .filter(states.unclaimed(now))
         .update(next_attempt_at=now)
     )
@@ -386,24 +389,34 @@ def _fail(actor: str, p: Propagation, error: str, *, permanent: bool) -> Propaga
 
 
 def propagation_escalate(*, actor: str, propagation: Propagation, reason: str) -> Propagation:
-    """Hand a propagation to a person (failed, or past its deadline); the DPO and the subject are told."""
+    """Hand a propagation to a person (failed, or past its deadline).
+
+    The DPO is told when it is first escalated. The person is told only when it is late
+    (`past_deadline`), once: a failure the DPO may still fix in time is not a delay yet.
+    """
     with transaction.atomic():
         return _escalate(actor, _locked(propagation), reason=reason)
 
 
 def _escalate(actor: str, p: Propagation, *, reason: str) -> Propagation:
-    if p.is_terminal or p.state == Propagation.State.ESCALATED:
+    if p.is_terminal:
         return p
-    states.check(p.state, Propagation.State.ESCALATED)
-    first = p.escalated_at is None
-    p.state = Propagation.State.ESCALATED
-    p.escalated_at = p.escalated_at or timezone.now()
-    p.save(update_fields=["state", "escalated_at"])
-    if first:  # people are told once; a later failure only keeps it in their queue
+    late = reason == "past_deadline" and p.late_told_at is None
+    if p.state == Propagation.State.ESCALATED and not late:
+        return p  # a later failure only keeps it in the DPO's queue
+    tell_dpo = p.escalated_at is None
+    if p.state != Propagation.State.ESCALATED:
+        states.check(p.state, Propagation.State.ESCALATED)
+        p.state = Propagation.State.ESCALATED
+        p.escalated_at = p.escalated_at or timezone.now()
+    if late:
+        p.late_told_at = timezone.now()
+    p.save(update_fields=["state", "escalated_at", "late_told_at"])
+    if tell_dpo or late:  # each is told once
         audit_record(
             actor=actor, action="propagation.escalated", target=p, data={"system": p.system_id, "reason": reason}
         )
-        enqueue_on_commit("deletions.notify_escalation", p.pk)
+        enqueue_on_commit("deletions.notify_escalation", p.pk, tell_dpo, late)
     return p
 
 

@@ -61,7 +61,7 @@ def propagations_sweep() -> dict:
     for system_id in system_ids:
         enqueue("deletions.dispatch", system_id)
     overdue = list(
-        Propagation.objects.filter(escalated_at__isnull=True, deadline__lt=timezone.localdate(now))
+        Propagation.objects.filter(late_told_at__isnull=True, deadline__lt=timezone.localdate(now))
         .exclude(state__in=states.TERMINAL)
         .values_list("pk", flat=True)[:1000]
     )
@@ -82,11 +82,11 @@ def feed_retention_task() -> None:
 
 
 @shared_task(name="deletions.notify_escalation", queue_kind="delivery", time_limit=60, soft_time_limit=50)
-def notify_escalation_task(propagation_id: int) -> None:
+def notify_escalation_task(propagation_id: int, dpo: bool = True, subject: bool = True) -> None:
     propagation = Propagation.objects.select_related("deletion_request__subject", "system__entity").get(
         pk=propagation_id
     )
-    escalation_send(propagation)
+    escalation_send(propagation, dpo=dpo, subject=subject)
 
 
 @shared_task(name="deletions.notify_completed", queue_kind="delivery", time_limit=300, soft_time_limit=280)

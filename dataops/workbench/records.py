@@ -99,9 +99,11 @@ def _rows(export: EvidenceExport):
                 *channel(c.channel),
             ]
     elif export.kind == EvidenceExport.Kind.PROPAGATIONS:
+        action_h, action = _coded("action", "dataops.DeletionRequest.action")
         state_h, state = _coded("state", "dataops.Propagation.state")
         yield [
             "deletion",
+            *action_h,
             "system",
             *state_h,
             "attempts",
@@ -117,6 +119,7 @@ def _rows(export: EvidenceExport):
         for p in propagations.iterator(2000):
             yield [
                 p.deletion_request.reference,
+                *action(p.deletion_request.action),
                 p.system_id,
                 *state(p.state),
                 p.attempts,

@@ -6,9 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -193,7 +192,9 @@ RESTRICTION_OUTCOMES: dict[tuple[str, str], object] = {
     (DeletionRequest.Action.RESTRICT, "applied"): gettext_lazy("restricted: kept, and no one is processed with it"),
     (DeletionRequest.Action.LIFT_RESTRICTION, "applied"): gettext_lazy("restriction lifted"),
     (DeletionRequest.Action.RESTRICT, "not_found"): gettext_lazy("not found: the system held nothing under your key"),
-    (DeletionRequest.Action.LIFT_RESTRICTION, "not_found"): gettext_lazy("not found: the system held nothing under your key"),
+    (DeletionRequest.Action.LIFT_RESTRICTION, "not_found"): gettext_lazy(
+        "not found: the system held nothing under your key"
+    ),
 }
 
 

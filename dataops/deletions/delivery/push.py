@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -86,15 +87,24 @@ def message_id(batch: list[Propagation]) -> str:
 
 
 def _retry_after(headers: dict[str, str]) -> int | None:
-    value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
-    return int(value) if value.isdigit() else None
+    """Retry-After in seconds, given as seconds or as an HTTP date (RFC 9110); None when absent or unreadable."""
+    value = {k.lower(): v for k, v in headers.items()}.get("retry-after", "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0, int((when - timezone.now()).total_seconds()))
 
 
 class PushChannel(Channel):
     """Signed webhooks: a batch in one POST, outcomes in the answer or in a signed callback later."""
 
     mode = ProcessingSystem.Integration.PUSH
-    batch_size = 500
+    batch_size = 100  # docs/integration.md: "a delivery carries at most 100 instructions"
     lenient = True  # one unusable result in a batch answer must not lose the others
 
     def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:

@@ -1,6 +1,7 @@
 """The deletion ledger in the admin: deletions, propagations and attempts, connection tests, bulk jobs."""
 
 from django.contrib import admin, messages
+from django.db.models import F
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -131,7 +132,8 @@ class PropagationAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     list_select_related = ("deletion_request", "system")
     search_fields = ("=deletion_request__reference", "=idempotency_key")
     show_full_result_count = False
-    ordering = ("-escalated_at", "deadline")
+    # Escalated first, the latest on top; PostgreSQL sorts NULLs first in a descending order, so say where they go.
+    ordering = (F("escalated_at").desc(nulls_last=True), "deadline")
     exclude = ("manual_nonce", "claimed_until", "last_error")
     readonly_fields = ("problem",)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, F
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from facerights.liveness import heartbeats, queue_depths
 from facerights.workdays import year_is_covered
 
 from ..deletions import states
-from ..deletions.models import Propagation
+from ..deletions.models import DeletionRequest, Propagation
 from ..filings.models import ChangeReview, FilingObligation, PersonCount
 from ..filings.obligations import FILING_THRESHOLD
 from ..incidents.deadlines import clock_text
@@ -22,6 +22,8 @@ from ..requests.models import Request
 from .health import systems_health
 
 WIDTH, HEIGHT, PAD = 640, 220, 40
+# Line colours with at least 4.5:1 contrast on white, one per legal entity, named in the legend.
+PALETTE = ("#0b5394", "#38761d", "#b45f06", "#674ea7", "#a61c00", "#134f5c")
 
 
 def _line_chart(series: dict[str, list[tuple[dt.date, int]]], threshold: int) -> dict:
@@ -41,12 +43,66 @@ def _line_chart(series: dict[str, list[tuple[dt.date, int]]], threshold: int) ->
     lines = [
         {
             "name": name,
+            "colour": PALETTE[n % len(PALETTE)],
             "points": " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in points),
             "last": points[-1][1] if points else 0,
         }
-        for name, points in series.items()
+        for n, (name, points) in enumerate(series.items())
     ]
     return {"lines": lines, "threshold_y": f"{y(threshold):.1f}", "first": first, "last": last}
+
+
+def _bar_chart(points: list[tuple[dt.date, int]]) -> dict:
+    """Bars of counts over consecutive periods, scaled to the chart; each keeps its date and value for its title."""
+    top = max([value for _day, value in points] + [1])
+    slot = (WIDTH - 2 * PAD) / max(len(points), 1)
+    bars = []
+    for n, (day, value) in enumerate(points):
+        height = (HEIGHT - 2 * PAD) * value / top
+        bars.append(
+            {
+                "x": f"{PAD + n * slot + slot * 0.1:.1f}",
+                "y": f"{HEIGHT - PAD - height:.1f}",
+                "width": f"{slot * 0.8:.1f}",
+                "height": f"{height:.1f}",
+                "day": day,
+                "value": value,
+            }
+        )
+    return {"bars": bars, "top": top, "baseline": HEIGHT - PAD}
+
+
+def requests_per_week(today: dt.date, weeks: int = 12) -> list[tuple[dt.date, int]]:
+    """Requests received in each of the last `weeks` weeks (Monday to Sunday, Beijing time), empty weeks as 0."""
+    monday = today - dt.timedelta(days=today.weekday())
+    starts = [monday - dt.timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    counted = {
+        timezone.localdate(row["week"]) if isinstance(row["week"], dt.datetime) else row["week"]: row["n"]
+        for row in Request.objects.filter(received_at__date__gte=starts[0])
+        .annotate(week=TruncWeek("received_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    return [(start, counted.get(start, 0)) for start in starts]
+
+
+def deletions_completed_per_day(today: dt.date, days: int = 30) -> list[tuple[dt.date, int]]:
+    """Deletions every system confirmed, per day (Beijing time), connection tests left out, empty days as 0."""
+    first = today - dt.timedelta(days=days - 1)
+    counted = {
+        row["day"]: row["n"]
+        for row in DeletionRequest.objects.filter(
+            action=DeletionRequest.Action.DELETE,
+            completed_at__date__gte=first,
+            subject__is_synthetic=False,
+        )
+        .annotate(day=TruncDate("completed_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by()
+    }
+    return [(first + dt.timedelta(days=n), counted.get(first + dt.timedelta(days=n), 0)) for n in range(days)]
 
 
 def open_incidents(user, now: dt.datetime) -> list[dict]:
@@ -96,6 +152,8 @@ def dashboard_context(user) -> dict:
         "incidents": incidents,
         "threshold": FILING_THRESHOLD,
         "entity_chart": _line_chart(counts, FILING_THRESHOLD),
+        "requests_chart": _bar_chart(requests_per_week(today)),
+        "deletions_chart": _bar_chart(deletions_completed_per_day(today)),
         "entity_rows": [(name, points[-1] if points else None) for name, points in counts.items()],
         "weekly": list(weekly),
         "on_time": on_time,

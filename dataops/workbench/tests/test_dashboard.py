@@ -77,3 +77,46 @@ def test_the_dashboard_warns_when_next_year_has_no_holidays(dpo_client):
     next_year = timezone.localdate().year + 1
 
     assert (str(next_year) in page) == (not year_is_covered(next_year))
+
+
+def _between(page: str, start: str, end: str) -> str:
+    return page[page.index(start) : page.index(end)]
+
+
+def test_the_charts_draw_real_requests_and_deletions_with_a_legend(dpo_client, entity, system, subject, other_subject):
+    from dataops.deletions.intake import rights_request_submit
+    from dataops.deletions.propagations import propagation_confirm
+
+    factories.holding(subject, system)
+    person_counts_take()
+    for person in (subject, other_subject):
+        rights_request_submit(actor="t", subject=person, type="copy")
+    deletion = rights_request_submit(actor="t", subject=subject, type="deletion").deletion_requests.get()
+    propagation_confirm(actor="t", propagation=deletion.propagations.get(), outcome="deleted", evidence={"n": 1})
+    page = dpo_client.get(reverse("admin:index"), headers={"Accept-Language": "en"}).content.decode()
+    today = date_text(timezone.localdate(), "en")
+
+    persons = _between(page, 'id="chart-persons"', 'id="chart-requests"')
+    assert f"{entity.name_zh} (latest: 1)" in persons and "filing threshold 100000" in persons  # the legend
+    requests = _between(page, 'id="chart-requests"', 'id="chart-deletions"')
+    assert requests.count('class="bar"') == 12  # twelve weeks, empty ones too
+    monday = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+    assert f"<title>{date_text(monday, 'en')}: 3</title>" in requests  # two copies and a deletion this week
+    deletions = _between(page, 'id="chart-deletions"', 'id="table-weekly"')
+    assert deletions.count('class="bar"') == 30
+    assert f"<title>{today}: 1</title>" in deletions  # the connection test's synthetic deletion is not counted
+    weekly = _between(page, 'id="table-weekly"', 'id="table-health"')
+    assert "<td>a copy of my data</td>" in weekly and "<td>copy</td>" not in weekly  # labels, not codes
+
+
+def test_escalated_deletions_come_first_on_every_database(dpo_client, entity, system, subject, other_subject):
+    from dataops.deletions.opening import deletion_request_open
+    from dataops.deletions.propagations import propagation_escalate
+
+    factories.holding(subject, system)
+    factories.holding(other_subject, system)
+    calm = deletion_request_open(actor="t", subject=subject, trigger="subject_request")
+    late = deletion_request_open(actor="t", subject=other_subject, trigger="subject_request")
+    propagation_escalate(actor="t", propagation=late.propagations.get(), reason="past_deadline")
+    page = dpo_client.get(reverse("admin:dataops_propagation_changelist")).content.decode()
+    assert page.index(late.reference) < page.index(calm.reference)

@@ -23,7 +23,7 @@ from .bulk import bulk_or_inline
 from .connection_tests import connection_test_start
 from .contracts import processor_contract_end
 from .delivery.pull import reconcile_hold_decide
-from .errors import error_html
+from .errors import error_explained, error_html
 from .models import BulkJob, DeletionRequest, DeliveryAttempt, Propagation, ReconcileHold
 
 admin.site.unregister(ProcessingSystem)
@@ -41,10 +41,16 @@ class ProcessingSystemAdmin(RegistryProcessingSystemAdmin):
         test = obj.connection_tests.order_by("-started_at").first()
         if test is None:
             return "—"
-        return _("passed") if test.passed_at else _("waiting for the system")
+        if test.passed_at:
+            return _("passed")
+        failed = test.deletion_request.propagations.filter(state=Propagation.State.ESCALATED).first()
+        if failed is not None:
+            return _("failed: %(why)s") % {"why": error_explained(failed.last_error) or _("past its deadline")}
+        return _("waiting for the system")
 
     @admin.action(
-        description=_("Run a connection test (activates a draft system when it passes)"), permissions=["change"]
+        description=_("Run a connection test (a draft system is activated when it passes and nothing else is missing)"),
+        permissions=["change"],
     )
     def connection_test(self, request, queryset):
         actor = actor_for(request.user)
@@ -123,12 +129,36 @@ class DeliveryAttemptInline(admin.TabularInline):
         return False
 
 
+class ForWhomFilter(admin.SimpleListFilter):
+    """People's deletions by default; connection tests (synthetic) only when asked for, never in the real queue."""
+
+    title = _("for whom")
+    parameter_name = "for"
+
+    def lookups(self, request, model_admin):
+        return [("people", _("people's data")), ("tests", _("connection tests"))]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            selected = self.value() == value or (value == "people" and self.value() is None)
+            yield {
+                "selected": selected,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "tests":
+            return queryset.filter(deletion_request__subject__is_synthetic=True)
+        return queryset.for_people()
+
+
 @admin.register(Propagation)
 class PropagationAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     exact_search_fields = ("deletion_request__reference", "idempotency_key")
     paginator = EstimatedCountPaginator
     list_display = ("deletion_request", "system", "state", "attempts", "next_attempt_at", "deadline", "escalated_at")
-    list_filter = ("state", "system")
+    list_filter = (ForWhomFilter, "state", "system")
     list_select_related = ("deletion_request", "system")
     search_fields = ("=deletion_request__reference", "=idempotency_key")
     show_full_result_count = False

@@ -7,20 +7,22 @@ on the system (`connection_verified_at`), which its activation requires.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
+from functools import partial
 from typing import cast
 
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from consent.models import DataSubject
 from facerights import crypto
 from facerights.audit import audit_record
 
 from ..registry.models import Holding, ProcessingSystem
-from ..registry.services import system_activate, system_connection_verified
+from ..registry.services import system_activate, system_activation_problems, system_connection_verified
 from . import states
 from .models import ConnectionTest, DeletionRequest
 from .opening import deletion_request_open
@@ -67,6 +69,28 @@ def connection_tests_complete(*, actor: str, deletion_ids: list[int]) -> None:
         system_connection_verified(actor=actor, system=test.system, test_id=test.pk)
         test.system.refresh_from_db()
         if test.activate_on_pass and test.system.status == ProcessingSystem.Status.DRAFT:
-            # If another gate is still closed, the DPO sees why when activating by hand.
-            with contextlib.suppress(ValidationError):
+            try:
                 system_activate(actor=test.started_by, system=test.system)
+            except ValidationError as exc:  # another gate is still closed: the DPO is told which
+                audit_record(
+                    actor=actor,
+                    action="system.activation_refused",
+                    target=test.system,
+                    data={"test": test.pk, "problems": exc.messages},
+                )
+                transaction.on_commit(partial(_not_activated_send, test.system))
+
+
+def _not_activated_send(system: ProcessingSystem) -> None:
+    with translation.override("zh-hans"):
+        problems = system_activation_problems(system)  # in the DPO's language
+        send_mail(
+            _("Connection test of %(system)s passed; the system is not active yet") % {"system": system.name_zh},
+            _(
+                "The test deletion sent to %(system)s was confirmed, so the system can receive deletions. "
+                "It was not activated, because:\n%(problems)s\nComplete these, then activate it in the admin."
+            )
+            % {"system": system.name_zh, "problems": "\n".join(f"- {p}" for p in problems)},
+            None,
+            [system.entity.dpo_email],
+        )

@@ -83,6 +83,12 @@ def new_idempotency_key() -> str:
     return secrets.token_hex(16)
 
 
+class PropagationQuerySet(models.QuerySet):
+    def for_people(self) -> PropagationQuerySet:
+        """Instructions about people: connection tests (a synthetic subject) left out of queues and counts."""
+        return self.filter(deletion_request__subject__is_synthetic=False)
+
+
 class Propagation(models.Model):
     """One deletion instruction to one system, carried until the system confirms it.
 
@@ -129,6 +135,8 @@ class Propagation(models.Model):
     created_at = models.DateTimeField(_("created"))
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    objects = PropagationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("propagation")

@@ -34,6 +34,10 @@ def escalation_send(propagation, *, dpo: bool = True, subject: bool = True) -> N
     """Tell the DPO an instruction needs a person (failed, or late); tell the person only when it is late."""
     deletion = propagation.deletion_request
     entity = propagation.system.entity
+    if deletion.subject.is_synthetic:  # a connection test: no one's data, and said so
+        if dpo:
+            _test_failed_send(propagation, entity.dpo_email)
+        return
     with translation.override("zh-hans"):
         if dpo:
             _escalation_dpo_send(propagation, entity.dpo_email)
@@ -50,6 +54,24 @@ def escalation_send(propagation, *, dpo: bool = True, subject: bool = True) -> N
                 % {"url": _status_url(deletion)},
                 sms=_sms(deletion, "尚有系统未确认，负责人正在跟进"),
             )
+
+
+def _test_failed_send(propagation, dpo_email: str) -> None:
+    with translation.override("zh-hans"):
+        send_mail(
+            _("Connection test of %(system)s failed") % {"system": propagation.system.name_zh},
+            _(
+                "The test deletion sent to %(system)s was not confirmed (%(reason)s). This was a connection "
+                "test with a synthetic key: no person's data is involved, and no one else was told. Fix the "
+                "system's configuration, then run the test again from the processing system's page."
+            )
+            % {
+                "system": propagation.system.name_zh,
+                "reason": propagation.last_error or _("past its deadline"),
+            },
+            None,
+            [dpo_email],
+        )
 
 
 def _escalation_dpo_send(propagation, dpo_email: str) -> None:

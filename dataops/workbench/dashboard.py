@@ -165,10 +165,11 @@ def dashboard_context(user) -> dict:
             for label in ("healthy", "failing", "overdue", "reassessment", "not_connected", "paused")
         },
         "overdue_requests": Request.objects.filter(state__in=Request.OPEN_STATES, due_earliest__lt=today).count(),
-        "overdue_propagations": Propagation.objects.filter(deadline__lt=today)
+        "overdue_propagations": Propagation.objects.for_people()
+        .filter(deadline__lt=today)
         .exclude(state__in=states.TERMINAL)
         .count(),
-        "escalated": Propagation.objects.filter(state=Propagation.State.ESCALATED).count(),
+        "escalated": Propagation.objects.for_people().filter(state=Propagation.State.ESCALATED).count(),
         "obligations": FilingObligation.objects.filter(fulfilled_at=None)
         .select_related("entity")
         .order_by("due_earliest"),

@@ -79,7 +79,8 @@ def systems_health(*, days: int = 30, now: dt.datetime | None = None) -> list[He
         .values_list("propagation__system", "n")
     )
     overdue = dict(
-        Propagation.objects.filter(deadline__lt=today)
+        Propagation.objects.for_people()
+        .filter(deadline__lt=today)
         .exclude(state__in=states.TERMINAL)
         .values("system")
         .annotate(n=Count("pk"))

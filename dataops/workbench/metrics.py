@@ -155,7 +155,8 @@ class FaceRightsCollector(Collector):
             labels=["system"],
         )
         for row in (
-            Propagation.objects.filter(deadline__lt=today)
+            Propagation.objects.for_people()
+            .filter(deadline__lt=today)
             .exclude(state__in=Propagation.TERMINAL)
             .values("system")
             .annotate(n=Count("pk"))

@@ -1,13 +1,17 @@
 """The registry in the admin: entities, sites, systems, assessments, holdings."""
 
 import datetime as dt
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from facerights.admin import (
@@ -23,7 +27,7 @@ from facerights.present import actor_text
 from facerights.services import record_save
 from facerights.uploads import read_upload
 
-from .credentials import credential_issue, credentials_revoke
+from .credentials import credential_issue, credential_needed, credentials_revoke
 from .holdings import CHECK_REASONS
 from .identity import id_number_check
 from .models import (
@@ -49,6 +53,7 @@ from .services import (
     legal_rep_id_record,
     signage_evidence_add,
     system_activate,
+    system_activation_checklist,
     system_deliveries_pause,
     system_enrolments_pause,
     system_retire,
@@ -56,6 +61,7 @@ from .services import (
     system_suspend,
 )
 from .transfers import system_transfer
+from .validators import webhook_internal_address
 
 
 class SystemTransferForm(forms.Form):
@@ -205,7 +211,26 @@ class ProcessingSystemForm(forms.ModelForm):
 
     class Meta:
         model = ProcessingSystem
-        fields = ("alternatives",)  # the admin adds the rest
+        fields = "__all__"  # noqa: DJ007 (the admin's fields decide; a narrower list here would hide them all)
+
+    def clean(self):
+        data = super().clean()
+        url = data.get("webhook_url")
+        if url and not data.get("is_internal") and (address := webhook_internal_address(url)):
+            # Flagged now, not when the first deletion is refused: deliveries never go to such an address.
+            self.add_error(
+                "webhook_url",
+                ValidationError(
+                    _(
+                        "%(host)s is a loopback, private or link-local address (%(address)s): FaceRights never "
+                        "delivers there. Give the system's public address, or tick “internal network” if it "
+                        "really runs on your own network."
+                    ),
+                    code="internal_address",
+                    params={"host": urlsplit(url).hostname, "address": address},
+                ),
+            )
+        return data
 
 
 @admin.register(ProcessingSystem)
@@ -364,23 +389,48 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/dataops/processingsystem/transfer.html", context)
 
     def _issue(self, request, queryset, kind, overlap):
+        """Issue the credentials and show them once, on a page the DPO can hand to the vendor (never stored
+        readable, never in a message kept in the session)."""
         actor = actor_for(request.user)
-        for system in queryset:
-            value = credential_issue(actor=actor, system=system, kind=kind, overlap=overlap)
-            self.message_user(
-                request,
-                _("%(system)s: %(value)s (shown once: copy it into the system's configuration now)")
-                % {"system": system, "value": value},
-                messages.WARNING,
-            )
+        issued = [
+            {"system": system, "value": credential_issue(actor=actor, system=system, kind=kind, overlap=overlap)}
+            for system in queryset
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("New credentials: shown once"),
+            "opts": self.model._meta,
+            "issued": issued,
+            "kind": kind,
+            "overlap_hours": int(overlap.total_seconds() // 3600),
+            "base_url": settings.FACERIGHTS_BASE_URL,
+        }
+        response = TemplateResponse(request, "admin/dataops/processingsystem/credentials.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        system = self.get_object(request, object_id)
+        checklist = system_activation_checklist(system) if system is not None else []
+        links = {
+            "assessment": reverse("admin:dataops_impactassessment_add"),
+            "reassessment": reverse("admin:dataops_impactassessment_add"),
+            "notice": reverse("admin:consent_notice_add") + (f"?system={system.pk}" if system else ""),
+        }
+        extra_context = {
+            **(extra_context or {}),
+            "activation_checklist": [(gate, links.get(gate.key, "")) for gate in checklist],
+            "credential_needed": credential_needed(system) if system is not None else None,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Issue a device token (the old ones stay valid for 7 days)"), permissions=["change"])
     def issue_device_token(self, request, queryset):
-        self._issue(request, queryset, SystemCredential.Kind.DEVICE_TOKEN, dt.timedelta(days=7))
+        return self._issue(request, queryset, SystemCredential.Kind.DEVICE_TOKEN, dt.timedelta(days=7))
 
     @admin.action(description=_("Rotate the webhook secret (both are used for 24 hours)"), permissions=["change"])
     def rotate_webhook_secret(self, request, queryset):
-        self._issue(request, queryset, SystemCredential.Kind.WEBHOOK_SECRET, dt.timedelta(hours=24))
+        return self._issue(request, queryset, SystemCredential.Kind.WEBHOOK_SECRET, dt.timedelta(hours=24))
 
     @admin.action(
         description=_("Revoke every token and secret now (a leaked one; issue new ones after)"), permissions=["decide"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -77,33 +78,72 @@ def system_save(
     return system
 
 
-def system_activation_problems(system: ProcessingSystem) -> list[str]:
-    """Why a system may not be activated yet (empty when it may)."""
-    problems = []
-    if not system.assessments.filter(state=ImpactAssessment.State.APPROVED).exists():
-        problems.append(_("It needs an approved impact assessment (Measures Art 9)."))
-    if system.cross_border is None:
-        problems.append(_("Say whether it sends facial data outside mainland China (PIPL Art 38): unknown is not no."))
-    if system.reassessment_since is not None:
-        problems.append(_("Its processing changed: a new impact assessment must be approved first (Measures Art 9)."))
-    if system.internet_transmission and not system.purposes.filter(code=Purpose.TRANSMISSION).exists():
-        problems.append(
-            _(
-                "It sends facial data over the internet, so it must ask for that separately: "
-                "add the consent type “Sending facial data over the internet” (Measures Art 8)."
+@dataclass(frozen=True)
+class Gate:
+    """One thing a system needs before it may be activated, and whether it has it."""
+
+    key: str
+    text: str
+    done: bool
+
+
+def system_activation_checklist(system: ProcessingSystem) -> list[Gate]:
+    """Every gate that applies to this system, met or not, in the order the DPO works through them."""
+    gates = [
+        Gate("purpose", _("It needs at least one purpose."), system.purposes.exists()),
+        Gate(
+            "cross_border",
+            _("Say whether it sends facial data outside mainland China (PIPL Art 38): unknown is not no."),
+            system.cross_border is not None,
+        ),
+    ]
+    if system.internet_transmission:
+        gates.append(
+            Gate(
+                "transmission",
+                _(
+                    "It sends facial data over the internet, so it must ask for that separately: "
+                    "add the consent type “Sending facial data over the internet” (Measures Art 8)."
+                ),
+                system.purposes.filter(code=Purpose.TRANSMISSION).exists(),
             )
         )
-    if system.verifies_identity and not system.alternatives:
-        problems.append(
-            _("It verifies identity, so it must offer at least one non-face alternative (Measures Art 10).")
+    if system.verifies_identity:
+        gates.append(
+            Gate(
+                "alternative",
+                _("It verifies identity, so it must offer at least one non-face alternative (Measures Art 10)."),
+                bool(system.alternatives),
+            )
         )
-    if not system.notices.filter(status=Notice.Status.PUBLISHED).exists():
-        problems.append(_("It needs a published notice before anyone can consent (Measures Art 5)."))
-    if not system.purposes.exists():
-        problems.append(_("It needs at least one purpose."))
-    if system.connection_verified_at is None:
-        problems.append(_("It needs a passed connection test: a synthetic deletion it has confirmed."))
-    return problems
+    gates += [
+        Gate(
+            "assessment",
+            _("It needs an approved impact assessment (Measures Art 9)."),
+            system.assessments.filter(state=ImpactAssessment.State.APPROVED).exists(),
+        ),
+        Gate(
+            "reassessment",
+            _("Its processing changed: a new impact assessment must be approved first (Measures Art 9)."),
+            system.reassessment_since is None,
+        ),
+        Gate(
+            "notice",
+            _("It needs a published notice before anyone can consent (Measures Art 5)."),
+            system.notices.filter(status=Notice.Status.PUBLISHED).exists(),
+        ),
+        Gate(
+            "connection",
+            _("It needs a passed connection test: a synthetic deletion it has confirmed."),
+            system.connection_verified_at is not None,
+        ),
+    ]
+    return gates
+
+
+def system_activation_problems(system: ProcessingSystem) -> list[str]:
+    """Why a system may not be activated yet (empty when it may)."""
+    return [str(gate.text) for gate in system_activation_checklist(system) if not gate.done]
 
 
 def system_activate(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:

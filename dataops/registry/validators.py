@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -43,3 +47,28 @@ def validate_credit_code(value: str) -> None:
             ),
             code="check",
         )
+
+
+def is_public_address(address: str) -> bool:
+    """A global unicast address: not loopback, private, link-local, reserved or multicast."""
+    ip = ipaddress.ip_address(address)
+    return ip.is_global and not ip.is_multicast
+
+
+def webhook_internal_address(url: str) -> str | None:
+    """The first non-public address a webhook's host resolves to; None when every one is public, or the name
+    does not resolve (yet): only what is certainly internal is flagged."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    try:
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP
+        )
+    except (OSError, UnicodeError, ValueError):
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        if not is_public_address(address):
+            return address
+    return None

@@ -7,13 +7,14 @@ so a DNS answer that changes between check and connect cannot redirect it.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import urlsplit
 
 import urllib3
+
+from ...registry.validators import is_public_address
 
 TIMEOUT = urllib3.Timeout(connect=5.0, read=10.0)
 MAX_BODY = 1_000_000
@@ -38,11 +39,6 @@ class Response:
     headers: dict[str, str]
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return ip.is_global and not ip.is_multicast
-
-
 def resolve(host: str, port: int, *, allow_internal: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
@@ -50,7 +46,7 @@ def resolve(host: str, port: int, *, allow_internal: bool) -> str:
         raise DeliveryError(f"cannot resolve {host}: {exc}") from None
     addresses = sorted({cast(str, info[4][0]) for info in infos})  # IPv4 and IPv6 addresses are strings
     if not allow_internal:
-        refused = [address for address in addresses if not _is_public(address)]
+        refused = [address for address in addresses if not is_public_address(address)]
         if refused:
             raise DeliveryError(
                 f"{host} resolves to a loopback, private or link-local address ({refused[0]}); "

@@ -163,7 +163,7 @@ class PropagationAdmin(ExactSearchMixin, PersonalRecordsAdmin, ReadOnlyAdmin):
     search_fields = ("=deletion_request__reference", "=idempotency_key")
     show_full_result_count = False
     # Escalated first, the latest on top; PostgreSQL sorts NULLs first in a descending order, so say where they go.
-    ordering = (F("escalated_at").desc(nulls_last=True), "deadline")
+    ordering = (F("escalated_at").desc(nulls_last=True), "deadline")  # type: ignore[assignment]  # Django takes expressions
     exclude = ("manual_nonce", "claimed_until", "last_error")
     readonly_fields = ("problem",)
 

@@ -83,7 +83,7 @@ def new_idempotency_key() -> str:
     return secrets.token_hex(16)
 
 
-class PropagationQuerySet(models.QuerySet):
+class PropagationQuerySet(models.QuerySet["Propagation"]):
     def for_people(self) -> PropagationQuerySet:
         """Instructions about people: connection tests (a synthetic subject) left out of queues and counts."""
         return self.filter(deletion_request__subject__is_synthetic=False)

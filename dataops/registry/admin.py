@@ -1,6 +1,7 @@
 """The registry in the admin: entities, sites, systems, assessments, holdings."""
 
 import datetime as dt
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django import forms
@@ -214,7 +215,7 @@ class ProcessingSystemForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 (the admin's fields decide; a narrower list here would hide them all)
 
     def clean(self):
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # ModelForm.clean returns cleaned_data
         url = data.get("webhook_url")
         if url and not data.get("is_internal") and (address := webhook_internal_address(url)):
             # Flagged now, not when the first deletion is refused: deliveries never go to such an address.

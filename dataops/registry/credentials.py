@@ -102,10 +102,11 @@ def credentials_revoke(*, actor: str, system: ProcessingSystem, kind: str | None
 
 def credential_needed(system: ProcessingSystem) -> str | None:
     """The kind of credential the system's integration needs and has none live of, or None."""
-    kind = {
+    needs: dict[str, str] = {
         ProcessingSystem.Integration.PUSH: SystemCredential.Kind.WEBHOOK_SECRET,
         ProcessingSystem.Integration.PULL: SystemCredential.Kind.DEVICE_TOKEN,
-    }.get(system.integration)
+    }
+    kind = needs.get(system.integration)
     if kind is None or _live(system.credentials.filter(kind=kind)).exists():
         return None
     return kind

@@ -341,6 +341,10 @@ def compliance_matrix_view(request):
         **admin.site.each_context(request),
         "title": _("Compliance matrix"),
         "obligations": obligations,
+        "state_labels": {
+            o.ref: {"met": _("met"), "partly met": _("partly met"), "not yet": _("not yet")}.get(o.state, o.state)
+            for o in obligations
+        },
         "met": sum(1 for o in obligations if o.state == "met"),
         "partly": sum(1 for o in obligations if o.state == "partly met"),
         "not_yet": sum(1 for o in obligations if o.state == "not yet"),

@@ -39,6 +39,7 @@ class EvidenceExportAdmin(admin.ModelAdmin):
             kind=obj.kind,
             date_from=obj.date_from,
             date_to=obj.date_to,
+            language=request.LANGUAGE_CODE,
         )
         obj.pk = created.pk
 

@@ -32,6 +32,8 @@ class EvidenceExport(models.Model):  # a record export: the class keeps its firs
     ciphertext = models.BinaryField(null=True, editable=False)
     sha256 = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # The column headers' language: the requester's (codes in English, labels in Chinese for zh).
+    language = models.CharField(_("language"), max_length=8, default="en", editable=False)
 
     class Meta:
         verbose_name = _("record export (CSV)")

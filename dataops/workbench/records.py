@@ -54,6 +54,60 @@ def _coded(name: str, spec: str):
     return header, cells
 
 
+# The Chinese name of each column, for an export asked for in Chinese (the codes stay the English headers).
+HEADERS_ZH = {
+    "reference": "编号",
+    "type": "类型",
+    "state": "状态",
+    "person": "个人（假名编号）",
+    "received_at": "收到时间",
+    "due_on": "截止日期",
+    "closed_at": "办结时间",
+    "refusal_reason": "拒绝理由",
+    "id": "编号",
+    "system": "处理系统",
+    "purpose": "目的",
+    "notice_version": "告知书版本",
+    "method": "同意方式",
+    "given_at": "同意时间",
+    "withdrawn_at": "撤回时间",
+    "channel": "渠道",
+    "deletion": "删除申请",
+    "action": "指令",
+    "attempts": "尝试次数",
+    "created_at": "创建时间",
+    "deadline": "确认期限",
+    "confirmed_at": "确认时间",
+    "escalated_at": "升级时间",
+    "evidence_sha256": "证据指纹（SHA-256）",
+    "chain": "链",
+    "seq": "序号",
+    "at": "时间",
+    "actor": "操作者",
+    "object_type": "对象类型",
+    "object_id": "对象编号",
+    "prev_hash": "前一条哈希",
+    "hash": "哈希",
+}
+
+
+# In the audit log, "action" is what was done, not an instruction's action.
+HEADERS_ZH_BY_KIND = {EvidenceExport.Kind.AUDIT: {"action": "操作"}}
+
+
+def _headers(row: list[str], export: EvidenceExport) -> list[str]:
+    """The header row in the export's language: the codes in English, their Chinese names in Chinese."""
+    if not export.language.startswith("zh"):
+        return row
+    names = {**HEADERS_ZH, **HEADERS_ZH_BY_KIND.get(export.kind, {})}
+    named = []
+    for code in row:
+        base, suffix = (code[:-3], code[-2:]) if code.endswith(("_zh", "_en")) else (code, "")
+        text = names.get(base, base)
+        named.append(f"{text}（{'中文' if suffix == 'zh' else '英文'}）" if suffix else text)
+    return named
+
+
 def _rows(export: EvidenceExport):
     start, end = _range(export)
     if export.kind == EvidenceExport.Kind.REQUESTS:
@@ -153,9 +207,14 @@ def _rows(export: EvidenceExport):
             ]
 
 
-def record_export_request(*, actor: str, user, kind: str, date_from: dt.date, date_to: dt.date) -> EvidenceExport:
+def record_export_request(
+    *, actor: str, user, kind: str, date_from: dt.date, date_to: dt.date, language: str = "en"
+) -> EvidenceExport:
+    """Queue a record export; its column headers are in `language` (the codes themselves for English)."""
     with transaction.atomic():
-        export = EvidenceExport.objects.create(kind=kind, date_from=date_from, date_to=date_to, requested_by=user)
+        export = EvidenceExport.objects.create(
+            kind=kind, date_from=date_from, date_to=date_to, requested_by=user, language=language[:8]
+        )
         audit_record(actor=actor, action="evidence_export.requested", target=export, data={"kind": kind})
         enqueue_on_commit("workbench.records_export", export.pk)
     return export
@@ -169,7 +228,7 @@ def record_export_build(*, export_id: int) -> EvidenceExport | None:
     writer = csv.writer(buffer)
     count = -1
     for row in _rows(export):
-        writer.writerow(row)
+        writer.writerow(_headers(row, export) if count == -1 else row)
         count += 1
     content = buffer.getvalue().encode("utf-8-sig")  # a BOM, so spreadsheet programs read the Chinese correctly
     with transaction.atomic():

@@ -112,3 +112,11 @@ def test_the_admin_index_is_grouped_by_job_and_hides_nothing(admin_client):
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert url in page, f"{model._meta.label} is missing from the index"
+
+
+def test_the_compliance_matrix_states_are_labels_in_the_admins_language(client):
+    factories.staff_login(client, factories.user_with_role("dpo", is_staff=True))
+    body = client.get(reverse("admin_compliance_matrix"), headers={"Accept-Language": "zh-hans"}).content.decode()
+    row = body[body.index('id="R13"') :]
+    row = row[: row.index("</tr>")]
+    assert "<strong>已满足</strong>" in row and "<strong>met</strong>" not in body

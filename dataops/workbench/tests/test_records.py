@@ -51,3 +51,22 @@ def test_a_record_export_is_only_for_who_asked(client, dpo_client, subject):
     record_export_build(export_id=export.pk)
     factories.staff_login(dpo_client, factories.user_with_role("auditor", is_staff=True))
     assert dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk])).status_code == 404
+
+
+def test_an_export_asked_for_in_chinese_has_chinese_headers_over_the_same_columns(dpo_client, subject, system):
+    factories.holding(subject, system)
+    request_submit(actor="t", subject=subject, type="access")
+    today = timezone.localdate()
+    user = get_user_model().objects.get(pk=dpo_client.session["_auth_user_id"])
+    dpo_client.post(
+        reverse("admin:dataops_evidenceexport_add"),
+        {"kind": "requests", "date_from": today.isoformat(), "date_to": today.isoformat()},
+        headers={"Accept-Language": "zh-hans"},
+    )
+    export = EvidenceExport.objects.get(requested_by=user)
+    record_export_build(export_id=export.pk)
+    response = dpo_client.get(reverse("admin:dataops_evidenceexport_download", args=[export.pk]))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["编号", "类型", "类型（中文）", "类型（英文）"]
+    assert all(not cell.isascii() for cell in rows[0])  # every header in Chinese, none left as a code
+    assert rows[1][1:3] == ["access", "查阅：持有我的哪些信息"]  # the rows keep the codes, beside their labels

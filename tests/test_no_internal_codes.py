@@ -146,3 +146,18 @@ def test_a_planted_code_is_caught():
     assert raw_codes("状态：deletion_pending", "zh") == {"deletion_pending"}
     assert raw_codes("State: deletion_pending", "en") == {"deletion_pending"}
     assert raw_codes("State: deleted, sent", "en") == set()  # English words, not codes
+
+
+def test_an_english_page_names_things_in_english_wherever_a_translation_exists(client, world, entity, site):
+    from dataops.registry.models import LegalEntity, ProcessingSystem, Site
+
+    LegalEntity.objects.filter(pk=entity.pk).update(name_en="West Lake Hotels Ltd")
+    Site.objects.filter(pk=site.pk).update(name_en="West Lake branch")
+    for n, system in enumerate(world["systems"]):
+        ProcessingSystem.objects.filter(pk=system.pk).update(
+            name_en=f"Gate {n}", retention_justification_en="The shortest time needed"
+        )
+    chinese = {entity.name_zh, site.name_zh, "最短必要期限", *(s.name_zh for s in world["systems"])}
+    for url in _pages(world):
+        text = page_text(client.get(url, headers={"Accept-Language": "en"}).content.decode())
+        assert {name for name in chinese if name in text} == set(), url

@@ -35,6 +35,7 @@ from facerights.present import date_text, moment_text
 
 from ..acting import acting_subject, own_subject, subjects_in_reach, wards_of
 from ..forms import VendorConfirmationForm, VendorDigestForm
+from ..templatetags.portal_tags import loc
 
 
 def _provenance(request) -> Provenance:
@@ -173,7 +174,7 @@ def _waiting_text(propagation) -> str:
     blocked = _not_received(propagation)
     if blocked:
         return blocked
-    where = propagation.system.site.name_zh if propagation.system.site else propagation.system.name_zh
+    where = loc(propagation.system.site, "name") if propagation.system.site else loc(propagation.system, "name")
     if propagation.state == propagation.State.PENDING:
         return _(
             "The instruction is being sent to the system at %(where)s; the company must confirm by %(deadline)s."

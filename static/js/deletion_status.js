@@ -5,6 +5,10 @@
   var body = document.getElementById("deletion-systems");
   var certificate = document.getElementById("deletion-certificate");
   if (!state || !body) { return; }
+  // The column headers, for the cards a phone shows the rows as (portal.css).
+  var labels = Array.prototype.map.call(body.closest("table").querySelectorAll("thead th"), function (th) {
+    return th.textContent;
+  });
   var overdueText = document.documentElement.lang === "en"
     ? " · overdue: our data-protection officer is following it up"
     : " · 已逾期：个人信息保护负责人正在跟进";
@@ -16,9 +20,10 @@
       var tr = document.createElement("tr");
       tr.setAttribute("data-state", row.state);
       var said = row.state_label + (row.overdue ? overdueText : "") + (row.waiting ? " · " + row.waiting : "");
-      [row.system, said, row.confirmed_at || "—"].forEach(function (text) {
+      [row.system, said, row.confirmed_at || "—"].forEach(function (text, n) {
         var td = document.createElement("td");
         td.textContent = text;
+        td.setAttribute("data-label", labels[n] || "");
         tr.appendChild(td);
       });
       body.appendChild(tr);

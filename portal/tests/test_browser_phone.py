@@ -1,0 +1,126 @@
+"""A small phone (360 × 740), in both languages: what a person and a regulator see must fit and be tappable.
+
+Measured in Debian's Chromium: the header takes at most a fifth of the screen, no navigation
+word breaks across lines, nothing scrolls sideways (tables become cards), every button and
+link can be tapped (at least 24 px, and nothing lies on top of it), and axe passes.
+"""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from consent.services import Provenance, subject_link_user
+from dataops.deletions.intake import consent_withdrawal_submit
+from dataops.filings.services import filing_review, filing_submit
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTH, HEIGHT = 360, 740
+
+# Every visible link and button: big enough, and the topmost thing at its centre (a tap reaches it).
+UNTAPPABLE = """() => [...document.querySelectorAll('a[href], button, input[type=submit]')]
+  .filter(el => el.offsetParent !== null && !el.closest('.skip-link'))
+  .map(el => {
+    el.scrollIntoView({block: 'center'});
+    const s = el.getBoundingClientRect();
+    const box = el.getClientRects()[0] || s;  // a link wrapped over two lines: tap its first line
+    const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    const reached = top !== null && (top === el || el.contains(top));
+    // WCAG 2.5.8: a link inside a line of text may be as tall as the line; everything else is 24 px at least.
+    const inline = el.tagName === 'A' && getComputedStyle(el).display === 'inline';
+    const small = !inline && (s.height < 24 || s.width < 24);
+    return (!reached || small) ? `${el.tagName} "${el.textContent.trim().slice(0, 30)}" ${Math.round(s.width)}x${Math.round(s.height)} reached=${reached}` : null;
+  })
+  .filter(Boolean)"""
+
+# A navigation entry that wraps: more than one line box, or content taller than one line.
+BROKEN_NAV = """() => [...document.querySelectorAll('.site-header nav a, .site-header button')]
+  .filter(el => {
+    const style = getComputedStyle(el);
+    const line = parseFloat(style.lineHeight) || 1.6 * parseFloat(style.fontSize);
+    const content = el.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    return el.getClientRects().length > 1 || content > 1.5 * line;
+  })
+  .map(el => el.textContent.trim())"""
+
+
+def _context(chromium, live_server, client: Client | None, locale: str):
+    context = chromium.new_context(
+        base_url=live_server.url, locale=locale, viewport={"width": WIDTH, "height": HEIGHT}, bypass_csp=True
+    )
+    if client is not None:
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    return context
+
+
+def _fits(page, axe, screenshot, name):
+    screenshot(page, name)
+    header = page.evaluate("() => document.querySelector('.site-header').getBoundingClientRect().height")
+    assert header <= HEIGHT / 5, f"{name}: the header takes {header:.0f} px of {HEIGHT}"
+    assert page.evaluate(BROKEN_NAV) == [], f"{name}: navigation words break"
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= WIDTH, f"{name}: scrolls sideways ({width} px)"
+    assert page.evaluate(UNTAPPABLE) == [], f"{name}: cannot be tapped"
+    assert axe(page) == [], name
+
+
+@pytest.fixture
+def person(entity, site, purpose):
+    systems = [
+        factories.active_system(entity=entity, site=site, purpose=purpose, name_zh=zh, name_en=en)
+        for zh, en in (("外滩店自助入住机", "Bund check-in kiosk"), ("外滩店门禁闸机", "Bund gates"))
+    ]
+    subject = factories.subject(phone="13912345678")
+    held = [factories.holding(subject, system) for system in systems]
+    deletion = consent_withdrawal_submit(
+        actor="t", record=held[0].consent, provenance=Provenance(channel="portal", ip_prefix="203.0.113.0/24")
+    )
+    user = factories.user_with_role("data_subject")
+    subject_link_user(actor="t", subject=subject, user=user)
+    client = Client()
+    client.force_login(user)
+    return {"client": client, "deletion": deletion, "systems": systems}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_a_persons_pages_fit_a_small_phone_and_every_button_can_be_tapped(
+    chromium, live_server, axe, screenshot, person, locale
+):
+    context = _context(chromium, live_server, person["client"], locale)
+    page = context.new_page()
+    for path, name in (
+        ("/", "home"),
+        ("/me/", "dashboard"),
+        ("/me/consents/", "consents"),
+        ("/me/requests/", "requests"),
+        ("/me/requests/new/", "request-new"),
+        (f"/requests/{person['deletion'].reference}/", "deletion-status"),
+        (f"/rules/{person['systems'][1].pk}/", "rules"),
+        ("/verify/", "verify"),  # its "核对" button could not be tapped at 360 px
+        ("/lookup/", "lookup"),
+        ("/complaint/", "complaint"),
+        ("/contact/", "contact"),
+    ):
+        page.goto(path)
+        _fits(page, axe, screenshot, f"phone-{locale}-{name}")
+    context.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_the_regulators_filing_fits_a_small_phone(
+    chromium, live_server, axe, screenshot, entity, system, subject, locale
+):
+    filing = factories.filed_filing(entity, system, subject)
+    filing_review(actor="dpo", filing=filing)
+    filing = filing_submit(actor="dpo", filing=filing, receipt_number="备-2026-0001")
+    client = Client()
+    factories.regulator_login(client, province=entity.province)
+    context = _context(chromium, live_server, client, locale)
+    page = context.new_page()
+    page.goto("/regulator/")
+    _fits(page, axe, screenshot, f"phone-{locale}-regulator")
+    page.goto(f"/regulator/filings/{filing.number}/")
+    _fits(page, axe, screenshot, f"phone-{locale}-regulator-filing")
+    context.close()

@@ -13,8 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from consent.models import Purpose
 from facerights.admin import (
     AuditedModelAdmin,
     EstimatedCountPaginator,
@@ -184,7 +186,7 @@ class SiteAdmin(AuditedModelAdmin):
                 )
 
 
-class DeviceGroupInline(admin.TabularInline):
+class DeviceGroupInline(admin.StackedInline):  # stacked: each field has its label (a tabular row's have none)
     """Devices are added and edited here; removed from their own list (Devices), with an audit event each."""
 
     model = DeviceGroup
@@ -199,6 +201,13 @@ class DeviceGroupAdmin(AuditedModelAdmin):
     search_fields = ("system__name_zh", "location")
 
 
+class PurposeChoiceField(forms.ModelMultipleChoiceField):
+    """Purposes as checkboxes named in the admin's language."""
+
+    def label_from_instance(self, obj):
+        return obj.name_zh if (get_language() or "").startswith("zh") else (obj.name_en or obj.name_zh)
+
+
 class ProcessingSystemForm(forms.ModelForm):
     """The non-face alternatives as labelled checkboxes, not a JSON list typed by hand."""
 
@@ -208,6 +217,13 @@ class ProcessingSystemForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=_("An active system that verifies identity keeps at least one (Measures Art 10)."),
+    )
+
+    purposes = PurposeChoiceField(
+        label=_("purposes"),
+        queryset=Purpose.objects.order_by("code"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What the system uses faces for; each is a separate consent the person gives or refuses."),
     )
 
     class Meta:
@@ -248,7 +264,6 @@ class ProcessingSystemAdmin(admin.ModelAdmin):
         "retired_at",
         "contract_ended_on",
     )
-    filter_horizontal = ("purposes",)
     """Processing systems. deletions/admin.py extends this admin with the connection test."""
 
     inlines = [DeviceGroupInline]

@@ -80,19 +80,21 @@ def system_save(
 
 @dataclass(frozen=True)
 class Gate:
-    """One thing a system needs before it may be activated, and whether it has it."""
+    """One thing a system needs before it may be activated, whether it has it, and what is wrong when not."""
 
     key: str
-    text: str
+    name: str  # the gate, as a checklist names it
+    problem: str  # what is missing, and why (the refusal's words)
     done: bool
 
 
 def system_activation_checklist(system: ProcessingSystem) -> list[Gate]:
     """Every gate that applies to this system, met or not, in the order the DPO works through them."""
     gates = [
-        Gate("purpose", _("It needs at least one purpose."), system.purposes.exists()),
+        Gate("purpose", _("At least one purpose"), _("It needs at least one purpose."), system.purposes.exists()),
         Gate(
             "cross_border",
+            _("Whether it sends facial data abroad, answered"),
             _("Say whether it sends facial data outside mainland China (PIPL Art 38): unknown is not no."),
             system.cross_border is not None,
         ),
@@ -101,6 +103,7 @@ def system_activation_checklist(system: ProcessingSystem) -> list[Gate]:
         gates.append(
             Gate(
                 "transmission",
+                _("A separate consent to sending faces over the internet"),
                 _(
                     "It sends facial data over the internet, so it must ask for that separately: "
                     "add the consent type “Sending facial data over the internet” (Measures Art 8)."
@@ -112,6 +115,7 @@ def system_activation_checklist(system: ProcessingSystem) -> list[Gate]:
         gates.append(
             Gate(
                 "alternative",
+                _("A non-face alternative"),
                 _("It verifies identity, so it must offer at least one non-face alternative (Measures Art 10)."),
                 bool(system.alternatives),
             )
@@ -119,21 +123,25 @@ def system_activation_checklist(system: ProcessingSystem) -> list[Gate]:
     gates += [
         Gate(
             "assessment",
+            _("An approved impact assessment"),
             _("It needs an approved impact assessment (Measures Art 9)."),
             system.assessments.filter(state=ImpactAssessment.State.APPROVED).exists(),
         ),
         Gate(
             "reassessment",
+            _("No change of its processing awaiting a new assessment"),
             _("Its processing changed: a new impact assessment must be approved first (Measures Art 9)."),
             system.reassessment_since is None,
         ),
         Gate(
             "notice",
+            _("A published notice"),
             _("It needs a published notice before anyone can consent (Measures Art 5)."),
             system.notices.filter(status=Notice.Status.PUBLISHED).exists(),
         ),
         Gate(
             "connection",
+            _("A passed connection test"),
             _("It needs a passed connection test: a synthetic deletion it has confirmed."),
             system.connection_verified_at is not None,
         ),
@@ -143,7 +151,7 @@ def system_activation_checklist(system: ProcessingSystem) -> list[Gate]:
 
 def system_activation_problems(system: ProcessingSystem) -> list[str]:
     """Why a system may not be activated yet (empty when it may)."""
-    return [str(gate.text) for gate in system_activation_checklist(system) if not gate.done]
+    return [gate.problem for gate in system_activation_checklist(system) if not gate.done]
 
 
 def system_activate(*, actor: str, system: ProcessingSystem) -> ProcessingSystem:

@@ -1,8 +1,11 @@
 """Connection tests: a synthetic deletion a system must confirm before it can be activated."""
 
 import pytest
+from django.urls import reverse
 
+import facerights.queues
 from dataops.deletions.connection_tests import connection_test_start
+from dataops.deletions.delivery import http
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
 from dataops.deletions.tasks import propagations_dispatch
@@ -69,8 +72,6 @@ def test_a_draft_push_system_receives_its_connection_test_over_its_webhook_and_i
 @pytest.fixture
 def run_tasks(monkeypatch, django_capture_on_commit_callbacks):
     """Run each task sent after commit at once, in this process, as a worker would."""
-    import facerights.queues
-
     monkeypatch.setattr(facerights.queues, "enqueue", lambda name, *args: facerights.queues.task_named(name)(*args))
     return django_capture_on_commit_callbacks
 
@@ -78,10 +79,6 @@ def run_tasks(monkeypatch, django_capture_on_commit_callbacks):
 def test_a_failed_connection_test_is_told_as_a_test_and_never_sits_in_the_real_queue(
     entity, site, purpose, monkeypatch, run_tasks, mailoutbox, dpo_client
 ):
-    from django.urls import reverse
-
-    from dataops.deletions.delivery import http
-
     system = factories.draft_system(entity=entity, site=site, purpose=purpose)
     credential_issue(actor="t", system=system, kind="webhook_secret")
     monkeypatch.setattr(http, "post", lambda *a, **k: http.Response(status=404, body=b"", headers={}))

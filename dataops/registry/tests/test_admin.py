@@ -1,8 +1,10 @@
 """The registry in the admin: errors a DPO can act on, and evidence kept."""
 
 import pytest
+from django.forms.models import model_to_dict
 from django.urls import reverse
 
+from dataops.registry.credentials import webhook_secrets
 from dataops.registry.models import ImpactAssessment, LegalEntity, Site
 from facerights.models import AuditEvent
 from tests import factories
@@ -74,10 +76,12 @@ def test_a_draft_systems_page_lists_what_activation_needs_with_links(dpo_client,
         reverse("admin:dataops_processingsystem_change", args=[system.pk]), headers={"Accept-Language": "en"}
     ).content.decode()
     checklist = page[page.index('id="activation-checklist"') : page.index("</section>")]
-    assert "Missing:</strong>\n        It needs an approved impact assessment" in checklist
+    assert (
+        "Missing:</strong>\n        An approved impact assessment: It needs an approved impact assessment" in checklist
+    )
     assert reverse("admin:dataops_impactassessment_add") in checklist
     assert f"{reverse('admin:consent_notice_add')}?system={system.pk}" in checklist
-    assert "Done:</strong>\n        It needs at least one purpose" in checklist
+    assert "Done:</strong>\n        At least one purpose\n" in checklist
     assert "A signing secret for its webhook" in checklist  # a push system without one
     for field in ("name_zh", "integration", "webhook_url", "is_internal", "receives_restrictions", "alternatives"):
         assert f'name="{field}"' in page, field  # every field of the registration is there to fill in
@@ -85,8 +89,6 @@ def test_a_draft_systems_page_lists_what_activation_needs_with_links(dpo_client,
 
 def _system_form(dpo_client, system, **changes):
     """The admin's own form for the system, as the DPO's change page builds it, filled with these changes."""
-    from django.forms.models import model_to_dict
-
     page = dpo_client.get(reverse("admin:dataops_processingsystem_change", args=[system.pk]))
     form_class = type(page.context["adminform"].form)
     data = {
@@ -111,8 +113,6 @@ def test_a_loopback_or_private_webhook_is_flagged_when_the_system_is_saved(dpo_c
 
 
 def test_a_new_secret_is_shown_once_on_a_page_to_hand_to_the_vendor(dpo_client, system):
-    from dataops.registry.credentials import webhook_secrets
-
     response = dpo_client.post(
         reverse("admin:dataops_processingsystem_changelist"),
         {"action": "rotate_webhook_secret", "_selected_action": [system.pk]},

@@ -6,6 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from dataops.deletions.intake import rights_request_submit
+from dataops.deletions.opening import deletion_request_open
+from dataops.deletions.propagations import propagation_confirm, propagation_escalate
 from dataops.filings.counting import person_counts_take
 from dataops.filings.models import FilingObligation
 from dataops.registry.services import system_save
@@ -84,9 +87,6 @@ def _between(page: str, start: str, end: str) -> str:
 
 
 def test_the_charts_draw_real_requests_and_deletions_with_a_legend(dpo_client, entity, system, subject, other_subject):
-    from dataops.deletions.intake import rights_request_submit
-    from dataops.deletions.propagations import propagation_confirm
-
     factories.holding(subject, system)
     person_counts_take()
     for person in (subject, other_subject):
@@ -110,9 +110,6 @@ def test_the_charts_draw_real_requests_and_deletions_with_a_legend(dpo_client, e
 
 
 def test_escalated_deletions_come_first_on_every_database(dpo_client, entity, system, subject, other_subject):
-    from dataops.deletions.opening import deletion_request_open
-    from dataops.deletions.propagations import propagation_escalate
-
     factories.holding(subject, system)
     factories.holding(other_subject, system)
     calm = deletion_request_open(actor="t", subject=subject, trigger="subject_request")

@@ -92,7 +92,7 @@ HEADERS_ZH = {
 
 
 # In the audit log, "action" is what was done, not an instruction's action.
-HEADERS_ZH_BY_KIND = {EvidenceExport.Kind.AUDIT: {"action": "操作"}}
+HEADERS_ZH_BY_KIND: dict[str, dict[str, str]] = {EvidenceExport.Kind.AUDIT: {"action": "操作"}}
 
 
 def _headers(row: list[str], export: EvidenceExport) -> list[str]:

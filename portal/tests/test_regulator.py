@@ -17,6 +17,7 @@ from dataops.filings.services import (
     filing_submit,
 )
 from dataops.models import RegulatorAccount
+from dataops.registry.provinces import Province
 from facerights.models import AuditEvent
 from facerights.services import record_save
 from tests import factories
@@ -148,3 +149,10 @@ def test_a_regulators_navigation_is_for_their_role(regulator_client):
     page = regulator_client.get(reverse("portal:regulator_home"), headers={"Accept-Language": "en"}).content.decode()
     nav = page[page.index("<nav") : page.index("</nav>")]
     assert reverse("portal:regulator_home") in nav and reverse("portal:dashboard") not in nav
+
+
+def test_the_regulators_page_names_their_province(client, submitted):
+    _regulator(client, submitted.province)
+    name = Province(submitted.province).label
+    page = client.get(reverse("portal:regulator_home"), headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert f"在{name}提交的备案" in page and "您所在省份" not in page

@@ -557,3 +557,89 @@ class ConsentRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} / {self.system} / {self.at:%Y-%m-%d}"
+
+
+class ConsentSession(models.Model):
+    """A consent asked where the face is captured: a device opens it, the person answers on their phone or a
+    desk tablet, and the device gets the outcome and, for a consent, a single-use token its enrolment carries.
+
+    The page's address carries a random token, kept here only as its SHA-256; the session expires
+    soon after it opens. The notice served is the one the person read and answered under.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting for the person")
+        CONSENTED = "consented", _("consented")
+        ALTERNATIVE = "alternative", _("chose the alternative")
+        DECLINED = "declined", _("declined")
+        GUARDIAN_NEEDED = "guardian_needed", _("a guardian must consent")
+        EXPIRED = "expired", _("expired unanswered")
+
+    ANSWERED = (State.CONSENTED, State.ALTERNATIVE, State.DECLINED, State.GUARDIAN_NEEDED)
+
+    public_id = models.UUIDField(_("session id"), default=uuid.uuid4, unique=True, editable=False)
+    page_token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    system = models.ForeignKey(
+        "dataops.ProcessingSystem",
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        related_name="consent_sessions",
+    )
+    purpose = models.ForeignKey(
+        Purpose, verbose_name=_("purpose"), on_delete=models.PROTECT, related_name="consent_sessions"
+    )
+    # The device's own pseudonymous key for the person: the enrolment is reported under it.
+    subject_key = models.CharField(_("the system's key for the person"), max_length=128)
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN, editable=False)
+    notice = models.ForeignKey(
+        Notice,
+        verbose_name=_("notice answered under"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_sessions",
+        editable=False,
+    )
+    subject = models.ForeignKey(
+        DataSubject,
+        verbose_name=_("data subject"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consent_sessions",
+        editable=False,
+    )
+    record = models.OneToOneField(
+        ConsentRecord,
+        verbose_name=_("consent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="session",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("opened"))
+    expires_at = models.DateTimeField(_("expires"))
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True, editable=False)
+    token_used_at = models.DateTimeField(_("token used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("consent session")
+        verbose_name_plural = _("consent sessions")
+        indexes = [
+            models.Index(fields=["system", "subject_key", "purpose", "answered_at"], name="consent_session_prompt_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="consented") | Q(record__isnull=False), name="consent_session_consent_recorded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system_id} / {self.purpose_id} / {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def audit_chain(self) -> str:
+        # A person's chain once they are known; until then, the registry's (as the system's own events).
+        return f"subject:{self.subject_id}" if self.subject_id else "registry"

@@ -8,11 +8,15 @@ asynchronously through a callback signed with their webhook secret.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
+import segno
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
@@ -20,7 +24,9 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, model_validato
 from pydantic import Strict as StrictType
 from typing_extensions import TypeAliasType
 
+from consent.models import ConsentSession, Purpose
 from consent.services import AgeAttestation
+from consent.sessions import consent_prompt, consent_session_open, consent_session_outcome
 from facerights.uploads import EVIDENCE_MAX_DEPTH, evidence_check
 
 from .deletions.delivery import Answer, UnknownInstruction, channel_for, pull
@@ -29,9 +35,10 @@ from .deletions.delivery.push import PushChannel, Replayed, SignatureError
 from .deletions.models import Propagation
 from .deletions.propagations import PropagationError
 from .registry.credentials import system_for_token
-from .registry.holdings import ConsentReport, GuardianCheck, holding_report
-from .registry.models import ProcessingSystem
+from .registry.holdings import ConsentReport, GuardianCheck, holding_report, holding_report_consented
+from .registry.models import Holding, ProcessingSystem
 from .registry.processing import consent_check_recorded
+from .registry.services import system_new_processing_refusal
 
 api = NinjaAPI(
     title="FaceRights API",
@@ -354,7 +361,19 @@ class ConsentEvidence(Strict):
     )
 
 
+# A report carries the consent it rests on: the evidence the system recorded, or the token the person's answer on
+# FaceRights' own page gave (consent sessions), with its purpose. One or the other, in the schema as in the code.
+ONE_CONSENT: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["consent"], "not": {"anyOf": [{"required": ["consent_token"]}, {"required": ["purpose"]}]}},
+        {"required": ["consent_token", "purpose"], "not": {"required": ["consent"]}},
+    ]
+}
+
+
 class HoldingReport(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=ONE_CONSENT)
+
     subject_key: Text = Field(min_length=1, max_length=128)
     data_kind: Literal["template", "image", "both"] = Field(
         description="What the system keeps on its side. The data itself is never sent."
@@ -362,7 +381,27 @@ class HoldingReport(Strict):
     enrolled_at: IsoDateTime
     identifiers: Identifiers
     date_of_birth: IsoDate | None = None
-    consent: ConsentEvidence
+    # Absent rather than null: each of these three is either sent with a value or not at all.
+    consent: ConsentEvidence = Field(None, description="The consent evidence the system recorded.")  # type: ignore[assignment]
+    consent_token: Text = Field(  # type: ignore[assignment]
+        None,
+        min_length=1,
+        max_length=2000,
+        description="The token of the person's consent on FaceRights' page (GET /consent-sessions/{id}); with it, "
+        "name the purpose in `purpose` and send no `consent`.",
+    )
+    purpose: Text = Field(
+        None, min_length=1, max_length=64, description="With consent_token: the purpose consented to."
+    )  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_consent(self):
+        sent = self.model_fields_set
+        if ("consent" in sent) == ("consent_token" in sent):
+            raise ValueError("send either consent (the evidence you recorded) or consent_token, not both or neither")
+        if ("consent_token" in sent) != ("purpose" in sent):
+            raise ValueError("purpose goes with consent_token, and only with it")
+        return self
 
 
 class HoldingBatch(Strict):
@@ -584,6 +623,16 @@ def holdings_batch(request, body: HoldingBatch):
 
 def _report(system: ProcessingSystem, body: HoldingReport):
     consent = body.consent
+    if consent is None:  # the person consented on FaceRights' page: the token proves it
+        return holding_report_consented(
+            system=system,
+            subject_key=body.subject_key,
+            data_kind=body.data_kind,
+            enrolled_at=body.enrolled_at,
+            identifiers=body.identifiers.model_dump(),
+            purpose_code=body.purpose or "",
+            consent_token=body.consent_token or "",
+        )
     return holding_report(
         system=system,
         subject_key=body.subject_key,
@@ -626,6 +675,144 @@ def consent_check_view(request, body: ConsentQuestion):
         return _not_active()
     allowed, reason = consent_check_recorded(system=request.auth, subject_key=body.subject_key, purpose=body.purpose)
     return Status(200, {"allowed": allowed, "reason": reason})
+
+
+class ConsentSessionOpen(Strict):
+    purpose: Text = Field(min_length=1, max_length=64)
+    subject_key: Text = Field(min_length=1, max_length=128, description="Your own key for the person.")
+    language: Literal["zh-hans", "en"] = Field("zh-hans", description="The page's first language.")
+
+
+class ConsentSessionOpened(Schema):
+    id: str = Field(description="The session, to ask for its outcome.")
+    url: str = Field(description="The page to show the person (as the QR code, or in a desk tablet's browser).")
+    qr_svg: str = Field(description="The URL as a QR code, an SVG image.")
+    expires_at: dt.datetime
+
+
+class ConsentSessionOutcome(Schema):
+    id: str
+    state: str = Field(
+        description="open, consented, alternative, declined, guardian_needed (a child: a guardian must consent; "
+        "nothing was recorded) or expired."
+    )
+    expires_at: dt.datetime
+    consent_token: str | None = Field(None, description="When consented and not yet used: for the enrolment report.")
+    suppressed_until: dt.datetime | None = Field(None, description="After a no or the alternative: ask not before.")
+
+
+class PromptQuestion(Strict):
+    subject_key: Text = Field(min_length=1, max_length=128)
+    purpose: Text = Field(min_length=1, max_length=64)
+
+
+class PromptAnswer(Schema):
+    allowed: bool
+    suppressed_until: dt.datetime | None = None
+
+
+class Suppressed(Error):
+    suppressed_until: dt.datetime
+
+
+def _session_purpose(system: ProcessingSystem, code: str) -> Purpose | None:
+    return system.purposes.exclude(code=Purpose.TRANSMISSION).filter(code=code).first()
+
+
+def _known_subject(system: ProcessingSystem, subject_key: str):
+    holding = Holding.objects.filter(system=system, subject_key=subject_key).select_related("subject").first()
+    return holding.subject if holding is not None else None
+
+
+@v1.post(
+    "/consent-sessions",
+    response={
+        201: ConsentSessionOpened,
+        400: Error,
+        403: Error,
+        409: Suppressed,
+        **UNREADABLE,
+        **UNAUTHORIZED,
+        **INVALID,
+    },
+    summary="Open a consent session: a page (and its QR code) where the person reads the notice and answers",
+)
+def consent_session_open_view(request, body: ConsentSessionOpen):
+    system = request.auth
+    if _standing(system) != ACTIVE or system_new_processing_refusal(system) is not None:
+        return _not_active()
+    purpose = _session_purpose(system, body.purpose)
+    if purpose is None:
+        return Status(400, {"error": "purpose", "detail": _("This system declares no purpose with that code.")})
+    subject = _known_subject(system, body.subject_key)
+    prompt = consent_prompt(system=system, purpose=purpose, subject_key=body.subject_key, subject=subject)
+    if not prompt.allowed:
+        return Status(
+            409,
+            {
+                "error": "prompt_suppressed",
+                "detail": _("The person said no recently: do not ask again yet; offer the alternative."),
+                "suppressed_until": prompt.suppressed_until,
+            },
+        )
+    try:
+        session, page_token = consent_session_open(
+            actor=f"system:{system.pk}",
+            system=system,
+            purpose=purpose,
+            subject_key=body.subject_key,
+            language=body.language,
+            subject=subject,
+        )
+    except ValidationError as exc:
+        return Status(400, {"error": exc.code or "invalid", "detail": _message(exc)})
+    url = f"{settings.FACERIGHTS_BASE_URL}/c/{page_token}/"
+    qr = segno.make(url, error="m").svg_inline(scale=4, title=_("Scan to read the notice and answer"))
+    return Status(201, {"id": str(session.public_id), "url": url, "qr_svg": qr, "expires_at": session.expires_at})
+
+
+@v1.get(
+    "/consent-sessions/{session_id}",
+    response={200: ConsentSessionOutcome, 404: Error, **UNAUTHORIZED},
+    summary="The person's answer, and for a consent the token the enrolment report carries",
+)
+def consent_session_view(request, session_id: str):
+    public_id = _uuid_or_none(session_id)
+    session = (
+        ConsentSession.objects.select_related("purpose", "notice")
+        .filter(system=request.auth, public_id=public_id)
+        .first()
+        if public_id is not None
+        else None
+    )
+    if session is None:
+        return Status(404, {"error": "not_found"})
+    return Status(200, {"id": str(session.public_id), **consent_session_outcome(session)})
+
+
+@v1.post(
+    "/consent-prompt",
+    response={200: PromptAnswer, 400: Error, 403: Error, **UNREADABLE, **UNAUTHORIZED, **INVALID},
+    summary="May the device ask this person for consent now (not within the quiet period after a no)",
+)
+def consent_prompt_view(request, body: PromptQuestion):
+    system = request.auth
+    if _standing(system) != ACTIVE:
+        return _not_active()
+    purpose = _session_purpose(system, body.purpose)
+    if purpose is None:
+        return Status(400, {"error": "purpose", "detail": _("This system declares no purpose with that code.")})
+    prompt = consent_prompt(
+        system=system, purpose=purpose, subject_key=body.subject_key, subject=_known_subject(system, body.subject_key)
+    )
+    return Status(200, {"allowed": prompt.allowed, "suppressed_until": prompt.suppressed_until})
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 callbacks = Router(tags=["push callbacks"])

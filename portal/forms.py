@@ -414,3 +414,35 @@ class DeceasedRequestForm(forms.Form):
         if data.get("type") == "correction" and not (data.get("details") or "").strip():
             self.add_error("details", _("Tell us briefly what this is about."))
         return data
+
+
+class ConsentAnswerForm(forms.Form):
+    """The one screen of a consent at capture: a date of birth and one of three answers, none chosen for the person."""
+
+    notice_version = forms.IntegerField(widget=forms.HiddenInput)
+    date_of_birth = forms.DateField(
+        label=_("Your date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday", "aria-describedby": "dob-help"}),
+        help_text=_("Needed to consent: under 14, a parent or guardian consents instead. Not needed to say no."),
+    )
+    answer = forms.ChoiceField(widget=forms.RadioSelect, label=_("Your answer"))
+
+    def __init__(self, *args, alternatives: str, purpose: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["answer"]).choices = [
+            ("consent", _("I consent to the use of my face for %(purpose)s.") % {"purpose": purpose}),
+            (
+                "alternative",
+                _("I will use another way instead: %(ways)s.") % {"ways": alternatives}
+                if alternatives
+                else _("I will use another way instead (ask the staff)."),
+            ),
+            ("decline", _("No, I do not consent.")),
+        ]
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data.get("date_of_birth")
+        if born is not None and born > timezone.localdate():
+            raise ValidationError(_("A date of birth cannot be in the future."), code="future")
+        return born

@@ -12,6 +12,7 @@ urlpatterns = [
     path("contact/", views.contact, name="contact"),
     path("privacy/", views.privacy, name="privacy"),
     path("lookup/", views.lookup, name="lookup"),
+    path("c/<str:token>/", views.consent_session_page, name="consent_session"),
     path("complaint/", views.complaint, name="complaint"),
     path("verify/", views.verify, name="verify"),
     path("verify/keys.json", views.verify_keys, name="verify_keys"),

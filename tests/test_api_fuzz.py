@@ -43,10 +43,10 @@ def _served_schema():
         return schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application(), config=CONFIG)
 
 
-# These three operations document a 400 for a well-formed request the rules refuse (a
-# purpose the system did not declare, a notice version that does not exist, "held"
-# without a reason): the schema cannot know the registry, so a schema-valid request may
-# get it. Every other check, and this one for every other status, stays as Schemathesis ships it.
+# These operations document a 400 for a well-formed request the rules refuse (a purpose
+# the system did not declare, a notice version that does not exist, "held" without a
+# reason, a consent token that is not valid): the schema cannot know the registry, so a
+# schema-valid request may get it. Every other check, and this one for every other status, stays as Schemathesis ships it.
 CONFIG = SchemathesisConfig.from_dict(
     {
         "operations": [
@@ -55,6 +55,8 @@ CONFIG = SchemathesisConfig.from_dict(
                     "POST /api/v1/holdings",
                     "POST /api/v1/systems/{system_id}/deletions/{instruction_id}/ack",
                     "POST /api/v1/systems/{system_id}/deletions/ack",
+                    "POST /api/v1/consent-sessions",
+                    "POST /api/v1/consent-prompt",
                 ],
                 "checks": {
                     "positive_data_acceptance": {
@@ -140,7 +142,7 @@ def test_the_fuzzed_document_is_the_served_one_and_names_every_operation(client)
     served = client.get("/api/openapi.json").json()
     assert served == schema.raw_schema
     operations = {(m.upper(), p) for p, item in served["paths"].items() for m in item}
-    assert len(operations) == 8, operations
+    assert len(operations) == 11, operations
 
 
 @schema.parametrize()

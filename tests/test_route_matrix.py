@@ -57,6 +57,7 @@ from PIL import Image
 
 from consent.linking import identity_check_submit
 from consent.services import guardianship_record, subject_link_user
+from consent.sessions import consent_session_open
 from dataops.copies.services import export_build, export_request
 from dataops.deletions.delivery.manual import confirmation_token, digest_token
 from dataops.deletions.delivery.signing import sign_headers
@@ -319,6 +320,12 @@ ROUTES: dict[str, Route] = {
     "portal:vendor_confirm": Route(
         "token-link", lambda w: reverse("portal:vendor_confirm", args=[w.vendor_token]), owner_sees=lambda w: ["S3-KEY"]
     ),
+    # A consent asked at capture: the page's random address is the credential, as a vendor's link is.
+    "portal:consent_session": Route(
+        "token-link",
+        lambda w: reverse("portal:consent_session", args=[w.capture_token]),
+        owner_sees=lambda w: [w.x.name_zh],
+    ),
     "portal:vendor_digest": Route(
         "token-link", lambda w: reverse("portal:vendor_digest", args=[w.digest_token]), owner_sees=lambda w: ["S3-KEY"]
     ),
@@ -547,6 +554,31 @@ ROUTES: dict[str, Route] = {
         owner_sees=lambda w: ['"allowed": true'],
         csrf_exempt=True,
     ),
+    "api:consent_session_open_view": Route(
+        "api-token",
+        "/api/v1/consent-sessions",
+        owners=("device_x",),
+        body=lambda w: {"subject_key": "MATRIX-CAPTURE-NEW", "purpose": w.purpose.code},
+        owner_method="POST",
+        owner_status=(201,),
+        owner_sees=lambda w: ["/c/"],
+        csrf_exempt=True,
+    ),
+    "api:consent_session_view": Route(
+        "api-token",
+        lambda w: f"/api/v1/consent-sessions/{w.capture_session.public_id}",
+        owners=("device_x",),
+        owner_sees=lambda w: ['"state": "open"'],
+    ),
+    "api:consent_prompt_view": Route(
+        "api-token",
+        "/api/v1/consent-prompt",
+        owners=("device_x",),
+        body=lambda w: {"subject_key": "MATRIX-CAPTURE", "purpose": w.purpose.code},
+        owner_method="POST",
+        owner_sees=lambda w: ['"allowed": true'],
+        csrf_exempt=True,
+    ),
     "api:callback": Route(
         "api-signed",
         lambda w: f"/api/v1/systems/{w.p.pk}/callbacks",
@@ -584,6 +616,9 @@ API_OPERATIONS = {
     ("POST", "/api/v1/holdings"): "api:holdings",
     ("POST", "/api/v1/holdings/batch"): "api:holdings_batch",
     ("POST", "/api/v1/consent-check"): "api:consent_check_view",
+    ("POST", "/api/v1/consent-sessions"): "api:consent_session_open_view",
+    ("GET", "/api/v1/consent-sessions/{session_id}"): "api:consent_session_view",
+    ("POST", "/api/v1/consent-prompt"): "api:consent_prompt_view",
     ("POST", "/api/v1/systems/{system_id}/callbacks"): "api:callback",
 }
 
@@ -918,6 +953,11 @@ def _build_world() -> World:
     digest = VendorDigest.objects.create(system=manual, nonce="matrix-digest-nonce")
     vendor_deletion.propagations.update(digest=digest)
     w.digest_token = digest_token(digest)
+
+    # A consent session the device x opened, not yet answered.
+    w.capture_session, w.capture_token = consent_session_open(
+        actor="t", system=w.x, purpose=w.purpose, subject_key="MATRIX-CAPTURE"
+    )
 
     w.identity_check = identity_check_submit(
         actor="t", user=w.users["subject_2"], scan=_png(), content_type="image/png", note="matrix"

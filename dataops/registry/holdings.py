@@ -24,7 +24,9 @@ from consent.services import (
     subject_date_of_birth_set,
     subject_find,
     subject_for_report,
+    subject_identifier_add,
 )
+from consent.sessions import consent_token_redeem
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.db import bulk_insert
@@ -104,6 +106,21 @@ class GuardianCheck:
     checked_by: str
 
 
+def _report_checks(system: ProcessingSystem, data_kind: str) -> None:
+    """What any enrolment report needs of the system: it may take someone new, and keeps what it registered."""
+    refusal = system_new_processing_refusal(system)
+    if refusal is not None:
+        raise refusal
+    keeps_image = data_kind in (Holding.DataKind.IMAGE, Holding.DataKind.BOTH)
+    keeps_template = data_kind in (Holding.DataKind.TEMPLATE, Holding.DataKind.BOTH)
+    if (keeps_image and not system.keeps_image) or (keeps_template and not system.keeps_template):
+        # What the notice and the filing say the system keeps is what it may keep (Measures Art 4).
+        raise ValidationError(
+            _("This system is registered as not keeping this kind of facial data (data_kind): ask the DPO."),
+            code="data_kind_not_registered",
+        )
+
+
 def holding_report(
     *,
     system: ProcessingSystem,
@@ -121,9 +138,6 @@ def holding_report(
     belongs to someone else. Nothing is written unless everything holds.
     """
     actor = f"system:{system.pk}"
-    refusal = system_new_processing_refusal(system)
-    if refusal is not None:
-        raise refusal
     if system.internet_transmission and not consent.transmission:
         raise ValidationError(
             _(
@@ -132,13 +146,14 @@ def holding_report(
             ),
             code="transmission_consent",
         )
-    keeps_image = data_kind in (Holding.DataKind.IMAGE, Holding.DataKind.BOTH)
-    keeps_template = data_kind in (Holding.DataKind.TEMPLATE, Holding.DataKind.BOTH)
-    if (keeps_image and not system.keeps_image) or (keeps_template and not system.keeps_template):
-        # What the notice and the filing say the system keeps is what it may keep (Measures Art 4).
+    _report_checks(system, data_kind)
+    if system.consent_at_capture:
         raise ValidationError(
-            _("This system is registered as not keeping this kind of facial data (data_kind): ask the DPO."),
-            code="data_kind_not_registered",
+            _(
+                "This system asks consent through FaceRights: report the enrolment with the consent_token the "
+                "person's answer gave, not with consent evidence of its own."
+            ),
+            code="consent_token_required",
         )
     identifiers = {kind: value for kind, value in identifiers.items() if value}
     if not identifiers:
@@ -206,6 +221,59 @@ def holding_report(
                 artifact_sha256=consent.artifact_sha256,
                 at=consent.given_at,
             )
+        return holding_record(
+            actor=actor,
+            subject=subject,
+            system=system,
+            subject_key=subject_key,
+            data_kind=data_kind,
+            consent=record,
+            enrolled_at=enrolled_at,
+        )
+
+
+def holding_report_consented(
+    *,
+    system: ProcessingSystem,
+    subject_key: str,
+    data_kind: str,
+    enrolled_at: dt.datetime,
+    identifiers: dict[str, str],
+    purpose_code: str,
+    consent_token: str,
+) -> Holding:
+    """Record an enrolment whose consent the person gave on FaceRights' own page (consent/sessions.py).
+
+    The token proves it: issued for this system, purpose and key, once. Nothing is taken on the
+    system's word; the token is spent only if the whole report is recorded.
+    """
+    actor = f"system:{system.pk}"
+    _report_checks(system, data_kind)
+    if system.internet_transmission:
+        raise ValidationError(
+            _(
+                "This system sends facial data over the internet: its separate consent to that is not asked on "
+                "FaceRights' page yet; report the consent evidence instead."
+            ),
+            code="transmission_consent",
+        )
+    with transaction.atomic():
+        purpose = system.purposes.exclude(code=Purpose.TRANSMISSION).filter(code=purpose_code).first()
+        if purpose is None:
+            raise ValidationError(_("This system declares no purpose with that code."), code="purpose")
+        session = consent_token_redeem(system=system, purpose=purpose, subject_key=subject_key, token=consent_token)
+        subject, record = session.subject, session.record
+        if subject is None or record is None or record.state != ConsentRecord.State.ACTIVE:
+            raise ValidationError(
+                _("The person's consent is no longer current (withdrawn or replaced): do not enrol them."),
+                code="consent_not_current",
+            )
+        known = Holding.objects.filter(system=system, subject_key=subject_key).exclude(subject=subject).exists()
+        if known:
+            raise ValidationError(_("This key already names another person in this system."), code="subject_key")
+        for kind, value in identifiers.items():
+            if value and subject_find(kind=kind, value=value) is None:
+                subject_identifier_add(actor=actor, subject=subject, kind=kind, value=value)
         return holding_record(
             actor=actor,
             subject=subject,

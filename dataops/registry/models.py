@@ -317,6 +317,14 @@ class ProcessingSystem(models.Model):
         default=False,
         help_text=_("Allows a webhook on a loopback or private address (the simulator, an on-premises service)."),
     )
+    consent_at_capture = models.BooleanField(
+        _("asks consent through FaceRights"),
+        default=False,
+        help_text=_(
+            "The device shows FaceRights' consent page (a QR code or a desk tablet) and each enrolment report "
+            "carries the consent token it got there; a report without one is refused (docs/integration.md)."
+        ),
+    )
     receives_restrictions = models.BooleanField(
         _("receives restriction instructions"),
         default=True,

@@ -453,6 +453,10 @@ FACERIGHTS_CLAIM_LEASE_SECONDS = env_int("FACERIGHTS_CLAIM_LEASE_SECONDS", 120, 
 # After a person refuses a face consent, no new prompt for that system and
 # purpose for this many hours (NDSMR Art 22(5); REGULATION.md R8).
 FACERIGHTS_REFUSAL_QUIET_HOURS = env_int("FACERIGHTS_REFUSAL_QUIET_HOURS", 48, minimum=48)
+# Consent at capture (consent/sessions.py): how long the page a device shows stays open, and how long
+# the consent token it gets may wait for the enrolment report.
+FACERIGHTS_CONSENT_SESSION_MINUTES = env_int("FACERIGHTS_CONSENT_SESSION_MINUTES", 15, minimum=1)
+FACERIGHTS_CONSENT_TOKEN_HOURS = env_int("FACERIGHTS_CONSENT_TOKEN_HOURS", 24, minimum=1)
 # The public address of the portal, for links in emails to vendors.
 # A device's reconcile may close at most this share of its system's open instructions as not
 # found; more waits for the DPO (an empty or truncated inventory cannot clear the ledger).

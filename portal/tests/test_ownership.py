@@ -43,6 +43,7 @@ OWNED = {
 # Routes with arguments that are public or protected by their own secret.
 # "notice": a sent notice is public and names no one (dataops/incidents/tests/test_notices.py).
 PUBLIC_WITH_ARGS = {
+    "consent_session",  # the random address is the credential; dataops/tests/test_consent_sessions.py
     "processing_rules",
     "consent_give",
     "vendor_confirm",

@@ -1,0 +1,214 @@
+"""Consent where the face is captured: the device opens a session, the person answers on FaceRights' page, and the
+enrolment report carries the single-use token of their consent (consent/sessions.py, dataops/api.py)."""
+
+import datetime as dt
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.core import signing
+from django.utils import timezone
+
+from consent.models import ConsentRecord, ConsentSession
+from dataops.models import Holding
+from dataops.registry.models import ProcessingSystem
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+EN = {"Accept-Language": "en"}
+
+
+def _auth(token):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+@pytest.fixture
+def kiosk(entity, purpose):
+    """A check-in kiosk that asks consent through FaceRights, and its token."""
+    system, token = factories.pull_system(entity=entity, purpose=purpose, name_en="Lobby kiosk")
+    ProcessingSystem.objects.filter(pk=system.pk).update(consent_at_capture=True)
+    system.refresh_from_db()
+    return system, token
+
+
+def _open(client, system, token, key="GUEST-1"):
+    code = system.purposes.first().code
+    response = client.post(
+        "/api/v1/consent-sessions",
+        {"purpose": code, "subject_key": key, "language": "en"},
+        content_type="application/json",
+        **_auth(token),
+    )
+    return response
+
+
+def _answer(client, url, answer, born="1990-05-17", version=1):
+    path = urlsplit(url).path
+    return client.post(
+        path, {"answer": answer, "date_of_birth": born, "notice_version": version}, headers=EN, follow=True
+    )
+
+
+def _outcome(client, system, token, session_id):
+    return client.get(f"/api/v1/consent-sessions/{session_id}", **_auth(token)).json()
+
+
+def _enrol(client, system, token, consent_token, key="GUEST-1", purpose=None):
+    return client.post(
+        "/api/v1/holdings",
+        {
+            "subject_key": key,
+            "data_kind": "template",
+            "enrolled_at": timezone.now().isoformat(),
+            "identifiers": {"external": "BOOKING-77"},
+            "purpose": purpose or system.purposes.first().code,
+            "consent_token": consent_token,
+        },
+        content_type="application/json",
+        **_auth(token),
+    )
+
+
+def test_the_person_reads_and_consents_on_their_phone_and_the_enrolment_carries_the_token(client, kiosk):
+    system, token = kiosk
+    opened = _open(client, system, token)
+    assert opened.status_code == 201, opened.content
+    body = opened.json()
+    assert body["qr_svg"].startswith("<svg") and "/c/" in body["url"]
+    page = client.get(urlsplit(body["url"]).path, headers=EN).content.decode()
+    assert "Lobby kiosk" in page and "Notice version 1" in page
+    assert len(re.findall(r'type="radio"', page)) == 3 and "checked" not in page  # nothing chosen for the person
+    done = _answer(client, body["url"], "consent").content.decode()
+    assert "Your consent is recorded" in done
+    outcome = _outcome(client, system, token, body["id"])
+    assert outcome["state"] == "consented" and outcome["consent_token"]
+
+    enrolled = _enrol(client, system, token, outcome["consent_token"])
+    assert enrolled.status_code == 201, enrolled.content
+    holding = Holding.objects.get(system=system, subject_key="GUEST-1")
+    session = ConsentSession.objects.get(public_id=body["id"])
+    assert holding.subject == session.subject and holding.consent == session.record
+    assert holding.consent.channel == ConsentRecord.Channel.DEVICE and holding.consent.notice.version == 1
+    assert holding.subject.date_of_birth == dt.date(1990, 5, 17)
+    # The token works once: a replay is refused and records nothing.
+    holdings = Holding.objects.count()
+    again = _enrol(client, system, token, outcome["consent_token"])
+    assert again.status_code == 400 and again.json()["error"] == "consent_token_used"
+    assert Holding.objects.count() == holdings
+    assert _outcome(client, system, token, body["id"])["consent_token"] is None  # used: no longer handed out
+
+
+def test_a_system_that_asks_consent_through_facerights_cannot_enrol_on_its_own_word(client, kiosk):
+    system, token = kiosk
+    report = {
+        "subject_key": "GUEST-9",
+        "data_kind": "template",
+        "enrolled_at": timezone.now().isoformat(),
+        "identifiers": {"phone": "13612345678"},
+        "date_of_birth": "1990-05-17",
+        "consent": {
+            "purpose": system.purposes.first().code,
+            "notice_version": 1,
+            "given_at": timezone.now().isoformat(),
+        },
+    }
+    response = client.post("/api/v1/holdings", report, content_type="application/json", **_auth(token))
+    assert response.status_code == 400 and response.json()["error"] == "consent_token_required"
+    assert not Holding.objects.filter(subject_key="GUEST-9").exists()
+
+
+def test_a_token_for_another_key_purpose_or_system_forged_or_expired_is_refused_and_nothing_recorded(
+    client, kiosk, entity, purpose, settings
+):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    _answer(client, body["url"], "consent")
+    consent_token = _outcome(client, system, token, body["id"])["consent_token"]
+    other, other_token = factories.pull_system(entity=entity, purpose=purpose)
+    assert _enrol(client, system, token, consent_token, key="SOMEONE-ELSE").json()["error"] == "consent_token_mismatch"
+    assert _enrol(client, other, other_token, consent_token).json()["error"] == "consent_token_mismatch"
+    forged = signing.dumps({"s": body["id"], "sys": system.pk, "p": "x", "n": 1, "k": "GUEST-1"}, salt="other")
+    assert _enrol(client, system, token, forged).json()["error"] == "consent_token_invalid"
+    settings.FACERIGHTS_CONSENT_TOKEN_HOURS = 0  # any token is past its age
+    assert _enrol(client, system, token, consent_token).json()["error"] == "consent_token_expired"
+    assert not Holding.objects.filter(system__in=[system, other]).exclude(subject__is_synthetic=True).exists()
+    settings.FACERIGHTS_CONSENT_TOKEN_HOURS = 24
+    assert _enrol(client, system, token, consent_token).status_code == 201  # the refusals did not spend it
+
+
+def test_a_child_is_not_consented_for_and_the_device_hears_a_guardian_must(client, kiosk):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    done = _answer(
+        client, body["url"], "consent", born=(timezone.localdate() - dt.timedelta(days=365 * 10)).isoformat()
+    )
+    assert "must come from your parent or guardian" in done.content.decode()
+    outcome = _outcome(client, system, token, body["id"])
+    assert outcome["state"] == "guardian_needed" and outcome["consent_token"] is None
+    assert not ConsentRecord.objects.filter(system=system).exists()
+
+
+def test_no_age_no_consent_but_saying_no_needs_none(client, kiosk):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    page = _answer(client, body["url"], "consent", born="").content.decode()
+    assert "Give your date of birth" in page
+    assert _outcome(client, system, token, body["id"])["state"] == "open"
+    declined = _answer(client, body["url"], "decline", born="").content.decode()
+    assert "you will not be asked again for a while" in declined
+
+
+def test_a_no_is_respected_by_the_device_for_the_quiet_period_and_the_service_stays_open(client, kiosk, settings):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    done = _answer(client, body["url"], "alternative", born="").content.decode()
+    assert "Your face will not be used" in done and "card" in done  # the alternative, named
+    outcome = _outcome(client, system, token, body["id"])
+    assert outcome["state"] == "alternative" and outcome["suppressed_until"]
+    code = system.purposes.first().code
+    prompt = client.post(
+        "/api/v1/consent-prompt",
+        {"subject_key": "GUEST-1", "purpose": code},
+        content_type="application/json",
+        **_auth(token),
+    ).json()
+    assert prompt["allowed"] is False and prompt["suppressed_until"] == outcome["suppressed_until"]
+    again = _open(client, system, token)
+    assert again.status_code == 409 and again.json()["error"] == "prompt_suppressed"
+    other = client.post(
+        "/api/v1/consent-prompt",
+        {"subject_key": "GUEST-2", "purpose": code},
+        content_type="application/json",
+        **_auth(token),
+    ).json()
+    assert other == {"allowed": True, "suppressed_until": None}  # only that person
+
+
+def test_a_notice_changed_while_reading_is_read_again_and_an_expired_page_records_nothing(client, kiosk, settings):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    stale = _answer(client, body["url"], "consent", version=99).content.decode()
+    assert "The notice changed while you were reading it" in stale
+    ConsentSession.objects.filter(public_id=body["id"]).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    gone = client.get(urlsplit(body["url"]).path, headers=EN)
+    assert gone.status_code == 410
+    assert _outcome(client, system, token, body["id"])["state"] == "expired"
+    assert not ConsentRecord.objects.filter(system=system).exists()
+
+
+def test_a_device_sees_only_its_own_sessions(client, kiosk, entity, purpose):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    _other, other_token = factories.pull_system(entity=entity, purpose=purpose)
+    assert client.get(f"/api/v1/consent-sessions/{body['id']}", **_auth(other_token)).status_code == 404
+    assert client.get("/api/v1/consent-sessions/not-a-uuid", **_auth(token)).status_code == 404
+    assert client.get(urlsplit(body["url"]).path[:-5] + "xxxx/").status_code == 410  # a guessed page
+
+
+def test_the_page_token_is_kept_only_as_its_fingerprint(client, kiosk):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    page_token = urlsplit(body["url"]).path.split("/")[2]
+    session = ConsentSession.objects.get(public_id=body["id"])
+    assert page_token not in str(session.__dict__) and len(session.page_token_sha256) == 64

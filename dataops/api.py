@@ -773,7 +773,7 @@ def consent_session_open_view(request, body: ConsentSessionOpen):
 
 @v1.get(
     "/consent-sessions/{session_id}",
-    response={200: ConsentSessionOutcome, 404: Error, **UNAUTHORIZED},
+    response={200: ConsentSessionOutcome, 404: Error, **UNAUTHORIZED, **INVALID},
     summary="The person's answer, and for a consent the token the enrolment report carries",
 )
 def consent_session_view(request, session_id: str):

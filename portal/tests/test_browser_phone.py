@@ -5,11 +5,16 @@ word breaks across lines, nothing scrolls sideways (tables become cards), every 
 link can be tapped (at least 24 px, and nothing lies on top of it), and axe passes.
 """
 
+import datetime as dt
+
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
+from consent.models import ConsentSession
 from consent.services import Provenance, subject_link_user
+from consent.sessions import consent_session_open
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.filings.services import filing_review, filing_submit
 from tests import factories
@@ -123,4 +128,42 @@ def test_the_regulators_filing_fits_a_small_phone(
     _fits(page, axe, screenshot, f"phone-{locale}-regulator")
     page.goto(f"/regulator/filings/{filing.number}/")
     _fits(page, axe, screenshot, f"phone-{locale}-regulator-filing")
+    context.close()
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_alternative(
+    chromium, live_server, axe, screenshot, entity, site, purpose, locale
+):
+    """Scan the device's QR code (its URL), read the notice, answer; a child is sent to a guardian."""
+    english = locale == "en-US"
+    system = factories.active_system(
+        entity=entity, site=site, purpose=purpose, name_zh="大堂自助入住机", name_en="Lobby kiosk"
+    )
+    context = _context(chromium, live_server, None, locale)
+    page = context.new_page()
+    answers = {
+        "consent": ("1990-05-17", "Your consent is recorded" if english else "您的同意已记录"),
+        "decline": ("", "you will not be asked again" if english else "近期也不会再次询问您"),
+        "child": (
+            (timezone.localdate() - dt.timedelta(days=3650)).isoformat(),
+            "parent or guardian" if english else "监护人同意",
+        ),
+    }
+    for n, (answer, (born, said)) in enumerate(answers.items()):
+        _session, page_token = consent_session_open(
+            actor="t", system=system, purpose=purpose, subject_key=f"K-{n}", language="en" if english else "zh-hans"
+        )
+        page.goto(f"/c/{page_token}/")
+        _fits(page, axe, screenshot, f"capture-{locale}-{answer}")
+        assert page.locator("input[name=answer]:checked").count() == 0  # nothing chosen for the person
+        if born:
+            page.fill("input[name=date_of_birth]", born)
+        page.locator(f"input[name=answer][value={'consent' if answer == 'child' else answer}]").check()
+        page.get_by_role("button", name="Send my answer" if english else "提交我的回答").click()
+        page.wait_for_load_state()
+        assert said in page.content(), answer
+        _fits(page, axe, screenshot, f"capture-{locale}-{answer}-done")
+    states = set(ConsentSession.objects.filter(system=system).values_list("state", flat=True))
+    assert states == {"consented", "declined", "guardian_needed"}
     context.close()

@@ -36,6 +36,7 @@ from .linking import (
 from .models import (
     ConsentEvent,
     ConsentRecord,
+    ConsentSession,
     DataSubject,
     DeceasedRepresentation,
     Guardianship,
@@ -123,6 +124,19 @@ class ConsentRecordAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     list_select_related = ("subject", "system", "purpose")
     show_full_result_count = False
     inlines = [ConsentEventInline]
+
+
+@admin.register(ConsentSession)
+class ConsentSessionAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
+    """Consents asked at capture: what each person was shown and answered, for a complaint or a regulator."""
+
+    paginator = EstimatedCountPaginator
+    list_display = ("system", "purpose", "state", "notice", "created_at", "answered_at", "token_used_at")
+    list_filter = ("state", "system")
+    list_select_related = ("system", "purpose", "notice")
+    search_fields = ("=subject_key",)
+    show_full_result_count = False
+    exclude = ("page_token_sha256",)
 
 
 class GuardianshipForm(forms.Form):

@@ -37,6 +37,7 @@ SECTIONS = (
             "consent.Purpose",
             "consent.Notice",
             "consent.ConsentRecord",
+            "consent.ConsentSession",
             "consent.Guardianship",
             "consent.IdentityCheck",
             "consent.DeceasedRepresentation",

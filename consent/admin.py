@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +46,7 @@ from .models import (
     Purpose,
     SubjectMatchReview,
 )
+from .proof import consent_proof_package
 from .rules import needs_guardian_consent
 from .services import guardianship_record, notice_publish, subject_find, subject_match_confirm_different
 
@@ -64,10 +66,25 @@ class DataSubjectAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     search_fields = ("=uuid",)
     show_full_result_count = False
     exclude = ("wrapped_key", "name_ciphertext")
-    actions = ["issue_enrolment_code"]
+    actions = ["issue_enrolment_code", "consent_proof"]
 
     def has_issue_permission(self, request):
         return request.user.has_perm("consent.add_enrolmentcode")
+
+    def has_proof_permission(self, request):
+        return request.user.has_perm("consent.view_consentrecord")
+
+    @admin.action(description=_("Download the consent proof package (ZIP)"), permissions=["proof"])
+    def consent_proof(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose one person: a proof package is about one person."), messages.ERROR)
+            return None
+        subject = queryset.get()
+        package = consent_proof_package(actor=actor_for(request.user), subject=subject)
+        response = HttpResponse(package, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="consent-proof-{subject.uuid}.zip"'
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description=_("Issue an enrolment code (shown once)"), permissions=["issue"])
     def issue_enrolment_code(self, request, queryset):

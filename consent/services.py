@@ -326,6 +326,13 @@ def notice_text(notice: Notice) -> dict[str, dict[str, str]]:
     return {lang: {item: getattr(notice, f"{item}_{lang}") for item in items} for lang in ("zh", "en")}
 
 
+def notice_fingerprint(snapshot: dict[str, Any]) -> str:
+    """The SHA-256 of a notice's published text, as printed under it and kept with every consent to it."""
+    return hashlib.sha256(
+        json.dumps(snapshot, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
 def notice_publish(*, actor: str, notice: Notice) -> Notice:
     """Check every required item (R1), number the version and freeze the text."""
     with transaction.atomic():
@@ -346,9 +353,7 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
         latest = Notice.objects.filter(system_id=notice.system_id).aggregate(Max("version"))["version__max"] or 0
         notice.version = latest + 1
         notice.snapshot = snapshot
-        notice.digest = hashlib.sha256(
-            json.dumps(snapshot, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-        ).hexdigest()
+        notice.digest = notice_fingerprint(snapshot)
         notice.published_at = timezone.now()
         notice.status = Notice.Status.PUBLISHED
         # The only write to a published row: the one that publishes it.

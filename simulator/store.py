@@ -54,6 +54,10 @@ class Store:
             )
             return outcome, {"log_id": instruction_id, "records_removed": removed}
 
+    def enrol(self, subject_key: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO enrolled VALUES (?)", (subject_key,))
+
     def delete_keys(self, keys: list[str]) -> None:
         with self._lock:
             self._db.executemany("DELETE FROM enrolled WHERE subject_key = ?", [(k,) for k in keys])

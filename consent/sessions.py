@@ -125,7 +125,13 @@ def consent_session_answer(
     if answer not in Answer.ALL:
         raise ConsentError(_("Choose one of the three answers."), code="answer")
     with transaction.atomic():
-        session = ConsentSession.objects.select_for_update().select_related("system", "purpose").get(pk=session.pk)
+        # Only the session row is locked (of self): a lock on the system and purpose rows joined in would make
+        # every answer for the same kiosk wait on, and deadlock with, the others.
+        session = (
+            ConsentSession.objects.select_for_update(of=("self",))
+            .select_related("system", "purpose")
+            .get(pk=session.pk)
+        )
         if session.state != ConsentSession.State.OPEN:
             raise ConsentError(_("This question has been answered already."), code="answered")
         if session.expires_at <= now:

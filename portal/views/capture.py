@@ -21,7 +21,7 @@ from facerights import ratelimit
 from ..forms import ConsentAnswerForm
 from ..templatetags.portal_tags import loc
 
-ANSWERS_PER_ADDRESS = 60  # an hour: a lobby's kiosk answers for many people from one address
+ANSWERS_PER_ADDRESS = 3000  # an hour: a lobby tablet, or a hotel Wi-Fi behind one address, answers for many people
 
 
 @never_cache

@@ -102,7 +102,9 @@ def main() -> None:
         thread.join()
     elapsed = time.perf_counter() - started
     durations.sort()
-    print(f"{len(durations)} consents (open, page, answer, outcome, enrol) in {elapsed:.1f} s with {args.threads} threads")
+    print(
+        f"{len(durations)} consents (open, page, answer, outcome, enrol) in {elapsed:.1f} s with {args.threads} threads"
+    )
     print(f"consents completed per second: {len(durations) / elapsed:.1f} (target: 50)")
     print(
         f"one consent: p50 {statistics.median(durations) * 1000:.0f} ms, "

@@ -19,11 +19,15 @@ def _status_url(deletion) -> str:
     return f"{settings.FACERIGHTS_BASE_URL}/requests/{deletion.reference}/"
 
 
-def _sms(deletion, status: str) -> tuple[str, dict[str, str]]:
+def _company(deletion) -> str:
+    """The company an SMS about this instruction is signed with."""
     first = deletion.propagations.select_related("system__entity").first()
-    company = first.system.entity.name_zh if first is not None else sms_signature()
+    return first.system.entity.name_zh if first is not None else sms_signature()
+
+
+def _sms(deletion, status: str) -> tuple[str, dict[str, str]]:
     return "deletion_update", {
-        "company": company,
+        "company": _company(deletion),
         "ref": deletion.reference,
         "status": status,
         "url": _status_url(deletion),
@@ -124,7 +128,7 @@ def _restriction_reached_send(instruction) -> None:
             sms=(
                 "request_update",
                 {
-                    "company": _sms(instruction, "")[1]["company"],
+                    "company": _company(instruction),
                     "ref": request.reference if request else instruction.reference,
                     "status": "已解除限制，各系统均已确认" if lifted else "已送达各系统，处理已限制",
                     "url": url,

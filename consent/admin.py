@@ -47,6 +47,7 @@ from .models import (
     SubjectMatchReview,
 )
 from .proof import consent_proof_package
+from .receipts import EXPORT_LIMIT, consent_receipts_export
 from .rules import needs_guardian_consent
 from .services import guardianship_record, notice_publish, subject_find, subject_match_confirm_different
 
@@ -66,7 +67,7 @@ class DataSubjectAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
     search_fields = ("=uuid",)
     show_full_result_count = False
     exclude = ("wrapped_key", "name_ciphertext")
-    actions = ["issue_enrolment_code", "consent_proof"]
+    actions = ["issue_enrolment_code", "consent_proof", "consent_receipts"]
 
     def has_issue_permission(self, request):
         return request.user.has_perm("consent.add_enrolmentcode")
@@ -84,6 +85,23 @@ class DataSubjectAdmin(PersonalRecordsAdmin, ReadOnlyAdmin):
         package = consent_proof_package(actor=actor_for(request.user), subject=subject)
         response = HttpResponse(package, content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="consent-proof-{subject.uuid}.zip"'
+        add_never_cache_headers(response)
+        return response
+
+    @admin.action(description=_("Export their consent receipts (ISO/IEC TS 27560 JSON)"), permissions=["proof"])
+    def consent_receipts(self, request, queryset):
+        if queryset.count() > EXPORT_LIMIT:
+            self.message_user(
+                request,
+                _("Choose at most %(limit)s people for one export.") % {"limit": f"{EXPORT_LIMIT:,}"},
+                messages.ERROR,
+            )
+            return None
+        content = consent_receipts_export(actor=actor_for(request.user), subjects=queryset)
+        response = HttpResponse(content, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="consent-receipts-{timezone.localtime():%Y%m%d-%H%M%S}.json"'
+        )
         add_never_cache_headers(response)
         return response
 

@@ -9,6 +9,8 @@ ZIP holds, for one person (by their pseudonymous id only, never a name or phone)
   required, replaced), each with its time, channel, network prefix and device;
 - `sessions.json`: every consent asked at capture (consent/sessions.py): the notice served,
   the answer, when, and when the device used the token;
+- `receipts/<receipt id>.json`: each consent's receipt as the person got it (consent/receipts.py),
+  signed, in the 27560 form;
 - `manifest.json`: the SHA-256 of each of those files, so anyone can check none was changed.
 
 Building one is audited in the person's chain.
@@ -27,6 +29,7 @@ from django.utils import timezone
 from facerights.audit import audit_record
 
 from .models import ConsentRecord, ConsentSession, DataSubject, Notice
+from .receipts import consent_receipt, receipt_json
 
 
 def _iso(moment) -> str:
@@ -109,6 +112,9 @@ def consent_proof_package(*, actor: str, subject: DataSubject) -> bytes:
             for s in sessions
         ]
     )
+    for record in records:
+        receipt = consent_receipt(record)
+        files[f"receipts/{receipt['receipt_id']}.json"] = receipt_json(receipt)
     manifest = {
         "person": str(subject.uuid),
         "built_at": _iso(timezone.now()),

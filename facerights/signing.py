@@ -4,7 +4,7 @@ A SHA-256 fingerprint shows that a document was not changed; it does not show wh
 it. Each deployment holds an Ed25519 key (`FACERIGHTS_SIGNING_KEY`, docs/keys.md) and signs
 the fingerprint it prints, under a label that says what the fingerprint is of:
 
-    message   = "facerights-v1:" + kind + ":" + fingerprint      (kind: "certificate" or "filing")
+    message   = "facerights-v1:" + kind + ":" + fingerprint      (kind: "certificate", "filing", "incident_report" or "consent_receipt")
     signature = "ed25519:" + key id + ":" + base64(Ed25519 signature of message)
 
 The key id is the first 16 hex digits of the SHA-256 of the raw public key. Ed25519 is
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.urls import reverse
 
-KINDS = ("certificate", "filing", "incident_report")
+KINDS = ("certificate", "filing", "incident_report", "consent_receipt")
 # Standard base64, not urlsafe: a "-" at the end of a printed line reads (and copies) as a hyphen.
 _SIGNATURE = re.compile(r"^ed25519:([0-9a-f]{16}):([A-Za-z0-9+/]{86}={0,2})$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from consent.models import DataSubject, DeceasedRepresentation, Guardianship
+from consent.models import ConsentRecord, DataSubject, DeceasedRepresentation, Guardianship
 
 
 def own_subject(request) -> DataSubject | None:
@@ -63,3 +64,12 @@ def subjects_in_reach(request) -> list[DataSubject]:
     deceased people they were approved to act for."""
     own = own_subject(request)
     return [own, *wards_of(own), *represented_by(own)] if own else []
+
+
+def consent_in_reach(request, consent_id: int) -> ConsentRecord:
+    """A consent of someone the signed-in person may act for; 404 for any other (the same as a missing one)."""
+    return get_object_or_404(
+        ConsentRecord.objects.select_related("system", "purpose"),
+        pk=consent_id,
+        subject__in=subjects_in_reach(request),
+    )

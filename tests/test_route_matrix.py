@@ -56,8 +56,8 @@ from fido2.webauthn import (
 from PIL import Image
 
 from consent.linking import identity_check_submit
-from consent.services import guardianship_record, subject_link_user
-from consent.sessions import consent_session_open
+from consent.services import Provenance, guardianship_record, notice_current, subject_link_user
+from consent.sessions import consent_session_answer, consent_session_open
 from dataops.copies.services import export_build, export_request
 from dataops.deletions.delivery.manual import confirmation_token, digest_token
 from dataops.deletions.delivery.signing import sign_headers
@@ -232,6 +232,12 @@ ROUTES: dict[str, Route] = {
     "portal:consent_notice": Route(
         "owner", lambda w: reverse("portal:consent_notice", args=[w.s1_consent.pk]), owners=("subject_1",)
     ),
+    "portal:consent_receipt": Route(
+        "owner",
+        lambda w: reverse("portal:consent_receipt", args=[w.s1_consent.pk, "json"]),
+        owners=("subject_1",),
+        owner_sees=lambda w: [str(w.s1_consent.subject.uuid)],
+    ),
     # Closing one's account: the people's accounts only (portal/tests/test_closing.py closes real ones).
     "portal:account_close": Route("owner", "/me/close/", owners=("subject_1", "subject_2", "guardian")),
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),
@@ -325,6 +331,11 @@ ROUTES: dict[str, Route] = {
         "token-link",
         lambda w: reverse("portal:consent_session", args=[w.capture_token]),
         owner_sees=lambda w: [w.x.name_zh],
+    ),
+    "portal:consent_session_receipt": Route(
+        "token-link",
+        lambda w: reverse("portal:consent_session_receipt", args=[w.capture_done_token, "json"]),
+        owner_sees=lambda w: [str(w.capture_done.subject.uuid)],
     ),
     "portal:vendor_digest": Route(
         "token-link", lambda w: reverse("portal:vendor_digest", args=[w.digest_token]), owner_sees=lambda w: ["S3-KEY"]
@@ -957,6 +968,18 @@ def _build_world() -> World:
     # A consent session the device x opened, not yet answered.
     w.capture_session, w.capture_token = consent_session_open(
         actor="t", system=w.x, purpose=w.purpose, subject_key="MATRIX-CAPTURE"
+    )
+
+    # And one a guest answered with a consent: its page's address gives the receipt.
+    done, w.capture_done_token = consent_session_open(
+        actor="t", system=w.x, purpose=w.purpose, subject_key="MATRIX-CAPTURE-DONE"
+    )
+    w.capture_done = consent_session_answer(
+        session=done,
+        answer="consent",
+        date_of_birth=dt.date(1980, 1, 1),
+        notice_version=notice_current(w.x).version,
+        provenance=Provenance(channel="device"),
     )
 
     w.identity_check = identity_check_submit(

@@ -39,7 +39,12 @@ def test_a_persons_package_holds_consent_withdrawal_and_reconsent_in_order_and_i
             assert hashlib.sha256(package.read(name)).hexdigest() == digest, name  # nothing changed since
         consents = json.loads(package.read("consents.json"))
         notice = json.loads(package.read(f"notices/{system.pk}-v1.json"))
+        receipts = [json.loads(package.read(n)) for n in package.namelist() if n.startswith("receipts/")]
     assert manifest["person"] == str(subject.uuid)
+    # Each consent's receipt as the person got it, its state now: the first withdrawn, the second given.
+    assert sorted((r["record_id"], r["state"]) for r in receipts) == sorted(
+        [(f"consent:{first.pk}", "withdrawn"), (f"consent:{again.pk}", "active")]
+    )
     assert [c["consent"] for c in consents] == [first.pk, again.pk]
     assert [e["kind"] for e in consents[0]["events"]] == ["given", "withdrawn"]
     assert [e["kind"] for e in consents[1]["events"]] == ["given"] and consents[1]["ip_prefix"] == "198.51.100.0/24"

@@ -38,12 +38,14 @@ OWNED = {
     "ward_request_new": lambda w: [w["child"].uuid],
     "ward_copy_request": lambda w: [w["child"].uuid],
     "consent_notice": lambda w: [w["holding"].consent.pk],
+    "consent_receipt": lambda w: [w["holding"].consent.pk, "json"],
     "deceased_request": lambda w: [w["deceased"].uuid],
 }
 # Routes with arguments that are public or protected by their own secret.
 # "notice": a sent notice is public and names no one (dataops/incidents/tests/test_notices.py).
 PUBLIC_WITH_ARGS = {
     "consent_session",  # the random address is the credential; dataops/tests/test_consent_sessions.py
+    "consent_session_receipt",  # the same address, for its receipt; consent/tests/test_receipts.py
     "processing_rules",
     "consent_give",
     "vendor_confirm",

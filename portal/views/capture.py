@@ -38,7 +38,7 @@ def consent_session_page(request, token: str):
         return render(
             request,
             "portal/consent_session_done.html",
-            {"session": session, "system": system, "alternatives": alternatives},
+            {"session": session, "system": system, "alternatives": alternatives, "token": token},
         )
     notice = notice_current(system)
     if notice is None:  # withdrawn since the session opened: nobody is asked to consent to what they cannot read

@@ -33,7 +33,7 @@ from dataops.registry.models import Holding
 from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
 from facerights.present import date_text, moment_text
 
-from ..acting import acting_subject, own_subject, subjects_in_reach, wards_of
+from ..acting import acting_subject, consent_in_reach, own_subject, subjects_in_reach, wards_of
 from ..forms import VendorConfirmationForm, VendorDigestForm
 from ..templatetags.portal_tags import loc
 
@@ -104,7 +104,7 @@ def dashboard(request, ward_uuid=None):
 @login_required
 def consent_notice(request, consent_id: int):
     """The notice exactly as the person consented to it, whatever became of the system or its notice since."""
-    record = _own_consent(request, consent_id)
+    record = consent_in_reach(request, consent_id)
     notice = record.notice
     lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
     text = cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
@@ -122,26 +122,18 @@ def consent_notice(request, consent_id: int):
     )
 
 
-def _own_consent(request, consent_id: int) -> ConsentRecord:
-    return get_object_or_404(
-        ConsentRecord.objects.select_related("system", "purpose"),
-        pk=consent_id,
-        subject__in=subjects_in_reach(request),
-    )
-
-
 @never_cache
 @login_required
 def consent_withdraw_confirm(request, consent_id: int):
     """The one confirmation before a withdrawal: no reason asked, nothing else to fill in (R6)."""
-    record = _own_consent(request, consent_id)
+    record = consent_in_reach(request, consent_id)
     return render(request, "portal/consent_withdraw.html", {"record": record})
 
 
 @require_POST
 @login_required
 def consent_withdraw(request, consent_id: int):
-    record = _own_consent(request, consent_id)
+    record = consent_in_reach(request, consent_id)
     deletion = consent_withdrawal_submit(
         actor=f"user:{request.user.pk}", record=record, provenance=_provenance(request)
     )

@@ -29,7 +29,7 @@ VERIFY_LIMIT = 30  # checks per address per 10 minutes: plenty for a person, lit
 
 
 def verify(request):
-    """Check who issued a filing document or a deletion certificate, from its fingerprint and signature; public."""
+    """Check who issued a filing document, a deletion certificate, an incident report or a consent receipt; public."""
     result = None
     form = VerifyForm(request.POST or None)
     if request.method == "POST":

@@ -643,3 +643,33 @@ class ConsentSession(models.Model):
     def audit_chain(self) -> str:
         # A person's chain once they are known; until then, the registry's (as the system's own events).
         return f"subject:{self.subject_id}" if self.subject_id else "registry"
+
+
+class ReceiptContact(models.Model):
+    """The phone a person gave for a consent's receipt (at a device, where there is no account).
+
+    Used for nothing else: the receipt's link, and the one-time codes that let them withdraw that
+    consent from the link without an account. Encrypted under the person's own key, so it is
+    unreadable once their identifiers are destroyed.
+    """
+
+    record = models.OneToOneField(
+        ConsentRecord, verbose_name=_("consent"), on_delete=models.PROTECT, related_name="receipt_contact"
+    )
+    phone_ciphertext = models.BinaryField(editable=False)
+    sends = models.PositiveSmallIntegerField(_("receipts sent"), default=0, editable=False)
+    sent_at = models.DateTimeField(_("receipt sent"), editable=False)
+    code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    code_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("receipt contact")
+        verbose_name_plural = _("receipt contacts")
+
+    def __str__(self) -> str:
+        return f"{self.record_id}"
+
+    @property
+    def audit_chain(self) -> str:
+        return f"subject:{self.record.subject_id}"

@@ -35,6 +35,7 @@ from facerights.pdf import html_to_pdf
 from facerights.present import field_label
 
 from .models import ConsentEvent, ConsentRecord, DataSubject
+from .receipt_links import receipt_link_url
 
 SCHEMA_ID = "facerights-consent-receipt/1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "consent-receipt-1.schema.json"
@@ -77,11 +78,11 @@ def _locations(system: Any) -> list[str] | None:
     return ["CN", "outside-CN"] if system.cross_border else ["CN"]
 
 
-def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans", withdrawal_url: str = "") -> dict[str, Any]:
+def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans") -> dict[str, Any]:
     """The receipt of one consent in its current state, as a JSON-ready dict (with its proof).
 
-    `withdrawal_url` is where this person withdraws without an account (a receipt link), when
-    there is one; otherwise the portal's own withdrawal page (signed in).
+    Its withdrawal method is the receipt's link (consent/receipt_links.py): it works without an
+    account, by a code to the phone given for the receipt, and points a signed-in person to the portal.
     """
     record = (
         ConsentRecord.objects.select_related("subject", "guardian", "purpose", "notice", "system__entity")
@@ -149,7 +150,7 @@ def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans", withdra
             else []
         ),
         "withdrawal_method": {
-            "url": withdrawal_url or _url("portal:consent_withdraw_confirm", record.pk),
+            "url": receipt_link_url(record),
             "description": text.get("rights") or "",
         },
         "privacy_rights": _url("portal:home"),

@@ -170,6 +170,16 @@ def _subject_key(subject: DataSubject) -> bytes:
     return crypto.data_key_unwrap(subject.wrapped_key)
 
 
+def subject_encrypt(subject: DataSubject, value: str, *, label: str) -> bytes:
+    """Encrypt a value about the subject under their own key (unreadable once it is destroyed); `label` binds it
+    to its use, so a ciphertext moved to another field does not decrypt."""
+    return crypto.encrypt(_subject_key(subject), value, aad=_aad(subject, label))
+
+
+def subject_decrypt(subject: DataSubject, token: bytes, *, label: str) -> str:
+    return crypto.decrypt(_subject_key(subject), token, aad=_aad(subject, label))
+
+
 def subject_find(*, kind: str, value: str) -> DataSubject | None:
     """The subject with this identifier, by keyed hash; None for no match or a malformed value."""
     try:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from consent.models import DeceasedRepresentation
+from consent.rules import normalize_phone
 from dataops.models import Incident, LegalEntity, ProcessingSystem, Request
 from dataops.registry.models import Alternative
 from facerights.present import choices_text
@@ -446,3 +447,25 @@ class ConsentAnswerForm(forms.Form):
         if born is not None and born > timezone.localdate():
             raise ValidationError(_("A date of birth cannot be in the future."), code="future")
         return born
+
+
+class ReceiptPhoneForm(forms.Form):
+    """Where to text a consent's receipt; optional, and used for nothing else."""
+
+    phone = forms.CharField(
+        label=_("Your mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "aria-describedby": "phone-help"}),
+        help_text=_("We text you the receipt's link, and use this number only to send you a code if you withdraw."),
+    )
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+
+class WithdrawCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("The code we texted you"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

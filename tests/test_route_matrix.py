@@ -56,6 +56,7 @@ from fido2.webauthn import (
 from PIL import Image
 
 from consent.linking import identity_check_submit
+from consent.receipt_links import receipt_link_token
 from consent.services import Provenance, guardianship_record, notice_current, subject_link_user
 from consent.sessions import consent_session_answer, consent_session_open
 from dataops.copies.services import export_build, export_request
@@ -335,6 +336,23 @@ ROUTES: dict[str, Route] = {
     "portal:consent_session_receipt": Route(
         "token-link",
         lambda w: reverse("portal:consent_session_receipt", args=[w.capture_done_token, "json"]),
+        owner_sees=lambda w: [str(w.capture_done.subject.uuid)],
+    ),
+    "portal:consent_session_receipt_send": Route(
+        "token-link",
+        lambda w: reverse("portal:consent_session_receipt_send", args=[w.capture_done_token]),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
+    # A receipt's signed link: the receipt, and withdrawal only with the code texted to the phone given.
+    "portal:receipt_link": Route(
+        "token-link",
+        lambda w: reverse("portal:receipt_link", args=[receipt_link_token(w.capture_done.record)]),
+        owner_sees=lambda w: [w.x.name_zh],
+    ),
+    "portal:receipt_link_download": Route(
+        "token-link",
+        lambda w: reverse("portal:receipt_link_download", args=[receipt_link_token(w.capture_done.record), "json"]),
         owner_sees=lambda w: [str(w.capture_done.subject.uuid)],
     ),
     "portal:vendor_digest": Route(

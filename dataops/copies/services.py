@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from consent.models import ConsentRecord, DataSubject
+from consent.receipt_links import receipt_phone
 from consent.services import subject_identifiers, subject_name
 from facerights import crypto
 from facerights.audit import Entry, audit_record, audit_record_many
@@ -118,6 +119,7 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
                 "withdrawn_at": _iso(c.withdrawn_at),
                 "channel": c.channel,
                 "events": [{"kind": e.kind, "at": _iso(e.at), "channel": e.channel} for e in c.events.all()],
+                "receipt_phone": receipt_phone(c) or "",
             }
             for c in consents
         ],

@@ -6,17 +6,19 @@ link can be tapped (at least 24 px, and nothing lies on top of it), and axe pass
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from consent.models import ConsentSession
+from consent.models import ConsentRecord, ConsentSession
 from consent.services import Provenance, subject_link_user
 from consent.sessions import consent_session_open
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.filings.services import filing_review, filing_submit
+from facerights.sms import MemorySmsBackend
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -150,8 +152,9 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
             "parent or guardian" if english else "监护人同意",
         ),
     }
+    tokens = {}
     for n, (answer, (born, said)) in enumerate(answers.items()):
-        _session, page_token = consent_session_open(
+        _session, page_token = tokens[answer] = consent_session_open(
             actor="t", system=system, purpose=purpose, subject_key=f"K-{n}", language="en" if english else "zh-hans"
         )
         page.goto(f"/c/{page_token}/")
@@ -166,4 +169,23 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
         _fits(page, axe, screenshot, f"capture-{locale}-{answer}-done")
     states = set(ConsentSession.objects.filter(system=system).values_list("state", flat=True))
     assert states == {"consented", "declined", "guardian_needed"}
+
+    # The receipt texted to the phone, and the consent withdrawn from its link with the code: no account.
+    page.goto(f"/c/{tokens['consent'][1]}/")
+    page.fill("input[name=phone]", "13800138999")
+    page.get_by_role("button", name="Text me the receipt" if english else "短信发送回执").click()
+    page.wait_for_load_state()
+    link = re.search(r"/r/[^/\s]+/", MemorySmsBackend.outbox[-1][1])[0]
+    page.goto(link)
+    _fits(page, axe, screenshot, f"capture-{locale}-receipt-link")
+    page.get_by_role("button", name="Text me a code" if english else "发送验证码").click()
+    page.wait_for_load_state()
+    code = re.search(r"验证码：(\d{6})", MemorySmsBackend.outbox[-1][1])[1]
+    page.fill("input[name=code]", code)
+    _fits(page, axe, screenshot, f"capture-{locale}-receipt-code")
+    page.get_by_role("button", name="Withdraw consent" if english else "撤回同意").click()
+    page.wait_for_load_state()
+    assert ("The consent is withdrawn" if english else "已撤回同意") in page.content()
+    record_id = ConsentSession.objects.get(system=system, state="consented").record_id
+    assert ConsentRecord.objects.get(pk=record_id).state == ConsentRecord.State.WITHDRAWN
     context.close()

@@ -46,6 +46,9 @@ OWNED = {
 PUBLIC_WITH_ARGS = {
     "consent_session",  # the random address is the credential; dataops/tests/test_consent_sessions.py
     "consent_session_receipt",  # the same address, for its receipt; consent/tests/test_receipts.py
+    "consent_session_receipt_send",  # the same address; portal/tests/test_receipt_links.py
+    "receipt_link",  # a signed link that withdraws only with the phone's code; portal/tests/test_receipt_links.py
+    "receipt_link_download",
     "processing_rules",
     "consent_give",
     "vendor_confirm",

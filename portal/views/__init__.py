@@ -34,7 +34,13 @@ from .deletions import (  # noqa: F401
 from .lookup import lookup  # noqa: F401
 from .notices import announcements, my_notices, notice_page  # noqa: F401
 from .public import children_rules, contact, privacy, verify, verify_keys  # noqa: F401
-from .receipts import consent_receipt_download, consent_session_receipt  # noqa: F401
+from .receipts import (  # noqa: F401
+    consent_receipt_download,
+    consent_session_receipt,
+    consent_session_receipt_send,
+    receipt_link,
+    receipt_link_download,
+)
 from .regulator import (  # noqa: F401
     regulator_acknowledge,
     regulator_attachment,

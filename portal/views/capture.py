@@ -18,7 +18,7 @@ from consent.sessions import consent_session_answer, consent_session_for_page
 from dataops.registry.models import Alternative
 from facerights import ratelimit
 
-from ..forms import ConsentAnswerForm
+from ..forms import ConsentAnswerForm, ReceiptPhoneForm
 from ..templatetags.portal_tags import loc
 
 ANSWERS_PER_ADDRESS = 3000  # an hour: a lobby tablet, or a hotel Wi-Fi behind one address, answers for many people
@@ -38,7 +38,13 @@ def consent_session_page(request, token: str):
         return render(
             request,
             "portal/consent_session_done.html",
-            {"session": session, "system": system, "alternatives": alternatives, "token": token},
+            {
+                "session": session,
+                "system": system,
+                "alternatives": alternatives,
+                "token": token,
+                "phone_form": ReceiptPhoneForm(),
+            },
         )
     notice = notice_current(system)
     if notice is None:  # withdrawn since the session opened: nobody is asked to consent to what they cannot read

@@ -623,6 +623,11 @@ class ConsentSession(models.Model):
     expires_at = models.DateTimeField(_("expires"))
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True, editable=False)
     token_used_at = models.DateTimeField(_("token used"), null=True, blank=True, editable=False)
+    # A child's guardian confirming by a code to their phone: the phone is kept only as its keyed hash.
+    guardian_phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    guardian_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    guardian_code_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    guardian_code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("consent session")
@@ -662,6 +667,8 @@ class ReceiptContact(models.Model):
     code_hash = models.CharField(max_length=64, blank=True, editable=False)
     code_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Wrong codes over the consent's whole life: past a ceiling the link withdraws no more (the officer does).
+    code_failures = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("receipt contact")

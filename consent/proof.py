@@ -9,8 +9,8 @@ ZIP holds, for one person (by their pseudonymous id only, never a name or phone)
   required, replaced), each with its time, channel, network prefix and device;
 - `sessions.json`: every consent asked at capture (consent/sessions.py): the notice served,
   the answer, when, and when the device used the token;
-- `receipts/<receipt id>.json`: each consent's receipt as the person got it (consent/receipts.py),
-  signed, in the 27560 form;
+- `receipts/<receipt id>.json`: each consent's receipt (consent/receipts.py) as it stands now, in
+  Chinese, signed, in the 27560 form;
 - `manifest.json`: the SHA-256 of each of those files, so anyone can check none was changed.
 
 Building one is audited in the person's chain.

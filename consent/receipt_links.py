@@ -37,6 +37,7 @@ SALT = "facerights.receipt-link"  # a namespace for the signature, not a secret
 SENDS = 5  # receipts texted for one consent, ever: the page cannot be used to text a number again and again
 CODE_ATTEMPTS = 5
 CODE_MINUTES = 10
+FAILURES_CEILING = 20  # wrong codes over the consent's life: then the link withdraws no more; the officer does
 
 
 def receipt_link_token(record: ConsentRecord) -> str:
@@ -92,9 +93,14 @@ def receipt_send(*, actor: str, record: ConsentRecord, phone: str) -> ReceiptCon
                 _("The receipt has been sent too many times: download it on this page instead."), code="sends"
             )
         if contact is None:
-            contact = ReceiptContact(record=record)
-        contact.phone_ciphertext, contact.sent_at, contact.sends = ciphertext, now, contact.sends + 1
-        contact.code_hash, contact.code_attempts = "", 0  # a new number: codes sent to the old one are void
+            contact = ReceiptContact(record=record, phone_ciphertext=ciphertext)
+        elif receipt_phone(record) != normalized:
+            # The first number stays: the number is what withdraws the consent, and whoever else holds the
+            # page's address (the device, a photo of the QR code, the next guest) must not replace it.
+            raise ValidationError(
+                _("A number is already on record for this receipt: it is sent only to that number."), code="phone_set"
+            )
+        contact.sent_at, contact.sends = now, contact.sends + 1
         contact.save()
         audit_record(actor=actor, action="consent.receipt_sent", target=contact, data={"consent": record.pk})
     sms_send(normalized, "consent_receipt", {**_sms_params(record), "url": receipt_link_url(record)})
@@ -113,6 +119,7 @@ def receipt_code_send(*, record: ConsentRecord) -> str:
     code = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
         contact = ReceiptContact.objects.select_for_update().get(record=record)
+        _refuse_if_locked(contact)
         contact.code_hash, contact.code_sent_at, contact.code_attempts = _code_digest(contact, code), timezone.now(), 0
         contact.save(update_fields=["code_hash", "code_sent_at", "code_attempts"])
         audit_record(actor="receipt_link", action="consent.withdraw_code_sent", target=contact, data={})
@@ -126,6 +133,7 @@ def receipt_code_check(*, record: ConsentRecord, code: str) -> None:
         contact = ReceiptContact.objects.select_for_update().filter(record=record).first()
         if contact is None or not contact.code_hash or contact.code_sent_at is None:
             raise ValidationError(_("Ask for a code first."), code="no_code")
+        _refuse_if_locked(contact)
         if contact.code_attempts >= CODE_ATTEMPTS or timezone.now() > contact.code_sent_at + dt.timedelta(
             minutes=CODE_MINUTES
         ):
@@ -136,5 +144,17 @@ def receipt_code_check(*, record: ConsentRecord, code: str) -> None:
             audit_record(actor="receipt_link", action="consent.withdraw_code_accepted", target=contact, data={})
             return
         contact.code_attempts += 1
-        contact.save(update_fields=["code_attempts"])
+        contact.code_failures += 1
+        contact.save(update_fields=["code_attempts", "code_failures"])
     raise ValidationError(_("The code does not match."), code="code_wrong")
+
+
+def _refuse_if_locked(contact: ReceiptContact) -> None:
+    if contact.code_failures >= FAILURES_CEILING:
+        raise ValidationError(
+            _(
+                "Too many wrong codes for this consent: it can no longer be withdrawn from this link. Sign in to the "
+                "portal, ask at the front desk, or write to the officer named in your receipt."
+            ),
+            code="locked",
+        )

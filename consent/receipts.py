@@ -9,8 +9,8 @@ maps each field to the standard and says where we fill it from.
 
 A receipt states only what the registry and the ledger know. Where a fact is unknown (whether a
 system sends faces abroad, before the DPO has answered) the receipt says "unknown", never a
-comforting default. The same consent in the same state always gives the same receipt, byte for
-byte: its SHA-256 covers everything but the `proof` member, and the deployment signs that
+comforting default. The same consent in the same state, with the same registry facts and in the
+same language, always gives the same receipt, byte for byte (nothing in it is the time of download): its SHA-256 covers everything but the `proof` member, and the deployment signs that
 fingerprint (facerights/signing.py) so the person can show who issued it at /verify/.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -92,7 +93,6 @@ def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans") -> dict
     system, entity, notice = record.system, record.system.entity, record.notice
     lang = "en" if language.startswith("en") else "zh"
     text = cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
-    counterparty = (system.counterparty_name or "").strip()
     body: dict[str, Any] = {
         "schema_version": SCHEMA_ID,
         "conforms_to": STANDARD,
@@ -124,7 +124,11 @@ def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans") -> dict
             {
                 "purpose": record.purpose.code,
                 "purpose_description": text.get("purpose") or record.purpose.name_zh,
-                "lawful_basis": "PIPL Art 29: separate consent to sensitive personal information",
+                "lawful_basis": (
+                    "PIPL Art 31: consent of the parent or guardian of a child under 14"
+                    if record.method == ConsentRecord.Method.GUARDIAN
+                    else "PIPL Art 29: separate consent to sensitive personal information"
+                ),
             }
         ],
         "pii_information": [
@@ -136,7 +140,7 @@ def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans") -> dict
                     if kept
                 ],
                 "sensitive_pii_category": "biometric (PIPL Art 28)",
-                "pii_optional": True,  # a non-face alternative is always offered (Measures Art 10)
+                "pii_optional": bool(system.alternatives),  # a non-face alternative is registered (Measures Art 10)
             }
         ],
         "collection_method": record.channel,
@@ -144,28 +148,13 @@ def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans") -> dict
         "storage_locations": [system.storage_location],
         "processing_locations": _locations(system),
         "retention_period": {"days": system.retention_days, "description": text.get("retention") or ""},
-        "recipient_third_parties": (
-            [{"party_name": counterparty, "party_role": system.kind}]
-            if system.kind in ("processor", "recipient") and counterparty
-            else []
-        ),
+        "recipient_third_parties": _third_parties(system),
         "withdrawal_method": {
             "url": receipt_link_url(record),
             "description": text.get("rights") or "",
         },
         "privacy_rights": _url("portal:home"),
-        "events": [
-            {
-                "event_time": _iso(event.at),
-                "event_type": EVENT_TYPES[record.method],
-                "event_state": EVENT_STATES.get(event.kind, event.kind),
-                "entity_id": str(record.guardian.uuid) if record.guardian else str(record.subject.uuid),
-                "entity_role": "guardian" if record.guardian else "pii_principal",
-                "validity_duration": "until withdrawn",
-                "channel": event.channel or record.channel,
-            }
-            for event in sorted(record.events.all(), key=lambda e: (e.at, e.pk))
-        ],
+        "events": [_event(record, event) for event in sorted(record.events.all(), key=lambda e: (e.at, e.pk))],
         "state": record.state,
         "signed_record_sha256": record.artifact_sha256 or None,  # a written consent's signed record (R4)
     }
@@ -177,6 +166,30 @@ def consent_receipt(record: ConsentRecord, *, language: str = "zh-hans") -> dict
             "signature": signing.sign("consent_receipt", digest),
             "verify_url": signing.verify_url(),
         },
+    }
+
+
+def _third_parties(system: Any) -> list[dict[str, str]] | None:
+    """The processor or recipient the registry names; None (unknown) for one whose name is not recorded yet."""
+    if system.kind not in ("processor", "recipient"):
+        return []
+    name = (system.counterparty_name or "").strip()
+    return [{"party_name": name, "party_role": system.kind}] if name else None
+
+
+def _event(record: ConsentRecord, event: ConsentEvent) -> dict[str, Any]:
+    """One event, credited to whoever did it: the person (or guardian) gives and withdraws; the company asks
+    for renewal and replaces (when its notice or the system changes)."""
+    by_person = event.kind in (ConsentEvent.Kind.GIVEN, ConsentEvent.Kind.WITHDRAWN)
+    person = record.guardian if record.guardian else record.subject
+    return {
+        "event_time": _iso(event.at),
+        "event_type": EVENT_TYPES[record.method],
+        "event_state": EVENT_STATES.get(event.kind, event.kind),
+        "entity_id": str(person.uuid) if by_person else record.system.entity.credit_code,
+        "entity_role": ("guardian" if record.guardian else "pii_principal") if by_person else "controller",
+        "validity_duration": "until withdrawn",
+        "channel": event.channel or None,
     }
 
 
@@ -236,11 +249,12 @@ def consent_receipts_export(*, actor: str, subjects: Iterable[DataSubject]) -> b
         "receipts": receipts,
     }
     content = receipt_json(document)
-    for subject in people:
-        audit_record(
-            actor=actor,
-            action="consent.receipts_exported",
-            target=subject,
-            data={"sha256": hashlib.sha256(content).hexdigest()},
-        )
+    with transaction.atomic():
+        for subject in people:
+            audit_record(
+                actor=actor,
+                action="consent.receipts_exported",
+                target=subject,
+                data={"sha256": hashlib.sha256(content).hexdigest()},
+            )
     return content

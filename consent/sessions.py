@@ -17,21 +17,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from facerights import crypto
 from facerights.audit import audit_record
+from facerights.sms import mask_phone, sms_send
 
-from .models import ConsentRefusal, ConsentSession, DataSubject, Notice, Purpose
-from .rules import needs_guardian_consent
+from .models import ConsentRecord, ConsentRefusal, ConsentSession, DataSubject, Guardianship, Notice, Purpose
+from .rules import needs_guardian_consent, normalize_phone
 from .services import (
     ConsentError,
     Provenance,
@@ -272,3 +276,163 @@ def consent_prompt(
     if said_no is None:
         return Prompt(allowed=True)
     return Prompt(allowed=False, suppressed_until=said_no + quiet)
+
+
+# --- A child's guardian, confirming on the same page -----------------------------------------------
+#
+# Under 14 the child's answer records nothing (R5). The page then asks the parent or guardian, who
+# is usually beside the child, to confirm with a code texted to their own phone. The code proves
+# they hold that phone, not that they are the child's guardian: so the consent is recorded only for
+# a child they are already the verified guardian of (Guardianship, checked by the DPO or at a desk
+# against the household register), with the child's date of birth on record matching the one they
+# give. Anyone else is told where to have the relationship verified; the child keeps the alternative.
+
+AFTER_ANSWER = dt.timedelta(minutes=30)  # what the page still does after the answer: a guardian, a receipt by SMS
+GUARDIAN_CODE_MINUTES = 10
+GUARDIAN_CODE_ATTEMPTS = 5
+
+
+def _guardian_code_digest(session: ConsentSession, code: str) -> str:
+    return crypto.lookup_hash("guardian_code", f"{session.pk}:{code}")
+
+
+def _lock_for_guardian(session: ConsentSession, now: dt.datetime) -> ConsentSession:
+    session = (
+        ConsentSession.objects.select_for_update(of=("self",))
+        .select_related("system__entity", "purpose", "notice")
+        .get(pk=session.pk)
+    )
+    if session.state != ConsentSession.State.GUARDIAN_NEEDED:
+        raise ConsentError(_("This question has been answered already."), code="answered")
+    if session.answered_at is None or now > session.answered_at + AFTER_ANSWER:
+        raise ConsentError(_("This page has expired: ask for a new one at the device."), code="expired")
+    return session
+
+
+def consent_session_guardian_code_send(*, session: ConsentSession, phone: str, now: dt.datetime | None = None) -> str:
+    """Text a one-time code to the phone the guardian types; return the number masked, to show."""
+    now = now or timezone.now()
+    try:
+        normalized = normalize_phone(phone)
+    except ValidationError as exc:
+        raise ConsentError(exc.messages[0], code="phone") from None
+    code = f"{secrets.randbelow(10**6):06d}"
+    with transaction.atomic():
+        session = _lock_for_guardian(session, now)
+        session.guardian_phone_hash = crypto.lookup_hash("phone", normalized)
+        session.guardian_code_hash = _guardian_code_digest(session, code)
+        session.guardian_code_sent_at, session.guardian_code_attempts = now, 0
+        session.save(
+            update_fields=[
+                "guardian_phone_hash",
+                "guardian_code_hash",
+                "guardian_code_sent_at",
+                "guardian_code_attempts",
+            ]
+        )
+        audit_record(
+            actor=f"consent_session:{session.public_id}",
+            action="consent_session.guardian_code_sent",
+            target=session,
+            data={},
+        )
+    sms_send(
+        normalized,
+        "guardian_code",
+        {"company": session.system.entity.name_zh, "system": session.system.name_zh, "code": code},
+    )
+    return mask_phone(normalized)
+
+
+def consent_session_guardian_confirm(
+    *,
+    session: ConsentSession,
+    code: str,
+    child_date_of_birth: dt.date,
+    provenance: Provenance,
+    now: dt.datetime | None = None,
+) -> ConsentSession:
+    """The guardian's consent for the child, once their code and their verified guardianship check out.
+
+    Raises ConsentError with the reason the page shows; a wrong code counts against five tries, and
+    a right code is spent whatever follows (so the child's date of birth cannot be guessed with it).
+    """
+    now = now or timezone.now()
+    wrong_code, guardianship = False, None
+    with transaction.atomic():
+        session = _lock_for_guardian(session, now)
+        if not session.guardian_code_hash or session.guardian_code_sent_at is None:
+            raise ConsentError(_("Ask for a code first."), code="no_code")
+        if session.guardian_code_attempts >= GUARDIAN_CODE_ATTEMPTS or now > session.guardian_code_sent_at + (
+            dt.timedelta(minutes=GUARDIAN_CODE_MINUTES)
+        ):
+            raise ConsentError(_("This code can no longer be used: ask for a new one."), code="code_spent")
+        if not hmac.compare_digest(session.guardian_code_hash, _guardian_code_digest(session, "".join(code.split()))):
+            session.guardian_code_attempts += 1
+            session.save(update_fields=["guardian_code_attempts"])
+            wrong_code = True
+        else:
+            session.guardian_code_hash = ""
+            session.save(update_fields=["guardian_code_hash"])
+            guardianship = _verified_guardianship(session, child_date_of_birth)
+    if wrong_code:
+        raise ConsentError(_("The code does not match."), code="code_wrong")
+    if guardianship is None:
+        audit_record(
+            actor=f"consent_session:{session.public_id}",
+            action="consent_session.guardian_unverified",
+            target=session,
+            data={},
+        )
+        raise ConsentError(
+            _(
+                "We have no verified record that you are the guardian of a child with this date of birth. Have the "
+                "relationship verified at the front desk (with the household register) or in the portal; until "
+                "then your child uses the alternative."
+            ),
+            code="guardian_unverified",
+        )
+    with transaction.atomic():
+        session = _lock_for_guardian(session, now)
+        actor = f"consent_session:{session.public_id}"
+        session.subject = guardianship.ward
+        session.record = consent_grant(
+            actor=actor,
+            subject=guardianship.ward,
+            system=session.system,
+            purpose=session.purpose,
+            notice=cast(Notice, session.notice),
+            provenance=provenance,
+            method=ConsentRecord.Method.GUARDIAN,
+            guardian=guardianship.guardian,
+            at=now,
+        )
+        session.state = ConsentSession.State.CONSENTED
+        session.save(update_fields=["state", "subject", "record"])
+        audit_record(actor=actor, action="consent_session.consented", target=session, data={"guardian": True})
+    return session
+
+
+def _verified_guardianship(session: ConsentSession, child_date_of_birth: dt.date) -> Guardianship | None:
+    """The one verified, current guardianship of the phone's holder over a child born that day (and, if the
+    device already knew the child, over that child); None for none, or for more than one (twins: the desk)."""
+    found = list(
+        Guardianship.objects.filter(
+            guardian__identifiers__kind="phone",
+            guardian__identifiers__lookup_hash=session.guardian_phone_hash,
+            guardian__shredded_at__isnull=True,
+            ward__date_of_birth=child_date_of_birth,
+            ward__shredded_at__isnull=True,
+            verified_at__isnull=False,
+            ended_at__isnull=True,
+        ).select_related("ward", "guardian")[:2]
+    )
+    if session.subject_id is not None:
+        found = [g for g in found if g.ward_id == session.subject_id]
+    return found[0] if len(found) == 1 else None
+
+
+def consent_session_recent(session: ConsentSession, *, now: dt.datetime | None = None) -> bool:
+    """Answered within the last half hour: the page still texts the receipt (the person is still there)."""
+    now = now or timezone.now()
+    return session.answered_at is not None and now <= session.answered_at + AFTER_ANSWER

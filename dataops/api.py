@@ -693,8 +693,9 @@ class ConsentSessionOpened(Schema):
 class ConsentSessionOutcome(Schema):
     id: str
     state: str = Field(
-        description="open, consented, alternative, declined, guardian_needed (a child: a guardian must consent; "
-        "nothing was recorded) or expired."
+        description="open, consented, alternative, declined, guardian_needed (a child: nothing is recorded; the "
+        "page asks a verified parent or guardian to confirm with a code to their phone for 30 minutes, and the "
+        "state becomes consented if they do: keep polling) or expired."
     )
     expires_at: dt.datetime
     consent_token: str | None = Field(None, description="When consented and not yet used: for the enrolment report.")

@@ -66,6 +66,7 @@ TEMPLATES = {
     "incident_escalation": "【${company}】安全事件${ref}${step}，向主管部门报告的截止时间为${due}（北京时间）。请立即登录管理后台处理。",
     "desk_code": "【${company}】前台办理个人信息事项的验证码：${code}。10分钟内有效，如非本人操作，请勿告诉他人。",
     "consent_receipt": "【${company}】您已同意${system}使用人脸识别。同意回执及撤回同意：${url}",
+    "guardian_code": "【${company}】为您的孩子确认${system}人脸识别同意的验证码：${code}。10分钟内有效，如非本人操作，请勿告诉他人。",
     "withdraw_code": "【${company}】撤回${system}人脸识别同意的验证码：${code}。10分钟内有效，如非本人操作，请勿告诉他人。",
 }
 

@@ -469,3 +469,32 @@ class WithdrawCodeForm(forms.Form):
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class GuardianPhoneForm(ReceiptPhoneForm):
+    """A child's parent or guardian, giving their own number for a code."""
+
+    prefix = "guardian"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].label = _("Parent or guardian: your mobile number")
+        self.fields["phone"].help_text = _("The number on record with us for you. We text you a code to confirm.")
+        self.fields["phone"].widget.attrs["aria-describedby"] = "guardian-phone-help"
+
+
+class GuardianConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("The code we texted you"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    child_date_of_birth = forms.DateField(
+        label=_("Your child's date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_child_date_of_birth(self):
+        born = self.cleaned_data["child_date_of_birth"]
+        if born > timezone.localdate():
+            raise ValidationError(_("A date of birth cannot be in the future."), code="future")
+        return born

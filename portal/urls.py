@@ -14,6 +14,7 @@ urlpatterns = [
     path("lookup/", views.lookup, name="lookup"),
     path("c/<str:token>/", views.consent_session_page, name="consent_session"),
     path("c/<str:token>/receipt.<slug:extension>", views.consent_session_receipt, name="consent_session_receipt"),
+    path("c/<str:token>/guardian/", views.consent_session_guardian, name="consent_session_guardian"),
     path("c/<str:token>/send-receipt/", views.consent_session_receipt_send, name="consent_session_receipt_send"),
     path("r/<str:token>/", views.receipt_link, name="receipt_link"),
     path("r/<str:token>/receipt.<slug:extension>", views.receipt_link_download, name="receipt_link_download"),

@@ -338,6 +338,13 @@ ROUTES: dict[str, Route] = {
         lambda w: reverse("portal:consent_session_receipt", args=[w.capture_done_token, "json"]),
         owner_sees=lambda w: [str(w.capture_done.subject.uuid)],
     ),
+    # A child's page: the guardian confirms with a code (here the page is a consented one: sent back to it).
+    "portal:consent_session_guardian": Route(
+        "token-link",
+        lambda w: reverse("portal:consent_session_guardian", args=[w.capture_done_token]),
+        owner_method="POST",
+        owner_status=(302,),
+    ),
     "portal:consent_session_receipt_send": Route(
         "token-link",
         lambda w: reverse("portal:consent_session_receipt_send", args=[w.capture_done_token]),

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from consent.receipts import receipt_fingerprint, receipt_schema
-from consent.services import Provenance, consent_withdraw
+from consent.services import Provenance, consent_withdraw, consents_renewal_require
 from consent.sessions import consent_session_answer, consent_session_open
 from dataops.registry.models import ProcessingSystem
 from facerights import signing
@@ -164,3 +164,19 @@ def test_the_verify_page_names_a_receipts_signature(client, subject_client, subj
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert "issued a consent receipt with this fingerprint" in page.content.decode()
+
+
+def test_a_guardians_consent_cites_pipl_art_31_and_each_event_names_who_acted(guardian_client, subject, ward, system):
+    record = factories.consent(ward, system, method="guardian", guardian=subject)
+    consents_renewal_require(actor="t", system_id=system.pk, reason="method changed")  # the company's act
+    receipt = json.loads(_receipt(guardian_client, record).content)
+    jsonschema_rs.validator_for(receipt_schema()).validate(receipt)
+    assert receipt["purposes"][0]["lawful_basis"].startswith("PIPL Art 31")
+    given, renewal = receipt["events"]
+    assert (given["event_state"], given["entity_role"], given["entity_id"]) == ("given", "guardian", str(subject.uuid))
+    assert (renewal["event_state"], renewal["entity_role"], renewal["channel"]) == (
+        "renewal_required",
+        "controller",
+        None,
+    )
+    assert renewal["entity_id"] == system.entity.credit_code

@@ -212,3 +212,90 @@ def test_the_page_token_is_kept_only_as_its_fingerprint(client, kiosk):
     page_token = urlsplit(body["url"]).path.split("/")[2]
     session = ConsentSession.objects.get(public_id=body["id"])
     assert page_token not in str(session.__dict__) and len(session.page_token_sha256) == 64
+
+
+def _child_answers(client, system, token, child_born, key="GUEST-1"):
+    body = _open(client, system, token, key=key).json()
+    done = _answer(client, body["url"], "consent", born=child_born.isoformat())
+    assert "must come from your parent or guardian" in done.content.decode()
+    return body, urlsplit(body["url"]).path
+
+
+def _guardian_code(client, path, phone):
+    page = client.post(path + "guardian/", {"action": "send_code", "guardian-phone": phone}, headers=EN)
+    from facerights.sms import MemorySmsBackend  # noqa: PLC0415 (the outbox is a test's view of the gateway)
+
+    return page, re.search(r"验证码：(\d{6})", MemorySmsBackend.outbox[-1][1])[1]
+
+
+def test_a_verified_guardian_consents_for_their_child_with_a_code_and_the_device_enrols_the_child(
+    client, kiosk, subject, ward
+):
+    system, token = kiosk
+    body, path = _child_answers(client, system, token, ward.date_of_birth)
+    page, code = _guardian_code(client, path, "13800138000")  # the guardian's number on record
+    assert "We texted a code to +86138****8000" in page.content.decode()
+    done = client.post(
+        path + "guardian/",
+        {"action": "confirm", "code": code, "child_date_of_birth": ward.date_of_birth.isoformat()},
+        headers=EN,
+        follow=True,
+    )
+    assert "parent's or guardian's consent is recorded" in done.content.decode()
+    record = ConsentRecord.objects.get(system=system)
+    assert (record.subject, record.guardian, record.method) == (ward, subject, ConsentRecord.Method.GUARDIAN)
+    assert record.channel == ConsentRecord.Channel.DEVICE
+    outcome = _outcome(client, system, token, body["id"])
+    assert outcome["state"] == "consented"
+    assert _enrol(client, system, token, outcome["consent_token"]).status_code == 201
+    assert Holding.objects.get(system=system, subject_key="GUEST-1").subject == ward
+
+
+def test_a_phone_code_alone_never_makes_anyone_a_childs_guardian(client, kiosk, subject, other_subject, ward):
+    system, token = kiosk
+    _body, path = _child_answers(client, system, token, ward.date_of_birth)
+    # Someone with a phone but no verified guardianship of this child: the code is right, nothing is recorded.
+    _page, code = _guardian_code(client, path, "13900139000")
+    page = client.post(
+        path + "guardian/",
+        {"action": "confirm", "code": code, "child_date_of_birth": ward.date_of_birth.isoformat()},
+        headers=EN,
+    ).content.decode()
+    assert "no verified record that you are the guardian" in page
+    # The guardian, with the wrong date of birth for their child: refused too, and the code is spent.
+    _page, code = _guardian_code(client, path, "13800138000")
+    page = client.post(
+        path + "guardian/", {"action": "confirm", "code": code, "child_date_of_birth": "2017-01-01"}, headers=EN
+    ).content.decode()
+    assert "no verified record that you are the guardian" in page
+    page = client.post(
+        path + "guardian/",
+        {"action": "confirm", "code": code, "child_date_of_birth": ward.date_of_birth.isoformat()},
+        headers=EN,
+    ).content.decode()
+    assert "Ask for a code first." in page
+    assert not ConsentRecord.objects.filter(system=system).exists()
+    assert ConsentSession.objects.get().state == ConsentSession.State.GUARDIAN_NEEDED
+
+
+def test_a_wrong_code_five_times_spends_it_and_the_page_closes_half_an_hour_after_the_childs_answer(
+    client, kiosk, subject, ward
+):
+    system, token = kiosk
+    _body, path = _child_answers(client, system, token, ward.date_of_birth)
+    _page, code = _guardian_code(client, path, "13800138000")
+    wrong = "000000" if code != "000000" else "111111"
+    form = {"action": "confirm", "child_date_of_birth": ward.date_of_birth.isoformat()}
+    assert (
+        "The code does not match."
+        in client.post(path + "guardian/", {**form, "code": wrong}, headers=EN).content.decode()
+    )
+    for _ in range(4):
+        client.post(path + "guardian/", {**form, "code": wrong}, headers=EN)
+    page = client.post(path + "guardian/", {**form, "code": code}, headers=EN).content.decode()
+    assert "This code can no longer be used" in page
+    _page, code = _guardian_code(client, path, "13800138000")
+    ConsentSession.objects.update(answered_at=timezone.now() - dt.timedelta(minutes=31))
+    page = client.post(path + "guardian/", {**form, "code": code}, headers=EN).content.decode()
+    assert "This page has expired" in page
+    assert not ConsentRecord.objects.filter(system=system).exists()

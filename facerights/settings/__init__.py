@@ -29,6 +29,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off.")
     SECRET_KEY = install_secret_text(VAR_DIR / "secret-key", lambda: secrets.token_urlsafe(50))
+# Old keys that still verify what the current one signed (sessions, and the receipt links printed in
+# consent receipts: docs/keys.md), after a rotation.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

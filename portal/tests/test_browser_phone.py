@@ -188,4 +188,20 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
     assert ("The consent is withdrawn" if english else "已撤回同意") in page.content()
     record_id = ConsentSession.objects.get(system=system, state="consented").record_id
     assert ConsentRecord.objects.get(pk=record_id).state == ConsentRecord.State.WITHDRAWN
+
+    # The child's page: their verified parent, beside them, consents with a code to their own phone.
+    child_born = dt.date.fromisoformat(answers["child"][0])
+    parent = factories.subject(phone="13700137000", date_of_birth=dt.date(1985, 6, 1))
+    child = factories.ward_of(parent, date_of_birth=child_born)
+    page.goto(f"/c/{tokens['child'][1]}/")
+    page.fill("input[name=guardian-phone]", "13700137000")
+    page.get_by_role("button", name="Text me a code" if english else "发送验证码").click()
+    page.wait_for_load_state()
+    page.fill("input[name=code]", re.search(r"验证码：(\d{6})", MemorySmsBackend.outbox[-1][1])[1])
+    page.fill("input[name=child_date_of_birth]", child_born.isoformat())
+    _fits(page, axe, screenshot, f"capture-{locale}-guardian-code")
+    page.get_by_role("button", name="I consent for my child" if english else "我代孩子同意").click()
+    page.wait_for_load_state()
+    assert ("guardian's consent is recorded" if english else "监护人的同意已记录") in page.content()
+    assert ConsentRecord.objects.get(subject=child).guardian == parent
     context.close()

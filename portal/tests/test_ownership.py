@@ -47,6 +47,7 @@ PUBLIC_WITH_ARGS = {
     "consent_session",  # the random address is the credential; dataops/tests/test_consent_sessions.py
     "consent_session_receipt",  # the same address, for its receipt; consent/tests/test_receipts.py
     "consent_session_receipt_send",  # the same address; portal/tests/test_receipt_links.py
+    "consent_session_guardian",  # the same address, and a code to a verified guardian's phone; test_consent_sessions.py
     "receipt_link",  # a signed link that withdraws only with the phone's code; portal/tests/test_receipt_links.py
     "receipt_link_download",
     "processing_rules",

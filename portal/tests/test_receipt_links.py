@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from consent.models import ConsentRecord, ReceiptContact
 from consent.receipt_links import receipt_link_url
@@ -141,3 +142,33 @@ def test_only_a_consent_given_on_the_page_can_be_texted_and_a_forged_link_is_not
     link = _path(receipt_link_url(record))
     assert client.get(link[:-3] + "xx/").status_code == 404
     assert client.get(link.replace(link.split("/")[2], "bm90LW91cnM")).status_code == 404
+
+
+def test_the_first_number_stays_and_the_page_stops_texting_half_an_hour_after_the_answer(client, system, purpose):
+    # Whoever else holds the page's address (the device, a photo of the QR code, the next guest at a shared
+    # tablet) must not swap in their own number and so gain the power to withdraw.
+    session, token = _consented_at_a_device(system, purpose)
+    send = reverse("portal:consent_session_receipt_send", args=[token])
+    client.post(send, {"phone": "13800138999"})
+    response = client.post(send, {"phone": "13900139111"}, follow=True, **EN)
+    assert "A number is already on record for this receipt" in response.content.decode()
+    client.post(send, {"phone": "13800138999"})  # the same number again: sent again
+    assert [phone for phone, _text in MemorySmsBackend.outbox] == ["+8613800138999", "+8613800138999"]
+    session.__class__.objects.filter(pk=session.pk).update(answered_at=timezone.now() - dt.timedelta(minutes=31))
+    response = client.post(send, {"phone": "13800138999"}, follow=True, **EN)
+    assert "no longer sends receipts" in response.content.decode() and len(MemorySmsBackend.outbox) == 2
+
+
+def test_after_twenty_wrong_codes_the_link_withdraws_no_more(client, system, purpose):
+    session, token = _consented_at_a_device(system, purpose)
+    client.post(reverse("portal:consent_session_receipt_send", args=[token]), {"phone": "13800138999"})
+    link = _path(receipt_link_url(session.record))
+    for _round in range(4):  # four codes, five wrong tries each
+        client.post(link, {"action": "send_code"})
+        code = re.search(r"验证码：(\d{6})", MemorySmsBackend.outbox[-1][1])[1]
+        wrong = "000000" if code != "000000" else "111111"
+        for _ in range(5):
+            client.post(link, {"action": "withdraw", "code": wrong})
+    page = client.post(link, {"action": "send_code"}, **EN).content.decode()
+    assert "Too many wrong codes for this consent" in page
+    assert ConsentRecord.objects.get(pk=session.record_id).state == ConsentRecord.State.ACTIVE

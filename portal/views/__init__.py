@@ -13,7 +13,7 @@ from .account import (  # noqa: F401
     request_new,
     requests_list,
 )
-from .capture import consent_session_page  # noqa: F401
+from .capture import consent_session_guardian, consent_session_page  # noqa: F401
 from .closing import account_close_view  # noqa: F401
 from .complaint import complaint  # noqa: F401
 from .deceased import deceased_claims, deceased_request  # noqa: F401

@@ -10,17 +10,25 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from consent.models import ConsentRecord
 from consent.rules import ip_prefix
 from consent.services import ConsentError, Provenance, notice_current
-from consent.sessions import consent_session_answer, consent_session_for_page
+from consent.sessions import (
+    consent_session_answer,
+    consent_session_for_page,
+    consent_session_guardian_code_send,
+    consent_session_guardian_confirm,
+    consent_session_recent,
+)
 from dataops.registry.models import Alternative
 from facerights import ratelimit
 
-from ..forms import ConsentAnswerForm, ReceiptPhoneForm
+from ..forms import ConsentAnswerForm, GuardianConfirmForm, GuardianPhoneForm, ReceiptPhoneForm
 from ..templatetags.portal_tags import loc
 
+GUARDIAN_CODES = 5  # an hour, for one page: a guardian mistyping their number, not a way to text anyone
 ANSWERS_PER_ADDRESS = 3000  # an hour: a lobby tablet, or a hotel Wi-Fi behind one address, answers for many people
 
 
@@ -29,30 +37,17 @@ def consent_session_page(request, token: str):
     session = consent_session_for_page(token)
     if session is None:
         return render(request, "portal/consent_session_gone.html", status=410)
-    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:  # the device's language until the person picks one
-        translation.activate(session.language)
-        request.LANGUAGE_CODE = session.language
+    _device_language(request, session)
     system = session.system
-    alternatives = ", ".join(str(Alternative(code).label) for code in system.alternatives if code in Alternative.values)
     if session.state != session.State.OPEN:
-        return render(
-            request,
-            "portal/consent_session_done.html",
-            {
-                "session": session,
-                "system": system,
-                "alternatives": alternatives,
-                "token": token,
-                "phone_form": ReceiptPhoneForm(),
-            },
-        )
+        return _done(request, session, token)
     notice = notice_current(system)
     if notice is None:  # withdrawn since the session opened: nobody is asked to consent to what they cannot read
         return render(request, "portal/consent_session_gone.html", status=410)
     form = ConsentAnswerForm(
         request.POST if request.method == "POST" else None,
         initial={"notice_version": notice.version},
-        alternatives=alternatives,
+        alternatives=_alternatives(system),
         purpose=loc(session.purpose, "name"),
     )
     if request.method == "POST" and form.is_valid():
@@ -77,8 +72,7 @@ def consent_session_page(request, token: str):
                 form.add_error(None, exc.messages[0])
             else:
                 return redirect(request.path)
-    lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
-    text = cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
+    text = _notice_text(request, notice)
     return render(
         request,
         "portal/consent_session.html",
@@ -91,3 +85,87 @@ def consent_session_page(request, token: str):
             "purpose_name": loc(session.purpose, "name"),
         },
     )
+
+
+def _device_language(request, session) -> None:
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:  # the device's language until the person picks one
+        translation.activate(session.language)
+        request.LANGUAGE_CODE = session.language
+
+
+def _notice_text(request, notice) -> dict[str, str]:
+    lang = "zh" if request.LANGUAGE_CODE.startswith("zh") else "en"
+    return cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
+
+
+def _alternatives(system) -> str:
+    return ", ".join(str(Alternative(code).label) for code in system.alternatives if code in Alternative.values)
+
+
+def _done(request, session, token: str, **forms):
+    """The page after the answer: what was recorded, the receipt, and for a child the guardian's confirmation."""
+    return render(
+        request,
+        "portal/consent_session_done.html",
+        {
+            "session": session,
+            "system": session.system,
+            "alternatives": _alternatives(session.system),
+            "token": token,
+            "phone_form": ReceiptPhoneForm(),
+            "recent": consent_session_recent(session),
+            "guardian_phone_form": forms.get("guardian_phone_form") or GuardianPhoneForm(),
+            "guardian_form": forms.get("guardian_form"),
+            "guardian_phone": forms.get("guardian_phone", ""),
+            "notice_text": _notice_text(request, session.notice)
+            if session.state == session.State.GUARDIAN_NEEDED and session.notice
+            else None,
+        },
+    )
+
+
+@never_cache
+@require_POST
+def consent_session_guardian(request, token: str):
+    """A child's parent or guardian confirms with a code to their own phone (consent/sessions.py explains)."""
+    session = consent_session_for_page(token)
+    if session is None or session.state != session.State.GUARDIAN_NEEDED:
+        return (
+            redirect("portal:consent_session", token=token)
+            if session
+            else render(request, "portal/consent_session_gone.html", status=410)
+        )
+    _device_language(request, session)
+    address = ratelimit.client_address(request)
+    if request.POST.get("action") == "send_code":
+        phone_form = GuardianPhoneForm(request.POST)
+        if not ratelimit.allow("guardian-code", str(session.public_id), limit=GUARDIAN_CODES, window_seconds=3600):
+            phone_form.add_error(None, _("Too many codes for this page: please ask the staff."))
+        elif phone_form.is_valid():
+            try:
+                masked = consent_session_guardian_code_send(session=session, phone=phone_form.cleaned_data["phone"])
+            except ConsentError as exc:
+                phone_form.add_error(None, exc.messages[0])
+            else:
+                return _done(request, session, token, guardian_form=GuardianConfirmForm(), guardian_phone=masked)
+        return _done(request, session, token, guardian_phone_form=phone_form)
+    form = GuardianConfirmForm(request.POST)
+    if not ratelimit.allow("guardian-try", address, limit=ANSWERS_PER_ADDRESS, window_seconds=3600):
+        form.add_error(None, _("Too many answers from this network in the last hour: please ask the staff."))
+    elif form.is_valid():
+        try:
+            consent_session_guardian_confirm(
+                session=session,
+                code=form.cleaned_data["code"],
+                child_date_of_birth=form.cleaned_data["child_date_of_birth"],
+                provenance=Provenance(
+                    channel=ConsentRecord.Channel.DEVICE,
+                    ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
+                    user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
+                ),
+            )
+        except ConsentError as exc:
+            form.add_error(None, exc.messages[0])
+        else:
+            return redirect("portal:consent_session", token=token)
+    return _done(request, session, token, guardian_form=form, guardian_phone=request.POST.get("masked", ""))

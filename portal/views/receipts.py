@@ -6,6 +6,7 @@ withdraws the consent, but only with the one-time code texted to the phone given
 names carry the receipt's number, never the person's.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -26,7 +27,7 @@ from consent.receipt_links import (
 from consent.receipts import consent_receipt, receipt_json, receipt_pdf
 from consent.rules import ip_prefix
 from consent.services import Provenance
-from consent.sessions import consent_session_for_page
+from consent.sessions import consent_session_for_page, consent_session_recent
 from dataops.deletions.intake import consent_withdrawal_submit
 from facerights import ratelimit
 
@@ -63,6 +64,8 @@ def consent_session_receipt(request, token: str, extension: str):
     session = consent_session_for_page(token)
     if session is None or session.record is None:
         raise Http404
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:  # in the language the page was read in
+        request.LANGUAGE_CODE = session.language
     return _download(request, session.record, extension)
 
 
@@ -73,7 +76,9 @@ def consent_session_receipt_send(request, token: str):
     if session is None or session.record is None:
         raise Http404
     form = ReceiptPhoneForm(request.POST)
-    if not ratelimit.allow(
+    if not consent_session_recent(session):
+        messages.error(request, _("This page no longer sends receipts: download it here instead."))
+    elif not ratelimit.allow(
         "receipt-send", ratelimit.client_address(request), limit=SENDS_PER_ADDRESS, window_seconds=3600
     ):
         messages.error(request, _("Too many receipts sent from this network in the last hour: download it instead."))

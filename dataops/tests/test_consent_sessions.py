@@ -299,3 +299,16 @@ def test_a_wrong_code_five_times_spends_it_and_the_page_closes_half_an_hour_afte
     page = client.post(path + "guardian/", {**form, "code": code}, headers=EN).content.decode()
     assert "This page has expired" in page
     assert not ConsentRecord.objects.filter(system=system).exists()
+
+
+def test_behind_the_proxy_the_consent_keeps_the_persons_network_not_the_proxys(client, kiosk, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1  # the documented nginx in front
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    client.post(
+        urlsplit(body["url"]).path,
+        {"answer": "consent", "date_of_birth": "1990-05-17", "notice_version": 1},
+        headers={**EN, "X-Forwarded-For": "198.51.100.23"},
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert ConsentRecord.objects.get(system=system).ip_prefix == "198.51.100.0/24"

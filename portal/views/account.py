@@ -35,7 +35,7 @@ from facerights.accounts import user_phone_get
 from ..acting import acting_subject, own_subject, subjects_in_reach
 from ..auth import fresh_sign_in_gate, fresh_sign_in_required
 from ..forms import ConsentForm, EnrolmentCodeForm, IdentityCheckForm, RequestForm
-from .deletions import _provenance
+from ..provenance import request_provenance
 
 
 def _actor(request) -> str:
@@ -178,7 +178,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
                     system=system,
                     purpose=purpose,
                     notice=notice,
-                    provenance=_provenance(request),
+                    provenance=request_provenance(request),
                     method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
                     guardian=guardian,
                     date_of_birth=form.cleaned_data.get("date_of_birth"),
@@ -201,7 +201,7 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
 def consents_withdraw_all(request, ward_uuid=None):
     subject = acting_subject(request, ward_uuid)
     if request.method == "POST":
-        deletion = withdraw_all_service(actor=_actor(request), subject=subject, provenance=_provenance(request))
+        deletion = withdraw_all_service(actor=_actor(request), subject=subject, provenance=request_provenance(request))
         messages.success(request, _("Every consent is withdrawn. Deleting the facial data everywhere has started."))
         if deletion:
             return redirect("portal:deletion_status", reference=deletion.reference)

@@ -13,8 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from consent.models import ConsentRecord
-from consent.rules import ip_prefix
-from consent.services import ConsentError, Provenance, notice_current
+from consent.services import ConsentError, notice_current
 from consent.sessions import (
     consent_session_answer,
     consent_session_for_page,
@@ -26,6 +25,7 @@ from dataops.registry.models import Alternative
 from facerights import ratelimit
 
 from ..forms import ConsentAnswerForm, GuardianConfirmForm, GuardianPhoneForm, ReceiptPhoneForm
+from ..provenance import request_provenance
 from ..templatetags.portal_tags import loc
 
 GUARDIAN_CODES = 5  # an hour, for one page: a guardian mistyping their number, not a way to text anyone
@@ -62,11 +62,7 @@ def consent_session_page(request, token: str):
                     answer=form.cleaned_data["answer"],
                     date_of_birth=form.cleaned_data["date_of_birth"],
                     notice_version=form.cleaned_data["notice_version"],
-                    provenance=Provenance(
-                        channel=ConsentRecord.Channel.DEVICE,
-                        ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
-                        user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
-                    ),
+                    provenance=request_provenance(request, ConsentRecord.Channel.DEVICE),
                 )
             except ConsentError as exc:
                 form.add_error(None, exc.messages[0])
@@ -158,11 +154,7 @@ def consent_session_guardian(request, token: str):
                 session=session,
                 code=form.cleaned_data["code"],
                 child_date_of_birth=form.cleaned_data["child_date_of_birth"],
-                provenance=Provenance(
-                    channel=ConsentRecord.Channel.DEVICE,
-                    ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
-                    user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
-                ),
+                provenance=request_provenance(request, ConsentRecord.Channel.DEVICE),
             )
         except ConsentError as exc:
             form.add_error(None, exc.messages[0])

@@ -15,7 +15,7 @@ from facerights.roles import Role
 from ..acting import own_subject
 from ..auth import fresh_sign_in_gate
 from ..forms import AccountCloseForm
-from .deletions import _provenance
+from ..provenance import request_provenance
 
 
 @never_cache
@@ -38,7 +38,7 @@ def account_close_view(request):
                     user=user,
                     subject=subject,
                     delete_everything=form.cleaned_data["what"] == "delete",
-                    provenance=_provenance(request),
+                    provenance=request_provenance(request),
                 )
                 reference = made.reference
             logout(request)

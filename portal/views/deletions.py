@@ -11,9 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from consent.models import ConsentRecord
-from consent.rules import ip_prefix
-from consent.services import Provenance, notice_current, subject_name
+from consent.services import notice_current, subject_name
 from dataops.deletions.blocked import REASONS, blocked_reason
 from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
 from dataops.deletions.delivery.manual import (
@@ -35,15 +33,8 @@ from facerights.present import date_text, moment_text
 
 from ..acting import acting_subject, consent_in_reach, own_subject, subjects_in_reach, wards_of
 from ..forms import VendorConfirmationForm, VendorDigestForm
+from ..provenance import request_provenance
 from ..templatetags.portal_tags import loc
-
-
-def _provenance(request) -> Provenance:
-    return Provenance(
-        channel=ConsentRecord.Channel.PORTAL,
-        ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
-    )
 
 
 def home(request):
@@ -135,7 +126,7 @@ def consent_withdraw_confirm(request, consent_id: int):
 def consent_withdraw(request, consent_id: int):
     record = consent_in_reach(request, consent_id)
     deletion = consent_withdrawal_submit(
-        actor=f"user:{request.user.pk}", record=record, provenance=_provenance(request)
+        actor=f"user:{request.user.pk}", record=record, provenance=request_provenance(request)
     )
     messages.success(request, _("The consent is withdrawn. Deleting the facial data from the system has started."))
     if deletion is None:

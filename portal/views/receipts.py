@@ -25,14 +25,13 @@ from consent.receipt_links import (
     receipt_send,
 )
 from consent.receipts import consent_receipt, receipt_json, receipt_pdf
-from consent.rules import ip_prefix
-from consent.services import Provenance
 from consent.sessions import consent_session_for_page, consent_session_recent
 from dataops.deletions.intake import consent_withdrawal_submit
 from facerights import ratelimit
 
 from ..acting import consent_in_reach
 from ..forms import ReceiptPhoneForm, WithdrawCodeForm
+from ..provenance import request_provenance
 
 SENDS_PER_ADDRESS = 30  # an hour: receipts texted from one network (a lobby's Wi-Fi serves many guests)
 CODES_PER_CONSENT = 5  # an hour: withdrawal codes texted for one consent
@@ -130,11 +129,7 @@ def receipt_link(request, token: str):
                     consent_withdrawal_submit(
                         actor=f"receipt:{record.pk}",
                         record=record,
-                        provenance=Provenance(
-                            channel=ConsentRecord.Channel.PORTAL,
-                            ip_prefix=ip_prefix(request.META.get("REMOTE_ADDR")),
-                            user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
-                        ),
+                        provenance=request_provenance(request, ConsentRecord.Channel.PORTAL),
                     )
                     messages.success(
                         request, _("The consent is withdrawn. Deleting your facial information has started.")

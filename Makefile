@@ -19,8 +19,9 @@ help: ## List the targets
 
 # requirements-dev.txt pins every package, transitive ones included, with its hashes
 # (`make lock` writes it): a fresh machine installs exactly what CI tested.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements-pip.txt requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-pip.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@touch $(STAMP)
 

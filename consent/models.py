@@ -680,3 +680,27 @@ class ReceiptContact(models.Model):
     @property
     def audit_chain(self) -> str:
         return f"subject:{self.record.subject_id}"
+
+
+class SignedConsent(models.Model):
+    """The signed record of a written consent (R4; consent/written.py), kept exactly as signed.
+
+    The full text as shown, the name typed, the time and how the person signed, encrypted under
+    the person's own key: unreadable once their identifiers are destroyed, while its SHA-256
+    stays with the consent and in their audit chain.
+    """
+
+    record = models.OneToOneField(
+        ConsentRecord, verbose_name=_("consent"), on_delete=models.PROTECT, related_name="signed_record"
+    )
+    text_ciphertext = models.BinaryField(editable=False)
+    sha256 = models.CharField(_("SHA-256 of the signed record"), max_length=64, editable=False)
+    language = models.CharField(_("language"), max_length=8, editable=False)
+    signed_at = models.DateTimeField(_("signed"), editable=False)
+
+    class Meta:
+        verbose_name = _("signed record of a written consent")
+        verbose_name_plural = _("signed records of written consents")
+
+    def __str__(self) -> str:
+        return f"{self.record_id} · {self.sha256[:12]}"

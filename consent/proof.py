@@ -1,7 +1,8 @@
 """A person's consent proof package: what they were shown and what they answered, for a complaint or a regulator.
 
 PIPL Art 69 presumes the company at fault unless it proves otherwise; this is the proof. The
-ZIP holds, for one person (by their pseudonymous id only, never a name or phone):
+ZIP holds, for one person (by their pseudonymous id, never a phone or email; the one name it may hold
+is the one typed to sign a written consent, inside that signed record, which is the evidence itself):
 
 - `notices/<system>-v<version>.json`: each notice they consented under, exactly as it was
   published (the frozen text, both languages), with its SHA-256 as recorded at publication;
@@ -11,6 +12,8 @@ ZIP holds, for one person (by their pseudonymous id only, never a name or phone)
   the answer, when, and when the device used the token;
 - `receipts/<receipt id>.json`: each consent's receipt (consent/receipts.py) as it stands now, in
   Chinese, signed, in the 27560 form;
+- `signed/<receipt id>.txt`: each written consent's signed record (consent/written.py), byte for
+  byte as signed; its SHA-256 is the one the consent and the receipt carry (R4);
 - `manifest.json`: the SHA-256 of each of those files, so anyone can check none was changed.
 
 Building one is audited in the person's chain.
@@ -30,6 +33,7 @@ from facerights.audit import audit_record
 
 from .models import ConsentRecord, ConsentSession, DataSubject, Notice
 from .receipts import consent_receipt, receipt_json
+from .written import signed_consent_text
 
 
 def _iso(moment) -> str:
@@ -115,6 +119,9 @@ def consent_proof_package(*, actor: str, subject: DataSubject) -> bytes:
     for record in records:
         receipt = consent_receipt(record)
         files[f"receipts/{receipt['receipt_id']}.json"] = receipt_json(receipt)
+        signed = signed_consent_text(record)
+        if signed is not None:
+            files[f"signed/{receipt['receipt_id']}.txt"] = signed.encode()
     manifest = {
         "person": str(subject.uuid),
         "built_at": _iso(timezone.now()),

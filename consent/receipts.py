@@ -205,8 +205,9 @@ def receipt_json(receipt: dict[str, Any]) -> bytes:
     return json.dumps(receipt, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def receipt_pdf(receipt: dict[str, Any]) -> bytes:
-    """The same receipt, printable: every field in words, the fingerprint and signature at the foot."""
+def receipt_pdf(receipt: dict[str, Any], *, signed_text: str | None = None) -> bytes:
+    """The same receipt, printable: every field in words, the fingerprint and signature at the foot, and a written
+    consent's signed record in full (`signed_text`, consent/written.py)."""
     language = "en" if receipt["language"] == "en" else "zh-hans"
     with translation.override(language):
         labels = {
@@ -223,7 +224,8 @@ def receipt_pdf(receipt: dict[str, Any]) -> bytes:
             ],
         }
         html = render_to_string(
-            "consent/receipt.html", {"receipt": receipt, "labels": labels, "chinese": language == "zh-hans"}
+            "consent/receipt.html",
+            {"receipt": receipt, "labels": labels, "chinese": language == "zh-hans", "signed_text": signed_text},
         )
     return html_to_pdf(html)
 

@@ -34,18 +34,18 @@ from facerights import crypto
 from facerights.audit import audit_record
 from facerights.sms import mask_phone, sms_send
 
-from .models import ConsentRecord, ConsentRefusal, ConsentSession, DataSubject, Guardianship, Notice, Purpose
+from .models import ConsentRefusal, ConsentSession, DataSubject, Guardianship, Notice, Purpose
 from .rules import needs_guardian_consent, normalize_phone
 from .services import (
     ConsentError,
     Provenance,
     System,
-    consent_grant,
     consent_refuse,
     notice_current,
     subject_create,
     subject_date_of_birth_set,
 )
+from .written import Signature, Where, consent_give_signed_if_required, signature_check
 
 SALT = "facerights.consent-token"  # a namespace for the signature, not a secret
 
@@ -117,13 +117,15 @@ def consent_session_answer(
     date_of_birth: dt.date | None,
     notice_version: int,
     provenance: Provenance,
+    signature: Signature | None = None,
     now: dt.datetime | None = None,
 ) -> ConsentSession:
     """Record the person's answer, once. Raises ConsentError with a reason the page shows.
 
     A consent needs the date of birth: under 14 it is not the child's to give, so nothing is
     recorded and the session says a guardian must consent. The notice must be the one the page
-    showed: if the company published a new one meanwhile, the person reads that one first.
+    showed: if the company published a new one meanwhile, the person reads that one first. A
+    system that needs written consent needs the person's `signature` of the text shown (R4).
     """
     now = now or timezone.now()
     if answer not in Answer.ALL:
@@ -150,7 +152,7 @@ def consent_session_answer(
         session.answered_at = now
         actor = f"consent_session:{session.public_id}"
         if answer == Answer.CONSENT:
-            _consent(session, actor, notice, date_of_birth, provenance, now)
+            _consent(session, actor, notice, date_of_birth, provenance, signature, now)
         else:
             session.state = (
                 ConsentSession.State.ALTERNATIVE if answer == Answer.ALTERNATIVE else ConsentSession.State.DECLINED
@@ -170,6 +172,7 @@ def _consent(
     notice: Notice,
     date_of_birth: dt.date | None,
     provenance: Provenance,
+    signature: Signature | None,
     now: dt.datetime,
 ) -> None:
     if date_of_birth is None:
@@ -187,13 +190,15 @@ def _consent(
     if subject.date_of_birth is None:
         subject = subject_date_of_birth_set(actor=actor, subject=subject, date_of_birth=date_of_birth)
     session.subject = subject
-    session.record = consent_grant(
+    session.record = consent_give_signed_if_required(
         actor=actor,
         subject=subject,
         system=session.system,
         purpose=session.purpose,
         notice=notice,
         provenance=provenance,
+        signature=signature,
+        where=Where.DEVICE,
         at=now,
     )
     session.state = ConsentSession.State.CONSENTED
@@ -350,14 +355,24 @@ def consent_session_guardian_confirm(
     code: str,
     child_date_of_birth: dt.date,
     provenance: Provenance,
+    signature: Signature | None = None,
     now: dt.datetime | None = None,
 ) -> ConsentSession:
-    """The guardian's consent for the child, once their code and their verified guardianship check out.
+    """The guardian's consent for the child, once their code and their verified guardianship check out
+    (signed by the guardian where the system needs written consent: R4).
 
     Raises ConsentError with the reason the page shows; a wrong code counts against five tries, and
     a right code is spent whatever follows (so the child's date of birth cannot be guessed with it).
     """
     now = now or timezone.now()
+    if session.system.requires_written_consent:  # checked before the code is spent on it
+        signature_check(
+            system=session.system,
+            purpose=session.purpose,
+            notice=cast(Notice, session.notice),
+            signature=signature,
+            for_child=True,
+        )
     wrong_code, guardianship = False, None
     with transaction.atomic():
         session = _lock_for_guardian(session, now)
@@ -396,14 +411,15 @@ def consent_session_guardian_confirm(
         session = _lock_for_guardian(session, now)
         actor = f"consent_session:{session.public_id}"
         session.subject = guardianship.ward
-        session.record = consent_grant(
+        session.record = consent_give_signed_if_required(
             actor=actor,
             subject=guardianship.ward,
             system=session.system,
             purpose=session.purpose,
             notice=cast(Notice, session.notice),
             provenance=provenance,
-            method=ConsentRecord.Method.GUARDIAN,
+            signature=signature,
+            where=Where.DEVICE,
             guardian=guardianship.guardian,
             at=now,
         )

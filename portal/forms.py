@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from consent.models import DeceasedRepresentation
 from consent.rules import normalize_phone
+from consent.written import NAME_MAX, Signature, written_consent_fingerprint
 from dataops.models import Incident, LegalEntity, ProcessingSystem, Request
 from dataops.registry.models import Alternative
 from facerights.present import choices_text
@@ -115,7 +116,55 @@ class SignupForm(AllauthSignupForm):
         return data
 
 
-class ConsentForm(forms.Form):
+class ShownFingerprintField(forms.CharField):
+    """The fingerprint of the text a page shows to sign: posted back as it was, always rendered as it is now
+    (a page shown again after the text changed carries the new text's fingerprint, not the stale one)."""
+
+    widget = forms.HiddenInput
+
+    def bound_data(self, data, initial):
+        return initial
+
+
+class SignatureMixin:
+    """A written consent's signature (R4): the name typed, and the fingerprint of the text the page showed.
+
+    `written_text` is the text to sign (consent.written.written_consent_body), or None where the
+    system needs no written consent; the fields exist only then.
+    """
+
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
+
+    def signature_fields_add(self, written_text: str | None, *, required: bool = True) -> None:
+        if written_text is None:
+            return
+        self.fields["signature_name"] = forms.CharField(
+            label=_("Your full name, as your signature"),
+            max_length=NAME_MAX,
+            required=required,
+            help_text=_("Typing your name signs the text above: it is kept with your consent, and you can download it.")
+            if required
+            else _("Needed only to consent: typing your name signs the text above."),
+            widget=forms.TextInput(attrs={"autocomplete": "name"}),
+            error_messages={"required": _("Type your full name to sign: this system needs your written consent.")},
+        )
+        self.fields["shown_sha256"] = ShownFingerprintField(
+            initial=written_consent_fingerprint(written_text), max_length=64, required=required
+        )
+
+    def signature(self, language: str) -> Signature | None:
+        """The signature given, for a text shown in `language`; None where the form asks for none."""
+        if "signature_name" not in self.fields:
+            return None
+        return Signature(
+            name=self.cleaned_data.get("signature_name") or "",
+            shown_sha256=self.cleaned_data.get("shown_sha256") or "",
+            language=language,
+        )
+
+
+class ConsentForm(SignatureMixin, forms.Form):
     """One box, never ticked in advance, for this system and purpose only (R3).
 
     When the person's date of birth is unknown it is asked here: an unknown age is
@@ -130,8 +179,16 @@ class ConsentForm(forms.Form):
         error_messages={"required": _("Tick the box to consent, or choose “No, thanks”.")},
     )
 
-    def __init__(self, *args, ask_date_of_birth: bool = False, for_child: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        ask_date_of_birth: bool = False,
+        for_child: bool = False,
+        written_text: str | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.signature_fields_add(written_text)
         if ask_date_of_birth:
             self.fields["date_of_birth"] = forms.DateField(
                 label=_("The child's date of birth") if for_child else _("Your date of birth"),
@@ -417,7 +474,7 @@ class DeceasedRequestForm(forms.Form):
         return data
 
 
-class ConsentAnswerForm(forms.Form):
+class ConsentAnswerForm(SignatureMixin, forms.Form):
     """The one screen of a consent at capture: a date of birth and one of three answers, none chosen for the person."""
 
     notice_version = forms.IntegerField(widget=forms.HiddenInput)
@@ -429,8 +486,10 @@ class ConsentAnswerForm(forms.Form):
     )
     answer = forms.ChoiceField(widget=forms.RadioSelect, label=_("Your answer"))
 
-    def __init__(self, *args, alternatives: str, purpose: str, **kwargs):
+    def __init__(self, *args, alternatives: str, purpose: str, written_text: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Needed to consent, never to say no; and not from a child, whose guardian signs (consent/sessions.py).
+        self.signature_fields_add(written_text, required=False)
         cast(forms.ChoiceField, self.fields["answer"]).choices = [
             ("consent", _("I consent to the use of my face for %(purpose)s.") % {"purpose": purpose}),
             (
@@ -483,7 +542,7 @@ class GuardianPhoneForm(ReceiptPhoneForm):
         self.fields["phone"].widget.attrs["aria-describedby"] = "guardian-phone-help"
 
 
-class GuardianConfirmForm(forms.Form):
+class GuardianConfirmForm(SignatureMixin, forms.Form):
     code = forms.CharField(
         label=_("The code we texted you"),
         max_length=12,
@@ -492,6 +551,10 @@ class GuardianConfirmForm(forms.Form):
     child_date_of_birth = forms.DateField(
         label=_("Your child's date of birth"), widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args, written_text: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signature_fields_add(written_text)
 
     def clean_child_date_of_birth(self):
         born = self.cleaned_data["child_date_of_birth"]

@@ -239,6 +239,14 @@ ROUTES: dict[str, Route] = {
         owners=("subject_1",),
         owner_sees=lambda w: [str(w.s1_consent.subject.uuid)],
     ),
+    # A written consent's signed record: s1's consent is a separate one, so even its owner gets 404 here;
+    # portal/tests/test_written_consent.py has the person download theirs and everyone else refused.
+    "portal:consent_signed_record": Route(
+        "owner",
+        lambda w: reverse("portal:consent_signed_record", args=[w.s1_consent.pk]),
+        owners=("subject_1",),
+        owner_status=(404,),
+    ),
     # Closing one's account: the people's accounts only (portal/tests/test_closing.py closes real ones).
     "portal:account_close": Route("owner", "/me/close/", owners=("subject_1", "subject_2", "guardian")),
     "portal:requests": Route("self", "/me/requests/", owners=("subject_1",), owner_sees=lambda w: [w.r1.reference]),
@@ -338,6 +346,12 @@ ROUTES: dict[str, Route] = {
         lambda w: reverse("portal:consent_session_receipt", args=[w.capture_done_token, "json"]),
         owner_sees=lambda w: [str(w.capture_done.subject.uuid)],
     ),
+    # The same address, for a written consent's signed record (none here: 404; test_consent_sessions.py signs one).
+    "portal:consent_session_signed_record": Route(
+        "token-link",
+        lambda w: reverse("portal:consent_session_signed_record", args=[w.capture_done_token]),
+        owner_status=(404,),
+    ),
     # A child's page: the guardian confirms with a code (here the page is a consented one: sent back to it).
     "portal:consent_session_guardian": Route(
         "token-link",
@@ -361,6 +375,11 @@ ROUTES: dict[str, Route] = {
         "token-link",
         lambda w: reverse("portal:receipt_link_download", args=[receipt_link_token(w.capture_done.record), "json"]),
         owner_sees=lambda w: [str(w.capture_done.subject.uuid)],
+    ),
+    "portal:receipt_link_signed_record": Route(
+        "token-link",
+        lambda w: reverse("portal:receipt_link_signed_record", args=[receipt_link_token(w.capture_done.record)]),
+        owner_status=(404,),
     ),
     "portal:vendor_digest": Route(
         "token-link", lambda w: reverse("portal:vendor_digest", args=[w.digest_token]), owner_sees=lambda w: ["S3-KEY"]

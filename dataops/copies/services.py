@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from consent.models import ConsentRecord, DataSubject
 from consent.receipt_links import receipt_phone
 from consent.services import subject_identifiers, subject_name
+from consent.written import signed_consent_text
 from facerights import crypto
 from facerights.audit import Entry, audit_record, audit_record_many
 from facerights.pdf import html_to_pdf
@@ -120,6 +121,7 @@ def export_data(subject: DataSubject) -> dict[str, Any]:
                 "channel": c.channel,
                 "events": [{"kind": e.kind, "at": _iso(e.at), "channel": e.channel} for e in c.events.all()],
                 "receipt_phone": receipt_phone(c) or "",
+                "signed_record": signed_consent_text(c) or "",
             }
             for c in consents
         ],

@@ -27,6 +27,7 @@ from consent.services import (
     subject_identifier_add,
 )
 from consent.sessions import consent_token_redeem
+from consent.written import Signature, Where, consent_give_signed_if_required
 from facerights import crypto
 from facerights.audit import audit_record
 from facerights.db import bulk_insert
@@ -317,16 +318,17 @@ def consent_give(
     purpose: Purpose,
     notice: Notice,
     provenance: Provenance,
-    method: str = ConsentRecord.Method.SEPARATE,
     guardian: DataSubject | None = None,
     date_of_birth: dt.date | None = None,
+    signature: Signature | None = None,
 ) -> ConsentRecord:
     """A person's consent given on a FaceRights page, if the system may take anyone new now.
 
     Raises ConsentError with the reason otherwise (awaiting reassessment, paused,
     not active): consent to processing that may not start is not asked for. A date
     of birth given on the page is recorded first, where none was known, so the
-    guardian rule applies to it.
+    guardian rule applies to it. A system that needs written consent needs the
+    person's `signature` of the text the page showed (R4).
     """
     refusal = system_new_processing_refusal(system)
     if refusal is not None:
@@ -334,14 +336,15 @@ def consent_give(
     with transaction.atomic():
         if date_of_birth is not None and subject.date_of_birth is None:
             subject = subject_date_of_birth_set(actor=actor, subject=subject, date_of_birth=date_of_birth)
-        return consent_grant(
+        return consent_give_signed_if_required(
             actor=actor,
             subject=subject,
             system=system,
             purpose=purpose,
             notice=notice,
             provenance=provenance,
-            method=method,
+            signature=signature,
+            where=Where.PORTAL,
             guardian=guardian,
         )
 

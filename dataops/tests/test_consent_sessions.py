@@ -2,11 +2,14 @@
 enrolment report carries the single-use token of their consent (consent/sessions.py, dataops/api.py)."""
 
 import datetime as dt
+import hashlib
+import html
 import re
 from urllib.parse import urlsplit
 
 import pytest
 from django.core import signing
+from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentSession
@@ -312,3 +315,81 @@ def test_behind_the_proxy_the_consent_keeps_the_persons_network_not_the_proxys(c
         REMOTE_ADDR="10.0.0.2",
     )
     assert ConsentRecord.objects.get(system=system).ip_prefix == "198.51.100.0/24"
+
+
+@pytest.fixture
+def written_kiosk(kiosk):
+    """The kiosk, for a use the law requires written consent for (R4)."""
+    system, token = kiosk
+    ProcessingSystem.objects.filter(pk=system.pk).update(requires_written_consent=True)
+    system.refresh_from_db()
+    return system, token
+
+
+def _to_sign(page: str) -> tuple[str, str]:
+    text = html.unescape(re.search(r'<pre class="signed-text" tabindex="0">(.*?)</pre>', page, re.S)[1])
+    return text, re.search(r'name="shown_sha256" value="([0-9a-f]{64})"', page)[1]
+
+
+def test_at_the_device_a_written_consent_is_signed_on_the_page_and_kept_as_signed(client, written_kiosk):
+    system, token = written_kiosk
+    body = _open(client, system, token).json()
+    path = urlsplit(body["url"]).path
+    shown, fingerprint = _to_sign(client.get(path, headers=EN).content.decode())
+    assert "Lobby kiosk" in shown and "consent in writing" in shown
+    answer = {"answer": "consent", "date_of_birth": "1990-05-17", "notice_version": 1, "shown_sha256": fingerprint}
+
+    unsigned = client.post(path, answer, headers=EN).content.decode()
+    assert "Type your full name to sign" in unsigned
+    assert not ConsentRecord.objects.filter(system=system).exists()
+    assert _outcome(client, system, token, body["id"])["state"] == "open"
+
+    done = client.post(path, {**answer, "signature_name": "Li Lei"}, headers=EN, follow=True).content.decode()
+    assert (
+        "Your consent is recorded" in done
+        and reverse("portal:consent_session_signed_record", args=[path[3:-1]]) in done
+    )
+    record = ConsentRecord.objects.get(system=system)
+    assert record.method == ConsentRecord.Method.WRITTEN
+    signed = client.get(reverse("portal:consent_session_signed_record", args=[path[3:-1]]))
+    assert hashlib.sha256(signed.content).hexdigest() == record.artifact_sha256
+    text = signed.content.decode()
+    assert text.startswith(shown) and "Signed by: Li Lei" in text and "on the page the device showed" in text
+    pdf = client.get(reverse("portal:consent_session_receipt", args=[path[3:-1], "pdf"]))
+    assert pdf["Content-Type"] == "application/pdf"
+
+    outcome = _outcome(client, system, token, body["id"])
+    assert _enrol(client, system, token, outcome["consent_token"]).status_code == 201
+
+
+def test_saying_no_to_a_written_consent_needs_no_signature(client, written_kiosk):
+    system, token = written_kiosk
+    body = _open(client, system, token).json()
+    done = _answer(client, body["url"], "decline", born="").content.decode()
+    assert "your face will not be used" in done
+    assert _outcome(client, system, token, body["id"])["state"] == "declined"
+
+
+def test_a_verified_guardian_signs_a_childs_written_consent_before_the_code_is_spent(
+    client, written_kiosk, subject, ward
+):
+    system, token = written_kiosk
+    _body, path = _child_answers(client, system, token, ward.date_of_birth)
+    page, code = _guardian_code(client, path, "13800138000")
+    shown, fingerprint = _to_sign(page.content.decode())
+    assert "As the parent or guardian of the child" in shown
+    confirm = {"action": "confirm", "code": code, "child_date_of_birth": ward.date_of_birth.isoformat()}
+    unsigned = client.post(path + "guardian/", {**confirm, "shown_sha256": fingerprint}, headers=EN)
+    assert "Type your full name to sign" in unsigned.content.decode()
+    done = client.post(
+        path + "guardian/",
+        {**confirm, "shown_sha256": fingerprint, "signature_name": "王小明"},
+        headers=EN,
+        follow=True,
+    )
+    assert "parent's or guardian's consent is recorded" in done.content.decode()  # the same code still worked
+    record = ConsentRecord.objects.get(system=system)
+    assert (record.subject, record.guardian, record.method) == (ward, subject, ConsentRecord.Method.GUARDIAN)
+    text = client.get(reverse("portal:consent_session_signed_record", args=[path[3:-1]])).content
+    assert hashlib.sha256(text).hexdigest() == record.artifact_sha256
+    assert text.decode().startswith(shown) and "Signed by: 王小明" in text.decode()

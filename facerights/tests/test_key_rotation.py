@@ -45,6 +45,7 @@ NOT_UNDER_MASTER_KEY = {
     "consent.DataSubject.name_ciphertext": "under the subject's data key, rotated by rewrapping wrapped_key",
     "consent.SubjectIdentifier.ciphertext": "under the subject's data key, rotated by rewrapping wrapped_key",
     "consent.ReceiptContact.phone_ciphertext": "under the subject's data key, rotated by rewrapping wrapped_key",
+    "consent.SignedConsent.text_ciphertext": "under the subject's data key, rotated by rewrapping wrapped_key",
     "dataops.FilingDocument.pdf": "a filing the regulator receives as it is; not encrypted",
     "dataops.IncidentReport.pdf": "a report the authority receives as it is; it counts people, never names them",
 }

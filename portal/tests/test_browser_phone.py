@@ -16,6 +16,7 @@ from django.utils import timezone
 from consent.models import ConsentRecord, ConsentSession
 from consent.services import Provenance, subject_link_user
 from consent.sessions import consent_session_open
+from consent.written import signed_consent_text
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.filings.services import filing_review, filing_submit
 from facerights.sms import MemorySmsBackend
@@ -204,4 +205,23 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
     page.wait_for_load_state()
     assert ("guardian's consent is recorded" if english else "监护人的同意已记录") in page.content()
     assert ConsentRecord.objects.get(subject=child).guardian == parent
+
+    # A use the law requires written consent for: the person reads the text to sign and signs with their name.
+    bank = factories.active_system(
+        entity=entity, site=site, purpose=purpose, requires_written_consent=True, name_en="Account camera"
+    )
+    _session, page_token = consent_session_open(
+        actor="t", system=bank, purpose=purpose, subject_key="K-W", language="en" if english else "zh-hans"
+    )
+    page.goto(f"/c/{page_token}/")
+    page.fill("input[name=date_of_birth]", "1990-05-17")
+    page.locator("input[name=answer][value=consent]").check()
+    page.fill("input[name=signature_name]", "Li Lei" if english else "李雷")
+    _fits(page, axe, screenshot, f"capture-{locale}-written")
+    page.get_by_role("button", name="Send my answer" if english else "提交我的回答").click()
+    page.wait_for_load_state()
+    _fits(page, axe, screenshot, f"capture-{locale}-written-done")
+    record = ConsentRecord.objects.get(system=bank)
+    assert record.method == ConsentRecord.Method.WRITTEN
+    assert ("Li Lei" if english else "李雷") in signed_consent_text(record)
     context.close()

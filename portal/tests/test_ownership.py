@@ -11,7 +11,14 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from consent.linking import deceased_claim_approve, deceased_claim_submit
-from consent.services import guardianship_record, subject_link_user
+from consent.services import Provenance, guardianship_record, notice_current, subject_link_user
+from consent.written import (
+    Signature,
+    Where,
+    written_consent_body,
+    written_consent_fingerprint,
+    written_consent_sign,
+)
 from dataops.copies.services import export_build, export_request
 from dataops.deletions.opening import deletion_request_open
 from dataops.deletions.propagations import propagation_confirm
@@ -39,6 +46,7 @@ OWNED = {
     "ward_copy_request": lambda w: [w["child"].uuid],
     "consent_notice": lambda w: [w["holding"].consent.pk],
     "consent_receipt": lambda w: [w["holding"].consent.pk, "json"],
+    "consent_signed_record": lambda w: [w["signed"].pk],
     "deceased_request": lambda w: [w["deceased"].uuid],
 }
 # Routes with arguments that are public or protected by their own secret.
@@ -50,6 +58,8 @@ PUBLIC_WITH_ARGS = {
     "consent_session_guardian",  # the same address, and a code to a verified guardian's phone; test_consent_sessions.py
     "receipt_link",  # a signed link that withdraws only with the phone's code; portal/tests/test_receipt_links.py
     "receipt_link_download",
+    "receipt_link_signed_record",  # the same link; portal/tests/test_written_consent.py
+    "consent_session_signed_record",  # the page's address; dataops/tests/test_consent_sessions.py
     "processing_rules",
     "consent_give",
     "vendor_confirm",
@@ -120,7 +130,22 @@ def world(entity, purpose):
     another_child = factories.subject(date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 7))
     guardianship_record(actor="t", ward=another_child, guardian=guardian_subject, relationship="parent", verified=True)
     staff = factories.user_with_role("operator", is_staff=True)
+    # A written consent the owner signed (R4), for its signed record.
+    notary = factories.active_system(entity=entity, purpose=purpose, requires_written_consent=True)
+    notice = notice_current(notary)
+    body = written_consent_body(system=notary, purpose=purpose, notice=notice, language="zh-hans")
+    signed = written_consent_sign(
+        actor="t",
+        subject=owner_subject,
+        system=notary,
+        purpose=purpose,
+        notice=notice,
+        provenance=Provenance(channel="portal"),
+        signature=Signature(name="王小明", shown_sha256=written_consent_fingerprint(body), language="zh-hans"),
+        where=Where.PORTAL,
+    )
     return {
+        "signed": signed,
         "system": system,
         "holding": holding,
         "deletion": deletion,

@@ -22,6 +22,7 @@ from consent.services import (
     notice_current,
     subject_name,
 )
+from consent.written import written_consent_body
 from dataops.copies.services import ExportUnavailable, export_download, export_request
 from dataops.deletions.intake import consents_withdraw_all as withdraw_all_service
 from dataops.deletions.intake import rights_request_submit
@@ -142,7 +143,7 @@ def consent_history(request, ward_uuid=None):
     subject = acting_subject(request, ward_uuid)
     records = (
         ConsentRecord.objects.filter(subject=subject)
-        .select_related("system", "purpose", "notice")
+        .select_related("system", "purpose", "notice", "signed_record")
         .prefetch_related("events")
         .order_by("-given_at")
     )
@@ -163,7 +164,19 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
         raise Http404
     if request.method == "GET" and not consent_prompt_allowed(subject=subject, system=system, purpose=purpose):
         return render(request, "portal/consent_quiet.html", {"system": system})
-    form = ConsentForm(request.POST or None, ask_date_of_birth=subject.date_of_birth is None, for_child=bool(ward_uuid))
+    written_text = (
+        written_consent_body(
+            system=system, purpose=purpose, notice=notice, language=request.LANGUAGE_CODE, for_child=bool(ward_uuid)
+        )
+        if system.requires_written_consent
+        else None
+    )
+    form = ConsentForm(
+        request.POST or None,
+        ask_date_of_birth=subject.date_of_birth is None,
+        for_child=bool(ward_uuid),
+        written_text=written_text,
+    )
     if request.method == "POST":
         if "refuse" in request.POST:
             consent_refuse(actor=_actor(request), subject=subject, system=system, purpose=purpose)
@@ -179,9 +192,9 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
                     purpose=purpose,
                     notice=notice,
                     provenance=request_provenance(request),
-                    method=ConsentRecord.Method.GUARDIAN if guardian else ConsentRecord.Method.SEPARATE,
                     guardian=guardian,
                     date_of_birth=form.cleaned_data.get("date_of_birth"),
+                    signature=form.signature(request.LANGUAGE_CODE),
                 )
                 messages.success(request, _("Your consent is recorded. You can withdraw it here at any time."))
                 return redirect("portal:consent_history")
@@ -192,7 +205,14 @@ def consent_give(request, system_id: int, purpose_code: str, ward_uuid=None):
     return render(
         request,
         "portal/consent_give.html",
-        {"system": system, "purpose": purpose, "notice": notice, "text": text, "form": form},
+        {
+            "system": system,
+            "purpose": purpose,
+            "notice": notice,
+            "text": text,
+            "form": form,
+            "written_text": written_text,
+        },
     )
 
 

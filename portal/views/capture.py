@@ -21,6 +21,7 @@ from consent.sessions import (
     consent_session_guardian_confirm,
     consent_session_recent,
 )
+from consent.written import written_consent_body
 from dataops.registry.models import Alternative
 from facerights import ratelimit
 
@@ -44,11 +45,13 @@ def consent_session_page(request, token: str):
     notice = notice_current(system)
     if notice is None:  # withdrawn since the session opened: nobody is asked to consent to what they cannot read
         return render(request, "portal/consent_session_gone.html", status=410)
+    written_text = _written_text(request, session, notice)
     form = ConsentAnswerForm(
         request.POST if request.method == "POST" else None,
         initial={"notice_version": notice.version},
         alternatives=_alternatives(system),
         purpose=loc(session.purpose, "name"),
+        written_text=written_text,
     )
     if request.method == "POST" and form.is_valid():
         if not ratelimit.allow(
@@ -63,6 +66,7 @@ def consent_session_page(request, token: str):
                     date_of_birth=form.cleaned_data["date_of_birth"],
                     notice_version=form.cleaned_data["notice_version"],
                     provenance=request_provenance(request, ConsentRecord.Channel.DEVICE),
+                    signature=form.signature(request.LANGUAGE_CODE),
                 )
             except ConsentError as exc:
                 form.add_error(None, exc.messages[0])
@@ -79,7 +83,21 @@ def consent_session_page(request, token: str):
             "text": text,
             "form": form,
             "purpose_name": loc(session.purpose, "name"),
+            "written_text": written_text,
         },
+    )
+
+
+def _written_text(request, session, notice, *, for_child: bool = False) -> str | None:
+    """The text to sign where the system needs written consent (R4), in the page's language; else None."""
+    if not session.system.requires_written_consent or notice is None:
+        return None
+    return written_consent_body(
+        system=session.system,
+        purpose=session.purpose,
+        notice=notice,
+        language=request.LANGUAGE_CODE,
+        for_child=for_child,
     )
 
 
@@ -100,6 +118,8 @@ def _alternatives(system) -> str:
 
 def _done(request, session, token: str, **forms):
     """The page after the answer: what was recorded, the receipt, and for a child the guardian's confirmation."""
+    guardian_needed = session.state == session.State.GUARDIAN_NEEDED
+    written_text = _written_text(request, session, session.notice, for_child=True) if guardian_needed else None
     return render(
         request,
         "portal/consent_session_done.html",
@@ -112,6 +132,7 @@ def _done(request, session, token: str, **forms):
             "recent": consent_session_recent(session),
             "guardian_phone_form": forms.get("guardian_phone_form") or GuardianPhoneForm(),
             "guardian_form": forms.get("guardian_form"),
+            "written_text": written_text,
             "guardian_phone": forms.get("guardian_phone", ""),
             "notice_text": _notice_text(request, session.notice)
             if session.state == session.State.GUARDIAN_NEEDED and session.notice
@@ -143,9 +164,19 @@ def consent_session_guardian(request, token: str):
             except ConsentError as exc:
                 phone_form.add_error(None, exc.messages[0])
             else:
-                return _done(request, session, token, guardian_form=GuardianConfirmForm(), guardian_phone=masked)
+                return _done(
+                    request,
+                    session,
+                    token,
+                    guardian_form=GuardianConfirmForm(
+                        written_text=_written_text(request, session, session.notice, for_child=True)
+                    ),
+                    guardian_phone=masked,
+                )
         return _done(request, session, token, guardian_phone_form=phone_form)
-    form = GuardianConfirmForm(request.POST)
+    form = GuardianConfirmForm(
+        request.POST, written_text=_written_text(request, session, session.notice, for_child=True)
+    )
     if not ratelimit.allow("guardian-try", address, limit=ANSWERS_PER_ADDRESS, window_seconds=3600):
         form.add_error(None, _("Too many answers from this network in the last hour: please ask the staff."))
     elif form.is_valid():
@@ -155,6 +186,7 @@ def consent_session_guardian(request, token: str):
                 code=form.cleaned_data["code"],
                 child_date_of_birth=form.cleaned_data["child_date_of_birth"],
                 provenance=request_provenance(request, ConsentRecord.Channel.DEVICE),
+                signature=form.signature(request.LANGUAGE_CODE),
             )
         except ConsentError as exc:
             form.add_error(None, exc.messages[0])

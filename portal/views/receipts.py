@@ -24,8 +24,9 @@ from consent.receipt_links import (
     receipt_phone_masked,
     receipt_send,
 )
-from consent.receipts import consent_receipt, receipt_json, receipt_pdf
+from consent.receipts import consent_receipt, receipt_id, receipt_json, receipt_pdf
 from consent.sessions import consent_session_for_page, consent_session_recent
+from consent.written import signed_consent_text
 from dataops.deletions.intake import consent_withdrawal_submit
 from facerights import ratelimit
 
@@ -36,18 +37,34 @@ from ..provenance import request_provenance
 SENDS_PER_ADDRESS = 30  # an hour: receipts texted from one network (a lobby's Wi-Fi serves many guests)
 CODES_PER_CONSENT = 5  # an hour: withdrawal codes texted for one consent
 TRIES_PER_ADDRESS = 30  # an hour: codes typed on receipt links from one network
+SIGNED = "signed"  # the `extension` the signed-record routes pass (portal/urls.py)
 
 
 def _download(request, record: ConsentRecord, extension: str) -> HttpResponse:
+    """The receipt as JSON or PDF; or, as `signed`, a written consent's signed record byte for byte (R4)."""
+    if extension == SIGNED:
+        return _signed_record(record)
     if extension not in ("json", "pdf"):
         raise Http404
     receipt = consent_receipt(record, language=request.LANGUAGE_CODE)
     if extension == "json":
         response = HttpResponse(receipt_json(receipt), content_type="application/json; charset=utf-8")
     else:
-        response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+        response = HttpResponse(
+            receipt_pdf(receipt, signed_text=signed_consent_text(record)), content_type="application/pdf"
+        )
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt["receipt_id"]}.{extension}"'
     response["X-Receipt-Fingerprint"] = receipt["proof"]["sha256"]
+    return response
+
+
+def _signed_record(record: ConsentRecord) -> HttpResponse:
+    text = signed_consent_text(record)
+    if text is None:  # no written consent, or the person's key is destroyed: the fingerprint alone remains
+        raise Http404
+    response = HttpResponse(text.encode(), content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="signed-consent-{receipt_id(record)}.txt"'
+    response["X-Signed-Record-SHA256"] = record.artifact_sha256
     return response
 
 

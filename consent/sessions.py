@@ -40,6 +40,7 @@ from .services import (
     ConsentError,
     Provenance,
     System,
+    consent_grant,
     consent_refuse,
     notice_current,
     subject_create,
@@ -118,6 +119,7 @@ def consent_session_answer(
     notice_version: int,
     provenance: Provenance,
     signature: Signature | None = None,
+    transmission: bool = False,
     now: dt.datetime | None = None,
 ) -> ConsentSession:
     """Record the person's answer, once. Raises ConsentError with a reason the page shows.
@@ -125,7 +127,9 @@ def consent_session_answer(
     A consent needs the date of birth: under 14 it is not the child's to give, so nothing is
     recorded and the session says a guardian must consent. The notice must be the one the page
     showed: if the company published a new one meanwhile, the person reads that one first. A
-    system that needs written consent needs the person's `signature` of the text shown (R4).
+    system that needs written consent needs the person's `signature` of the text shown (R4); one
+    that sends faces over the internet, the person's separate consent to that too (`transmission`:
+    Measures Art 8), recorded as a consent of its own.
     """
     now = now or timezone.now()
     if answer not in Answer.ALL:
@@ -152,7 +156,7 @@ def consent_session_answer(
         session.answered_at = now
         actor = f"consent_session:{session.public_id}"
         if answer == Answer.CONSENT:
-            _consent(session, actor, notice, date_of_birth, provenance, signature, now)
+            _consent(session, actor, notice, date_of_birth, provenance, signature, transmission, now)
         else:
             session.state = (
                 ConsentSession.State.ALTERNATIVE if answer == Answer.ALTERNATIVE else ConsentSession.State.DECLINED
@@ -173,6 +177,7 @@ def _consent(
     date_of_birth: dt.date | None,
     provenance: Provenance,
     signature: Signature | None,
+    transmission: bool,
     now: dt.datetime,
 ) -> None:
     if date_of_birth is None:
@@ -186,6 +191,7 @@ def _consent(
     if needs_guardian_consent(date_of_birth, timezone.localdate(now)):
         session.state = ConsentSession.State.GUARDIAN_NEEDED  # nothing is recorded for a child (R5)
         return
+    _transmission_check(session, transmission)
     subject = known or subject_create(actor=actor, date_of_birth=date_of_birth)
     if subject.date_of_birth is None:
         subject = subject_date_of_birth_set(actor=actor, subject=subject, date_of_birth=date_of_birth)
@@ -201,7 +207,39 @@ def _consent(
         where=Where.DEVICE,
         at=now,
     )
+    _transmission_consent(session, actor, provenance, now)
     session.state = ConsentSession.State.CONSENTED
+
+
+def _transmission_check(session: ConsentSession, transmission: bool) -> None:
+    if session.system.internet_transmission and not transmission:
+        raise ConsentError(
+            _(
+                "This system sends facial information over the internet: it may use yours only with your separate "
+                "consent to that as well. Tick that box too, or choose the alternative."
+            ),
+            code="transmission_consent",
+        )
+
+
+def _transmission_consent(session: ConsentSession, actor: str, provenance: Provenance, now: dt.datetime) -> None:
+    """The separate consent to sending faces over the internet (Measures Art 8), on the same notice, as a record
+    of its own that can be withdrawn on its own; a written consent's signed text states it separately too."""
+    record = session.record
+    if not session.system.internet_transmission or record is None:
+        return
+    consent_grant(
+        actor=actor,
+        subject=record.subject,
+        system=session.system,
+        purpose=Purpose.objects.get(code=Purpose.TRANSMISSION),  # created by a migration
+        notice=record.notice,
+        provenance=provenance,
+        method=record.method,
+        guardian=record.guardian,
+        artifact_sha256=record.artifact_sha256,
+        at=now,
+    )
 
 
 def consent_session_outcome(session: ConsentSession, *, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -356,15 +394,18 @@ def consent_session_guardian_confirm(
     child_date_of_birth: dt.date,
     provenance: Provenance,
     signature: Signature | None = None,
+    transmission: bool = False,
     now: dt.datetime | None = None,
 ) -> ConsentSession:
     """The guardian's consent for the child, once their code and their verified guardianship check out
-    (signed by the guardian where the system needs written consent: R4).
+    (signed by the guardian where the system needs written consent: R4; with their separate consent to
+    sending the child's face over the internet, where the system does: Measures Art 8).
 
     Raises ConsentError with the reason the page shows; a wrong code counts against five tries, and
     a right code is spent whatever follows (so the child's date of birth cannot be guessed with it).
     """
     now = now or timezone.now()
+    _transmission_check(session, transmission)  # checked, like the signature, before the code is spent
     if session.system.requires_written_consent:  # checked before the code is spent on it
         signature_check(
             system=session.system,
@@ -423,6 +464,7 @@ def consent_session_guardian_confirm(
             guardian=guardianship.guardian,
             at=now,
         )
+        _transmission_consent(session, actor, provenance, now)
         session.state = ConsentSession.State.CONSENTED
         session.save(update_fields=["state", "subject", "record"])
         audit_record(actor=actor, action="consent_session.consented", target=session, data={"guardian": True})

@@ -108,6 +108,18 @@ def written_consent_body(
                 "information for this purpose."
             )
         )
+        if system.internet_transmission:  # a consent of its own (Measures Art 8), stated on its own
+            lines.append(
+                _(
+                    "Separately, I consent in writing to this system sending the child's facial information over "
+                    "the internet for this purpose."
+                )
+                if for_child
+                else _(
+                    "Separately, I consent in writing to this system sending my facial information over the "
+                    "internet for this purpose."
+                )
+            )
         lines.append(_("I may withdraw this consent at any time, as easily as I gave it."))
     return "\n".join(lines).replace("\r\n", "\n") + "\n"
 

@@ -116,6 +116,21 @@ class SignupForm(AllauthSignupForm):
         return data
 
 
+def transmission_field(*, for_child: bool) -> forms.BooleanField:
+    """The separate consent to sending faces over the internet (Measures Art 8): its own box, never ticked for
+    anyone; the service refuses a consent without it (consent/sessions.py)."""
+    return forms.BooleanField(
+        required=False,
+        label=_("Separately, I consent to this system sending my child's facial information over the internet.")
+        if for_child
+        else _("Separately, I consent to this system sending my facial information over the internet."),
+        help_text=_(
+            "This system sends facial information over the internet, which needs a consent of its own. Without it, "
+            "the consent above cannot be used: choose the alternative instead."
+        ),
+    )
+
+
 class ShownFingerprintField(forms.CharField):
     """The fingerprint of the text a page shows to sign: posted back as it was, always rendered as it is now
     (a page shown again after the text changed carries the new text's fingerprint, not the stale one)."""
@@ -486,8 +501,18 @@ class ConsentAnswerForm(SignatureMixin, forms.Form):
     )
     answer = forms.ChoiceField(widget=forms.RadioSelect, label=_("Your answer"))
 
-    def __init__(self, *args, alternatives: str, purpose: str, written_text: str | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        alternatives: str,
+        purpose: str,
+        written_text: str | None = None,
+        transmits: bool = False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        if transmits:
+            self.fields["transmission"] = transmission_field(for_child=False)
         # Needed to consent, never to say no; and not from a child, whose guardian signs (consent/sessions.py).
         self.signature_fields_add(written_text, required=False)
         cast(forms.ChoiceField, self.fields["answer"]).choices = [
@@ -552,8 +577,10 @@ class GuardianConfirmForm(SignatureMixin, forms.Form):
         label=_("Your child's date of birth"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, written_text: str | None = None, **kwargs):
+    def __init__(self, *args, written_text: str | None = None, transmits: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if transmits:
+            self.fields["transmission"] = transmission_field(for_child=True)
         self.signature_fields_add(written_text)
 
     def clean_child_date_of_birth(self):

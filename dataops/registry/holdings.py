@@ -250,14 +250,6 @@ def holding_report_consented(
     """
     actor = f"system:{system.pk}"
     _report_checks(system, data_kind)
-    if system.internet_transmission:
-        raise ValidationError(
-            _(
-                "This system sends facial data over the internet: its separate consent to that is not asked on "
-                "FaceRights' page yet; report the consent evidence instead."
-            ),
-            code="transmission_consent",
-        )
     with transaction.atomic():
         purpose = system.purposes.exclude(code=Purpose.TRANSMISSION).filter(code=purpose_code).first()
         if purpose is None:
@@ -268,6 +260,19 @@ def holding_report_consented(
             raise ValidationError(
                 _("The person's consent is no longer current (withdrawn or replaced): do not enrol them."),
                 code="consent_not_current",
+            )
+        if (
+            system.internet_transmission
+            and not ConsentRecord.objects.filter(
+                subject=subject, system=system, purpose__code=Purpose.TRANSMISSION, state=ConsentRecord.State.ACTIVE
+            ).exists()
+        ):  # given on the page with the purpose's (consent/sessions.py), unless withdrawn since
+            raise ValidationError(
+                _(
+                    "The person's separate consent to sending their face over the internet is not current "
+                    "(Measures Art 8): do not enrol them."
+                ),
+                code="transmission_consent",
             )
         known = Holding.objects.filter(system=system, subject_key=subject_key).exclude(subject=subject).exists()
         if known:

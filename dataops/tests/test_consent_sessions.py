@@ -12,7 +12,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from consent.models import ConsentRecord, ConsentSession
+from consent.models import ConsentRecord, ConsentSession, Purpose
+from consent.services import Provenance, consent_withdraw
 from dataops.models import Holding
 from dataops.registry.models import ProcessingSystem
 from tests import factories
@@ -35,8 +36,12 @@ def kiosk(entity, purpose):
     return system, token
 
 
+def _purpose(system):
+    return system.purposes.exclude(code=Purpose.TRANSMISSION).first().code  # the one a session asks for
+
+
 def _open(client, system, token, key="GUEST-1"):
-    code = system.purposes.first().code
+    code = _purpose(system)
     response = client.post(
         "/api/v1/consent-sessions",
         {"purpose": code, "subject_key": key, "language": "en"},
@@ -65,7 +70,7 @@ def _enrol(client, system, token, consent_token, key="GUEST-1", purpose=None):
             "data_kind": "template",
             "enrolled_at": timezone.now().isoformat(),
             "identifiers": {"external": "BOOKING-77"},
-            "purpose": purpose or system.purposes.first().code,
+            "purpose": purpose or _purpose(system),
             "consent_token": consent_token,
         },
         content_type="application/json",
@@ -393,3 +398,52 @@ def test_a_verified_guardian_signs_a_childs_written_consent_before_the_code_is_s
     text = client.get(reverse("portal:consent_session_signed_record", args=[path[3:-1]])).content
     assert hashlib.sha256(text).hexdigest() == record.artifact_sha256
     assert text.decode().startswith(shown) and "Signed by: 王小明" in text.decode()
+
+
+def test_a_system_that_sends_faces_over_the_internet_asks_that_consent_separately_on_the_page(client, entity, purpose):
+    system, token = factories.pull_system(entity=entity, purpose=purpose, transmits=True, name_en="Cloud kiosk")
+    ProcessingSystem.objects.filter(pk=system.pk).update(consent_at_capture=True)
+    body = _open(client, system, token).json()
+    path = urlsplit(body["url"]).path
+    page = client.get(path, headers=EN).content.decode()
+    box = re.search(r'<input type="checkbox" name="transmission"[^>]*>', page)[0]
+    assert "checked" not in box and "over the internet" in page  # a box of its own, never ticked for the person
+
+    alone = _answer(client, body["url"], "consent").content.decode()
+    assert "only with your separate consent to that as well" in alone
+    assert not ConsentRecord.objects.filter(system=system).exists()
+
+    client.post(
+        path,
+        {"answer": "consent", "date_of_birth": "1990-05-17", "notice_version": 1, "transmission": "on"},
+        headers=EN,
+    )
+    session = ConsentSession.objects.get(public_id=body["id"])
+    records = ConsentRecord.objects.filter(subject=session.subject, system=system, state="active")
+    assert sorted(records.values_list("purpose__code", flat=True)) == sorted([purpose.code, Purpose.TRANSMISSION])
+    consent_token = _outcome(client, system, token, body["id"])["consent_token"]
+
+    # Withdrawn on its own before the enrolment: the device may not enrol, and the token is not spent.
+    transmission = records.get(purpose__code=Purpose.TRANSMISSION)
+    consent_withdraw(actor="t", record=transmission, provenance=Provenance(channel="portal"))
+    refused = _enrol(client, system, token, consent_token)
+    assert refused.status_code == 400 and refused.json()["error"] == "transmission_consent"
+    assert not Holding.objects.filter(system=system, subject_key="GUEST-1").exists()
+    assert ConsentSession.objects.get(public_id=body["id"]).token_used_at is None
+
+
+def test_a_guardian_consents_to_a_childs_face_going_over_the_internet_separately(
+    client, entity, purpose, subject, ward
+):
+    system, token = factories.pull_system(entity=entity, purpose=purpose, transmits=True)
+    ProcessingSystem.objects.filter(pk=system.pk).update(consent_at_capture=True)
+    body, path = _child_answers(client, system, token, ward.date_of_birth)
+    _page, code = _guardian_code(client, path, "13800138000")
+    confirm = {"action": "confirm", "code": code, "child_date_of_birth": ward.date_of_birth.isoformat()}
+    alone = client.post(path + "guardian/", confirm, headers=EN).content.decode()
+    assert "only with your separate consent to that as well" in alone
+    client.post(path + "guardian/", {**confirm, "transmission": "on"}, headers=EN)  # the same code: not spent
+    given = ConsentRecord.objects.filter(subject=ward, system=system, guardian=subject, state="active")
+    assert sorted(given.values_list("purpose__code", flat=True)) == sorted([purpose.code, Purpose.TRANSMISSION])
+    outcome = _outcome(client, system, token, body["id"])
+    assert _enrol(client, system, token, outcome["consent_token"]).status_code == 201

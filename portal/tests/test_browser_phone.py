@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from consent.models import ConsentRecord, ConsentSession
+from consent.models import ConsentRecord, ConsentSession, Purpose
 from consent.services import Provenance, subject_link_user
 from consent.sessions import consent_session_open
 from consent.written import signed_consent_text
@@ -206,9 +206,15 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
     assert ("guardian's consent is recorded" if english else "监护人的同意已记录") in page.content()
     assert ConsentRecord.objects.get(subject=child).guardian == parent
 
-    # A use the law requires written consent for: the person reads the text to sign and signs with their name.
+    # A use the law requires written consent for, by a system that sends faces over the internet: the person
+    # reads the text to sign, ticks the separate consent to the transmission and signs with their name.
     bank = factories.active_system(
-        entity=entity, site=site, purpose=purpose, requires_written_consent=True, name_en="Account camera"
+        entity=entity,
+        site=site,
+        purpose=purpose,
+        requires_written_consent=True,
+        transmits=True,
+        name_en="Account camera",
     )
     _session, page_token = consent_session_open(
         actor="t", system=bank, purpose=purpose, subject_key="K-W", language="en" if english else "zh-hans"
@@ -216,12 +222,14 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
     page.goto(f"/c/{page_token}/")
     page.fill("input[name=date_of_birth]", "1990-05-17")
     page.locator("input[name=answer][value=consent]").check()
+    page.locator("input[name=transmission]").check()
     page.fill("input[name=signature_name]", "Li Lei" if english else "李雷")
     _fits(page, axe, screenshot, f"capture-{locale}-written")
     page.get_by_role("button", name="Send my answer" if english else "提交我的回答").click()
     page.wait_for_load_state()
     _fits(page, axe, screenshot, f"capture-{locale}-written-done")
-    record = ConsentRecord.objects.get(system=bank)
+    record = ConsentRecord.objects.exclude(purpose__code=Purpose.TRANSMISSION).get(system=bank)
     assert record.method == ConsentRecord.Method.WRITTEN
+    assert ConsentRecord.objects.get(system=bank, purpose__code=Purpose.TRANSMISSION).state == "active"
     assert ("Li Lei" if english else "李雷") in signed_consent_text(record)
     context.close()

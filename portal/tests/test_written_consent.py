@@ -15,8 +15,8 @@ from django.urls import reverse
 from consent.models import ConsentRecord, SignedConsent
 from consent.proof import consent_proof_package
 from consent.receipts import consent_receipt
-from consent.services import subject_shred
-from consent.written import signed_consent_text
+from consent.services import notice_current, subject_shred
+from consent.written import signed_consent_text, written_consent_body
 from dataops.copies.services import export_data
 from facerights.models import AuditEvent
 from tests import factories
@@ -141,3 +141,17 @@ def test_the_proof_package_and_the_persons_copy_carry_the_signed_record_as_signe
     assert manifest["files"][f"signed/{receipt['receipt_id']}.txt"] == record.artifact_sha256
     copy = export_data(subject)
     assert [c["signed_record"] for c in copy["consents"] if c["method"] == "written"] == [signed.decode()]
+
+
+def test_a_written_consent_to_a_system_that_transmits_states_that_consent_in_a_sentence_of_its_own(
+    entity, site, purpose
+):
+    system = factories.active_system(
+        entity=entity, site=site, purpose=purpose, requires_written_consent=True, transmits=True
+    )
+    text = written_consent_body(system=system, purpose=purpose, notice=notice_current(system), language="en")
+    assert "Separately, I consent in writing to this system sending my facial information over the internet" in text
+    child = written_consent_body(
+        system=system, purpose=purpose, notice=notice_current(system), language="zh-hans", for_child=True
+    )
+    assert "另行书面同意该系统通过互联网传输该儿童的人脸信息" in child

@@ -52,6 +52,7 @@ def consent_session_page(request, token: str):
         alternatives=_alternatives(system),
         purpose=loc(session.purpose, "name"),
         written_text=written_text,
+        transmits=system.internet_transmission,
     )
     if request.method == "POST" and form.is_valid():
         if not ratelimit.allow(
@@ -67,6 +68,7 @@ def consent_session_page(request, token: str):
                     notice_version=form.cleaned_data["notice_version"],
                     provenance=request_provenance(request, ConsentRecord.Channel.DEVICE),
                     signature=form.signature(request.LANGUAGE_CODE),
+                    transmission=bool(form.cleaned_data.get("transmission")),
                 )
             except ConsentError as exc:
                 form.add_error(None, exc.messages[0])
@@ -114,6 +116,14 @@ def _notice_text(request, notice) -> dict[str, str]:
 
 def _alternatives(system) -> str:
     return ", ".join(str(Alternative(code).label) for code in system.alternatives if code in Alternative.values)
+
+
+def _guardian_form(request, session, data=None) -> GuardianConfirmForm:
+    return GuardianConfirmForm(
+        data,
+        written_text=_written_text(request, session, session.notice, for_child=True),
+        transmits=session.system.internet_transmission,
+    )
 
 
 def _done(request, session, token: str, **forms):
@@ -168,15 +178,11 @@ def consent_session_guardian(request, token: str):
                     request,
                     session,
                     token,
-                    guardian_form=GuardianConfirmForm(
-                        written_text=_written_text(request, session, session.notice, for_child=True)
-                    ),
+                    guardian_form=_guardian_form(request, session),
                     guardian_phone=masked,
                 )
         return _done(request, session, token, guardian_phone_form=phone_form)
-    form = GuardianConfirmForm(
-        request.POST, written_text=_written_text(request, session, session.notice, for_child=True)
-    )
+    form = _guardian_form(request, session, request.POST)
     if not ratelimit.allow("guardian-try", address, limit=ANSWERS_PER_ADDRESS, window_seconds=3600):
         form.add_error(None, _("Too many answers from this network in the last hour: please ask the staff."))
     elif form.is_valid():
@@ -187,6 +193,7 @@ def consent_session_guardian(request, token: str):
                 child_date_of_birth=form.cleaned_data["child_date_of_birth"],
                 provenance=request_provenance(request, ConsentRecord.Channel.DEVICE),
                 signature=form.signature(request.LANGUAGE_CODE),
+                transmission=bool(form.cleaned_data.get("transmission")),
             )
         except ConsentError as exc:
             form.add_error(None, exc.messages[0])

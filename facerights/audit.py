@@ -102,13 +102,10 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
         return []
     resolved = [(_chain_of(entry), entry) for entry in entries]
     chains = sorted({chain for chain, _entry in resolved})
-    with transaction.atomic():
-        # Rows are created and locked in chain order: concurrent writers cannot deadlock.
-        AuditChainHead.objects.bulk_create([AuditChainHead(chain=c) for c in chains], ignore_conflicts=True)
-        heads = {
-            head.chain: head
-            for head in AuditChainHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
-        }
+    # No savepoint: an event that cannot be written must undo the change it records, so a failure here
+    # fails the caller's whole transaction (and saves two round trips per call).
+    with transaction.atomic(savepoint=False):
+        heads = _heads_locked(chains)
         at = timezone.now()
         events = []
         for chain, entry in resolved:
@@ -146,6 +143,26 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
         AuditEvent.objects.bulk_create(events, batch_size=2000)
         bulk_update_rows(list(heads.values()), ["seq", "hash"])
     return events
+
+
+def _heads_locked(chains: list[str]) -> dict[str, AuditChainHead]:
+    """The heads of these chains, created where new, each locked until the transaction ends.
+
+    One statement: an upsert whose "update" leaves an existing head as it is takes the row's lock,
+    as SELECT ... FOR UPDATE would, and returns it. Rows are taken in chain order (the VALUES
+    order), so concurrent writers cannot deadlock.
+    """
+    meta = AuditChainHead._meta
+    quote = connection.ops.quote_name
+    table, chain, seq, digest = (quote(name) for name in (meta.db_table, "chain", "seq", "hash"))
+    values = ", ".join(["(%s, 0, %s)"] * len(chains))
+    sql = (
+        f"INSERT INTO {table} ({chain}, {seq}, {digest}) VALUES {values} "  # noqa: S608 (names from the model)
+        f"ON CONFLICT ({chain}) DO UPDATE SET {chain} = EXCLUDED.{chain} RETURNING {chain}, {seq}, {digest}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for name in chains for value in (name, GENESIS_HASH)])
+        return {row[0]: AuditChainHead(chain=row[0], seq=row[1], hash=row[2]) for row in cursor.fetchall()}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 DATABASE_URL and CELERY_BROKER_URL win when set. Otherwise PostgreSQL and
 Redis on their standard local ports are used when they answer, else the
-embedded defaults (SQLite, the filesystem broker).
+embedded defaults (SQLite, the filesystem broker). The tests run in one process
+per core (up to four, pytest-xdist) unless ARGS says `-n`: `make test ARGS="-n 0"`
+runs them in this process, as a debugger wants.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 POSTGRES_URLS = ["postgres://postgres@127.0.0.1:5432/test", "postgres://root@127.0.0.1:5432/test"]
 REDIS_URL = "redis://127.0.0.1:6379/0"
+MAX_WORKERS = 4  # test processes at most: each has its own database, Chromium and Celery worker threads
 
 
 def answers(host: str, port: int) -> bool:
@@ -53,7 +56,13 @@ def main() -> int:
     env.setdefault("DEBUG", "false")
     env.setdefault("DJANGO_SETTINGS_MODULE", "facerights.settings")
     env["FACERIGHTS_TESTING"] = "1"
-    command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    args = sys.argv[1:]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers > 1 and not any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in args):
+        # pytest-xdist: one test database per worker (test_<name>_gw0, ...); Celery tests use queues of their own.
+        args = ["-n", str(workers), *args]
+    print(f"make test: {workers} worker process(es)", flush=True)
+    command = [sys.executable, "-m", "pytest", *args]
     status = subprocess.call(command, env=env)
     screenshots = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
     if screenshots.is_dir():

@@ -27,6 +27,7 @@ import json
 import zipfile
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from facerights.audit import audit_record
@@ -133,10 +134,11 @@ def consent_proof_package(*, actor: str, subject: DataSubject) -> bytes:
             archive.writestr(name, content)
         archive.writestr("manifest.json", _json(manifest))
     package = buffer.getvalue()
-    audit_record(
-        actor=actor,
-        action="consent.proof_built",
-        target=subject,
-        data={"consents": len(records), "sessions": len(sessions), "sha256": hashlib.sha256(package).hexdigest()},
-    )
+    with transaction.atomic():  # callers (an admin action) have no transaction of their own
+        audit_record(
+            actor=actor,
+            action="consent.proof_built",
+            target=subject,
+            data={"consents": len(records), "sessions": len(sessions), "sha256": hashlib.sha256(package).hexdigest()},
+        )
     return package

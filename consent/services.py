@@ -430,7 +430,7 @@ def consent_grant(
     the child's date of birth, which must show them under 14.
 
     Safe to repeat: the same consent again returns the existing record. A
-    consent under a newer notice replaces the older one.
+    consent under a newer notice, or with a new signed record, replaces the older one.
     """
     at = at or timezone.now()
     with transaction.atomic():
@@ -443,7 +443,10 @@ def consent_grant(
             .first()
         )
         if current is not None:
-            if current.notice_id == notice.pk and current.state == ConsentRecord.State.ACTIVE:
+            same = current.notice_id == notice.pk and current.state == ConsentRecord.State.ACTIVE
+            # A new signed record replaces a consent without one, or with another (R4): the same signed record,
+            # or a consent that brings none, is the same consent again.
+            if same and (not artifact_sha256 or current.artifact_sha256 == artifact_sha256):
                 return current
             current.state = ConsentRecord.State.SUPERSEDED
             current.save(update_fields=["state"])

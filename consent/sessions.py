@@ -413,6 +413,7 @@ def consent_session_guardian_confirm(
             notice=cast(Notice, session.notice),
             signature=signature,
             for_child=True,
+            with_transmission=True,
         )
     wrong_code, guardianship = False, None
     with transaction.atomic():
@@ -434,12 +435,13 @@ def consent_session_guardian_confirm(
     if wrong_code:
         raise ConsentError(_("The code does not match."), code="code_wrong")
     if guardianship is None:
-        audit_record(
-            actor=f"consent_session:{session.public_id}",
-            action="consent_session.guardian_unverified",
-            target=session,
-            data={},
-        )
+        with transaction.atomic():  # an audit event is written in a transaction, and this one has ended
+            audit_record(
+                actor=f"consent_session:{session.public_id}",
+                action="consent_session.guardian_unverified",
+                target=session,
+                data={},
+            )
         raise ConsentError(
             _(
                 "We have no verified record that you are the guardian of a child with this date of birth. Have the "

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -77,9 +78,20 @@ def _items() -> list[tuple[str, str]]:
 
 
 def written_consent_body(
-    *, system: System, purpose: Purpose, notice: Notice, language: str, for_child: bool = False
+    *,
+    system: System,
+    purpose: Purpose,
+    notice: Notice,
+    language: str,
+    for_child: bool = False,
+    with_transmission: bool = False,
 ) -> str:
-    """The text a person signs, without the signature block: the same bytes every time for the same notice."""
+    """The text a person signs, without the signature block: the same bytes every time for the same notice.
+
+    `with_transmission` adds the separate consent to sending faces over the internet, in a sentence of
+    its own, where the page records that consent with this one (a device's page; the portal asks it on
+    its own screen).
+    """
     lang = "en" if language.startswith("en") else "zh"
     with translation.override("en" if lang == "en" else "zh-hans"):
         text = cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
@@ -108,7 +120,7 @@ def written_consent_body(
                 "information for this purpose."
             )
         )
-        if system.internet_transmission:  # a consent of its own (Measures Art 8), stated on its own
+        if with_transmission and system.internet_transmission:  # a consent of its own (Measures Art 8)
             lines.append(
                 _(
                     "Separately, I consent in writing to this system sending the child's facial information over "
@@ -152,6 +164,7 @@ def signature_check(
     notice: Notice,
     signature: Signature | None,
     for_child: bool = False,
+    with_transmission: bool = False,
 ) -> tuple[str, str]:
     """The text signed and the signer's name, if the signature is of the text the page shows now.
 
@@ -161,7 +174,12 @@ def signature_check(
         raise ConsentError(_("Type your full name to sign: this system needs your written consent."), code="signature")
     name = signature_name_clean(signature.name)
     body = written_consent_body(
-        system=system, purpose=purpose, notice=notice, language=signature.language, for_child=for_child
+        system=system,
+        purpose=purpose,
+        notice=notice,
+        language=signature.language,
+        for_child=for_child,
+        with_transmission=with_transmission,
     )
     if written_consent_fingerprint(body) != signature.shown_sha256:
         raise ConsentError(
@@ -198,6 +216,7 @@ def written_consent_sign(
         notice=notice,
         signature=signature,
         for_child=guardian is not None,
+        with_transmission=where == Where.DEVICE,
     )
     language = cast(Signature, signature).language
     text = body + _signature_block(name=name, at=at, where=where, language=language)
@@ -215,8 +234,8 @@ def written_consent_sign(
             artifact_sha256=digest,
             at=at,
         )
-        if record.artifact_sha256 != digest:  # the same consent, already current: signed before
-            return record
+        if record.artifact_sha256 != digest or SignedConsent.objects.filter(record=record).exists():
+            return record  # cannot happen while the digest holds the time signed; kept as a guard
         SignedConsent.objects.create(
             record=record,
             text_ciphertext=subject_encrypt(subject, text, label=LABEL),
@@ -270,7 +289,11 @@ def consent_give_signed_if_required(
 
 def signed_consent_text(record: ConsentRecord) -> str | None:
     """The signed record of a written consent, exactly as signed; None when there is none, or it is shredded."""
-    signed = SignedConsent.objects.filter(record=record).select_related("record__subject").first()
+    # A consent to transmission given on the same page carries the same signed record's fingerprint (sessions.py).
+    found = Q(record=record)
+    if record.artifact_sha256:
+        found |= Q(record__subject_id=record.subject_id, sha256=record.artifact_sha256)
+    signed = SignedConsent.objects.filter(found).select_related("record__subject").first()
     if signed is None:
         return None
     try:

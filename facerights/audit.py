@@ -152,6 +152,9 @@ def _heads_locked(chains: list[str]) -> dict[str, AuditChainHead]:
     as SELECT ... FOR UPDATE would, and returns it. Rows are taken in chain order (the VALUES
     order), so concurrent writers cannot deadlock.
     """
+    if connection.vendor != "postgresql":  # SQLite locks the whole database; RETURNING needs 3.35 or later there
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=c) for c in chains], ignore_conflicts=True)
+        return {head.chain: head for head in AuditChainHead.objects.filter(chain__in=chains).order_by("chain")}
     meta = AuditChainHead._meta
     quote = connection.ops.quote_name
     table, chain, seq, digest = (quote(name) for name in (meta.db_table, "chain", "seq", "hash"))

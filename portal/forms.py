@@ -141,6 +141,16 @@ class ShownFingerprintField(forms.CharField):
         return initial
 
 
+class ShownNoticeVersionField(forms.IntegerField):
+    """The version of the notice a page shows: posted back as it was, always rendered as it is now (a page shown
+    again after a new notice was published carries the new version, so the person's next answer counts)."""
+
+    widget = forms.HiddenInput
+
+    def bound_data(self, data, initial):
+        return initial
+
+
 class SignatureMixin:
     """A written consent's signature (R4): the name typed, and the fingerprint of the text the page showed.
 
@@ -492,7 +502,7 @@ class DeceasedRequestForm(forms.Form):
 class ConsentAnswerForm(SignatureMixin, forms.Form):
     """The one screen of a consent at capture: a date of birth and one of three answers, none chosen for the person."""
 
-    notice_version = forms.IntegerField(widget=forms.HiddenInput)
+    notice_version = ShownNoticeVersionField()
     date_of_birth = forms.DateField(
         label=_("Your date of birth"),
         required=False,

@@ -57,11 +57,12 @@ def main() -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "facerights.settings")
     env["FACERIGHTS_TESTING"] = "1"
     args = sys.argv[1:]
-    workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    if workers > 1 and not any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in args):
+    workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)  # the cores this process may use
+    chosen = any(arg.startswith(("-n", "--numprocesses", "--pdb")) or arg.endswith("no:xdist") for arg in args)
+    if workers > 1 and not chosen:
         # pytest-xdist: one test database per worker (test_<name>_gw0, ...); Celery tests use queues of their own.
         args = ["-n", str(workers), *args]
-    print(f"make test: {workers} worker process(es)", flush=True)
+        print(f"make test: {workers} test processes", flush=True)
     command = [sys.executable, "-m", "pytest", *args]
     status = subprocess.call(command, env=env)
     screenshots = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"

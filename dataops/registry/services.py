@@ -43,7 +43,8 @@ def system_save(
 
     A change of method or storage flags the system's approved assessments for
     reassessment and asks every current consent to be renewed; a change of
-    purposes flags the assessments.
+    purposes flags the assessments. Coming to need written consent asks every
+    current consent to be signed afresh (R4).
     """
     with transaction.atomic():
         before = None if system._state.adding else ProcessingSystem.objects.select_for_update().get(pk=system.pk)
@@ -75,6 +76,10 @@ def system_save(
             system.refresh_from_db(fields=["reassessment_since"])
         if method_changed:
             consents_renewal_require(actor=actor, system_id=system.pk, reason=", ".join(method_changed))
+        elif system.requires_written_consent and not before.requires_written_consent:
+            # Not a change of processing (no reassessment), but no current consent was given in writing (R4):
+            # each person signs afresh, and until then the consent check answers that consent must be renewed.
+            consents_renewal_require(actor=actor, system_id=system.pk, reason="requires_written_consent")
     return system
 
 

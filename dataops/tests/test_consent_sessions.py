@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentSession, Purpose
 from consent.services import Provenance, consent_withdraw
+from consent.written import signed_consent_text
 from dataops.models import Holding
 from dataops.registry.models import ProcessingSystem
 from tests import factories
@@ -365,6 +366,29 @@ def test_at_the_device_a_written_consent_is_signed_on_the_page_and_kept_as_signe
 
     outcome = _outcome(client, system, token, body["id"])
     assert _enrol(client, system, token, outcome["consent_token"]).status_code == 201
+
+    # Half an hour later the page's address no longer gives the signer's name (the next guest at a desk
+    # tablet may find it in the history): the receipt link and the portal still do.
+    ConsentSession.objects.filter(public_id=body["id"]).update(answered_at=timezone.now() - dt.timedelta(minutes=31))
+    assert client.get(reverse("portal:consent_session_signed_record", args=[path[3:-1]])).status_code == 404
+    later = client.get(path, headers=EN).content.decode()
+    assert reverse("portal:consent_session_signed_record", args=[path[3:-1]]) not in later
+    assert signed_consent_text(record) == text
+
+
+def test_a_page_shown_again_after_a_new_notice_takes_the_next_answer(client, kiosk):
+    system, token = kiosk
+    body = _open(client, system, token).json()
+    path = urlsplit(body["url"]).path
+    client.get(path, headers=EN)
+    factories.published_notice(system, other_zh="新增事项。", other_en="A new matter.")
+    stale = client.post(path, {"answer": "consent", "date_of_birth": "1990-05-17", "notice_version": 1}, headers=EN)
+    page = stale.content.decode()
+    assert "The notice changed while you were reading it" in page and "A new matter." in page
+    version = re.search(r'name="notice_version" value="(\d+)"', page)[1]
+    assert version == "2"  # the page now carries the notice it shows
+    client.post(path, {"answer": "consent", "date_of_birth": "1990-05-17", "notice_version": version}, headers=EN)
+    assert ConsentRecord.objects.get(system=system).notice.version == 2
 
 
 def test_saying_no_to_a_written_consent_needs_no_signature(client, written_kiosk):

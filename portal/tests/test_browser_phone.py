@@ -230,6 +230,8 @@ def test_consent_at_capture_on_a_phone_read_consent_or_say_no_and_see_the_altern
     _fits(page, axe, screenshot, f"capture-{locale}-written-done")
     record = ConsentRecord.objects.exclude(purpose__code=Purpose.TRANSMISSION).get(system=bank)
     assert record.method == ConsentRecord.Method.WRITTEN
-    assert ConsentRecord.objects.get(system=bank, purpose__code=Purpose.TRANSMISSION).state == "active"
+    transmission = ConsentRecord.objects.get(system=bank, purpose__code=Purpose.TRANSMISSION)
+    assert transmission.state == "active" and transmission.artifact_sha256 == record.artifact_sha256
+    assert signed_consent_text(transmission) == signed_consent_text(record)  # one signed text states both
     assert ("Li Lei" if english else "李雷") in signed_consent_text(record)
     context.close()

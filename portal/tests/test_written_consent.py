@@ -18,6 +18,8 @@ from consent.receipts import consent_receipt
 from consent.services import notice_current, subject_shred
 from consent.written import signed_consent_text, written_consent_body
 from dataops.copies.services import export_data
+from dataops.registry.holdings import consent_check
+from dataops.registry.services import system_save
 from facerights.models import AuditEvent
 from tests import factories
 
@@ -149,9 +151,37 @@ def test_a_written_consent_to_a_system_that_transmits_states_that_consent_in_a_s
     system = factories.active_system(
         entity=entity, site=site, purpose=purpose, requires_written_consent=True, transmits=True
     )
-    text = written_consent_body(system=system, purpose=purpose, notice=notice_current(system), language="en")
-    assert "Separately, I consent in writing to this system sending my facial information over the internet" in text
+    notice = notice_current(system)
+    device = written_consent_body(system=system, purpose=purpose, notice=notice, language="en", with_transmission=True)
+    assert "Separately, I consent in writing to this system sending my facial information over the internet" in device
     child = written_consent_body(
-        system=system, purpose=purpose, notice=notice_current(system), language="zh-hans", for_child=True
+        system=system, purpose=purpose, notice=notice, language="zh-hans", for_child=True, with_transmission=True
     )
     assert "另行书面同意该系统通过互联网传输该儿童的人脸信息" in child
+    # The portal asks the transmission consent on a screen of its own: the purpose's text does not sign it.
+    portal = written_consent_body(system=system, purpose=purpose, notice=notice, language="en")
+    assert "over the internet" not in portal
+
+
+def test_a_system_that_comes_to_need_written_consent_asks_everyone_to_sign_afresh(
+    subject_client, subject, system, purpose
+):
+    held = factories.holding(subject, system)
+    unsigned = held.consent
+    system.requires_written_consent = True
+    system_save(actor="dpo", system=system)
+    assert ConsentRecord.objects.get(pk=unsigned.pk).state == ConsentRecord.State.NEEDS_RECONSENT
+    assert consent_check(system=system, subject_key=held.subject_key, purpose=purpose.code) == (
+        False,
+        "needs_reconsent",
+    )
+
+    url = reverse("portal:consent_give", args=[system.pk, purpose.code])
+    _text, fingerprint = _shown(subject_client.get(url, headers=EN).content.decode())
+    subject_client.post(
+        url, {"consent": "1", "agree": "on", "shown_sha256": fingerprint, "signature_name": "王小明"}, headers=EN
+    )
+    signed = ConsentRecord.objects.get(subject=subject, system=system, state=ConsentRecord.State.ACTIVE)
+    assert signed.pk != unsigned.pk and signed.method == ConsentRecord.Method.WRITTEN
+    assert hashlib.sha256(signed_consent_text(signed).encode()).hexdigest() == signed.artifact_sha256
+    assert ConsentRecord.objects.get(pk=unsigned.pk).state == ConsentRecord.State.SUPERSEDED

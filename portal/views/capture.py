@@ -100,6 +100,7 @@ def _written_text(request, session, notice, *, for_child: bool = False) -> str |
         notice=notice,
         language=request.LANGUAGE_CODE,
         for_child=for_child,
+        with_transmission=True,  # the page records the transmission consent with this one (consent/sessions.py)
     )
 
 

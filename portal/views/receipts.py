@@ -40,9 +40,14 @@ TRIES_PER_ADDRESS = 30  # an hour: codes typed on receipt links from one network
 SIGNED = "signed"  # the `extension` the signed-record routes pass (portal/urls.py)
 
 
-def _download(request, record: ConsentRecord, extension: str) -> HttpResponse:
-    """The receipt as JSON or PDF; or, as `signed`, a written consent's signed record byte for byte (R4)."""
+def _download(request, record: ConsentRecord, extension: str, *, with_name: bool = True) -> HttpResponse:
+    """The receipt as JSON or PDF; or, as `signed`, a written consent's signed record byte for byte (R4).
+
+    The signed record names the signer: without `with_name` it is neither given nor printed in the PDF.
+    """
     if extension == SIGNED:
+        if not with_name:
+            raise Http404
         return _signed_record(record)
     if extension not in ("json", "pdf"):
         raise Http404
@@ -50,9 +55,8 @@ def _download(request, record: ConsentRecord, extension: str) -> HttpResponse:
     if extension == "json":
         response = HttpResponse(receipt_json(receipt), content_type="application/json; charset=utf-8")
     else:
-        response = HttpResponse(
-            receipt_pdf(receipt, signed_text=signed_consent_text(record)), content_type="application/pdf"
-        )
+        signed_text = signed_consent_text(record) if with_name else None
+        response = HttpResponse(receipt_pdf(receipt, signed_text=signed_text), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{receipt["receipt_id"]}.{extension}"'
     response["X-Receipt-Fingerprint"] = receipt["proof"]["sha256"]
     return response
@@ -82,7 +86,9 @@ def consent_session_receipt(request, token: str, extension: str):
         raise Http404
     if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:  # in the language the page was read in
         request.LANGUAGE_CODE = session.language
-    return _download(request, session.record, extension)
+    # The signer's typed name only while they are still there (half an hour): the next guest at a desk
+    # tablet must not find it in the browser's history. Afterwards the receipt link and the portal give it.
+    return _download(request, session.record, extension, with_name=consent_session_recent(session))
 
 
 @require_POST

@@ -127,20 +127,21 @@ def reconcile(system: ProcessingSystem, subject_keys: list[str], *, held_count: 
     absent = [row for row in open_rows if row.subject_key not in keys] if complete else []
     closed = awaiting = 0
     if absent and len(absent) > reconcile_auto_close_limit(len(open_rows)):
-        hold = ReconcileHold.objects.create(
-            system=system,
-            inventory_sha256=inventory_sha256,
-            inventory_size=len(keys),
-            open_count=len(open_rows),
-            propagation_ids=[row.pk for row in absent],
-        )
-        audit_record(
-            actor=f"device:{system.pk}",
-            action="reconcile.held",
-            target=system,
-            data={"hold": hold.pk, "closing": len(absent), "open": len(open_rows), "inventory": inventory_sha256},
-        )
-        transaction.on_commit(lambda: _tell_dpo(hold))
+        with transaction.atomic():  # the hold and its audit event together (the API view has no transaction)
+            hold = ReconcileHold.objects.create(
+                system=system,
+                inventory_sha256=inventory_sha256,
+                inventory_size=len(keys),
+                open_count=len(open_rows),
+                propagation_ids=[row.pk for row in absent],
+            )
+            audit_record(
+                actor=f"device:{system.pk}",
+                action="reconcile.held",
+                target=system,
+                data={"hold": hold.pk, "closing": len(absent), "open": len(open_rows), "inventory": inventory_sha256},
+            )
+            transaction.on_commit(lambda: _tell_dpo(hold))
         awaiting = len(absent)
     elif absent:
         closed = _close_absent(f"device:{system.pk}", absent, inventory_sha256, len(keys))

@@ -1,21 +1,27 @@
 """Paths that run without a transaction around them in production (an API view, an admin action, a page
-after its own transaction ended) still write their audit events: the test transaction would hide a missing one.
+after its own transaction ended, a Celery task) still write their audit events: the test transaction would hide a missing one.
 
 audit_record refuses to run outside a transaction (facerights/audit.py), so each of these used to fail
 with a server error in production while passing in ordinary tests.
 """
 
+import datetime as dt
 import io
 import re
 import zipfile
 
 import pytest
+from django.core import mail
+from django.utils import timezone
 
 from consent.models import ConsentSession
 from consent.proof import consent_proof_package
 from consent.sessions import consent_session_open
 from dataops.deletions.models import ReconcileHold
 from dataops.deletions.opening import deletion_request_open
+from dataops.incidents.escalation import incidents_escalate_due
+from dataops.incidents.models import Incident
+from dataops.incidents.services import incident_save
 from facerights.models import AuditEvent
 from tests import factories
 
@@ -70,3 +76,23 @@ def test_a_phone_that_is_no_childs_verified_guardian_is_refused_clearly(client, 
     assert page.status_code == 200 and "no verified record that you are the guardian" in page.content.decode()
     assert ConsentSession.objects.get().state == "guardian_needed"
     assert AuditEvent.objects.filter(action="consent_session.guardian_unverified").exists()
+
+
+def test_an_incidents_escalation_task_records_what_it_sent_on_the_timeline(entity, site, purpose):
+    system = factories.active_system(entity=entity, site=site, purpose=purpose)
+    discovered = timezone.now()
+    incident = incident_save(
+        actor="test",
+        incident=Incident(
+            entity=entity,
+            summary="Templates copied from the gate server.",
+            discovered_at=discovered,
+            grade="major",
+            data_kinds=["templates"],
+        ),
+        systems=[system],
+    )
+    assert incidents_escalate_due(now=discovered + dt.timedelta(minutes=1)) == 1
+    assert len(mail.outbox) == 1
+    assert incident.events.filter(kind="escalated").count() == 1
+    assert AuditEvent.objects.filter(action="incident.escalated").exists()

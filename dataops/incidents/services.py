@@ -78,10 +78,13 @@ def timeline_add(
     text: str = "",
     at: dt.datetime | None = None,
 ) -> None:
-    IncidentEvent.objects.create(
-        incident=incident, actor=actor, kind=kind, data=data or {}, text=text, at=at or timezone.now()
-    )
-    audit_record(actor=actor, action=f"incident.{kind}", target=incident, data={"state": incident.state})
+    """An event on the incident's timeline, with its audit event; in a transaction of its own where the caller
+    has none (an escalation task records the email it sent after the sending)."""
+    with transaction.atomic():
+        IncidentEvent.objects.create(
+            incident=incident, actor=actor, kind=kind, data=data or {}, text=text, at=at or timezone.now()
+        )
+        audit_record(actor=actor, action=f"incident.{kind}", target=incident, data={"state": incident.state})
 
 
 def _clock(incident: Incident) -> dict[str, Any]:

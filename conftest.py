@@ -290,3 +290,35 @@ def admin_client(client, admin_user):
     """A superuser signed in with a second factor, as the admin requires of every staff member."""
     factories.staff_login(client, admin_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _audit_events_in_the_codes_own_transaction(request, monkeypatch):
+    """An audit event must be written in a transaction of the code's own, not only in the test's.
+
+    audit_record refuses to run outside a transaction, but a test's own transaction (pytest-django
+    wraps each ordinary database test in one atomic block) would hide a service, task or view that
+    has none, and fails in production (tests/test_outside_a_transaction.py has the cases found so).
+    Here, in an ordinary database test, an event needs a second block: the code's.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+        or (marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    )
+    if transactional or (marker is None and "db" not in request.fixturenames):
+        yield
+        return
+    from django.db import connection
+
+    import facerights.audit as audit
+
+    original = audit.audit_record_many
+
+    def in_own_transaction(*, actor, entries):
+        if len(connection.atomic_blocks) < 2:
+            raise RuntimeError("an audit event outside the code's own transaction: it would fail in production")
+        return original(actor=actor, entries=entries)
+
+    monkeypatch.setattr(audit, "audit_record_many", in_own_transaction)
+    yield

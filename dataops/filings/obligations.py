@@ -61,6 +61,7 @@ def pipo_due(reached_on: dt.date) -> Due:
 # --- The threshold monitor -------------------------------------------------------------------
 
 
+@transaction.atomic  # its obligation and audit event together, whoever calls it
 def threshold_check(*, entity: LegalEntity, day: dt.date, persons: int, previous: int) -> FilingObligation | None:
     """Alert the DPO at 80%, 95% and 100% of 100,000; on reaching it, open the filing obligation."""
     crossed = [p for p in ALERT_PERCENTAGES if previous < FILING_THRESHOLD * p // 100 <= persons]
@@ -128,6 +129,7 @@ def _headcount_reached_on(entity: LegalEntity, number: int, today: dt.date) -> d
     return today
 
 
+@transaction.atomic
 def headcount_check(*, entity: LegalEntity, day: dt.date, headcount: int) -> list[FilingObligation]:
     """The duties that follow the number of people whose personal information the entity handles (PIPL Arts 52, 54).
 

@@ -415,7 +415,7 @@ def consent_session_guardian_confirm(
             for_child=True,
             with_transmission=True,
         )
-    wrong_code, guardianship = False, None
+    wrong_code, guardianship, found = False, None, []
     with transaction.atomic():
         session = _lock_for_guardian(session, now)
         if not session.guardian_code_hash or session.guardian_code_sent_at is None:
@@ -431,9 +431,18 @@ def consent_session_guardian_confirm(
         else:
             session.guardian_code_hash = ""
             session.save(update_fields=["guardian_code_hash"])
-            guardianship = _verified_guardianship(session, child_date_of_birth)
+            found = _verified_guardianships(session, child_date_of_birth)
+            guardianship = found[0] if len(found) == 1 else None
     if wrong_code:
         raise ConsentError(_("The code does not match."), code="code_wrong")
+    if len(found) > 1:  # twins, say: which child the page is for is not ours to guess
+        raise ConsentError(
+            _(
+                "You are on record as the guardian of more than one child born on this day. So that this consent is "
+                "recorded for the right child, please ask the staff to record it at the desk."
+            ),
+            code="guardian_ambiguous",
+        )
     if guardianship is None:
         with transaction.atomic():  # an audit event is written in a transaction, and this one has ended
             audit_record(
@@ -473,9 +482,9 @@ def consent_session_guardian_confirm(
     return session
 
 
-def _verified_guardianship(session: ConsentSession, child_date_of_birth: dt.date) -> Guardianship | None:
-    """The one verified, current guardianship of the phone's holder over a child born that day (and, if the
-    device already knew the child, over that child); None for none, or for more than one (twins: the desk)."""
+def _verified_guardianships(session: ConsentSession, child_date_of_birth: dt.date) -> list[Guardianship]:
+    """The verified, current guardianships of the phone's holder over a child born that day (and, if the
+    device already knew the child, over that child): one, none, or (twins) more, which the desk sorts out."""
     found = list(
         Guardianship.objects.filter(
             guardian__identifiers__kind="phone",
@@ -489,7 +498,7 @@ def _verified_guardianship(session: ConsentSession, child_date_of_birth: dt.date
     )
     if session.subject_id is not None:
         found = [g for g in found if g.ward_id == session.subject_id]
-    return found[0] if len(found) == 1 else None
+    return found
 
 
 def consent_session_recent(session: ConsentSession, *, now: dt.datetime | None = None) -> bool:

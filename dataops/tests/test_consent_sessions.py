@@ -471,3 +471,19 @@ def test_a_guardian_consents_to_a_childs_face_going_over_the_internet_separately
     assert sorted(given.values_list("purpose__code", flat=True)) == sorted([purpose.code, Purpose.TRANSMISSION])
     outcome = _outcome(client, system, token, body["id"])
     assert _enrol(client, system, token, outcome["consent_token"]).status_code == 201
+
+
+def test_a_guardian_of_twins_is_sent_to_the_desk_not_told_they_are_nobodys_guardian(client, kiosk, subject):
+    system, token = kiosk
+    born = dt.date(2018, 3, 3)
+    factories.ward_of(subject, name="王大宝", date_of_birth=born)
+    factories.ward_of(subject, name="王小宝", date_of_birth=born)
+    _body, path = _child_answers(client, system, token, born)
+    _page, code = _guardian_code(client, path, "13800138000")
+    page = client.post(
+        path + "guardian/",
+        {"action": "confirm", "code": code, "child_date_of_birth": born.isoformat()},
+        headers=EN,
+    ).content.decode()
+    assert "more than one child born on this day" in page and "no verified record" not in page
+    assert not ConsentRecord.objects.filter(system=system).exists()

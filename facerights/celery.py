@@ -50,6 +50,18 @@ def _forget_request_id(task_id=None, **kwargs):
             request_id_reset(token)
 
 
+# --- Database connections -------------------------------------------------------------
+
+
+@task_prerun.connect
+def _connection_checked(**kwargs):
+    """Before each task, what Django does before each request: a connection past CONN_MAX_AGE, or one that
+    failed, is closed and the task opens a new one; a healthy one is reused (CELERY_DB_REUSE_MAX)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 # --- Liveness (facerights.liveness) ---------------------------------------------------
 
 

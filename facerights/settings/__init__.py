@@ -331,6 +331,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # outcomes are recorded in the database, not a result backend
+# A worker keeps its database connection between tasks, as a web process does between requests (CONN_MAX_AGE,
+# CONN_HEALTH_CHECKS: facerights/celery.py checks it before each task). Celery's Django fix-up would otherwise
+# close it after every task: a new PostgreSQL session per task, most of a short task's time.
+CELERY_DB_REUSE_MAX = 1000
 # Three queues (facerights.queues): delivery, documents, housekeeping. A prefix
 # lets two deployments, or a test run, share one Redis.
 FACERIGHTS_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")

@@ -3,9 +3,9 @@
 import threading
 
 import pytest
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from dataops.models import Request
 from dataops.requests.services import request_submit
@@ -113,3 +113,36 @@ def test_a_prefix_keeps_two_deployments_apart(settings):
     settings.FACERIGHTS_QUEUE_PREFIX = "hotel-"
     route = app.amqp.router.route({}, "deletions.dispatch", (), {}, app.tasks["deletions.dispatch"])
     assert route["queue"].name == "hotel-delivery"
+
+
+@pytest.mark.worker
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_between_tasks_and_replaces_a_broken_one(celery_worker):
+    """Celery's Django fix-up closed the connection after every task: a new PostgreSQL session per task."""
+    sessions = []
+
+    def seen(**kwargs):  # in the worker's thread, after the task (and after the fix-up's own handler)
+        from django.db import connection as worker_connection
+
+        if worker_connection.connection is not None:
+            sessions.append(worker_connection.connection.info.backend_pid)
+
+    task_postrun.connect(seen, weak=False)
+    try:
+        subject = factories.subject(phone="13700137002")
+
+        def acknowledged(kind):
+            request = request_submit(actor="test", subject=subject, type=kind)
+            assert wait_for(lambda: Request.objects.get(pk=request.pk).acknowledged_at is not None)
+
+        acknowledged(Request.Type.ACCESS)
+        acknowledged(Request.Type.COPY)
+        assert len(sessions) >= 2 and sessions[-1] == sessions[-2]  # the same session, kept
+        dropped = sessions[-1]
+        with connection.cursor() as cursor:  # the database drops it (a restart, a failover)
+            cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
+        acknowledged(Request.Type.CORRECTION)  # the next task still runs, on a new session
+        assert sessions[-1] != dropped
+    finally:
+        task_postrun.disconnect(seen)

@@ -1,7 +1,7 @@
 """The Celery app: request ids across processes, liveness of workers and beat.
 
 Queues and sending work by name are in `facerights.queues`. Production runs a worker per
-queue (docs/deployment.md); `make run` runs one worker for all three.
+queue (docs/deployment.md); `make run` runs one worker for all four.
 
 This module is imported by `facerights/__init__.py` before Django is set up, so the signal
 handlers below import liveness, which writes rows, inside themselves.

@@ -4,8 +4,11 @@ Services never import tasks: they name the work (`enqueue_on_commit("deletions.d
 and this module finds the task, so a service module and the tasks that call it never import
 each other. A name that no task carries raises at once (`NotRegistered`), in tests too.
 
-Three queues, by kind of work, so a slow document never delays a deletion:
-- delivery: instructions to processing systems and messages to people, whose legal clocks run;
+Four queues, by kind of work, so a slow document never delays a deletion and a burst of
+messages never queues in front of one:
+- delivery: instructions to processing systems (deletions, withdrawals) and incident escalations,
+  whose legal clocks run in minutes;
+- messages: acknowledgements, notices and reminders to people, and alerts to the officer;
 - documents: filings, copies of a person's data, record exports (PDFs, minutes of CPU);
 - housekeeping: daily counts, retention, shredding, checks.
 A task names its kind with `queue_kind=...` in its decorator.
@@ -23,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-QUEUE_KINDS = ("delivery", "documents", "housekeeping")
+QUEUE_KINDS = ("delivery", "messages", "documents", "housekeeping")
 
 logger = logging.getLogger(__name__)
 

@@ -81,7 +81,7 @@ def feed_retention_task() -> None:
     feeds_retention_advance()
 
 
-@shared_task(name="deletions.notify_escalation", queue_kind="delivery", time_limit=60, soft_time_limit=50)
+@shared_task(name="deletions.notify_escalation", queue_kind="messages", time_limit=60, soft_time_limit=50)
 def notify_escalation_task(propagation_id: int, dpo: bool = True, subject: bool = True) -> None:
     propagation = Propagation.objects.select_related("deletion_request__subject", "system__entity").get(
         pk=propagation_id
@@ -89,7 +89,7 @@ def notify_escalation_task(propagation_id: int, dpo: bool = True, subject: bool 
     escalation_send(propagation, dpo=dpo, subject=subject)
 
 
-@shared_task(name="deletions.notify_completed", queue_kind="delivery", time_limit=300, soft_time_limit=280)
+@shared_task(name="deletions.notify_completed", queue_kind="messages", time_limit=300, soft_time_limit=280)
 def notify_deletions_completed_task(deletion_ids: list[int]) -> None:
     for deletion in DeletionRequest.objects.filter(pk__in=deletion_ids).select_related("subject", "request"):
         deletion_completed_send(deletion)

@@ -19,12 +19,12 @@ def incidents_escalate_sweep() -> int:
     return incidents_escalate_due()
 
 
-@shared_task(name="incidents.notices_deliver", queue_kind="delivery", time_limit=9 * 60, soft_time_limit=8 * 60)
+@shared_task(name="incidents.notices_deliver", queue_kind="messages", time_limit=9 * 60, soft_time_limit=8 * 60)
 def notices_deliver_task(notice_id: int) -> int:
     return notices_deliver(notice_id=notice_id)
 
 
-@shared_task(name="incidents.notices_sweep", queue_kind="delivery", time_limit=9 * 60, soft_time_limit=8 * 60)
+@shared_task(name="incidents.notices_sweep", queue_kind="messages", time_limit=9 * 60, soft_time_limit=8 * 60)
 def notices_sweep() -> int:
     """Every minute on beat: rows whose retry came due, and those a killed worker left claimed."""
     return notices_deliver()

@@ -15,7 +15,7 @@ def processing_records_expire_task() -> int:
     return processing_records_expire()
 
 
-@shared_task(name="registry.transfer_notify", queue_kind="delivery", time_limit=3600, soft_time_limit=3580)
+@shared_task(name="registry.transfer_notify", queue_kind="messages", time_limit=3600, soft_time_limit=3580)
 def transfer_notify_task(transfer_id: int) -> int:
     """Tell everyone a transferred system holds who holds their data now (PIPL Art 22)."""
     transfer = SystemTransfer.objects.select_related("system", "to_entity").filter(pk=transfer_id).first()

@@ -16,12 +16,12 @@ from .services import request_acknowledge, requests_alert_two_thirds
 ACKNOWLEDGE_GRACE = dt.timedelta(minutes=2)
 
 
-@shared_task(name="requests.acknowledge", queue_kind="delivery", time_limit=60, soft_time_limit=50)
+@shared_task(name="requests.acknowledge", queue_kind="messages", time_limit=60, soft_time_limit=50)
 def request_acknowledge_task(request_id: int) -> None:
     request_acknowledge(request_id=request_id, actor="task:request_acknowledge")
 
 
-@shared_task(name="requests.acknowledge_sweep", queue_kind="delivery", time_limit=120, soft_time_limit=110)
+@shared_task(name="requests.acknowledge_sweep", queue_kind="messages", time_limit=120, soft_time_limit=110)
 def request_acknowledge_sweep() -> int:
     """Re-send acknowledgements whose message was lost (runs every minute on beat)."""
     cutoff = timezone.now() - ACKNOWLEDGE_GRACE
@@ -33,20 +33,20 @@ def request_acknowledge_sweep() -> int:
     return len(ids)
 
 
-@shared_task(name="requests.notify", queue_kind="delivery", time_limit=60, soft_time_limit=50)
+@shared_task(name="requests.notify", queue_kind="messages", time_limit=60, soft_time_limit=50)
 def request_notify_task(request_id: int, event: str) -> None:
     request = Request.objects.select_related("subject").filter(pk=request_id).first()
     if request is not None:
         request_send(request, event)
 
 
-@shared_task(name="requests.reminder_sweep", queue_kind="delivery", time_limit=300, soft_time_limit=280)
+@shared_task(name="requests.reminder_sweep", queue_kind="messages", time_limit=300, soft_time_limit=280)
 def request_reminder_sweep() -> int:
     """Hourly: alert the DPO about each open request that has used two thirds of its time."""
     return len(requests_alert_two_thirds(actor="task:request_reminders"))
 
 
-@shared_task(name="requests.alert_dpo", queue_kind="delivery", time_limit=60, soft_time_limit=50)
+@shared_task(name="requests.alert_dpo", queue_kind="messages", time_limit=60, soft_time_limit=50)
 def request_alert_dpo_task(request_id: int) -> None:
     request = Request.objects.select_related("system__entity").filter(pk=request_id).first()
     if request is not None:

@@ -335,12 +335,12 @@ CELERY_TASK_IGNORE_RESULT = True  # outcomes are recorded in the database, not a
 # CONN_HEALTH_CHECKS: facerights/celery.py checks it before each task). Celery's Django fix-up would otherwise
 # close it after every task: a new PostgreSQL session per task, most of a short task's time.
 CELERY_DB_REUSE_MAX = 1000
-# Three queues (facerights.queues): delivery, documents, housekeeping. A prefix
+# Four queues (facerights.queues): delivery, messages, documents, housekeeping. A prefix
 # lets two deployments, or a test run, share one Redis.
 FACERIGHTS_QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 CELERY_TASK_QUEUES = [
-    Queue(FACERIGHTS_QUEUE_PREFIX + kind) for kind in ("delivery", "documents", "housekeeping")
-]  # a worker started without -Q consumes all three
+    Queue(FACERIGHTS_QUEUE_PREFIX + kind) for kind in ("delivery", "messages", "documents", "housekeeping")
+]  # a worker started without -Q consumes all four, taking from each in turn
 CELERY_TASK_DEFAULT_QUEUE = FACERIGHTS_QUEUE_PREFIX + "housekeeping"
 CELERY_TASK_ROUTES = ("facerights.queues.route_task",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

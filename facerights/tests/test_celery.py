@@ -94,7 +94,7 @@ def test_a_task_sent_inside_a_rolled_back_transaction_never_runs(celery_worker):
         task_prerun.disconnect(ran)
 
 
-def test_every_task_names_its_queue_and_deletions_never_wait_behind_documents():
+def test_every_task_names_its_queue_and_deletions_never_wait_behind_documents_or_messages():
     ours = _ours()
     undeclared = [name for name, task in ours.items() if getattr(task, "queue_kind", None) not in QUEUE_KINDS]
     assert not undeclared, f"tasks without queue_kind: {undeclared}"
@@ -103,7 +103,13 @@ def test_every_task_names_its_queue_and_deletions_never_wait_behind_documents():
         return app.amqp.router.route({}, name, (), {}, app.tasks[name])["queue"].name
 
     assert queue_of("deletions.dispatch") == "delivery"
+    assert queue_of("deletions.deliver") == "delivery"
     assert queue_of("deletions.sweep") == "delivery"
+    assert queue_of("incidents.escalate") == "delivery"  # a report due in 30 minutes waits for nothing
+    # A burst of 1,000 withdrawals sends 1,000 acknowledgements: never in front of the deletions themselves.
+    assert queue_of("requests.acknowledge") == "messages"
+    assert queue_of("deletions.notify_completed") == "messages"
+    assert queue_of("incidents.notices_deliver") == "messages"
     assert queue_of("filings.build_document") == "documents"
     assert queue_of("copies.build") == "documents"
     assert queue_of("deletions.retention_enforce") == "housekeeping"

@@ -86,6 +86,7 @@ def test_deletions_latency_queues_persons_and_liveness_are_reported(entity, purp
     assert metrics[("facerights_requests_overdue", ())] == 0
     assert {key[1][0][1] for key in metrics if key[0] == "facerights_queue_depth"} == {
         "delivery",
+        "messages",
         "documents",
         "housekeeping",
     }

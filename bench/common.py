@@ -77,6 +77,26 @@ def start(args: list[str], **kwargs) -> subprocess.Popen:
     )
 
 
+def start_gunicorn(port: int, workers: int, *, wait: float = 4) -> subprocess.Popen:
+    """Gunicorn serving the project on 127.0.0.1:`port` with `workers` sync workers, given `wait` seconds to start."""
+    process = start(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "facerights.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ]
+    )
+    time.sleep(wait)
+    return process
+
+
 def start_workers(concurrency: int = 2) -> subprocess.Popen:
     process = start(
         [

@@ -42,6 +42,18 @@ from dataops.models import ProcessingSystem  # noqa: E402
 from tests import factories  # noqa: E402
 
 
+def _report(key: str, purpose: str, outcome: dict) -> dict:
+    """The kiosk's enrolment report, carrying the consent's token."""
+    return {
+        "subject_key": key,
+        "data_kind": "template",
+        "enrolled_at": "2026-12-05T10:00:00+08:00",
+        "identifiers": {"external": key},
+        "purpose": purpose,
+        "consent_token": outcome["consent_token"],
+    }
+
+
 def flow(token: str, purpose: str, key: str) -> float:
     started = time.perf_counter()
     api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -60,18 +72,7 @@ def flow(token: str, purpose: str, key: str) -> float:
         secure=True,
     )
     outcome = api.get(f"/api/v1/consent-sessions/{opened['id']}").json()
-    enrolled = api.post(
-        "/api/v1/holdings",
-        {
-            "subject_key": key,
-            "data_kind": "template",
-            "enrolled_at": "2026-12-05T10:00:00+08:00",
-            "identifiers": {"external": key},
-            "purpose": purpose,
-            "consent_token": outcome["consent_token"],
-        },
-        content_type="application/json",
-    )
+    enrolled = api.post("/api/v1/holdings", _report(key, purpose, outcome), content_type="application/json")
     assert enrolled.status_code == 201, enrolled.content
     connection.close()
     return time.perf_counter() - started
@@ -121,15 +122,8 @@ def http_flow(token: str, purpose: str, key: str) -> float:
     assert response.status == 302, response.status
     _r, content = _http("GET", f"/api/v1/consent-sessions/{opened['id']}", headers=api)
     outcome = json.loads(content)
-    report = {
-        "subject_key": key,
-        "data_kind": "template",
-        "enrolled_at": "2026-12-05T10:00:00+08:00",
-        "identifiers": {"external": key},
-        "purpose": purpose,
-        "consent_token": outcome["consent_token"],
-    }
-    response, content = _http("POST", "/api/v1/holdings", body=json.dumps(report).encode(), headers=api)
+    report = json.dumps(_report(key, purpose, outcome)).encode()
+    response, content = _http("POST", "/api/v1/holdings", body=report, headers=api)
     assert response.status == 201, content
     return time.perf_counter() - started
 
@@ -149,21 +143,7 @@ def main() -> None:
     run, web = flow, None
     if args.gunicorn:
         run = http_flow
-        web = common.start(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "facerights.wsgi",
-                "-w",
-                str(args.gunicorn),
-                "-b",
-                f"127.0.0.1:{WEB_PORT}",
-                "--log-level",
-                "warning",
-            ]
-        )
-        time.sleep(4)
+        web = common.start_gunicorn(WEB_PORT, args.gunicorn)
     try:
         for n in range(2 * max(1, args.gunicorn)):  # every worker warm
             run(token, purpose.code, f"WARM-UP-{n}")

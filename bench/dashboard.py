@@ -149,21 +149,7 @@ def main() -> None:
     script = folder / "dashboard.lua"
     script.write_text(LUA % cookie_file)
     connection.close()
-    web = common.start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "facerights.wsgi",
-            "-w",
-            "4",
-            "-b",
-            f"127.0.0.1:{WEB_PORT}",
-            "--log-level",
-            "warning",
-        ]
-    )
-    time.sleep(4)
+    web = common.start_gunicorn(WEB_PORT, 4)
     try:
         common.wrk(f"http://127.0.0.1:{WEB_PORT}", script=script, seconds=5)
         dashboard = common.wrk(f"http://127.0.0.1:{WEB_PORT}", script=script, seconds=args.seconds)

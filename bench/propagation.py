@@ -104,20 +104,7 @@ def main() -> None:
     subjects = load_subjects(1200, systems[:3])
     mass_subjects = [] if args.skip_mass else load_subjects(args.mass, mass_systems, offset=10_000_000)
     connection.close()
-    web = common.start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "facerights.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{WEB_PORT}",
-            "--log-level",
-            "warning",
-        ]
-    )
+    web = common.start_gunicorn(WEB_PORT, 2, wait=0)
     simulator = common.start([sys.executable, "-m", "simulator", "--config", str(config)])
     workers = common.start_workers(concurrency=2)
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/facerights_bench_feed")
@@ -99,21 +98,7 @@ def main() -> None:
     script = token_file.with_suffix(".lua")
     script.write_text(LUA % token_file)
     connection.close()
-    web = common.start(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "facerights.wsgi",
-            "-w",
-            "4",
-            "-b",
-            f"127.0.0.1:{WEB_PORT}",
-            "--log-level",
-            "warning",
-        ]
-    )
-    time.sleep(4)
+    web = common.start_gunicorn(WEB_PORT, 4)
     try:
         common.wrk(f"http://127.0.0.1:{WEB_PORT}", script=script, seconds=5)  # warm-up
         report = common.wrk(f"http://127.0.0.1:{WEB_PORT}", script=script, seconds=args.seconds)

@@ -97,18 +97,19 @@ def written_consent_body(
         text = cast("dict[str, dict[str, str]]", notice.snapshot or {}).get(lang) or {}
         name = (system.name_en or system.name_zh) if lang == "en" else system.name_zh
         purpose_name = (purpose.name_en or purpose.name_zh) if lang == "en" else purpose.name_zh
+        colon = _colon(lang)
         system_label, purpose_label = _("System"), _("Purpose")
         lines = [
             _("Written consent to face recognition"),
             "",
-            f"{system_label}: {name}",
-            f"{purpose_label}: {purpose_name}",
+            f"{system_label}{colon}{name}",
+            f"{purpose_label}{colon}{purpose_name}",
             _("Notice version %(version)s, SHA-256 %(digest)s") % {"version": notice.version, "digest": notice.digest},
             "",
         ]
         for key, label in _items():
             if text.get(key):
-                lines += [f"{label}:", text[key].strip(), ""]
+                lines += [f"{label}{colon.strip()}", text[key].strip(), ""]
         lines.append(
             _(
                 "As the parent or guardian of the child named in this consent, I have read the notice above and "
@@ -136,6 +137,11 @@ def written_consent_body(
     return "\n".join(lines).replace("\r\n", "\n") + "\n"
 
 
+def _colon(language: str) -> str:
+    """A label's colon as the text's language writes it: 签署人：王小明, Signed by: Li Lei."""
+    return ": " if language.startswith("en") else "："
+
+
 def written_consent_fingerprint(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -144,7 +150,9 @@ def _signature_block(*, name: str, at: dt.datetime, where: str, language: str) -
     with translation.override("en" if language.startswith("en") else "zh-hans"):
         signed_by, signed_at, signed_through = _("Signed by"), _("Signed at"), _("Signed through")
         when = f"{moment_text(at, language)} ({timezone.localtime(at).isoformat(timespec='seconds')})"
-        return "\n".join(["", f"{signed_by}: {name}", f"{signed_at}: {when}", f"{signed_through}: {_where(where)}", ""])
+        colon = _colon(language)
+        lines = [f"{signed_by}{colon}{name}", f"{signed_at}{colon}{when}", f"{signed_through}{colon}{_where(where)}"]
+        return "\n".join(["", *lines, ""])
 
 
 def signature_name_clean(name: str) -> str:
@@ -206,8 +214,8 @@ def written_consent_sign(
     signature is missing or the text signed is not the one the page shows now.
 
     `where` (a `Where` value) says how they signed, signed in to the portal or on the page a device
-    opened: it is part of the signed text. A consent already current under this notice
-    is returned as it is, with the record it was signed with.
+    opened: it is part of the signed text. The signed record replaces a consent current under the same
+    notice (consent_grant: a new signed record is a new consent).
     """
     at = at or timezone.now()
     body, name = signature_check(
@@ -234,8 +242,6 @@ def written_consent_sign(
             artifact_sha256=digest,
             at=at,
         )
-        if record.artifact_sha256 != digest or SignedConsent.objects.filter(record=record).exists():
-            return record  # cannot happen while the digest holds the time signed; kept as a guard
         SignedConsent.objects.create(
             record=record,
             text_ciphertext=subject_encrypt(subject, text, label=LABEL),

@@ -158,6 +158,7 @@ def test_a_written_consent_to_a_system_that_transmits_states_that_consent_in_a_s
         system=system, purpose=purpose, notice=notice, language="zh-hans", for_child=True, with_transmission=True
     )
     assert "另行书面同意该系统通过互联网传输该儿童的人脸信息" in child
+    assert f"系统：{system.name_zh}" in child and ": " not in child  # Chinese punctuation in a Chinese text
     # The portal asks the transmission consent on a screen of its own: the purpose's text does not sign it.
     portal = written_consent_body(system=system, purpose=purpose, notice=notice, language="en")
     assert "over the internet" not in portal

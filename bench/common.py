@@ -137,3 +137,49 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def _stat(pid: int | str) -> tuple[int, str, float] | None:
+    """(parent pid, command name, CPU seconds of the process and its reaped children), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            raw = stat.read()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    # utime, stime, cutime and cstime: fields 14 to 17 of stat, 12 to 15 after the name (0-based 11 to 14)
+    return int(fields[1]), name, sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of_trees(roots: dict[str, int], *, exclude: tuple[int, ...] = ()) -> dict[str, float]:
+    """CPU seconds spent so far by each named process tree (a root and its descendants), and by PostgreSQL.
+
+    A child's time stays counted once it exits (the kernel adds it to its parent's). Processes in
+    `exclude` (the benchmark's own database session, say) are left out, with their children.
+    Resolution is the kernel's tick (10 ms): figures mean something summed over many operations.
+    """
+    table = {int(entry): row for entry in os.listdir("/proc") if entry.isdigit() and (row := _stat(entry))}
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _name, _cpu) in table.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        if pid in exclude or pid not in table:
+            return 0.0
+        return table[pid][2] + sum(tree(child) for child in children.get(pid, []))
+
+    totals = {role: tree(pid) for role, pid in roots.items()}
+    postmasters = [
+        pid
+        for pid, (ppid, name, _c) in table.items()
+        if name == "postgres" and table.get(ppid, (0, ""))[1] != "postgres"
+    ]
+    totals["postgres"] = sum(tree(pid) for pid in postmasters)
+    return totals
+
+
+def cpu_of_process(pid: int) -> float:
+    """CPU seconds one process has spent so far (the kernel's 10 ms resolution)."""
+    row = _stat(pid)
+    return row[2] if row else 0.0

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from .db import bulk_update_rows
+from .db import bulk_create_and_update
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -140,8 +140,8 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
                 )
             )
             head.seq, head.hash = seq, digest
-        AuditEvent.objects.bulk_create(events, batch_size=2000)
-        bulk_update_rows(list(heads.values()), ["seq", "hash"])
+        # The events and their chains' new heads in one statement where they fit (PostgreSQL).
+        bulk_create_and_update(events, list(heads.values()), ["seq", "hash"])
     return events
 
 

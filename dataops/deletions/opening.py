@@ -119,7 +119,8 @@ def _open_chunk(
     references: dict[int, str],
 ) -> list[DeletionRequest]:
     today = timezone.localdate(at)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a chunk that fails fails the caller's change too.
+    with transaction.atomic(savepoint=False):
         live = Holding.objects.select_for_update().filter(subject_id__in=subject_ids, status__in=LIVE_HOLDING)
         if systems is not None:
             live = live.filter(system__in=systems)

@@ -462,6 +462,9 @@ def _complete_if_done(actor: str, deletion_ids: set[int]) -> None:
         extra={"deletions": [d.reference for d in done[:50]], "request_ids": trace_ids(done)},
     )
     done_ids = [d.pk for d in done]
-    connection_tests_complete(actor=actor, deletion_ids=done_ids)
+    # A connection test's deletion is opened as the DPO's action (connection_tests.py): only those can be one.
+    tests = [d.pk for d in done if d.trigger == DeletionRequest.Trigger.DPO_ACTION]
+    if tests:
+        connection_tests_complete(actor=actor, deletion_ids=tests)
     for start in range(0, len(done_ids), NOTIFY_CHUNK):
         enqueue_on_commit("deletions.notify_completed", done_ids[start : start + NOTIFY_CHUNK])

@@ -48,7 +48,8 @@ def request_submit(
     received_at = received_at or timezone.now()
     if acted_by != Request.ActedBy.SUBJECT and acted_by != Request.ActedBy.STAFF and acting_subject is None:
         raise ValidationError(_("A request made for someone else names who made it."), code="acting_subject")
-    with transaction.atomic():
+    # No savepoint: nothing here is meant to fail and be carried on from; a failure fails the caller's change.
+    with transaction.atomic(savepoint=False):
         working_days = request_response_days(type)
         due = request_due(timezone.localdate(received_at), working_days)
         request = Request(
@@ -189,7 +190,7 @@ def requests_complete_done(*, actor: str, request_ids: list[int]) -> int:
     The person is told by the deletion's own completion message, so no request
     message is sent here. Returns how many were completed.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         requests = list(
             Request.objects.select_for_update().filter(pk__in=request_ids, state__in=Request.OPEN_STATES).order_by("pk")
         )

@@ -6,6 +6,7 @@ mode's name (`ProcessingSystem.Integration`):
 - `deliver(system, batch)`: carry a claimed batch of due instructions to the system
   (push: one signed POST; manual: an email per instruction with a single-use link;
   pull: nothing, since the device fetches its feed itself, so `batch_size` is 0);
+  it returns True when it made other instructions due at once (a system back online);
 - `confirm(system, answers, via=...)`: record what the system says it did with each
   instruction, with the evidence it gave and how it reached us;
 - `contact(system)`: note that the system called us.
@@ -53,8 +54,12 @@ def system_deliver_due(system_id: int, *, batches: int = BATCHES_PER_TASK) -> tu
         batch = propagations_claim(system=system, limit=channel.batch_size, tests_only=tests_only)
         if not batch:
             return delivered, False
-        channel.deliver(system, batch)
+        released = channel.deliver(system, batch)
         delivered += len(batch)
+        if len(batch) < channel.batch_size and not released:
+            # Less than a full batch was due: nothing is left (what others hold locked is theirs, and
+            # what opens from now on comes with its own message), so no empty claim to find out.
+            return delivered, False
     return delivered, True
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ...registry.models import ProcessingSystem
 from ..models import Propagation
 from ..propagations import Confirmation, PropagationError, propagations_confirm
-from ..states import ANSWERS, Action, outcome_for
+from ..states import ANSWERS, TERMINAL, Action, outcome_for
 
 CONTACT_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -45,7 +45,8 @@ class Channel:
     lenient: ClassVar[bool] = False
     actor_kind: ClassVar[str] = "system"  # the audit actor of its answers: "<kind>:<system id>"
 
-    def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:
+    def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> bool | None:
+        """Carry the batch to the system; True if that made other instructions due at once."""
         raise NotImplementedError
 
     def confirm(
@@ -56,19 +57,30 @@ class Channel:
         via: dict[str, Any],
         status: int | None = None,
         actor: str | None = None,
+        batch: list[Propagation] | None = None,
     ) -> dict[str, str]:
         """Record each answer's outcome with its evidence; return the state of every instruction named.
 
         `via` says how the answers reached us (the channel, a message id, times) and
         becomes part of each confirmation's evidence. Raises UnknownInstruction or
         PropagationError when strict and an answer is not usable; nothing is then recorded.
+        `batch` is the system's claimed instructions the answers are to (a delivery's own
+        answer), so they need not be looked up again.
         """
-        known = {
-            key: (pk, action)
-            for key, pk, action in Propagation.objects.filter(
-                system=system, idempotency_key__in=[a.instruction_id for a in answers]
-            ).values_list("idempotency_key", "pk", "deletion_request__action")
-        }
+        if batch is not None:
+            named = {a.instruction_id for a in answers}
+            known = {
+                p.idempotency_key: (p.pk, p.deletion_request.action)
+                for p in batch
+                if p.system_id == system.pk and p.idempotency_key in named
+            }
+        else:
+            known = {
+                key: (pk, action)
+                for key, pk, action in Propagation.objects.filter(
+                    system=system, idempotency_key__in=[a.instruction_id for a in answers]
+                ).values_list("idempotency_key", "pk", "deletion_request__action")
+            }
         ids = {key: pk for key, (pk, _action) in known.items()}
         if not self.lenient and len(ids) != len({a.instruction_id for a in answers}):
             raise UnknownInstruction
@@ -106,7 +118,11 @@ class Channel:
                     raise
                 continue  # answered below with its state unchanged
             confirmations.append(confirmation)
-        propagations_confirm(actor=actor or f"{self.actor_kind}:{system.pk}", confirmations=confirmations)
+        changed = propagations_confirm(actor=actor or f"{self.actor_kind}:{system.pk}", confirmations=confirmations)
+        if changed == len(confirmations) == len(ids) and all(c.outcome in TERMINAL for c in confirmations):
+            # Every instruction named took the outcome its answer gave: that is its state now.
+            key_of = {pk: key for key, pk in ids.items()}
+            return {key_of[c.propagation_id]: c.outcome for c in confirmations}
         return dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
 
     def contact(self, system: ProcessingSystem) -> None:

@@ -107,8 +107,11 @@ class PushChannel(Channel):
     batch_size = 100  # docs/integration.md: "a delivery carries at most 100 instructions"
     lenient = True  # one unusable result in a batch answer must not lose the others
 
-    def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> None:
-        """Send one claimed batch and record each instruction's outcome."""
+    def deliver(self, system: ProcessingSystem, batch: list[Propagation]) -> bool:
+        """Send one claimed batch and record each instruction's outcome.
+
+        Returns True when the system, answering, got what waited in backoff due again at once.
+        """
         body = json.dumps(
             {"type": "deletion", "instructions": [instruction(p) for p in batch]}, separators=(",", ":")
         ).encode()
@@ -127,7 +130,7 @@ class PushChannel(Channel):
                     propagation_fail(actor=ACTOR, propagation=p, error=str(exc))
                 else:
                     propagation_retry_later(actor=ACTOR, propagation=p, error=str(exc))
-            return
+            return False
         status = response.status
         if status == 429 or status >= 500:
             _log_call(system, batch, msg_id, "will retry", status)
@@ -139,7 +142,7 @@ class PushChannel(Channel):
                     status=status,
                     retry_after=_retry_after(response.headers),
                 )
-            return
+            return False
         if not 200 <= status < 300:
             _log_call(system, batch, msg_id, "refused", status)
             for p in batch:
@@ -149,7 +152,7 @@ class PushChannel(Channel):
                     error=f"HTTP {status}: the system refused the instruction",
                     status=status,
                 )
-            return
+            return False
         results = _results(response.body)
         answers = [
             Answer(
@@ -168,12 +171,11 @@ class PushChannel(Channel):
             "received_at": timezone.now().isoformat(),
             "response_sha256": hashlib.sha256(response.body).hexdigest(),
         }
-        states = self.confirm(system, answers, via=via, status=status, actor=ACTOR)
+        states = self.confirm(system, answers, via=via, status=status, actor=ACTOR, batch=batch)
         waiting = [p for p in batch if states.get(p.idempotency_key) not in Propagation.TERMINAL]
         confirmed = len(batch) - len(waiting)
         _log_call(system, batch, msg_id, f"{confirmed} confirmed, {len(waiting)} to follow", status)
-        if confirmed:
-            propagations_recovered(system=system)
+        released = bool(confirmed and propagations_recovered(system=system))
         for p in waiting:
             answered = str((results.get(p.idempotency_key) or {}).get("status") or "")
             if answered and answered not in (*ANSWERS[p.deletion_request.action], "accepted"):
@@ -192,6 +194,7 @@ class PushChannel(Channel):
             # "accepted", no result, or an unusable one (held without a reason): not a
             # confirmation. Wait for a callback, then ask again with the same id.
             propagation_accepted(actor=ACTOR, propagation=p, status=status)
+        return released
 
     def callback(
         self, system: ProcessingSystem, *, headers: Mapping[str, str], body: bytes, answers: list[Answer]

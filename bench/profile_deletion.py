@@ -23,6 +23,7 @@ ticks: meaningful over many people, as here).
 
 from __future__ import annotations
 
+import cProfile
 import importlib
 import time
 from collections import Counter, defaultdict
@@ -40,6 +41,7 @@ STAGES = [
     ("dataops.deletions.delivery", "propagations_claim", "claim"),
     ("dataops.deletions.delivery.http", "post", "send"),
     ("dataops.deletions.delivery.base", "propagations_confirm", "confirm"),
+    ("dataops.deletions.delivery.push", "propagations_confirm", "confirm"),
     ("dataops.deletions.propagations", "_complete_if_done", "complete"),
 ]
 ORDER = ["request", "open", "task", "claim", "send", "confirm", "complete", "messages"]
@@ -94,7 +96,9 @@ class Profile:
         return execute(sql, params, many, context)
 
 
-def profile(subject_ids: list[int], cookies: dict[int, str], *, warm_up: int, show_sql: bool = False) -> None:
+def profile(
+    subject_ids: list[int], cookies: dict[int, str], *, warm_up: int, show_sql: bool = False, pstats_to: str = ""
+) -> None:
     """Open and deliver one deletion per subject (signed in with `cookies`), one after another; print the figures."""
     sent: list[tuple[str, tuple]] = []
     messages: Counter[str] = Counter()
@@ -108,12 +112,15 @@ def profile(subject_ids: list[int], cookies: dict[int, str], *, warm_up: int, sh
     for module_name, attribute, stage in STAGES:
         prof.wrap(module_name, attribute, stage)
     client = Client(HTTP_HOST="127.0.0.1")
+    python_profile = cProfile.Profile()
     measured = subject_ids[warm_up:]
     with connection.execute_wrapper(prof.count_sql):
         for n, subject_id in enumerate(subject_ids):
             if n == warm_up:
                 prof.switch()
                 prof.cpu.clear(), prof.db.clear(), prof.sql.clear(), messages.clear()
+                if pstats_to:
+                    python_profile.enable()
             prof.keep_statements = show_sql and subject_id == subject_ids[-1]
             client.cookies[settings.SESSION_COOKIE_NAME] = cookies[subject_id]
             prof.enter("request")
@@ -128,6 +135,9 @@ def profile(subject_ids: list[int], cookies: dict[int, str], *, warm_up: int, sh
                 prof.enter("task" if name in ("deletions.deliver", "deletions.dispatch") else "messages")
                 task(*args)
                 prof.leave()
+    python_profile.disable()
+    if pstats_to:
+        python_profile.dump_stats(pstats_to)
     people = len(measured)
     for stage, sql in prof.statements:
         print(f"    [{stage}] {sql[:300]}")

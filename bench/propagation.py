@@ -244,6 +244,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="CPU, SQL and messages per stage, in this process")
     parser.add_argument("--profile-people", type=int, default=100)
     parser.add_argument("--profile-sql", action="store_true", help="with --profile: print the last deletion's SQL")
+    parser.add_argument("--profile-pstats", default="", help="with --profile: write cProfile's figures to this file")
     args = parser.parse_args()
     print(f"machine: {common.machine()}")
     common.fresh_database()
@@ -276,7 +277,7 @@ def main() -> None:
         try:
             from bench.profile_deletion import profile
 
-            profile(subjects, sign_in(subjects), warm_up=20, show_sql=args.profile_sql)
+            profile(subjects, sign_in(subjects), warm_up=20, show_sql=args.profile_sql, pstats_to=args.profile_pstats)
         finally:
             common.stop(simulator)
         return

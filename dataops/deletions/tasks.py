@@ -16,7 +16,7 @@ from . import states
 from .blocked import blocked_notify
 from .bulk import bulk_job_run
 from .contracts import contract_deletions_open, contracts_end_due
-from .delivery import CHANNELS, system_deliver_due, systems_of_deletions
+from .delivery import CHANNELS, system_deliver_due, systems_deliver_due, systems_of_deletions
 from .delivery.pull import feeds_retention_advance
 from .models import DeletionRequest, Propagation
 from .notify import deletion_completed_send, escalation_send
@@ -32,7 +32,10 @@ def deletions_deliver(deletion_ids: list[int]) -> int:
     A system that cannot receive them now (a draft, or paused) is named to the DPO at once.
     """
     blocked_notify(deletion_ids)
-    return sum(propagations_dispatch(system_id) for system_id in systems_of_deletions(deletion_ids))
+    delivered, more = systems_deliver_due(systems_of_deletions(deletion_ids))
+    for system_id in more:  # more than one task carries: each system goes on in a fresh one
+        enqueue("deletions.dispatch", system_id)
+    return delivered
 
 
 @shared_task(name="deletions.dispatch", queue_kind="delivery", time_limit=300, soft_time_limit=280)

@@ -63,6 +63,37 @@ def system_deliver_due(system_id: int, *, batches: int = BATCHES_PER_TASK) -> tu
     return delivered, True
 
 
+def systems_deliver_due(system_ids: list[int], *, batches: int = BATCHES_PER_TASK) -> tuple[int, list[int]]:
+    """Deliver what is due for several systems (a new deletion's); return how many, and the systems with more due.
+
+    Each system's first batch is claimed, then each channel delivers its systems' batches
+    together (push: the calls at once, the outcomes in one transaction), so one person's
+    deletion to three systems is one round, not three. A system with more due (a full batch,
+    or its backoff released by the answer) goes on as `system_deliver_due` would.
+    """
+    first: dict[str, list[tuple[ProcessingSystem, list[Propagation]]]] = {}
+    for system in ProcessingSystem.objects.filter(pk__in=system_ids).order_by("pk"):
+        channel = channel_for(system)
+        if not channel.batch_size or system.deliveries_paused:
+            continue
+        tests_only = system.status == ProcessingSystem.Status.DRAFT
+        batch = propagations_claim(system=system, limit=channel.batch_size, tests_only=tests_only)
+        if batch:
+            first.setdefault(system.integration, []).append((system, batch))
+    delivered, more = 0, []
+    for mode, claimed in first.items():
+        channel = CHANNELS[mode]
+        released = channel.deliver_many(claimed)
+        for system, batch in claimed:
+            delivered += len(batch)
+            if len(batch) == channel.batch_size or system.pk in released:
+                count, left = system_deliver_due(system.pk, batches=batches - 1)
+                delivered += count
+                if left:
+                    more.append(system.pk)
+    return delivered, more
+
+
 def systems_of_deletions(deletion_ids: list[int]) -> list[int]:
     """The systems the instructions of these deletions go to, by a channel that delivers."""
     modes = [mode for mode, channel in CHANNELS.items() if channel.batch_size]
@@ -73,4 +104,12 @@ def systems_of_deletions(deletion_ids: list[int]) -> list[int]:
     )
 
 
-__all__ = ["CHANNELS", "Answer", "Channel", "UnknownInstruction", "channel_for", "system_deliver_due"]
+__all__ = [
+    "CHANNELS",
+    "Answer",
+    "Channel",
+    "UnknownInstruction",
+    "channel_for",
+    "system_deliver_due",
+    "systems_deliver_due",
+]

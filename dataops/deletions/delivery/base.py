@@ -49,6 +49,14 @@ class Channel:
         """Carry the batch to the system; True if that made other instructions due at once."""
         raise NotImplementedError
 
+    def deliver_many(self, batches: list[tuple[ProcessingSystem, list[Propagation]]]) -> set[int]:
+        """Deliver several systems' batches (a deletion's systems of this mode); the systems it released.
+
+        One after another here; a channel that can do better (push: the calls at once, the
+        outcomes in one transaction) overrides it.
+        """
+        return {system.pk for system, batch in batches if self.deliver(system, batch)}
+
     def confirm(
         self,
         system: ProcessingSystem,
@@ -67,6 +75,20 @@ class Channel:
         `batch` is the system's claimed instructions the answers are to (a delivery's own
         answer), so they need not be looked up again.
         """
+        confirmations, ids = self.confirmations(system, answers, via=via, status=status, batch=batch)
+        changed = propagations_confirm(actor=actor or f"{self.actor_kind}:{system.pk}", confirmations=confirmations)
+        return states_after(ids, confirmations, all_applied=changed == len(confirmations))
+
+    def confirmations(
+        self,
+        system: ProcessingSystem,
+        answers: list[Answer],
+        *,
+        via: dict[str, Any],
+        status: int | None = None,
+        batch: list[Propagation] | None = None,
+    ) -> tuple[list[Confirmation], dict[str, int]]:
+        """The checked confirmations the answers make, and the instructions they name (key to id); records nothing."""
         if batch is not None:
             named = {a.instruction_id for a in answers}
             known = {
@@ -118,12 +140,7 @@ class Channel:
                     raise
                 continue  # answered below with its state unchanged
             confirmations.append(confirmation)
-        changed = propagations_confirm(actor=actor or f"{self.actor_kind}:{system.pk}", confirmations=confirmations)
-        if changed == len(confirmations) == len(ids) and all(c.outcome in TERMINAL for c in confirmations):
-            # Every instruction named took the outcome its answer gave: that is its state now.
-            key_of = {pk: key for key, pk in ids.items()}
-            return {key_of[c.propagation_id]: c.outcome for c in confirmations}
-        return dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))
+        return confirmations, ids
 
     def contact(self, system: ProcessingSystem) -> None:
         """Record that the system called, at most once a minute (polling stays a read)."""
@@ -133,3 +150,15 @@ class Channel:
         ProcessingSystem.objects.filter(pk=system.pk).filter(
             Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=now - CONTACT_RESOLUTION)
         ).update(last_contact_at=now)
+
+
+def states_after(ids: dict[str, int], confirmations: list[Confirmation], *, all_applied: bool) -> dict[str, str]:
+    """The state of each instruction named (key to id), once `confirmations` were recorded.
+
+    `all_applied`: every confirmation changed its instruction (none was terminal already).
+    """
+    if all_applied and len(confirmations) == len(ids) and all(c.outcome in TERMINAL for c in confirmations):
+        # Every instruction named took the outcome its answer gave: that is its state now.
+        key_of = {pk: key for key, pk in ids.items()}
+        return {key_of[c.propagation_id]: c.outcome for c in confirmations}
+    return dict(Propagation.objects.filter(pk__in=ids.values()).values_list("idempotency_key", "state"))

@@ -27,6 +27,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -41,14 +43,17 @@ from ...registry.models import ProcessingSystem
 from ..models import CallbackReceipt, Propagation
 from ..opening import trace_ids
 from ..propagations import (
+    Confirmation,
+    PropagationError,
     propagation_accepted,
     propagation_fail,
     propagation_retry_later,
+    propagations_confirm,
     propagations_recovered,
 )
 from ..states import ANSWERS
 from . import http
-from .base import Answer, Channel
+from .base import Answer, Channel, states_after
 from .instructions import instruction
 from .signing import TOLERANCE_SECONDS, SignatureError, sign_headers, verify
 
@@ -112,88 +117,79 @@ class PushChannel(Channel):
 
         Returns True when the system, answering, got what waited in backoff due again at once.
         """
+        return system.pk in self.deliver_many([(system, batch)])
+
+    def deliver_many(self, batches: list[tuple[ProcessingSystem, list[Propagation]]]) -> set[int]:
+        """Send each system its batch, all at once, then record every outcome; the systems whose backoff it released.
+
+        The calls go out together (one thread each, no database in them), so a person's
+        deletion reaches its systems in the time of the slowest, not of all in turn. The
+        confirmations they bring are recorded in one transaction: the instructions, their
+        evidence and audit events, and the deletions they complete.
+        """
+        calls = [self._prepare(system, batch) for system, batch in batches]
+        sending = [call for call in calls if call.error is None]
+        if len(sending) > 1:
+            with ThreadPoolExecutor(max_workers=min(8, len(sending)), thread_name_prefix="push") as pool:
+                list(pool.map(_send, sending))
+        elif sending:
+            _send(sending[0])
+        return self._record(calls)
+
+    @staticmethod
+    def _prepare(system: ProcessingSystem, batch: list[Propagation]) -> Call:
+        """The signed call for one batch (reads the system's secrets: before any thread starts)."""
         body = json.dumps(
             {"type": "deletion", "instructions": [instruction(p) for p in batch]}, separators=(",", ":")
         ).encode()
-        msg_id = message_id(batch)
-        try:
-            secrets_ = webhook_secrets(system)
-            if not secrets_:
-                raise http.DeliveryError("the system has no webhook secret", permanent=True)
-            response = http.post(
-                system.webhook_url, body, sign_headers(secrets_, msg_id, body), allow_internal=system.is_internal
-            )
-        except http.DeliveryError as exc:
-            _log_call(system, batch, msg_id, "permanent failure" if exc.permanent else "will retry")
-            for p in batch:
-                if exc.permanent:
-                    propagation_fail(actor=ACTOR, propagation=p, error=str(exc))
-                else:
-                    propagation_retry_later(actor=ACTOR, propagation=p, error=str(exc))
-            return False
-        status = response.status
-        if status == 429 or status >= 500:
-            _log_call(system, batch, msg_id, "will retry", status)
-            for p in batch:
-                propagation_retry_later(
-                    actor=ACTOR,
-                    propagation=p,
-                    error=f"HTTP {status}",
-                    status=status,
-                    retry_after=_retry_after(response.headers),
-                )
-            return False
-        if not 200 <= status < 300:
-            _log_call(system, batch, msg_id, "refused", status)
-            for p in batch:
-                propagation_fail(
-                    actor=ACTOR,
-                    propagation=p,
-                    error=f"HTTP {status}: the system refused the instruction",
-                    status=status,
-                )
-            return False
-        results = _results(response.body)
-        answers = [
-            Answer(
-                instruction_id=p.idempotency_key,
-                status=str(results[p.idempotency_key].get("status")),
-                reason=str(results[p.idempotency_key].get("reason") or ""),
-                evidence=_checked(results[p.idempotency_key].get("evidence") or {}),
-            )
-            for p in batch
-            if p.idempotency_key in results
-        ]
-        via = {
-            "channel": "push",
-            "webhook_id": msg_id,
-            "http_status": status,
-            "received_at": timezone.now().isoformat(),
-            "response_sha256": hashlib.sha256(response.body).hexdigest(),
-        }
-        states = self.confirm(system, answers, via=via, status=status, actor=ACTOR, batch=batch)
-        waiting = [p for p in batch if states.get(p.idempotency_key) not in Propagation.TERMINAL]
-        confirmed = len(batch) - len(waiting)
-        _log_call(system, batch, msg_id, f"{confirmed} confirmed, {len(waiting)} to follow", status)
-        released = bool(confirmed and propagations_recovered(system=system))
-        for p in waiting:
-            answered = str((results.get(p.idempotency_key) or {}).get("status") or "")
-            if answered and answered not in (*ANSWERS[p.deletion_request.action], "accepted"):
-                # A status the guide does not define ("done", say), or one that answers another action
-                # ("deleted" to a restriction), is not a confirmation, and not silence either: the DPO
-                # sees it on the instruction, and it is sent again later.
-                propagation_retry_later(
-                    actor=ACTOR,
-                    propagation=p,
-                    error=f"the system answered an unknown status {answered[:40]!r}: use "
-                    + ", ".join(ANSWERS[p.deletion_request.action])
-                    + " or accepted",
-                    status=status,
-                )
+        call = Call(system=system, batch=batch, msg_id=message_id(batch), body=body)
+        secrets_ = webhook_secrets(system)
+        if secrets_:
+            call.headers = sign_headers(secrets_, call.msg_id, body)
+        else:
+            call.error = http.DeliveryError("the system has no webhook secret", permanent=True)
+        return call
+
+    def _record(self, calls: list[Call]) -> set[int]:
+        answered: list[tuple[Call, dict[str, dict[str, Any]], list[Confirmation], dict[str, int]]] = []
+        for call in calls:
+            if _failed(call):
                 continue
-            # "accepted", no result, or an unusable one (held without a reason): not a
-            # confirmation. Wait for a callback, then ask again with the same id.
-            propagation_accepted(actor=ACTOR, propagation=p, status=status)
+            assert call.response is not None  # a call that did not fail has its answer
+            results = _results(call.response.body)
+            answers = [
+                Answer(
+                    instruction_id=p.idempotency_key,
+                    status=str(results[p.idempotency_key].get("status")),
+                    reason=str(results[p.idempotency_key].get("reason") or ""),
+                    evidence=_checked(results[p.idempotency_key].get("evidence") or {}),
+                )
+                for p in call.batch
+                if p.idempotency_key in results
+            ]
+            via = {
+                "channel": "push",
+                "webhook_id": call.msg_id,
+                "http_status": call.response.status,
+                "received_at": timezone.now().isoformat(),
+                "response_sha256": hashlib.sha256(call.response.body).hexdigest(),
+            }
+            confirmations, ids = self.confirmations(
+                call.system, answers, via=via, status=call.response.status, batch=call.batch
+            )
+            answered.append((call, results, confirmations, ids))
+        if not answered:
+            return set()
+        groups = [confirmations for _call, _results, confirmations, _ids in answered]
+        applied, failure = _confirmed_together(groups)
+        released = set()
+        for (call, results, confirmations, ids), all_applied in zip(answered, applied, strict=True):
+            if all_applied is None:
+                continue  # not recorded: its instructions stay claimed and are sent again once the lease ends
+            if _waiting_recorded(call, results, states_after(ids, confirmations, all_applied=all_applied)):
+                released.add(call.system.pk)
+        if failure is not None:
+            raise failure
         return released
 
     def callback(
@@ -206,6 +202,122 @@ class PushChannel(Channel):
         with transaction.atomic():  # a callback refused on its content is not remembered: its retry may succeed
             callback_receive(system, msg_id)
             return self.confirm(system, answers, via={"channel": "callback", "webhook_id": msg_id})
+
+
+@dataclass
+class Call:
+    """One delivery to one system: the signed request, and its answer or why there is none."""
+
+    system: ProcessingSystem
+    batch: list[Propagation]
+    msg_id: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    response: http.Response | None = None
+    error: http.DeliveryError | None = None
+
+
+def _send(call: Call) -> None:
+    """POST the call (no database: it may run in a thread of its own)."""
+    try:
+        call.response = http.post(
+            call.system.webhook_url, call.body, call.headers, allow_internal=call.system.is_internal
+        )
+    except http.DeliveryError as exc:
+        call.error = exc
+
+
+def _failed(call: Call) -> bool:
+    """Record a call that brought no answer to use (failed, refused, or to retry); True if it was one."""
+    system, batch, msg_id = call.system, call.batch, call.msg_id
+    if call.error is not None:
+        exc = call.error
+        _log_call(system, batch, msg_id, "permanent failure" if exc.permanent else "will retry")
+        for p in batch:
+            if exc.permanent:
+                propagation_fail(actor=ACTOR, propagation=p, error=str(exc))
+            else:
+                propagation_retry_later(actor=ACTOR, propagation=p, error=str(exc))
+        return True
+    assert call.response is not None  # sent without an error: it has an answer
+    status = call.response.status
+    if status == 429 or status >= 500:
+        _log_call(system, batch, msg_id, "will retry", status)
+        for p in batch:
+            propagation_retry_later(
+                actor=ACTOR,
+                propagation=p,
+                error=f"HTTP {status}",
+                status=status,
+                retry_after=_retry_after(call.response.headers),
+            )
+        return True
+    if not 200 <= status < 300:
+        _log_call(system, batch, msg_id, "refused", status)
+        for p in batch:
+            propagation_fail(
+                actor=ACTOR,
+                propagation=p,
+                error=f"HTTP {status}: the system refused the instruction",
+                status=status,
+            )
+        return True
+    return False
+
+
+def _confirmed_together(groups: list[list[Confirmation]]) -> tuple[list[bool | None], PropagationError | None]:
+    """Record the systems' confirmations in one transaction; for each system, whether all of its applied.
+
+    If one system's cannot be recorded (a processor's deletion without its certificate), each
+    system's are recorded on its own instead, so the others' are not lost with it: that system
+    gets None, and the error is returned to be raised once the others are recorded.
+    """
+    every = [c for group in groups for c in group]
+    try:
+        together = propagations_confirm(actor=ACTOR, confirmations=every) == len(every)
+    except PropagationError:
+        if len(groups) == 1:
+            raise
+    else:
+        return [together] * len(groups), None
+    applied: list[bool | None] = []
+    failure = None
+    for group in groups:
+        try:
+            applied.append(propagations_confirm(actor=ACTOR, confirmations=group) == len(group))
+        except PropagationError as exc:
+            applied.append(None)
+            failure = failure or exc
+    return applied, failure
+
+
+def _waiting_recorded(call: Call, results: dict[str, dict[str, Any]], states: dict[str, str]) -> bool:
+    """After the confirmations: record the instructions still waiting; True if the system's backoff was released."""
+    system, batch = call.system, call.batch
+    status = call.response.status if call.response is not None else None
+    waiting = [p for p in batch if states.get(p.idempotency_key) not in Propagation.TERMINAL]
+    confirmed = len(batch) - len(waiting)
+    _log_call(system, batch, call.msg_id, f"{confirmed} confirmed, {len(waiting)} to follow", status)
+    released = bool(confirmed and propagations_recovered(system=system))
+    for p in waiting:
+        answered = str((results.get(p.idempotency_key) or {}).get("status") or "")
+        if answered and answered not in (*ANSWERS[p.deletion_request.action], "accepted"):
+            # A status the guide does not define ("done", say), or one that answers another action
+            # ("deleted" to a restriction), is not a confirmation, and not silence either: the DPO
+            # sees it on the instruction, and it is sent again later.
+            propagation_retry_later(
+                actor=ACTOR,
+                propagation=p,
+                error=f"the system answered an unknown status {answered[:40]!r}: use "
+                + ", ".join(ANSWERS[p.deletion_request.action])
+                + " or accepted",
+                status=status,
+            )
+            continue
+        # "accepted", no result, or an unusable one (held without a reason): not a
+        # confirmation. Wait for a callback, then ask again with the same id.
+        propagation_accepted(actor=ACTOR, propagation=p, status=status)
+    return released
 
 
 class Replayed(Exception):

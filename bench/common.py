@@ -71,14 +71,22 @@ def wrk(url: str, *, script: Path | None = None, connections: int = 20, seconds:
     return subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
 
 
-def start(args: list[str], **kwargs) -> subprocess.Popen:
+def start(args: list[str], *, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        args, cwd=ROOT, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs
+        args,
+        cwd=ROOT,
+        env={**environment(), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **kwargs,
     )
 
 
-def start_gunicorn(port: int, workers: int, *, wait: float = 4) -> subprocess.Popen:
-    """Gunicorn serving the project on 127.0.0.1:`port` with `workers` sync workers, given `wait` seconds to start."""
+def start_gunicorn(port: int, workers: int, *, wait: float = 4, settings: str | None = None) -> subprocess.Popen:
+    """Gunicorn serving the project on 127.0.0.1:`port` with `workers` sync workers, given `wait` seconds to start.
+
+    `settings`: a settings module other than the project's (bench.settings adds the baseline views).
+    """
     process = start(
         [
             sys.executable,
@@ -91,7 +99,8 @@ def start_gunicorn(port: int, workers: int, *, wait: float = 4) -> subprocess.Po
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-        ]
+        ],
+        env={"DJANGO_SETTINGS_MODULE": settings} if settings else None,
     )
     time.sleep(wait)
     return process

@@ -1,6 +1,6 @@
 """Consent at capture benchmark (issue 19): whole consents per second, from the device's session to its enrolment.
 
-    .venv/bin/python bench/consent_sessions.py [--people 300] [--threads 4] [--gunicorn 4]
+    .venv/bin/python bench/consent_sessions.py [--people 300] [--threads 4] [--gunicorn 4] [--device-qr]
 
 Each flow is what a lobby sees for one guest: the kiosk opens a session (API), the guest's phone
 opens the page and sends a consent (the portal page, with its CSRF token), the kiosk reads the
@@ -8,7 +8,7 @@ outcome and enrols with the token (API). By default flows run in threads through
 request handling in this process (no network server); with --gunicorn N, over HTTP against
 gunicorn with N sync workers on this machine (the clients share its two cores). PostgreSQL, its
 own database: facerights_bench_capture. The target is a busy lobby's peak, 50 a second, with
-headroom.
+headroom. With --device-qr the kiosk draws the QR code itself (`"qr": false`), as an integrator may.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ def _report(key: str, purpose: str, outcome: dict) -> dict:
     }
 
 
+OPEN_OPTIONS: dict = {}  # {"qr": False} with --device-qr
+
+
 def flow(token: str, purpose: str, key: str) -> float:
     started = time.perf_counter()
     api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {token}")
     opened = api.post(
-        "/api/v1/consent-sessions", {"purpose": purpose, "subject_key": key}, content_type="application/json"
+        "/api/v1/consent-sessions",
+        {"purpose": purpose, "subject_key": key, **OPEN_OPTIONS},
+        content_type="application/json",
     ).json()
     phone = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
     path = urlsplit(opened["url"]).path
@@ -97,7 +102,7 @@ def http_flow(token: str, purpose: str, key: str) -> float:
     _r, content = _http(
         "POST",
         "/api/v1/consent-sessions",
-        body=json.dumps({"purpose": purpose, "subject_key": key}).encode(),
+        body=json.dumps({"purpose": purpose, "subject_key": key, **OPEN_OPTIONS}).encode(),
         headers=api,
     )
     opened = json.loads(content)
@@ -133,7 +138,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--gunicorn", type=int, default=0, help="gunicorn sync workers (0: in this process)")
+    parser.add_argument("--device-qr", action="store_true", help="the kiosk draws the QR code itself (qr: false)")
     args = parser.parse_args()
+    if args.device_qr:
+        OPEN_OPTIONS["qr"] = False
     print(f"machine: {common.machine()}")
     common.fresh_database()
     entity, purpose = factories.entity(), factories.purpose()
@@ -154,6 +162,7 @@ def main() -> None:
         if web is not None:
             common.stop(web)
     where = f"over HTTP to gunicorn -w {args.gunicorn}" if args.gunicorn else "in this process"
+    where += ", the kiosk drawing the QR code" if args.device_qr else ""
     print(
         f"{len(durations)} consents (open, page, answer, outcome, enrol) in {elapsed:.1f} s with {args.threads} threads, {where}"
     )

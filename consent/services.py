@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -386,9 +389,58 @@ def notice_publish(*, actor: str, notice: Notice) -> Notice:
 
 
 def notice_current(system: System) -> Notice | None:
-    """The latest published notice of a system."""
-    notice: Notice | None = system.notices.filter(status=Notice.Status.PUBLISHED).order_by("-version").first()
+    """The latest published notice of a system.
+
+    Which notice is current is asked of the database every time (one narrow query); its text, which
+    never changes once published, comes from `notice_published`.
+    """
+    row = (
+        Notice.objects.filter(system_id=system.pk, status=Notice.Status.PUBLISHED)
+        .order_by("-version")
+        .values_list("pk", "digest")
+        .first()
+    )
+    return None if row is None else notice_published(*row)
+
+
+# Published notices by id, in this process: a published notice never changes (Notice.save refuses, and
+# notice_publish is the only write to its row), so an entry can only be missing, never stale. A new
+# version is a new row with a new id: it is read from the database the first time it is current. An
+# entry is served only for the fingerprint (SHA-256 of the published text) the database gives for that
+# id in the same request, so even an id used again (a rolled-back row on SQLite) cannot show another text.
+_PUBLISHED: OrderedDict[int, tuple[str, tuple[Any, ...]]] = OrderedDict()
+_PUBLISHED_MAX = 256
+_PUBLISHED_LOCK = threading.Lock()
+
+
+def notice_published(pk: int, digest: str) -> Notice:
+    """The published notice with this id and fingerprint, as a fresh object (callers may not share one).
+
+    Raises Notice.DoesNotExist when there is no such published notice.
+    """
+    with _PUBLISHED_LOCK:
+        cached = _PUBLISHED.get(pk)
+        if cached is not None:
+            _PUBLISHED.move_to_end(pk)
+    attnames = [field.attname for field in Notice._meta.concrete_fields]
+    if cached is not None:
+        db, values = cached
+        notice = Notice.from_db(db, attnames, [_copied(value) for value in values])
+        if digest and notice.digest == digest and notice.status == Notice.Status.PUBLISHED:
+            return notice
+    notice = Notice.objects.get(pk=pk, digest=digest, status=Notice.Status.PUBLISHED)
+    values = tuple(getattr(notice, name) for name in attnames)
+    with _PUBLISHED_LOCK:
+        _PUBLISHED[pk] = (notice._state.db or "default", tuple(_copied(value) for value in values))
+        _PUBLISHED.move_to_end(pk)
+        while len(_PUBLISHED) > _PUBLISHED_MAX:
+            _PUBLISHED.popitem(last=False)
     return notice
+
+
+def _copied(value: Any) -> Any:
+    """A value of a cached notice, copied where a caller could change it in place (the snapshot)."""
+    return copy.deepcopy(value) if isinstance(value, dict | list) else value
 
 
 # --- Consent ---------------------------------------------------------------------------
@@ -515,10 +567,15 @@ def _check_consent(
 ) -> None:
     if notice.status != Notice.Status.PUBLISHED or notice.system_id != system.pk:
         raise ConsentError(_("Consent must be given to a published notice of this system."), code="notice")
-    current = notice_current(system)  # not None: `notice` itself is a published notice of this system
-    if current is None or current.pk != notice.pk:
+    # One query for both checks: the purpose's row if the system declares it, with its current notice's id.
+    current_notice = Subquery(
+        Notice.objects.filter(system_id=system.pk, status=Notice.Status.PUBLISHED).order_by("-version").values("pk")[:1]
+    )
+    declared = list(system.purposes.filter(pk=purpose.pk).annotate(current=current_notice).values_list("current"))
+    current_id = declared[0][0] if declared else getattr(notice_current(system), "pk", None)
+    if current_id != notice.pk:  # not None: `notice` itself is a published notice of this system
         raise ConsentError(_("This notice has been replaced; read the current version first."), code="notice_outdated")
-    if not system.purposes.filter(pk=purpose.pk).exists():
+    if not declared:
         raise ConsentError(_("This system does not process faces for that purpose."), code="purpose")
     minor = needs_guardian_consent(subject.date_of_birth, timezone.localdate(at))
     if minor:

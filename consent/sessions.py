@@ -26,12 +26,12 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facerights import crypto
-from facerights.audit import audit_record
+from facerights.audit import audit_batch, audit_record
 from facerights.sms import mask_phone, sms_send
 
 from .models import ConsentRefusal, ConsentSession, DataSubject, Guardianship, Notice, Purpose
@@ -42,7 +42,7 @@ from .services import (
     System,
     consent_grant,
     consent_refuse,
-    notice_current,
+    notice_published,
     subject_create,
     subject_date_of_birth_set,
 )
@@ -79,9 +79,17 @@ def consent_session_open(
     published notice: nobody is asked to consent to something they cannot read.
     """
     now = now or timezone.now()
-    if not system.purposes.filter(pk=purpose.pk).exclude(code=Purpose.TRANSMISSION).exists():
+    # One query for both checks: the purpose's row, if the system declares it, with the current notice's id.
+    declared = (
+        system.purposes.filter(pk=purpose.pk)
+        .exclude(code=Purpose.TRANSMISSION)
+        .annotate(current_notice=Subquery(_current_notices(system.pk).values("pk")[:1]))
+        .values_list("current_notice", flat=True)
+    )
+    found = list(declared)
+    if not found:
         raise ConsentError(_("This system declares no purpose with that code."), code="purpose")
-    if notice_current(system) is None:
+    if found[0] is None:
         raise ConsentError(_("This system has no published notice: nobody can be asked yet."), code="notice")
     page_token = secrets.token_urlsafe(24)
     with transaction.atomic():
@@ -99,16 +107,54 @@ def consent_session_open(
     return session, page_token
 
 
+_SESSION_FIELDS = tuple(field.name for field in ConsentSession._meta.concrete_fields)
+# What the page and the answer read of the session's system: not the other forty columns of its row.
+SYSTEM_FIELDS = (
+    "system__id",
+    "system__name_zh",
+    "system__name_en",
+    "system__internet_transmission",
+    "system__requires_written_consent",
+    "system__alternatives",
+)
+
+
+def _current_notices(system_id: Any) -> QuerySet[Notice]:
+    return Notice.objects.filter(system_id=system_id, status=Notice.Status.PUBLISHED).order_by("-version")
+
+
+def _with_current_notice(sessions: QuerySet[ConsentSession]) -> QuerySet[ConsentSession]:
+    """Each session with the id and version of its system's current notice, read in the same query."""
+    current = _current_notices(OuterRef("system_id"))
+    return sessions.annotate(
+        current_notice_id=Subquery(current.values("pk")[:1]),
+        current_notice_digest=Subquery(current.values("digest")[:1]),
+    )
+
+
 def consent_session_for_page(page_token: str) -> ConsentSession | None:
-    """The session a page address names, or None (unknown, or expired unanswered)."""
+    """The session a page address names, or None (unknown, or expired unanswered).
+
+    One query: the session, its purpose, the notice it was answered under, the few columns of its
+    system the page shows, and which notice is current now (`consent_session_notice`).
+    """
     session = (
-        ConsentSession.objects.select_related("system", "purpose", "notice")
+        _with_current_notice(ConsentSession.objects.select_related("system", "purpose", "notice"))
+        .only(*_SESSION_FIELDS, *SYSTEM_FIELDS, "purpose", "notice")
         .filter(page_token_sha256=_digest(page_token))
         .first()
     )
     if session is None or (session.state == ConsentSession.State.OPEN and session.expires_at <= timezone.now()):
         return None
     return session
+
+
+def consent_session_notice(session: ConsentSession) -> Notice | None:
+    """The current published notice of the session's system, as read with the session; None if it has none."""
+    notice_id = getattr(session, "current_notice_id", None)
+    if notice_id is None:
+        return None
+    return notice_published(notice_id, session.current_notice_digest)  # type: ignore[attr-defined]
 
 
 def consent_session_answer(
@@ -134,19 +180,23 @@ def consent_session_answer(
     now = now or timezone.now()
     if answer not in Answer.ALL:
         raise ConsentError(_("Choose one of the three answers."), code="answer")
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():  # the answer's events: one write, each in its own chain
         # Only the session row is locked (of self): a lock on the system and purpose rows joined in would make
-        # every answer for the same kiosk wait on, and deadlock with, the others.
+        # every answer for the same kiosk wait on, and deadlock with, the others. Which notice is current is read
+        # in the same query; a consent then checks it again in a statement of its own (consent_grant), so a
+        # notice published while this waited for the lock is still caught.
         session = (
-            ConsentSession.objects.select_for_update(of=("self",))
-            .select_related("system", "purpose")
+            _with_current_notice(
+                ConsentSession.objects.select_for_update(of=("self",)).select_related("system", "purpose")
+            )
+            .only(*_SESSION_FIELDS, *SYSTEM_FIELDS, "purpose")
             .get(pk=session.pk)
         )
         if session.state != ConsentSession.State.OPEN:
             raise ConsentError(_("This question has been answered already."), code="answered")
         if session.expires_at <= now:
             raise ConsentError(_("This page has expired: ask for a new one at the device."), code="expired")
-        notice = notice_current(session.system)
+        notice = consent_session_notice(session)
         if notice is None or notice.version != notice_version:
             raise ConsentError(
                 _("The notice changed while you were reading it: read the current one and answer again."),

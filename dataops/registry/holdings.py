@@ -29,7 +29,7 @@ from consent.services import (
 from consent.sessions import consent_token_redeem
 from consent.written import Signature, Where, consent_give_signed_if_required
 from facerights import crypto
-from facerights.audit import audit_record
+from facerights.audit import audit_batch, audit_record
 from facerights.db import bulk_insert
 
 from .models import Holding, ProcessingSystem
@@ -250,7 +250,7 @@ def holding_report_consented(
     """
     actor = f"system:{system.pk}"
     _report_checks(system, data_kind)
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():  # the identifiers' and the holding's events: one write
         purpose = system.purposes.exclude(code=Purpose.TRANSMISSION).filter(code=purpose_code).first()
         if purpose is None:
             raise ValidationError(_("This system declares no purpose with that code."), code="purpose")

@@ -13,12 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from consent.models import ConsentRecord
-from consent.services import ConsentError, notice_current
+from consent.services import ConsentError
 from consent.sessions import (
     consent_session_answer,
     consent_session_for_page,
     consent_session_guardian_code_send,
     consent_session_guardian_confirm,
+    consent_session_notice,
     consent_session_recent,
 )
 from consent.written import written_consent_body
@@ -42,7 +43,7 @@ def consent_session_page(request, token: str):
     system = session.system
     if session.state != session.State.OPEN:
         return _done(request, session, token)
-    notice = notice_current(system)
+    notice = consent_session_notice(session)  # read with the session; its text from the cache of published ones
     if notice is None:  # withdrawn since the session opened: nobody is asked to consent to what they cannot read
         return render(request, "portal/consent_session_gone.html", status=410)
     written_text = _written_text(request, session, notice)

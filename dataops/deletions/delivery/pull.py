@@ -15,22 +15,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from facerights import crypto
 from facerights.audit import audit_record
 
-from ...registry.models import Holding, ProcessingSystem
+from ...registry.models import Holding, ProcessingSystem, SystemCredential
 from ..models import DeletionRequest, Propagation, ReconcileHold
 from ..opening import trace_ids
 from ..propagations import Confirmation, propagations_confirm, propagations_mark_delivered
-from .base import Answer, Channel
+from .base import CONTACT_RESOLUTION, Answer, Channel
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +80,17 @@ def feed_read(system: ProcessingSystem, *, after: int, limit: int = PAGE_LIMIT) 
     rows = list(
         Propagation.objects.filter(system=system, feed_seq__gt=after)
         .select_related("deletion_request")
-        .order_by("feed_seq")[: max(1, min(limit, PAGE_LIMIT))]
+        .order_by("feed_seq")[: _page_size(limit)]
     )
+    return _delivered(system, rows, after=after)
+
+
+def _page_size(limit: int) -> int:
+    return max(1, min(limit, PAGE_LIMIT))
+
+
+def _delivered(system: ProcessingSystem, rows: list[Propagation], *, after: int) -> tuple[list[Propagation], int]:
+    """Mark a page's pending instructions sent (they reached the device); return it and the cursor after it."""
     pending = [row.pk for row in rows if row.state == Propagation.State.PENDING]
     if pending:
         propagations_mark_delivered(actor=f"device:{system.pk}", propagation_ids=pending)
@@ -96,6 +107,142 @@ def feed_read(system: ProcessingSystem, *, after: int, limit: int = PAGE_LIMIT) 
         )
     # feed_seq__gt leaves out the rows without a place in the feed.
     return rows, (cast(int, rows[-1].feed_seq) if rows else after)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """A page of a system's feed read with its token (feed_with_token), and what it was asked for."""
+
+    system_id: int
+    after: int
+    limit: int
+    rows: list[Propagation]
+
+    def serves(self, system_id: int, after: int, limit: int) -> bool:
+        """It is the page of these parameters (as the API validated them)."""
+        return (self.system_id, self.after, self.limit) == (system_id, after, limit)
+
+
+def feed_page_deliver(system: ProcessingSystem, page: FeedPage) -> tuple[list[Propagation], int]:
+    """What feed_read answers, from a page feed_with_token read: its pending instructions marked sent."""
+    return _delivered(system, page.rows, after=max(page.after, 0))
+
+
+def _in_model_order(model: type[models.Model], *columns: str) -> tuple[str, ...]:
+    """Columns in the order of the model's fields, as Model.from_db takes a partial row."""
+    order = [f.attname for f in model._meta.concrete_fields]
+    return tuple(sorted(columns, key=order.index))
+
+
+_SYSTEM_COLUMNS = _in_model_order(
+    ProcessingSystem, "id", "integration", "status", "feed_seq", "feed_floor", "last_contact_at"
+)
+_PROPAGATION_COLUMNS = _in_model_order(
+    Propagation,
+    "id",
+    "deletion_request_id",
+    "system_id",
+    "subject_key",
+    "idempotency_key",
+    "state",
+    "feed_seq",
+    "deadline",
+)
+_DELETION_COLUMNS = _in_model_order(DeletionRequest, "id", "reference", "action", "trace_id")
+
+# One statement: the live token's system (as system_for_token finds it), its last contact
+# recorded when older than CONTACT_RESOLUTION and the system is in good standing (as
+# Channel.contact records it), and, when the system asks for its own pull feed with a cursor
+# neither ahead of it nor below its floor, the page after the cursor with each instruction's
+# deletion (as feed_read reads it). A data-modifying WITH runs once, whatever the SELECT reads.
+_FEED_WITH_TOKEN = f"""
+WITH credential AS (
+    SELECT {", ".join(f"s.{c}" for c in _SYSTEM_COLUMNS)}
+    FROM {SystemCredential._meta.db_table} c
+    JOIN {ProcessingSystem._meta.db_table} s ON s.id = c.system_id
+    WHERE c.kind = %(kind)s AND c.token_hash = %(digest)s AND (c.expires_at IS NULL OR c.expires_at > %(now)s)
+    ORDER BY c.id
+    LIMIT 1
+), contact AS (
+    UPDATE {ProcessingSystem._meta.db_table} s SET last_contact_at = %(now)s
+    FROM credential
+    WHERE s.id = credential.id AND credential.status = ANY(%(statuses)s)
+        AND (s.last_contact_at IS NULL OR s.last_contact_at < %(since)s)
+    RETURNING s.id
+)
+SELECT {", ".join(f"credential.{c}" for c in _SYSTEM_COLUMNS)}, asked.page_read,
+    {", ".join(f"page.p_{c}" for c in _PROPAGATION_COLUMNS)},
+    {", ".join(f"page.d_{c}" for c in _DELETION_COLUMNS)}
+FROM credential
+CROSS JOIN LATERAL (
+    SELECT credential.id = %(system_id)s AND credential.integration = %(pull)s
+        AND credential.status = ANY(%(statuses)s)
+        AND %(after)s <= credential.feed_seq AND %(from)s >= credential.feed_floor AS page_read
+) asked
+LEFT JOIN LATERAL (
+    SELECT {", ".join(f"p.{c} AS p_{c}" for c in _PROPAGATION_COLUMNS)},
+        {", ".join(f"d.{c} AS d_{c}" for c in _DELETION_COLUMNS)}
+    FROM {Propagation._meta.db_table} p
+    JOIN {DeletionRequest._meta.db_table} d ON d.id = p.deletion_request_id
+    WHERE asked.page_read AND p.system_id = credential.id AND p.feed_seq > %(from)s
+    ORDER BY p.feed_seq
+    LIMIT %(limit)s
+) page ON true
+ORDER BY page.p_feed_seq
+"""  # noqa: S608 (names come from the models; values are parameters)
+
+
+def feed_with_token(
+    token: str, *, system_id: int, after: int, limit: int, statuses: tuple[str, ...]
+) -> tuple[ProcessingSystem | None, FeedPage | None]:
+    """A device's feed request in one SQL statement: its token, its last contact and its page.
+
+    `statuses`: those in which a system's credentials do everything (the API's standing rules).
+    Without a live token: (None, None). For a system in one of `statuses`: the system (the
+    columns the feed needs loaded, the rest deferred), its contact recorded at most once a
+    minute, and its page when the request is for its own pull feed with a cursor that is
+    neither ahead of the feed nor expired (else None: the caller answers as without this).
+    For any other system: (system, None) and nothing recorded; the caller applies its rules.
+    Nothing is marked delivered here: feed_page_deliver does that once the request is answered.
+    PostgreSQL only.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FEED_WITH_TOKEN,
+            {
+                "kind": SystemCredential.Kind.DEVICE_TOKEN.value,
+                "digest": crypto.token_digest(token),
+                "now": now,
+                "since": now - CONTACT_RESOLUTION,
+                "statuses": list(statuses),
+                "system_id": system_id,
+                "pull": ProcessingSystem.Integration.PULL.value,
+                "after": after,
+                "from": max(after, 0),
+                "limit": _page_size(limit),
+            },
+        )
+        found = cursor.fetchall()
+    if not found:
+        return None, None
+    db = connection.alias
+    width = len(_SYSTEM_COLUMNS)
+    system = ProcessingSystem.from_db(db, _SYSTEM_COLUMNS, found[0][:width])
+    if not found[0][width]:  # the page was not read
+        return system, None
+    rows = []
+    split = width + 1 + len(_PROPAGATION_COLUMNS)
+    for row in found:
+        if row[width + 1] is None:  # the page is empty
+            continue
+        propagation = Propagation.from_db(db, _PROPAGATION_COLUMNS, row[width + 1 : split])
+        _DELETION_REQUEST.set_cached_value(propagation, DeletionRequest.from_db(db, _DELETION_COLUMNS, row[split:]))
+        rows.append(propagation)
+    return system, FeedPage(system_id=system_id, after=after, limit=limit, rows=rows)
+
+
+_DELETION_REQUEST = Propagation._meta.get_field("deletion_request")
 
 
 def reconcile(system: ProcessingSystem, subject_keys: list[str], *, held_count: int, complete: bool) -> dict[str, Any]:

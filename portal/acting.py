@@ -19,15 +19,16 @@ def acting_subject(request, ward_uuid=None) -> DataSubject:
         raise Http404
     if ward_uuid is None:
         return own
-    ward = DataSubject.objects.filter(uuid=ward_uuid).first()
-    if (
-        ward is None
-        or not Guardianship.objects.filter(
-            ward=ward, guardian=own, verified_at__isnull=False, ended_at__isnull=True
-        ).exists()
-    ):
+    guardianship = (
+        Guardianship.objects.filter(
+            ward__uuid=ward_uuid, guardian=own, verified_at__isnull=False, ended_at__isnull=True
+        )
+        .select_related("ward")
+        .first()
+    )
+    if guardianship is None:
         raise Http404
-    return ward
+    return guardianship.ward
 
 
 def wards_of(subject: DataSubject | None) -> list[DataSubject]:

@@ -365,6 +365,20 @@ def notices_for(subject: DataSubject) -> list[IncidentNotice]:
     )
 
 
+def notices_count_for(subject: DataSubject) -> int:
+    """How many notices notices_for(subject) lists, counted in the database."""
+    return (
+        IncidentNotice.objects.filter(
+            deliveries__recipient=subject,
+            deliveries__channel=NoticeDelivery.Channel.PORTAL,
+            deliveries__state=NoticeDelivery.State.SENT,
+        )
+        .values("pk")
+        .distinct()
+        .count()
+    )
+
+
 def notice_portal_only(notice: IncidentNotice) -> int:
     """People told only on the portal (no email or phone on record): the DPO reaches them another way."""
     return (

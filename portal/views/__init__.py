@@ -16,12 +16,12 @@ from .account import (  # noqa: F401
 from .capture import consent_session_guardian, consent_session_page  # noqa: F401
 from .closing import account_close_view  # noqa: F401
 from .complaint import complaint  # noqa: F401
+from .dashboard import dashboard  # noqa: F401
 from .deceased import deceased_claims, deceased_request  # noqa: F401
 from .deletions import (  # noqa: F401
     consent_notice,
     consent_withdraw,
     consent_withdraw_confirm,
-    dashboard,
     deletion_certificate,
     deletion_status,
     deletion_status_json,

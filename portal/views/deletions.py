@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from consent.services import notice_current, subject_name
+from consent.services import notice_current
 from dataops.deletions.blocked import REASONS, blocked_reason
 from dataops.deletions.certificates import certificate_data, certificate_pdf, fingerprint
 from dataops.deletions.delivery.manual import (
@@ -25,13 +25,11 @@ from dataops.deletions.delivery.manual import (
 from dataops.deletions.intake import consent_withdrawal_submit
 from dataops.deletions.propagations import PropagationError, certificate_required
 from dataops.desk.selectors import desk_sites_by_entity
-from dataops.incidents.notices import notices_for
-from dataops.models import DeletionRequest, Request
-from dataops.registry.models import Holding
-from dataops.registry.selectors import entities_with_public_systems, holdings_for_subject, systems_public
+from dataops.models import DeletionRequest
+from dataops.registry.selectors import entities_with_public_systems, systems_public
 from facerights.present import date_text, moment_text
 
-from ..acting import acting_subject, consent_in_reach, own_subject, subjects_in_reach, wards_of
+from ..acting import consent_in_reach, subjects_in_reach
 from ..forms import VendorConfirmationForm, VendorDigestForm
 from ..provenance import request_provenance
 from ..templatetags.portal_tags import loc
@@ -53,41 +51,6 @@ def processing_rules(request, system_id: int):
         request,
         "portal/processing_rules.html",
         {"system": system, "notice": notice, "text": text, "entity": system.entity, "desks": desks},
-    )
-
-
-@never_cache
-@login_required
-def dashboard(request, ward_uuid=None):
-    if ward_uuid is None and own_subject(request) is None:
-        return render(request, "portal/dashboard.html", {"subject": None})
-    subject = acting_subject(request, ward_uuid)
-    holdings = list(holdings_for_subject(subject))
-    live = [h for h in holdings if h.status != Holding.Status.DELETED]
-    return render(
-        request,
-        "portal/dashboard.html",
-        {
-            # The summary first: how many systems hold the face, at how many places, what is under way.
-            "summary": {
-                "systems": len({h.system_id for h in live}),
-                "places": len({h.system.site_id or f"entity:{h.system.entity_id}" for h in live}),
-                "deleting": subject.deletion_requests.filter(
-                    state=DeletionRequest.State.OPEN, action=DeletionRequest.Action.DELETE
-                ).count(),
-            },
-            "subject": subject,
-            "ward": ward_uuid is not None,
-            "ward_uuid": ward_uuid,
-            "ward_name": subject_name(subject) if ward_uuid is not None else "",
-            "wards": [(child, subject_name(child)) for child in wards_of(subject)] if ward_uuid is None else [],
-            "holdings": holdings,
-            "deletions": list(
-                subject.deletion_requests.filter(action=DeletionRequest.Action.DELETE).order_by("-created_at")[:20]
-            ),
-            "open_requests": list(subject.requests.filter(state__in=Request.OPEN_STATES).order_by("due_on")[:20]),
-            "security_notices": len(notices_for(subject)) if ward_uuid is None else 0,
-        },
     )
 
 

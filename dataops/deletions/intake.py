@@ -13,6 +13,7 @@ from django.db import transaction
 from consent.models import ConsentRecord, DataSubject
 from consent.services import Provenance, consent_withdraw, subject_unlink_user
 from facerights.accounts import user_close
+from facerights.audit import audit_batch
 from facerights.models import User
 
 from ..incidents.models import Incident
@@ -36,7 +37,7 @@ def consent_withdrawal_submit(
 
     At a front desk the act is still the person's: `acted_by` says staff made it for them.
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():  # the withdrawal's, request's and deletion's events: one write
         already = record.state == ConsentRecord.State.WITHDRAWN
         consent_withdraw(actor=actor, record=record, provenance=provenance)
         if already:
@@ -111,7 +112,7 @@ def rights_request_submit(
 
     `within` bounds a deletion that names no system to those systems (a desk acts for one legal entity).
     """
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():  # the request's and the deletion's events: one write
         request = request_submit(
             actor=actor,
             subject=subject,

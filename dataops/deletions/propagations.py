@@ -25,7 +25,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from facerights.audit import Entry, audit_record, audit_record_many
+from facerights.audit import Entry, audit_batch, audit_record, audit_record_many
 from facerights.db import bulk_update_rows
 from facerights.queues import enqueue_on_commit
 
@@ -260,7 +260,8 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
     for confirmation in confirmations:
         confirmation.check()
     by_id = {c.propagation_id: c for c in confirmations}
-    with transaction.atomic():
+    # The confirmations' events and the completions' (deletions, requests): one write.
+    with transaction.atomic(), audit_batch():
         rows = list(
             Propagation.objects.select_for_update()
             .filter(pk__in=by_id)

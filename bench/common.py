@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/facerights_bench")
@@ -72,12 +73,18 @@ def wrk(url: str, *, script: Path | None = None, connections: int = 20, seconds:
 
 
 def start(args: list[str], *, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    """Start a process of the system; its output goes to BENCH_LOG_DIR/<program>.log if that is set, else nowhere."""
+    output: int | IO[bytes] = subprocess.DEVNULL
+    if os.environ.get("BENCH_LOG_DIR"):
+        folder = Path(os.environ["BENCH_LOG_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        output = open(folder / f"{args[2] if args[1] == '-m' else Path(args[0]).name}.log", "ab")  # noqa: SIM115
     return subprocess.Popen(
         args,
         cwd=ROOT,
         env={**environment(), **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         **kwargs,
     )
 

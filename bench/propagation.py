@@ -177,6 +177,20 @@ class Meter:
         return f"{total:.3f} CPU-s per deletion ({parts})"
 
 
+def bare_view(meter: Meter, requests: int = 500) -> float:
+    """The same run's baseline: web and PostgreSQL CPU per request of a bare Django view (/healthz), in seconds."""
+    before = meter.read()
+    for _ in range(requests):
+        conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=30)
+        conn.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+        conn.getresponse().read()
+        conn.close()
+    after = meter.read()
+    per = sum(after[role] - before[role] for role in before) / requests
+    print(f"baseline: a bare Django view (/healthz) costs {per * 1000:.1f} ms of CPU per request (web and PostgreSQL)")
+    return per
+
+
 def one_at_a_time(subjects: list[int], cookies: dict[int, str], meter: Meter) -> None:
     """(a) One person at a time: click to the third confirmation."""
     latencies = []
@@ -294,6 +308,7 @@ def main() -> None:
         for subject_id in individual[:5]:  # warm up: each process imports and connects once
             press_delete(cookies[subject_id])
         wait_completed_subjects(individual[:5], 30)
+        bare_view(meter)
         one_at_a_time(individual[5 : args.one_at_a_time], cookies, meter)
         many_people(individual[args.one_at_a_time :], cookies, meter, args.threads)
         # (b) 1,000 requests at once (opened in bulk, as a DPO's bulk action or a retention sweep does)

@@ -121,7 +121,11 @@ def _open_chunk(
     today = timezone.localdate(at)
     # No savepoint inside a caller's transaction: a chunk that fails fails the caller's change too.
     with transaction.atomic(savepoint=False):
-        live = Holding.objects.select_for_update().filter(subject_id__in=subject_ids, status__in=LIVE_HOLDING)
+        # The holdings alone are locked: locking their systems through the join made every opening for the
+        # same systems wait on the others (and on workers confirming) until they committed.
+        live = Holding.objects.select_for_update(of=("self",)).filter(
+            subject_id__in=subject_ids, status__in=LIVE_HOLDING
+        )
         if systems is not None:
             live = live.filter(system__in=systems)
         holdings = list(live.select_related("system").order_by("subject_id", "system_id"))

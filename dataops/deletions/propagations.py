@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,8 +95,19 @@ def _finish_attempt(propagation: Propagation, outcome: str, *, status: int | Non
     ).update(outcome=outcome, http_status=status, error=error[:255], finished_at=timezone.now())
 
 
+# Only the propagation rows are locked (of=("self",)): their deletion and system are read, not changed, and
+# locking those too through the join made workers confirming different people's deletions for the same
+# systems wait on, and deadlock over, each other's system and deletion rows.
+LOCK_OWN = {"of": ("self",)}
+SUCCESS_RESOLUTION = dt.timedelta(minutes=1)  # a system's last confirmed deletion, to the minute
+
+
 def _locked(propagation: Propagation) -> Propagation:
-    return Propagation.objects.select_for_update().select_related("deletion_request", "system").get(pk=propagation.pk)
+    return (
+        Propagation.objects.select_for_update(**LOCK_OWN)
+        .select_related("deletion_request", "system")
+        .get(pk=propagation.pk)
+    )
 
 
 # --- Outcomes ------------------------------------------------------------------------------------
@@ -136,7 +147,7 @@ def propagations_mark_delivered(*, actor: str, propagation_ids: list[int]) -> in
     states.check(Propagation.State.PENDING, Propagation.State.SENT)
     with transaction.atomic():
         rows = list(
-            Propagation.objects.select_for_update()
+            Propagation.objects.select_for_update(**LOCK_OWN)
             .filter(pk__in=propagation_ids, state=Propagation.State.PENDING)
             .select_related("deletion_request")
             .order_by("pk")
@@ -263,7 +274,10 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
     # The confirmations' events and the completions' (deletions, requests): one write.
     with transaction.atomic(), audit_batch():
         rows = list(
-            Propagation.objects.select_for_update()
+            # Their deletions are locked too: two workers confirming the same deletion's instructions then
+            # take turns, so the second sees the first's confirmations and completes it. (Not their systems:
+            # see LOCK_OWN.)
+            Propagation.objects.select_for_update(of=("self", "deletion_request"))
             .filter(pk__in=by_id)
             .exclude(state__in=states.TERMINAL)
             .select_related("deletion_request", "system")
@@ -300,7 +314,11 @@ def propagations_confirm(*, actor: str, confirmations: list[Confirmation]) -> in
         gone = [p.holding_id for p in deleting if p.state != Propagation.State.HELD]
         Holding.objects.filter(pk__in=gone).update(status=Holding.Status.DELETED, deleted_at=now)
         Holding.objects.filter(pk__in=held).update(status=Holding.Status.RETAINED)
-        ProcessingSystem.objects.filter(pk__in={p.system_id for p in rows}).update(last_success_at=now)
+        # At most once a minute per system (as last contact is): every confirmation writing the same few
+        # system rows made all confirmations, and the deletions opening behind them, wait on one another.
+        ProcessingSystem.objects.filter(pk__in={p.system_id for p in rows}).filter(
+            Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - SUCCESS_RESOLUTION)
+        ).update(last_success_at=now)
         audit_record_many(
             actor=actor,
             entries=[

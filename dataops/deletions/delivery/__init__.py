@@ -57,7 +57,8 @@ def system_deliver_due(system_id: int, *, batches: int = BATCHES_PER_TASK) -> tu
         released = channel.deliver(system, batch)
         delivered += len(batch)
         if len(batch) < channel.batch_size and not released:
-            # Less than a full batch was due: nothing is left (what others hold locked is theirs, and
+            # Less than a full batch was due: nothing is left (what others hold locked is theirs, or
+            # briefly held by an escalation or a callback and due at the next sweep, within a minute;
             # what opens from now on comes with its own message), so no empty claim to find out.
             return delivered, False
     return delivered, True
@@ -81,9 +82,14 @@ def systems_deliver_due(system_ids: list[int], *, batches: int = BATCHES_PER_TAS
         if batch:
             first.setdefault(system.integration, []).append((system, batch))
     delivered, more = 0, []
+    failure: Exception | None = None
     for mode, claimed in first.items():
         channel = CHANNELS[mode]
-        released = channel.deliver_many(claimed)
+        try:
+            released = channel.deliver_many(claimed)
+        except Exception as exc:  # noqa: BLE001 (raised below, once the other modes' claimed batches are delivered)
+            failure = failure or exc
+            continue
         for system, batch in claimed:
             delivered += len(batch)
             if len(batch) == channel.batch_size or system.pk in released:
@@ -91,6 +97,8 @@ def systems_deliver_due(system_ids: list[int], *, batches: int = BATCHES_PER_TAS
                 delivered += count
                 if left:
                     more.append(system.pk)
+    if failure is not None:
+        raise failure
     return delivered, more
 
 

@@ -171,7 +171,7 @@ class PushChannel(Channel):
                 "channel": "push",
                 "webhook_id": call.msg_id,
                 "http_status": call.response.status,
-                "received_at": timezone.now().isoformat(),
+                "received_at": call.received_at.isoformat() if call.received_at else timezone.now().isoformat(),
                 "response_sha256": hashlib.sha256(call.response.body).hexdigest(),
             }
             confirmations, ids = self.confirmations(
@@ -214,6 +214,7 @@ class Call:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     response: http.Response | None = None
+    received_at: dt.datetime | None = None  # when the answer came back, for its evidence
     error: http.DeliveryError | None = None
 
 
@@ -223,8 +224,11 @@ def _send(call: Call) -> None:
         call.response = http.post(
             call.system.webhook_url, call.body, call.headers, allow_internal=call.system.is_internal
         )
+        call.received_at = timezone.now()
     except http.DeliveryError as exc:
         call.error = exc
+    except Exception as exc:  # noqa: BLE001 (an address urllib cannot use, say: this system's failure alone)
+        call.error = http.DeliveryError(f"{type(exc).__name__}: {exc}"[:250])
 
 
 def _failed(call: Call) -> bool:

@@ -102,3 +102,64 @@ def test_a_system_whose_answer_cannot_be_recorded_does_not_lose_the_others(entit
     assert states[processor.pk] not in Propagation.TERMINAL  # sent again once its claim lapses
     deletion.refresh_from_db()
     assert deletion.state == DeletionRequest.State.OPEN
+
+
+def test_a_call_that_breaks_unexpectedly_is_that_systems_failure_alone(entity, purpose, subject, monkeypatch):
+    systems = _push_systems(entity, purpose, 3)
+    for system in systems:
+        factories.holding(subject, system)
+    answering = Systems(2, {"records_removed": 1})
+
+    def post(url, body, headers, *, allow_internal):
+        if url == systems[1].webhook_url:
+            raise ValueError("port out of range 0-65535")  # what urllib3 raises for some addresses
+        return answering.post(url, body, headers, allow_internal=allow_internal)
+
+    monkeypatch.setattr(http, "post", post)
+    deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
+
+    deletions_deliver([deletion.pk])
+
+    by_system = {p.system_id: p for p in deletion.propagations.all()}
+    assert by_system[systems[0].pk].state == by_system[systems[2].pk].state == Propagation.State.DELETED
+    broken = by_system[systems[1].pk]
+    assert broken.state == Propagation.State.PENDING and "ValueError" in broken.last_error  # tried again later
+
+
+def test_two_workers_confirming_one_deletion_at_once_complete_it(entity, purpose, subject):
+    """Two systems' answers recorded at the same moment by two workers: the deletion still completes."""
+    from django.db import connection, transaction
+
+    from dataops.deletions.propagations import Confirmation, propagations_confirm
+
+    systems = _push_systems(entity, purpose, 2)
+    for system in systems:
+        factories.holding(subject, system)
+    deletion = deletion_request_open(actor="t", subject=subject, trigger=Trigger.SUBJECT_REQUEST)
+    first, second = (deletion.propagations.get(system=s) for s in systems)
+    evidence = {"channel": "push", "system_evidence": {}}
+    recorded, release = threading.Event(), threading.Event()
+
+    def worker_one():
+        with transaction.atomic():
+            propagations_confirm(actor="t", confirmations=[Confirmation(first.pk, "deleted", evidence)])
+            recorded.set()
+            release.wait(10)  # still uncommitted while the other worker records its answer
+        connection.close()
+
+    def worker_two():
+        recorded.wait(10)
+        propagations_confirm(actor="t", confirmations=[Confirmation(second.pk, "deleted", evidence)])
+        connection.close()
+
+    threads = [threading.Thread(target=worker_one), threading.Thread(target=worker_two)]
+    for thread in threads:
+        thread.start()
+    recorded.wait(10)
+    threads[1].join(0.5)  # the second worker waits for the first to commit (or, wrongly, finishes alone)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+    deletion.refresh_from_db()
+    assert deletion.state == DeletionRequest.State.COMPLETED

@@ -7,6 +7,6 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from . import registry_cache
+        from . import registry_cache  # models are ready only now: the signals name them
 
         registry_cache.connect()  # the dashboard's cached registry parts are replaced on any change

@@ -4,11 +4,12 @@ import json
 import threading
 
 import pytest
+from django.db import connection, transaction
 
 from dataops.deletions.delivery import http
 from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.opening import deletion_request_open
-from dataops.deletions.propagations import PropagationError
+from dataops.deletions.propagations import Confirmation, PropagationError, propagations_confirm
 from dataops.deletions.tasks import deletions_deliver
 from dataops.registry.credentials import credential_issue
 from dataops.registry.models import ProcessingSystem
@@ -128,10 +129,6 @@ def test_a_call_that_breaks_unexpectedly_is_that_systems_failure_alone(entity, p
 
 def test_two_workers_confirming_one_deletion_at_once_complete_it(entity, purpose, subject):
     """Two systems' answers recorded at the same moment by two workers: the deletion still completes."""
-    from django.db import connection, transaction
-
-    from dataops.deletions.propagations import Confirmation, propagations_confirm
-
     systems = _push_systems(entity, purpose, 2)
     for system in systems:
         factories.holding(subject, system)

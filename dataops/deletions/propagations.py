@@ -98,13 +98,13 @@ def _finish_attempt(propagation: Propagation, outcome: str, *, status: int | Non
 # Only the propagation rows are locked (of=("self",)): their deletion and system are read, not changed, and
 # locking those too through the join made workers confirming different people's deletions for the same
 # systems wait on, and deadlock over, each other's system and deletion rows.
-LOCK_OWN = {"of": ("self",)}
+LOCK_OWN = ("self",)
 SUCCESS_RESOLUTION = dt.timedelta(minutes=1)  # a system's last confirmed deletion, to the minute
 
 
 def _locked(propagation: Propagation) -> Propagation:
     return (
-        Propagation.objects.select_for_update(**LOCK_OWN)
+        Propagation.objects.select_for_update(of=LOCK_OWN)
         .select_related("deletion_request", "system")
         .get(pk=propagation.pk)
     )
@@ -147,7 +147,7 @@ def propagations_mark_delivered(*, actor: str, propagation_ids: list[int]) -> in
     states.check(Propagation.State.PENDING, Propagation.State.SENT)
     with transaction.atomic():
         rows = list(
-            Propagation.objects.select_for_update(**LOCK_OWN)
+            Propagation.objects.select_for_update(of=LOCK_OWN)
             .filter(pk__in=propagation_ids, state=Propagation.State.PENDING)
             .select_related("deletion_request")
             .order_by("pk")

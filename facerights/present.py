@@ -12,6 +12,7 @@ Templates use the same through `{% load present %}` (facerights/templatetags/pre
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
@@ -75,13 +76,19 @@ def choice_label(choices: type[Choices], value: str, language: str | None = None
 
 def field_choices(spec: str) -> list[tuple[str, object]]:
     """The (code, label) pairs of a model field named "app_label.Model.field" (a list field's items' choices)."""
+    return list(_field_pairs(spec).items())
+
+
+@functools.cache
+def _field_pairs(spec: str) -> dict[str, object]:
+    """Code to (lazy) label of a field, read from the model once per process: a page labels many rows."""
     app_label, model_name, field_name = spec.split(".")
     field = apps.get_model(app_label, model_name)._meta.get_field(field_name)
     base = getattr(field, "base_field", None)  # ArrayField: the choices are its items'
     choices = field.choices or (base.choices if base is not None else None)
     if not choices:
         raise ValueError(f"{spec} has no choices")
-    return [(str(code), label) for code, label in choices]
+    return {str(code): label for code, label in choices}
 
 
 def field_label(spec: str, value: object, language: str | None = None) -> str:
@@ -89,7 +96,7 @@ def field_label(spec: str, value: object, language: str | None = None) -> str:
 
     A list of codes is joined as `choices_text` joins them; an unknown code is shown as itself, marked.
     """
-    pairs = dict(field_choices(spec))
+    pairs = _field_pairs(spec)
     lang = language_of(language)
     with translation.override("zh-hans" if lang == "zh" else "en"):
         if isinstance(value, list | tuple):

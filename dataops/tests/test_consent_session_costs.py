@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 
 from consent.models import ConsentSession, Notice, Purpose
 from consent.services import notice_current
-from dataops.registry.models import ProcessingSystem
 from facerights.audit import audit_chain_verify
 from facerights.models import AuditEvent
 from tests import factories
@@ -28,14 +27,6 @@ EN = {"Accept-Language": "en"}
 # change that adds one to these paths should be a decision, not an accident.
 PAGE_STATEMENTS = 1
 ANSWER_STATEMENTS = 16
-
-
-@pytest.fixture
-def kiosk(entity, purpose):
-    system, token = factories.pull_system(entity=entity, purpose=purpose, name_en="Lobby kiosk")
-    ProcessingSystem.objects.filter(pk=system.pk).update(consent_at_capture=True)
-    system.refresh_from_db()
-    return system, token
 
 
 def _open(client, system, token, **extra):

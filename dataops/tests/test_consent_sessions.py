@@ -28,15 +28,6 @@ def _auth(token):
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-@pytest.fixture
-def kiosk(entity, purpose):
-    """A check-in kiosk that asks consent through FaceRights, and its token."""
-    system, token = factories.pull_system(entity=entity, purpose=purpose, name_en="Lobby kiosk")
-    ProcessingSystem.objects.filter(pk=system.pk).update(consent_at_capture=True)
-    system.refresh_from_db()
-    return system, token
-
-
 def _purpose(system):
     return system.purposes.exclude(code=Purpose.TRANSMISSION).first().code  # the one a session asks for
 

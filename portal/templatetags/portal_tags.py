@@ -20,18 +20,3 @@ def retention_reason(system) -> str:
     if (get_language() or "").startswith("zh"):
         return chinese
     return system.retention_justification_en or chinese
-
-
-_CHOICES: dict[object, dict] = {}
-
-
-@register.filter
-def choice(obj, field: str):
-    """obj.get_<field>_display(), cheaper: the field's labels are looked up in a dict made once, not made and
-    hashed (each label translated to hash it) on every call as Django's does. An unknown code shows as itself."""
-    model_field = obj._meta.get_field(field)
-    labels = _CHOICES.get(model_field)
-    if labels is None:
-        labels = _CHOICES[model_field] = dict(model_field.flatchoices)
-    value = getattr(obj, model_field.attname)
-    return labels.get(value, value)

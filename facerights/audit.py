@@ -83,6 +83,17 @@ class Entry:
     chain: str | None = None
 
 
+@dataclass(frozen=True)
+class Row:
+    """One event named by its chain and object without a model instance (audit_record_rows: mass writes)."""
+
+    chain: str
+    action: str
+    object_type: str = ""
+    object_id: str = ""
+    data: dict | None = None
+
+
 def _chain_of(entry: Entry) -> str:
     """The entry's chain: its own, else its target's `audit_chain`, else the registry chain."""
     if entry.chain:
@@ -91,6 +102,17 @@ def _chain_of(entry: Entry) -> str:
         return REGISTRY_CHAIN
     chain: str = getattr(entry.target, "audit_chain", REGISTRY_CHAIN)
     return chain
+
+
+def _row_of(entry: Entry) -> Row:
+    target = entry.target
+    return Row(
+        chain=_chain_of(entry),  # now: a target's chain may change later (a session's person)
+        action=entry.action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        data=entry.data or {},
+    )
 
 
 def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
@@ -102,54 +124,123 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record_many must run inside the transaction of the change it records.")
-    if not entries:
-        return []
+    rows = [_row_of(entry) for entry in entries]
     pending = _pending.get()
     if pending is not None:
-        return _defer(pending, actor, entries)
-    resolved = [(_chain_of(entry), entry) for entry in entries]
-    chains = sorted({chain for chain, _entry in resolved})
+        return _defer(pending, actor, rows)
+    return _append(actor, rows, instances=True)
+
+
+def audit_record_rows(*, actor: str, rows: list[Row]) -> int:
+    """Append events given as rows, inside the caller's transaction; returns how many.
+
+    The same events, chains and hashes as audit_record_many, for changes too large to build a
+    model instance per event (a mass deletion writes one in each of 100,000 people's chains).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_record_rows must run inside the transaction of the change it records.")
+    pending = _pending.get()
+    if pending is not None:
+        _defer(pending, actor, rows)
+    else:
+        _append(actor, rows, instances=False)
+    return len(rows)
+
+
+def _append(actor: str, rows: list[Row], *, instances: bool) -> list[AuditEvent]:
+    """Write the rows' events, each after its chain's head, and move the heads; the events if `instances`."""
+    if not rows:
+        return []
     # No savepoint: an event that cannot be written must undo the change it records, so a failure here
     # fails the caller's whole transaction (and saves two round trips per call).
     with transaction.atomic(savepoint=False):
-        heads = _heads_locked(chains)
+        heads = _heads_locked(sorted({row.chain for row in rows}))
         at = timezone.now()
-        events = []
-        for chain, entry in resolved:
-            head = heads[chain]
-            object_type = entry.target._meta.label_lower if entry.target is not None else ""
-            object_id = str(entry.target.pk) if entry.target is not None else ""
-            data = entry.data or {}
-            seq = head.seq + 1
+        links = []  # (seq, prev_hash, hash) of each row
+        for row in rows:
+            head = heads[row.chain]
+            seq, prev = head.seq + 1, head.hash
             digest = event_hash(
-                chain=chain,
+                chain=row.chain,
                 seq=seq,
-                prev_hash=head.hash,
+                prev_hash=prev,
                 at=at,
                 actor=actor,
-                action=entry.action,
-                object_type=object_type,
-                object_id=object_id,
-                data=data,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                data=row.data or {},
             )
-            events.append(
-                AuditEvent(
-                    chain=chain,
-                    seq=seq,
-                    at=at,
-                    actor=actor,
-                    action=entry.action,
-                    object_type=object_type,
-                    object_id=object_id,
-                    data=data,
-                    prev_hash=head.hash,
-                    hash=digest,
-                )
-            )
+            links.append((seq, prev, digest))
             head.seq, head.hash = seq, digest
-        # The events and their chains' new heads in one statement where they fit (PostgreSQL).
-        bulk_create_and_update(events, list(heads.values()), ["seq", "hash"])
+        events = [
+            AuditEvent(
+                chain=row.chain,
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                data=row.data or {},
+                prev_hash=prev,
+                hash=digest,
+            )
+            for row, (seq, prev, digest) in zip(rows, links, strict=True)
+            if instances or connection.vendor != "postgresql"
+        ]
+        if connection.vendor != "postgresql":
+            bulk_create_and_update(events, list(heads.values()), ["seq", "hash"])
+            return events
+        ids = _insert_set(actor, at, rows, links, list(heads.values()))
+        for event, pk in zip(events, ids, strict=False):  # `events` is empty unless asked for
+            event.pk = pk
+            event._state.adding, event._state.db = False, connection.alias
     return events
+
+
+def _insert_set(
+    actor: str, at: Any, rows: list[Row], links: list[tuple[int, str, str]], heads: list[AuditChainHead]
+) -> list[int]:
+    """The events and their chains' new heads in one statement, each column sent as one array (PostgreSQL).
+
+    Returns the events' ids in the rows' order (matched by chain and sequence, which are unique).
+    """
+    quote = connection.ops.quote_name
+    event_table, head_table = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
+    sql = (
+        f"WITH heads AS (UPDATE {head_table} AS h SET seq = v.seq, hash = v.hash "  # noqa: S608 (model names)
+        "FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[]) AS v(chain, seq, hash) WHERE h.chain = v.chain) "
+        f"INSERT INTO {event_table} (chain, seq, at, actor, action, object_type, object_id, data, prev_hash, hash) "
+        "SELECT e.chain, e.seq, %s, %s, e.action, e.object_type, e.object_id, e.data::jsonb, e.prev_hash, e.hash "
+        "FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::text[], "
+        "%s::varchar[], %s::varchar[]) AS e(chain, seq, action, object_type, object_id, data, prev_hash, hash) "
+        "RETURNING id, chain, seq"
+    )
+    params = [
+        [head.chain for head in heads],
+        [head.seq for head in heads],
+        [head.hash for head in heads],
+        at,
+        actor,
+        [row.chain for row in rows],
+        [seq for seq, _prev, _hash in links],
+        [row.action for row in rows],
+        [row.object_type for row in rows],
+        [row.object_id for row in rows],
+        [_json(row.data or {}) for row in rows],
+        [prev for _seq, prev, _hash in links],
+        [digest for _seq, _prev, digest in links],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {(chain, seq): pk for pk, chain, seq in cursor.fetchall()}
+    return [ids[(row.chain, seq)] for row, (seq, _prev, _hash) in zip(rows, links, strict=True)]
+
+
+def _json(data: dict) -> str:
+    """The data as the JSON text stored (jsonb keeps the value, not the text: the hash is over the value)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 # --- Batches: one write for the events of one change ---------------------------------------------
@@ -166,7 +257,7 @@ class _Marker:
 @dataclass(frozen=True)
 class _Pending:
     actor: str
-    entry: Entry
+    row: Row
     event: AuditEvent  # the object returned to the caller, completed when the batch is written
     marker: _Marker
 
@@ -207,28 +298,26 @@ def audit_batch() -> Iterator[None]:
     standing = [p for p in pending if id(p.marker) in registered]
     for actor, run in groupby(standing, key=lambda p: p.actor):  # consecutive runs: the order is kept
         items = list(run)
-        # Through the module's name, so a test's guard around audit_record_many sees the write.
-        written = audit_record_many(actor=actor, entries=[p.entry for p in items])
+        written = _append(actor, [p.row for p in items], instances=True)
         for item, event in zip(items, written, strict=True):
             item.event.pk, item.event.seq, item.event.at = event.pk, event.seq, event.at
             item.event.prev_hash, item.event.hash = event.prev_hash, event.hash
 
 
-def _defer(pending: list[_Pending], actor: str, entries: list[Entry]) -> list[AuditEvent]:
+def _defer(pending: list[_Pending], actor: str, rows: list[Row]) -> list[AuditEvent]:
     events = []
-    for entry in entries:
-        chain = _chain_of(entry)  # now: a target's chain may change later in the block (a session's person)
+    for row in rows:
         event = AuditEvent(
-            chain=chain,
+            chain=row.chain,
             actor=actor,
-            action=entry.action,
-            object_type=entry.target._meta.label_lower if entry.target is not None else "",
-            object_id=str(entry.target.pk) if entry.target is not None else "",
-            data=entry.data or {},
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            data=row.data or {},
         )
         marker = _Marker()
         transaction.on_commit(marker)
-        pending.append(_Pending(actor, Entry(entry.action, entry.target, entry.data, chain), event, marker))
+        pending.append(_Pending(actor, row, event, marker))
         events.append(event)
     return events
 
@@ -237,22 +326,20 @@ def _heads_locked(chains: list[str]) -> dict[str, AuditChainHead]:
     """The heads of these chains, created where new, each locked until the transaction ends.
 
     One statement: an upsert whose "update" leaves an existing head as it is takes the row's lock,
-    as SELECT ... FOR UPDATE would, and returns it. Rows are taken in chain order (the VALUES
-    order), so concurrent writers cannot deadlock.
+    as SELECT ... FOR UPDATE would, and returns it. Rows are taken in chain order (ORDER BY), so
+    concurrent writers cannot deadlock. The chains go as one array parameter, not one value each.
     """
     if connection.vendor != "postgresql":  # SQLite locks the whole database; RETURNING needs 3.35 or later there
         AuditChainHead.objects.bulk_create([AuditChainHead(chain=c) for c in chains], ignore_conflicts=True)
         return {head.chain: head for head in AuditChainHead.objects.filter(chain__in=chains).order_by("chain")}
-    meta = AuditChainHead._meta
-    quote = connection.ops.quote_name
-    table, chain, seq, digest = (quote(name) for name in (meta.db_table, "chain", "seq", "hash"))
-    values = ", ".join(["(%s, 0, %s)"] * len(chains))
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     sql = (
-        f"INSERT INTO {table} ({chain}, {seq}, {digest}) VALUES {values} "  # noqa: S608 (names from the model)
-        f"ON CONFLICT ({chain}) DO UPDATE SET {chain} = EXCLUDED.{chain} RETURNING {chain}, {seq}, {digest}"
+        f"INSERT INTO {table} (chain, seq, hash) "  # noqa: S608 (the name comes from the model)
+        "SELECT c, 0, %s FROM unnest(%s::varchar[]) AS c ORDER BY c "
+        "ON CONFLICT (chain) DO UPDATE SET chain = EXCLUDED.chain RETURNING chain, seq, hash"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for name in chains for value in (name, GENESIS_HASH)])
+        cursor.execute(sql, [GENESIS_HASH, chains])
         return {row[0]: AuditChainHead(chain=row[0], seq=row[1], hash=row[2]) for row in cursor.fetchall()}
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from consent.models import DataSubject
-from facerights.audit import Entry, audit_record_many
+from facerights.audit import Entry, Row, audit_record_many, audit_record_rows
+from facerights.db import insert_columns
 from facerights.due import Due, Moved
 from facerights.journal import Tombstone, journal_append
 from facerights.logs import request_id_get
@@ -27,7 +30,7 @@ from facerights.workdays import due_after
 
 from ..registry.models import Holding, ProcessingSystem
 from ..requests.clocks import request_due, request_response_days
-from ..requests.models import Request
+from ..requests.models import Request, new_request_reference
 from . import states
 from .models import DeletionRequest, Propagation
 
@@ -68,19 +71,23 @@ def deletion_request_open(
     replay after a restore (dataops.restore), which reopens a deletion under
     the reference it had, so the next replay finds it.
     """
-    opened = deletion_requests_open(
-        actor=actor,
-        subject_ids=[subject.pk],
-        trigger=trigger,
-        systems=systems,
-        request=request,
-        at=at,
-        references={subject.pk: reference} if reference else None,
+    opened = _open_chunk(
+        actor,
+        [subject.pk],
+        trigger,
+        systems,
+        request,
+        at or timezone.now(),
+        {subject.pk: reference} if reference else {},
     )
-    return opened[0] if opened else None
+    if not opened:
+        return None
+    (deletion,) = opened
+    deletion.subject, deletion.request = subject, request
+    return deletion
 
 
-OPEN_CHUNK = 1000
+OPEN_CHUNK = 2000
 
 
 def deletion_requests_open(
@@ -92,21 +99,33 @@ def deletion_requests_open(
     request: Request | None = None,
     at: dt.datetime | None = None,
     references: dict[int, str] | None = None,
-) -> list[DeletionRequest]:
-    """Open one deletion per subject, with one propagation per holding system, in bulk.
+) -> list[int]:
+    """Open one deletion per subject, with one propagation per holding system, in bulk; return their ids.
 
     Each chunk of subjects is one transaction: a subject's request, its
     propagations, its holdings' new status and its audit event commit together,
     and the chunk's tombstones are journaled just before that commit. One
-    `deletions.deliver` message per chunk is sent after its commit.
+    `deletions.deliver` message per chunk is sent after its commit. Rows are
+    written a column at a time (facerights.db.insert_columns), so a mass deletion
+    (face recognition ended: everyone at once) builds no model instance per person.
     """
     at = at or timezone.now()
     references = references or {}
-    opened: list[DeletionRequest] = []
+    opened: list[int] = []
     for start in range(0, len(subject_ids), OPEN_CHUNK):
         chunk = subject_ids[start : start + OPEN_CHUNK]
-        opened.extend(_open_chunk(actor, chunk, trigger, systems, request, at, references))
+        opened.extend(d.pk for d in _open_chunk(actor, chunk, trigger, systems, request, at, references))
     return opened
+
+
+@dataclass(frozen=True)
+class _Live:
+    """A live holding, as opening reads it."""
+
+    id: int
+    subject_id: int
+    system_id: int
+    subject_key: str
 
 
 def _open_chunk(
@@ -118,6 +137,8 @@ def _open_chunk(
     at: dt.datetime,
     references: dict[int, str],
 ) -> list[DeletionRequest]:
+    """Open the deletions of these subjects in one transaction; return them (unsaved-looking instances
+    carrying what was written: enough for a caller's reference, state and due date, and for logs)."""
     today = timezone.localdate(at)
     # No savepoint inside a caller's transaction: a chunk that fails fails the caller's change too.
     with transaction.atomic(savepoint=False):
@@ -128,66 +149,72 @@ def _open_chunk(
         )
         if systems is not None:
             live = live.filter(system__in=systems)
-        holdings = list(live.select_related("system").order_by("subject_id", "system_id"))
+        holdings = [
+            _Live(*row)
+            for row in live.order_by("subject_id", "system_id").values_list("id", "subject", "system", "subject_key")
+        ]
         if not holdings:
             return []
+        system_by_id = ProcessingSystem.objects.in_bulk({h.system_id for h in holdings})
         due = request.due if request else request_due(today, request_response_days(Request.Type.DELETION))
         subjects = sorted({h.subject_id for h in holdings})
-        deletions = DeletionRequest.objects.bulk_create(
-            [
-                DeletionRequest(
-                    subject_id=sid,
-                    trigger=trigger,
-                    request=request,
-                    due_on=due.on,
-                    due_earliest=due.earliest,
-                    due_on_provisional=due.provisional,
-                    created_at=at,
-                    trace_id=request_id_get(),
-                    **({"reference": references[sid]} if sid in references else {}),
-                )
-                for sid in subjects
-            ]
-        )
-        by_subject = {d.subject_id: d for d in deletions}
-        system_by_id = {h.system_id: h.system for h in holdings}
+        trace_id = request_id_get()
+        columns: dict[str, Any] = {
+            "subject": subjects,
+            "trigger": trigger,
+            "request": request.pk if request else None,
+            "due_on": due.on,
+            "due_earliest": due.earliest,
+            "due_on_provisional": due.provisional,
+            "created_at": at,
+            "trace_id": trace_id,
+        }
+        if references:
+            columns["reference"] = [references.get(sid) or new_request_reference() for sid in subjects]
+        written = insert_columns(DeletionRequest, len(subjects), columns, returning=("pk", "subject", "reference"))
+        deletions = [
+            _opened(pk, subject_id, reference, trigger, request, due, at, trace_id)
+            for pk, subject_id, reference in written
+        ]
+        by_subject = {d.subject_id: d.pk for d in deletions}
         deadlines = {pk: deletion_deadline(system, today, due) for pk, system in system_by_id.items()}
-        next_seq = _reserve_feed_numbers(holdings, system_by_id)
-        propagations = []
+        next_seq = _reserve_feed_numbers([h.system_id for h in holdings], system_by_id)
+        feed_seqs: list[int | None] = []
         for holding in holdings:
-            feed_seq = None
-            if holding.system_id in next_seq:
-                feed_seq = next_seq[holding.system_id]
+            feed_seq = next_seq.get(holding.system_id)
+            if feed_seq is not None:
                 next_seq[holding.system_id] += 1
-            propagations.append(
-                Propagation(
-                    deletion_request=by_subject[holding.subject_id],
-                    system_id=holding.system_id,
-                    holding=holding,
-                    subject_key=holding.subject_key,
-                    deadline=deadlines[holding.system_id],
-                    next_attempt_at=at,
-                    feed_seq=feed_seq,
-                    created_at=at,
-                )
-            )
-        Propagation.objects.bulk_create(propagations, batch_size=2000)
-        Holding.objects.filter(pk__in=[h.pk for h in holdings]).update(status=Holding.Status.DELETION_PENDING)
+            feed_seqs.append(feed_seq)
+        insert_columns(
+            Propagation,
+            len(holdings),
+            {
+                "deletion_request": [by_subject[h.subject_id] for h in holdings],
+                "system": [h.system_id for h in holdings],
+                "holding": [h.id for h in holdings],
+                "subject_key": [h.subject_key for h in holdings],
+                "deadline": [deadlines[h.system_id] for h in holdings],
+                "feed_seq": feed_seqs,
+                "next_attempt_at": at,
+                "created_at": at,
+            },
+            returning=(),
+        )
+        Holding.objects.filter(pk__in=[h.id for h in holdings]).update(status=Holding.Status.DELETION_PENDING)
         systems_of: dict[int, list[int]] = {}
-        for p in propagations:
-            systems_of.setdefault(p.deletion_request.subject_id, []).append(p.system_id)
-        audit_record_many(
+        for h in holdings:
+            systems_of.setdefault(h.subject_id, []).append(h.system_id)
+        label = DeletionRequest._meta.label_lower
+        opened_data = {"trigger": trigger, "due_on": due.on.isoformat(), "provisional": due.provisional}
+        audit_record_rows(
             actor=actor,
-            entries=[
-                Entry(
+            rows=[
+                Row(
+                    chain=d.audit_chain,
                     action="deletion.opened",
-                    target=d,
-                    data={
-                        "trigger": trigger,
-                        "systems": systems_of[d.subject_id],
-                        "due_on": due.on.isoformat(),
-                        "provisional": due.provisional,
-                    },
+                    object_type=label,
+                    object_id=str(d.pk),
+                    data={**opened_data, "systems": systems_of[d.subject_id]},
                 )
                 for d in deletions
             ],
@@ -196,7 +223,7 @@ def _open_chunk(
         logger.info(
             "%d deletions opened, %d propagations",
             len(deletions),
-            len(propagations),
+            len(holdings),
             extra={"deletions": [d.reference for d in deletions[:50]], "trigger": trigger},
         )
         # One message for the chunk: the worker delivers to each system (dataops/deletions/delivery/).
@@ -204,9 +231,34 @@ def _open_chunk(
     return deletions
 
 
+def _opened(
+    pk: int,
+    subject_id: int,
+    reference: str,
+    trigger: str,
+    request: Request | None,
+    due: Due,
+    at: dt.datetime,
+    trace_id: str,
+) -> DeletionRequest:
+    """The deletion just written, as the database now holds it, without reading it back."""
+    deletion = DeletionRequest(
+        pk=pk,
+        reference=reference,
+        subject_id=subject_id,
+        trigger=trigger,
+        request_id=request.pk if request else None,
+        created_at=at,
+        trace_id=trace_id,
+    )
+    deletion.due_set(due)
+    deletion._state.adding, deletion._state.db = False, DEFAULT_DB_ALIAS
+    return deletion
+
+
 def _journal_opened(
     deletions: list[DeletionRequest],
-    holdings: list[Holding],
+    holdings: list[_Live],
     trigger: str,
     request: Request | None,
     at: dt.datetime,
@@ -228,7 +280,7 @@ def _journal_opened(
     )
     covered: dict[int, list[dict[str, int]]] = {}
     for h in holdings:
-        covered.setdefault(h.subject_id, []).append({"id": h.pk, "system": h.system_id})
+        covered.setdefault(h.subject_id, []).append({"id": h.id, "system": h.system_id})
     tombstones = [
         Tombstone(
             kind="deletion.opened",
@@ -280,7 +332,7 @@ def restriction_open(
             created_at=at,
             trace_id=request_id_get(),
         )
-        next_seq = _reserve_feed_numbers(holdings, system_by_id)
+        next_seq = _reserve_feed_numbers([h.system_id for h in holdings], system_by_id)
         propagations = []
         for holding in sorted(holdings, key=lambda h: h.system_id):
             feed_seq = next_seq.get(holding.system_id)
@@ -313,16 +365,17 @@ def restriction_open(
     return instruction
 
 
-def _reserve_feed_numbers(holdings: list[Holding], system_by_id: dict[int, ProcessingSystem]) -> dict[int, int]:
-    """Take a block of feed numbers for each pull system, under the system's row lock.
+def _reserve_feed_numbers(system_ids: list[int], system_by_id: dict[int, ProcessingSystem]) -> dict[int, int]:
+    """Take a block of feed numbers for each pull system among `system_ids` (one per instruction to it),
+    under the system's row lock; return the first number of each block.
 
     The lock is held until commit, so a device never sees number n+1 before
     number n has committed.
     """
     wanted: dict[int, int] = {}
-    for holding in holdings:
-        if system_by_id[holding.system_id].integration == ProcessingSystem.Integration.PULL:
-            wanted[holding.system_id] = wanted.get(holding.system_id, 0) + 1
+    for system_id in system_ids:
+        if system_by_id[system_id].integration == ProcessingSystem.Integration.PULL:
+            wanted[system_id] = wanted.get(system_id, 0) + 1
     first = {}
     for system_id in sorted(wanted):
         ProcessingSystem.objects.filter(pk=system_id).update(feed_seq=F("feed_seq") + wanted[system_id])

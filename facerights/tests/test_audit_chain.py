@@ -117,3 +117,33 @@ def test_recording_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
         audit_record(actor="test", action="x")
     assert not AuditEvent.objects.exists()
+
+
+def test_events_written_as_rows_continue_each_chain_as_single_events_do():
+    from facerights.audit import Row, audit_batch, audit_record_rows  # noqa: PLC0415 (this test's alone)
+
+    first = _write(chain="subject:1", count=2)
+    with transaction.atomic():
+        written = audit_record_rows(
+            actor="mass",
+            rows=[
+                Row(chain="subject:2", action="deletion.opened", object_type="dataops.deletionrequest", object_id="7"),
+                Row(chain="subject:1", action="deletion.opened", data={"systems": [3, 4], "trigger": "x"}),
+                Row(chain="subject:1", action="deletion.completed"),
+            ],
+        )
+    with transaction.atomic(), audit_batch():  # inside a batch they wait for its end, in order
+        audit_record_rows(actor="mass", rows=[Row(chain="subject:2", action="later")])
+        audit_record(actor="test", action="after", chain="subject:2")
+    assert written == 3
+    one = list(AuditEvent.objects.filter(chain="subject:1").order_by("seq"))
+    assert [(e.seq, e.action, e.actor) for e in one] == [
+        (1, "thing.0", "test"),
+        (2, "thing.1", "test"),
+        (3, "deletion.opened", "mass"),
+        (4, "deletion.completed", "mass"),
+    ]
+    assert one[2].prev_hash == first[-1].hash and one[2].data == {"systems": [3, 4], "trigger": "x"}
+    two = list(AuditEvent.objects.filter(chain="subject:2").order_by("seq").values_list("action", "object_id"))
+    assert two == [("deletion.opened", "7"), ("later", ""), ("after", "")]
+    assert audit_chain_verify() == []

@@ -3,8 +3,9 @@
 import pytest
 
 from dataops.deletions import opening
+from dataops.deletions.models import DeletionRequest, Propagation
 from dataops.deletions.opening import deletion_requests_open
-from dataops.models import DeletionRequest, Holding, ProcessingSystem, Propagation
+from dataops.registry.models import Holding, ProcessingSystem
 from facerights import queues
 from facerights.audit import audit_chain_verify
 from facerights.journal import journal_read

@@ -20,7 +20,6 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from .db import bulk_create_and_update
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -190,7 +189,8 @@ def _append(actor: str, rows: list[Row], *, instances: bool) -> list[AuditEvent]
             if instances or connection.vendor != "postgresql"
         ]
         if connection.vendor != "postgresql":
-            bulk_create_and_update(events, list(heads.values()), ["seq", "hash"])
+            AuditEvent.objects.bulk_create(events)
+            AuditChainHead.objects.bulk_update(list(heads.values()), ["seq", "hash"])
             return events
         ids = _insert_set(actor, at, rows, links, list(heads.values()))
         for event, pk in zip(events, ids, strict=False):  # `events` is empty unless asked for

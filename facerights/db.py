@@ -18,22 +18,23 @@ def _concrete_fields(meta: Options[Any], names: list[str]) -> list[models.Field[
 
 
 def _values_update(objs: Sequence[_M], fields: list[str]) -> tuple[str, list[Any]]:
-    """UPDATE ... FROM (VALUES ...) setting `fields` of `objs` by primary key: its SQL and parameters."""
+    """UPDATE ... FROM unnest(...) setting `fields` of `objs` by primary key: its SQL and parameters.
+
+    Each column goes as one array parameter, not one parameter per value: neither Django nor
+    psycopg then prepares thousands of parameters for a batch of confirmations.
+    """
     meta = type(objs[0])._meta
     pk = meta.pk
     columns = _concrete_fields(meta, fields)
     quote = connection.ops.quote_name
-    cast = [f"%s::{pk.db_type(connection)}"] + [f"%s::{f.db_type(connection)}" for f in columns]
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in [pk, *columns])
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
-    names = ", ".join([quote(pk.column)] + [quote(f.column) for f in columns])
-    rows = ", ".join(["(" + ", ".join(cast) + ")"] * len(objs))
-    params: list[Any] = []
-    for obj in objs:
-        params.append(pk.get_db_prep_save(obj.pk, connection))
-        params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns)
+    names = ", ".join(quote(f.column) for f in [pk, *columns])
+    params: list[Any] = [[pk.get_db_prep_save(obj.pk, connection) for obj in objs]]
+    params.extend([f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs] for f in columns)
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 (names come from the model)
-        f"FROM (VALUES {rows}) AS v({names}) WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
+        f"FROM unnest({arrays}) AS v({names}) WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
     )
     return sql, params
 
@@ -41,7 +42,7 @@ def _values_update(objs: Sequence[_M], fields: list[str]) -> tuple[str, list[Any
 def bulk_update_rows(objs: Sequence[_M], fields: list[str], *, chunk: int = 1000) -> None:
     """Write `fields` of many rows in one statement per chunk.
 
-    On PostgreSQL: UPDATE ... FROM (VALUES ...), which stays linear where
+    On PostgreSQL: UPDATE ... FROM unnest(...), which stays linear where
     QuerySet.bulk_update's CASE WHEN grows quadratic in Python. Elsewhere it
     falls back to bulk_update.
     """
@@ -56,40 +57,6 @@ def bulk_update_rows(objs: Sequence[_M], fields: list[str], *, chunk: int = 1000
         sql, params = _values_update(objs[start : start + chunk], fields)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-
-
-def bulk_create_and_update(
-    new: Sequence[_M], changed: Sequence[models.Model], changed_fields: list[str], *, chunk: int = 2000
-) -> None:
-    """Insert `new` (setting their primary keys) and write `changed_fields` of `changed`, in one statement if it fits.
-
-    On PostgreSQL the update rides on the insert as a data-modifying WITH (one round trip
-    where there were two, as for an audit event and its chain's head); elsewhere, or for
-    more than `chunk` new rows, bulk_create then bulk_update_rows.
-    """
-    if connection.vendor != "postgresql" or len(new) > chunk or not new or not changed:
-        if new:
-            type(new[0])._default_manager.bulk_create(new, batch_size=chunk)
-        bulk_update_rows(changed, changed_fields)
-        return
-    meta = type(new[0])._meta
-    pk = meta.pk
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if f is not pk]
-    update_sql, params = _values_update(changed, changed_fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    for obj in new:
-        params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
-    sql = (
-        f"WITH changed AS ({update_sql}) "  # noqa: S608 (names come from the model)
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES {', '.join([row] * len(new))} RETURNING {quote(pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for obj, (key,) in zip(new, cursor.fetchall(), strict=True):
-            obj.pk = key
-            obj._state.adding, obj._state.db = False, connection.alias
 
 
 def bulk_insert(

@@ -315,10 +315,10 @@ def _audit_events_in_the_codes_own_transaction(request, monkeypatch):
 
     original = audit._append  # every event is written through it, however it was recorded
 
-    def in_own_transaction(actor, rows, *, instances):
+    def in_own_transaction(actor, rows):
         if len(connection.atomic_blocks) < 2:
             raise RuntimeError("an audit event outside the code's own transaction: it would fail in production")
-        return original(actor, rows, instances=instances)
+        return original(actor, rows)
 
     monkeypatch.setattr(audit, "_append", in_own_transaction)
     yield

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from .db import column_cursor
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -124,30 +125,69 @@ def audit_record_many(*, actor: str, entries: list[Entry]) -> list[AuditEvent]:
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record_many must run inside the transaction of the change it records.")
     rows = [_row_of(entry) for entry in entries]
+    events = [_event(actor, row) for row in rows]
     pending = _pending.get()
     if pending is not None:
-        return _defer(pending, actor, rows)
-    return _append(actor, rows, instances=True)
+        _defer(pending, actor, rows, events)
+    else:
+        _fill(events, _append(actor, rows))
+    return events
 
 
 def audit_record_rows(*, actor: str, rows: list[Row]) -> int:
     """Append events given as rows, inside the caller's transaction; returns how many.
 
-    The same events, chains and hashes as audit_record_many, for changes too large to build a
-    model instance per event (a mass deletion writes one in each of 100,000 people's chains).
+    The same events, chains and hashes as audit_record_many, without a model instance per
+    event, for changes with many (a batch of confirmations; a mass deletion writes one in each
+    of 100,000 people's chains).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record_rows must run inside the transaction of the change it records.")
     pending = _pending.get()
     if pending is not None:
-        _defer(pending, actor, rows)
+        _defer(pending, actor, rows, None)
     else:
-        _append(actor, rows, instances=False)
+        _append(actor, rows)
     return len(rows)
 
 
-def _append(actor: str, rows: list[Row], *, instances: bool) -> list[AuditEvent]:
-    """Write the rows' events, each after its chain's head, and move the heads; the events if `instances`."""
+@dataclass(frozen=True)
+class _Link:
+    """Where a written event sits: its id, its place in its chain, and when it was written."""
+
+    pk: int
+    seq: int
+    prev_hash: str
+    hash: str
+    at: Any
+
+
+def _event(actor: str, row: Row) -> AuditEvent:
+    return AuditEvent(
+        chain=row.chain,
+        actor=actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        data=row.data or {},
+    )
+
+
+def _fill(events: list[AuditEvent], links: list[_Link]) -> None:
+    """Complete events built before they were written with what writing them gave."""
+    for event, link in zip(events, links, strict=True):
+        event.pk, event.seq, event.at, event.prev_hash, event.hash = (
+            link.pk,
+            link.seq,
+            link.at,
+            link.prev_hash,
+            link.hash,
+        )
+        event._state.adding, event._state.db = False, connection.alias
+
+
+def _append(actor: str, rows: list[Row]) -> list[_Link]:
+    """Write the rows' events, each after its chain's head, and move the heads; where each was written."""
     if not rows:
         return []
     # No savepoint: an event that cannot be written must undo the change it records, so a failure here
@@ -172,31 +212,16 @@ def _append(actor: str, rows: list[Row], *, instances: bool) -> list[AuditEvent]
             )
             links.append((seq, prev, digest))
             head.seq, head.hash = seq, digest
-        events = [
-            AuditEvent(
-                chain=row.chain,
-                seq=seq,
-                at=at,
-                actor=actor,
-                action=row.action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                data=row.data or {},
-                prev_hash=prev,
-                hash=digest,
-            )
-            for row, (seq, prev, digest) in zip(rows, links, strict=True)
-            if instances or connection.vendor != "postgresql"
-        ]
-        if connection.vendor != "postgresql":
+        if connection.vendor == "postgresql":
+            ids = _insert_set(actor, at, rows, links, list(heads.values()))
+        else:  # SQLite: one instance per event
+            events = [_event(actor, row) for row in rows]
+            for event, (seq, prev, digest) in zip(events, links, strict=True):
+                event.seq, event.at, event.prev_hash, event.hash = seq, at, prev, digest
             AuditEvent.objects.bulk_create(events)
             AuditChainHead.objects.bulk_update(list(heads.values()), ["seq", "hash"])
-            return events
-        ids = _insert_set(actor, at, rows, links, list(heads.values()))
-        for event, pk in zip(events, ids, strict=False):  # `events` is empty unless asked for
-            event.pk = pk
-            event._state.adding, event._state.db = False, connection.alias
-    return events
+            ids = [event.pk for event in events]
+    return [_Link(pk, seq, prev, digest, at) for pk, (seq, prev, digest) in zip(ids, links, strict=True)]
 
 
 def _insert_set(
@@ -210,11 +235,11 @@ def _insert_set(
     event_table, head_table = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
     sql = (
         f"WITH heads AS (UPDATE {head_table} AS h SET seq = v.seq, hash = v.hash "  # noqa: S608 (model names)
-        "FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[]) AS v(chain, seq, hash) WHERE h.chain = v.chain) "
+        "FROM unnest(%b::varchar[], %b::bigint[], %b::varchar[]) AS v(chain, seq, hash) WHERE h.chain = v.chain) "
         f"INSERT INTO {event_table} (chain, seq, at, actor, action, object_type, object_id, data, prev_hash, hash) "
-        "SELECT e.chain, e.seq, %s, %s, e.action, e.object_type, e.object_id, e.data::jsonb, e.prev_hash, e.hash "
-        "FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], %s::text[], "
-        "%s::varchar[], %s::varchar[]) AS e(chain, seq, action, object_type, object_id, data, prev_hash, hash) "
+        "SELECT e.chain, e.seq, %s::timestamptz, %s::varchar, e.action, e.object_type, e.object_id, e.data::jsonb, "
+        "e.prev_hash, e.hash FROM unnest(%b::varchar[], %b::bigint[], %b::varchar[], %b::varchar[], %b::varchar[], "
+        "%b::text[], %b::varchar[], %b::varchar[]) AS e(chain, seq, action, object_type, object_id, data, prev_hash, hash) "
         "RETURNING id, chain, seq"
     )
     params = [
@@ -232,7 +257,7 @@ def _insert_set(
         [prev for _seq, prev, _hash in links],
         [digest for _seq, _prev, digest in links],
     ]
-    with connection.cursor() as cursor:
+    with column_cursor() as cursor:
         cursor.execute(sql, params)
         ids = {(chain, seq): pk for pk, chain, seq in cursor.fetchall()}
     return [ids[(row.chain, seq)] for row, (seq, _prev, _hash) in zip(rows, links, strict=True)]
@@ -258,8 +283,8 @@ class _Marker:
 class _Pending:
     actor: str
     row: Row
-    event: AuditEvent  # the object returned to the caller, completed when the batch is written
-    marker: _Marker
+    event: AuditEvent | None  # the object returned to the caller (audit_record_many), completed when written
+    marker: _Marker  # one per call: its rows stand or fall together
 
 
 _pending: ContextVar[list[_Pending] | None] = ContextVar("facerights_audit_pending", default=None)
@@ -298,28 +323,16 @@ def audit_batch() -> Iterator[None]:
     standing = [p for p in pending if id(p.marker) in registered]
     for actor, run in groupby(standing, key=lambda p: p.actor):  # consecutive runs: the order is kept
         items = list(run)
-        written = _append(actor, [p.row for p in items], instances=True)
-        for item, event in zip(items, written, strict=True):
-            item.event.pk, item.event.seq, item.event.at = event.pk, event.seq, event.at
-            item.event.prev_hash, item.event.hash = event.prev_hash, event.hash
+        links = _append(actor, [p.row for p in items])
+        waiting = [(item.event, link) for item, link in zip(items, links, strict=True) if item.event is not None]
+        _fill([event for event, _link in waiting], [link for _event, link in waiting])
 
 
-def _defer(pending: list[_Pending], actor: str, rows: list[Row]) -> list[AuditEvent]:
-    events = []
-    for row in rows:
-        event = AuditEvent(
-            chain=row.chain,
-            actor=actor,
-            action=row.action,
-            object_type=row.object_type,
-            object_id=row.object_id,
-            data=row.data or {},
-        )
-        marker = _Marker()
-        transaction.on_commit(marker)
-        pending.append(_Pending(actor, row, event, marker))
-        events.append(event)
-    return events
+def _defer(pending: list[_Pending], actor: str, rows: list[Row], events: list[AuditEvent] | None) -> None:
+    marker = _Marker()
+    transaction.on_commit(marker)
+    for n, row in enumerate(rows):
+        pending.append(_Pending(actor, row, events[n] if events is not None else None, marker))
 
 
 def _heads_locked(chains: list[str]) -> dict[str, AuditChainHead]:
@@ -335,10 +348,10 @@ def _heads_locked(chains: list[str]) -> dict[str, AuditChainHead]:
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     sql = (
         f"INSERT INTO {table} (chain, seq, hash) "  # noqa: S608 (the name comes from the model)
-        "SELECT c, 0, %s FROM unnest(%s::varchar[]) AS c ORDER BY c "
+        "SELECT c, 0, %s::varchar FROM unnest(%b::varchar[]) AS c ORDER BY c "
         "ON CONFLICT (chain) DO UPDATE SET chain = EXCLUDED.chain RETURNING chain, seq, hash"
     )
-    with connection.cursor() as cursor:
+    with column_cursor() as cursor:
         cursor.execute(sql, [GENESIS_HASH, chains])
         return {row[0]: AuditChainHead(chain=row[0], seq=row[1], hash=row[2]) for row in cursor.fetchall()}
 

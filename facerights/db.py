@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from typing import cast as typing_cast
 
+import psycopg
 from django.db import connection, models
 from django.db.models.options import Options
 
 _M = TypeVar("_M", bound=models.Model)
+
+
+@contextmanager
+def column_cursor() -> Iterator[Any]:
+    """A cursor for statements whose parameters are whole columns (arrays), bound on the server in binary.
+
+    Django's cursors bind parameters in the client (psycopg's ClientCursor), which quotes each
+    element of an array in Python: about 4 microseconds a value, most of the CPU of a batch of
+    500 confirmations. Sent as binary parameters (`%b` placeholders), a column of 5,000 values
+    costs about a tenth of that. The cursor is wrapped as Django wraps its own, so the statement
+    is logged, counted (CaptureQueriesContext) and its errors are Django's.
+    """
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    raw: Any = psycopg.Cursor(connection.connection)  # django-stubs type the wrapped cursor as a wrapper
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _column(values: list[Any]) -> list[Any] | None:
+    """A column as a binary array parameter; None (SQL NULL) when every value is: such an array has no type."""
+    return None if all(value is None for value in values) else values
 
 
 def _concrete_fields(meta: Options[Any], names: list[str]) -> list[models.Field[Any, Any]]:
@@ -27,11 +54,11 @@ def _values_update(objs: Sequence[_M], fields: list[str]) -> tuple[str, list[Any
     pk = meta.pk
     columns = _concrete_fields(meta, fields)
     quote = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in [pk, *columns])
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in [pk, *columns])
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
     names = ", ".join(quote(f.column) for f in [pk, *columns])
     params: list[Any] = [[pk.get_db_prep_save(obj.pk, connection) for obj in objs]]
-    params.extend([f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs] for f in columns)
+    params.extend(_column([f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs]) for f in columns)
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 (names come from the model)
         f"FROM unnest({arrays}) AS v({names}) WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
@@ -55,7 +82,7 @@ def bulk_update_rows(objs: Sequence[_M], fields: list[str], *, chunk: int = 1000
         return
     for start in range(0, len(objs), chunk):
         sql, params = _values_update(objs[start : start + chunk], fields)
-        with connection.cursor() as cursor:
+        with column_cursor() as cursor:
             cursor.execute(sql, params)
 
 
@@ -92,9 +119,9 @@ def insert_columns(
     every row. A field not named takes its default as bulk_create would: a callable default is
     called once per row (a random key stays unique). No signals, no model instances, no save().
 
-    On PostgreSQL this is one INSERT ... SELECT FROM unnest(...): one parameter per column, not
-    one per value, so neither Django nor psycopg prepares a million parameters. Elsewhere,
-    bulk_create. The rows come back in the order given.
+    On PostgreSQL this is one INSERT ... SELECT FROM unnest(...): one binary array parameter per
+    column (column_cursor), not one parameter per value. Elsewhere, bulk_create. The rows come back
+    in the order given.
     """
     if count == 0:
         return []
@@ -130,9 +157,11 @@ def insert_columns(
         value = values[field.attname]
         db_type = field.db_type(connection)
         if isinstance(value, list):
-            arrays.append(f"%s::{db_type}[]")
+            arrays.append(f"%b::{db_type}[]")
             selected.append(f"c{len(arrays)}")
-            lists.append([field.get_db_prep_save(v, connection) for v in value] if _needs_prep(field) else value)
+            lists.append(
+                _column([field.get_db_prep_save(v, connection) for v in value] if _needs_prep(field) else value)
+            )
         else:
             selected.append(f"%s::{db_type}")
             singles.append(field.get_db_prep_save(value, connection))
@@ -140,13 +169,13 @@ def insert_columns(
         aliases = ", ".join(f"c{n}" for n in range(1, len(arrays) + 1))
         source = f"unnest({', '.join(arrays)}) WITH ORDINALITY AS u({aliases}, n)"
     else:
-        source, lists = "generate_series(1, %s) AS u(n)", [count]
+        source, lists = "generate_series(1, %s::integer) AS u(n)", [count]
     returned = ", ".join(quote(field.column) for field in named)
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (model names)
         f"SELECT {', '.join(selected)} FROM {source} ORDER BY n" + (f" RETURNING {returned}" if returned else "")
     )
-    with connection.cursor() as cursor:
+    with column_cursor() as cursor:
         cursor.execute(sql, singles + lists)
         return [tuple(row) for row in cursor.fetchall()] if returned else []
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facerights.audit import Entry, Row, audit_batch, audit_record, audit_record_many, audit_record_rows
-from facerights.db import bulk_update_rows
+from facerights.db import bulk_update_rows, insert_columns
 from facerights.queues import enqueue_on_commit
 
 from ..registry.models import Holding, ProcessingSystem
@@ -73,18 +73,24 @@ def propagations_claim(
     if tests_only:
         due = due.filter(deletion_request__subject__is_synthetic=True)
     with transaction.atomic():
-        rows = list(due.select_for_update(skip_locked=True, of=("self",)).order_by("next_attempt_at", "pk")[:limit])
-        if not rows:
+        ids = list(
+            due.select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not ids:
             return []
-        ids = [row.pk for row in rows]
         Propagation.objects.filter(pk__in=ids).filter(states.due(now)).update(
             claimed_until=lease_end, attempts=F("attempts") + 1
         )
         claimed = list(
             Propagation.objects.filter(pk__in=ids, claimed_until=lease_end).select_related("deletion_request")
         )
-        DeliveryAttempt.objects.bulk_create(
-            [DeliveryAttempt(propagation=p, number=p.attempts, started_at=now) for p in claimed]
+        insert_columns(
+            DeliveryAttempt,
+            len(claimed),
+            {"propagation": [p.pk for p in claimed], "number": [p.attempts for p in claimed], "started_at": now},
+            returning=(),
         )
     return claimed
 

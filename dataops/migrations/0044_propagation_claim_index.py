@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dataops', '0043_consent_at_capture'),
+        ("dataops", "0043_consent_at_capture"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='propagation',
-            index=models.Index(condition=models.Q(('state__in', ('pending', 'sent', 'awaiting', 'escalated'))), fields=['system', 'next_attempt_at', 'id'], name='propagation_claim_idx'),
+            model_name="propagation",
+            index=models.Index(
+                condition=models.Q(("state__in", ("pending", "sent", "awaiting", "escalated"))),
+                fields=["system", "next_attempt_at", "id"],
+                name="propagation_claim_idx",
+            ),
         ),
     ]

@@ -100,17 +100,29 @@ class Propagation(models.Model):
     State = states.State
     TERMINAL = states.TERMINAL
 
+    # Neither has an index of its own: propagation_one_per_system and propagation_system_state_idx lead with
+    # them, and each index more is written again at every claim and confirmation of every instruction.
     deletion_request = models.ForeignKey(
-        DeletionRequest, verbose_name=_("deletion request"), on_delete=models.PROTECT, related_name="propagations"
+        DeletionRequest,
+        verbose_name=_("deletion request"),
+        on_delete=models.PROTECT,
+        related_name="propagations",
+        db_index=False,
     )
     system = models.ForeignKey(
-        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="propagations"
+        ProcessingSystem,
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        related_name="propagations",
+        db_index=False,
     )
     holding = models.ForeignKey(
         Holding, verbose_name=_("holding"), on_delete=models.PROTECT, related_name="propagations"
     )
     subject_key = models.CharField(_("the system's key for the person"), max_length=128)
-    idempotency_key = models.CharField(max_length=32, unique=True, default=new_idempotency_key, editable=False)
+    # Unique by a constraint (propagation_idempotency_key_unique), not unique=True, which adds a second index
+    # for LIKE searches nobody makes on a key.
+    idempotency_key = models.CharField(max_length=32, default=new_idempotency_key, editable=False)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     feed_seq = models.PositiveBigIntegerField(null=True, blank=True)
     deadline = models.DateField(_("deadline"))
@@ -143,6 +155,7 @@ class Propagation(models.Model):
         verbose_name_plural = _("propagations")
         constraints = [
             models.UniqueConstraint(fields=["deletion_request", "system"], name="propagation_one_per_system"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="propagation_idempotency_key_unique"),
             models.UniqueConstraint(
                 fields=["system", "feed_seq"], condition=Q(feed_seq__isnull=False), name="propagation_feed_seq_unique"
             ),

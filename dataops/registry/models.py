@@ -543,11 +543,17 @@ class Holding(models.Model):
         # The person restricted its processing (PIPL Art 44): kept, processed by no one, until they lift it.
         RESTRICTED = "restricted", _("restricted at the person's request: kept, not processed")
 
+    # No index of their own: holding_subject_status_idx and holding_system_key_unique lead with them, and
+    # every index more is one more write each time a holding changes status (twice per deletion).
     subject = models.ForeignKey(
-        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="holdings"
+        DataSubject, verbose_name=_("data subject"), on_delete=models.PROTECT, related_name="holdings", db_index=False
     )
     system = models.ForeignKey(
-        ProcessingSystem, verbose_name=_("processing system"), on_delete=models.PROTECT, related_name="holdings"
+        ProcessingSystem,
+        verbose_name=_("processing system"),
+        on_delete=models.PROTECT,
+        related_name="holdings",
+        db_index=False,
     )
     subject_key = models.CharField(_("the system's key for this person"), max_length=128)
     data_kind = models.CharField(_("kind of data"), max_length=16, choices=DataKind.choices)

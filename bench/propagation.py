@@ -1,6 +1,7 @@
 """Propagation benchmarks (issues 4 and 20): one person's deletion, 1,000 people at once, a mass deletion.
 
     .venv/bin/python bench/propagation.py [--mass 100000] [--skip-mass] [--people 1000] [--threads 8]
+    .venv/bin/python bench/propagation.py --mass-only [--mass 100000]
     .venv/bin/python bench/propagation.py --profile [--profile-people 100]
 
 The per-person cases go the way a person does: signed in to the portal, they ask for their

@@ -234,7 +234,7 @@ def _insert_set(
     quote = connection.ops.quote_name
     event_table, head_table = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
     sql = (
-        f"WITH heads AS (UPDATE {head_table} AS h SET seq = v.seq, hash = v.hash "  # noqa: S608 (model names)
+        f"WITH heads AS (UPDATE {head_table} AS h SET seq = v.seq, hash = v.hash "  # noqa: S608 (our table names)
         "FROM unnest(%b::varchar[], %b::bigint[], %b::varchar[]) AS v(chain, seq, hash) WHERE h.chain = v.chain) "
         f"INSERT INTO {event_table} (chain, seq, at, actor, action, object_type, object_id, data, prev_hash, hash) "
         "SELECT e.chain, e.seq, %s::timestamptz, %s::varchar, e.action, e.object_type, e.object_id, e.data::jsonb, "
@@ -292,11 +292,12 @@ _pending: ContextVar[list[_Pending] | None] = ContextVar("facerights_audit_pendi
 
 @contextmanager
 def audit_batch() -> Iterator[None]:
-    """Write the events recorded inside the block (audit_record, audit_record_many) together at its end.
+    """Write the events recorded inside the block (audit_record, audit_record_many, audit_record_rows) together
+    at its end.
 
     For a change made of several service calls, each writing its own events (a consent at a
-    device: the person, their consent, the session), this is one upsert of the chain heads, one
-    insert and one update instead of three statements per event. It changes nothing else: each
+    device: the person, their consent, the session), this is one upsert of the chain heads and one
+    statement for the events and the heads' moves, instead of statements for each event. It changes nothing else: each
     event goes to the same chain, in the same order, inside the same transaction (the block must
     run inside it, and the events are written before it commits: one that cannot be written fails
     the whole change). An event recorded inside a savepoint that was rolled back (an error caught
@@ -329,6 +330,8 @@ def audit_batch() -> Iterator[None]:
 
 
 def _defer(pending: list[_Pending], actor: str, rows: list[Row], events: list[AuditEvent] | None) -> None:
+    if not rows:
+        return
     marker = _Marker()
     transaction.on_commit(marker)
     for n, row in enumerate(rows):

@@ -9,6 +9,7 @@ from typing import cast as typing_cast
 
 import psycopg
 from django.db import connection, models
+from django.db.models import NOT_PROVIDED
 from django.db.models.options import Options
 
 _M = TypeVar("_M", bound=models.Model)
@@ -24,8 +25,9 @@ def column_cursor() -> Iterator[Any]:
     costs about a tenth of that. The cursor is wrapped as Django wraps its own, so the statement
     is logged, counted (CaptureQueriesContext) and its errors are Django's.
     """
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
-    connection.validate_no_broken_transaction()
+    connection.validate_thread_sharing()
     raw: Any = psycopg.Cursor(connection.connection)  # django-stubs type the wrapped cursor as a wrapper
     cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
     try:
@@ -37,6 +39,12 @@ def column_cursor() -> Iterator[Any]:
 def _column(values: list[Any]) -> list[Any] | None:
     """A column as a binary array parameter; None (SQL NULL) when every value is: such an array has no type."""
     return None if all(value is None for value in values) else values
+
+
+def _cast(field: models.Field[Any, Any]) -> str:
+    """The column's type without its length: a cast to varchar(10) would cut a longer value without an error,
+    where the column itself refuses it (as Django's own unnest insert does)."""
+    return str(field.db_type(connection)).split("(")[0]
 
 
 def _concrete_fields(meta: Options[Any], names: list[str]) -> list[models.Field[Any, Any]]:
@@ -54,7 +62,7 @@ def _values_update(objs: Sequence[_M], fields: list[str]) -> tuple[str, list[Any
     pk = meta.pk
     columns = _concrete_fields(meta, fields)
     quote = connection.ops.quote_name
-    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in [pk, *columns])
+    arrays = ", ".join(f"%b::{_cast(f)}[]" for f in [pk, *columns])
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
     names = ", ".join(quote(f.column) for f in [pk, *columns])
     params: list[Any] = [[pk.get_db_prep_save(obj.pk, connection) for obj in objs]]
@@ -116,8 +124,9 @@ def insert_columns(
     """Insert `count` rows given column by column, for tens of thousands of rows at once; return `returning`.
 
     Each value in `columns` (by field name) is a list with one value per row, or a single value for
-    every row. A field not named takes its default as bulk_create would: a callable default is
-    called once per row (a random key stays unique). No signals, no model instances, no save().
+    every row; a name that is not a field is refused. A field not named takes its default: a callable
+    default is called once per row (a random key stays unique). No signals, no model instances, no
+    save(), hence no auto_now and no database default: a model with either is refused.
 
     On PostgreSQL this is one INSERT ... SELECT FROM unnest(...): one binary array parameter per
     column (column_cursor), not one parameter per value. Elsewhere, bulk_create. The rows come back
@@ -129,6 +138,16 @@ def insert_columns(
     pk = meta.pk
     assert pk is not None
     fields = [f for f in meta.concrete_fields if f is not pk]
+    unknown = set(columns) - {f.name for f in fields}
+    if unknown:
+        raise ValueError(f"not fields of {meta.label}: {', '.join(sorted(unknown))}")
+    for field in fields:
+        if (
+            getattr(field, "auto_now", False)
+            or getattr(field, "auto_now_add", False)
+            or field.db_default is not NOT_PROVIDED
+        ):
+            raise ValueError(f"{meta.label}.{field.name} is set on save(), which insert_columns does not call")
     values: dict[str, Any] = {}
     for field in fields:
         if field.name in columns:
@@ -140,6 +159,8 @@ def insert_columns(
     for name, value in values.items():
         if isinstance(value, list) and len(value) != count:
             raise ValueError(f"{count} rows, but {len(value)} values for {name}")
+        if isinstance(value, list) and all(v is None for v in value):
+            values[name] = None  # NULL for every row (an array of nothing but NULL has no type to bind)
     named = [pk if name == "pk" else _concrete_fields(meta, [name])[0] for name in returning]
     if connection.vendor != "postgresql":
         objs = [
@@ -155,15 +176,12 @@ def insert_columns(
     lists: list[Any] = []
     for field in fields:
         value = values[field.attname]
-        db_type = field.db_type(connection)
         if isinstance(value, list):
-            arrays.append(f"%b::{db_type}[]")
+            arrays.append(f"%b::{_cast(field)}[]")
             selected.append(f"c{len(arrays)}")
-            lists.append(
-                _column([field.get_db_prep_save(v, connection) for v in value] if _needs_prep(field) else value)
-            )
+            lists.append(value if _plain(field) else [field.get_db_prep_save(v, connection) for v in value])
         else:
-            selected.append(f"%s::{db_type}")
+            selected.append(f"%s::{_cast(field)}")
             singles.append(field.get_db_prep_save(value, connection))
     if arrays:
         aliases = ", ".join(f"c{n}" for n in range(1, len(arrays) + 1))
@@ -180,6 +198,24 @@ def insert_columns(
         return [tuple(row) for row in cursor.fetchall()] if returned else []
 
 
-def _needs_prep(field: models.Field[Any, Any]) -> bool:
-    """Whether values of this field must go through the field before the driver takes them (JSON does)."""
-    return isinstance(field, models.JSONField)
+# Fields whose values the driver takes as they are, by exact type: a subclass (an encrypted text field, say) may
+# change the value on its way to the database, so its values go through it, one by one.
+_PLAIN = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.BooleanField,
+        models.ForeignKey,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+    }
+)
+
+
+def _plain(field: models.Field[Any, Any]) -> bool:
+    """Whether a column of this field's values can be bound as given (a date-time, JSON, a UUID go through it)."""
+    return type(field) in _PLAIN

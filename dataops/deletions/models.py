@@ -101,7 +101,7 @@ class Propagation(models.Model):
     TERMINAL = states.TERMINAL
 
     # Neither has an index of its own: propagation_one_per_system and propagation_system_state_idx lead with
-    # them, and each index more is written again at every claim and confirmation of every instruction.
+    # them, and each index more is written again whenever an instruction changes state.
     deletion_request = models.ForeignKey(
         DeletionRequest,
         verbose_name=_("deletion request"),

@@ -137,8 +137,8 @@ def _open_chunk(
     at: dt.datetime,
     references: dict[int, str],
 ) -> list[DeletionRequest]:
-    """Open the deletions of these subjects in one transaction; return them (unsaved-looking instances
-    carrying what was written: enough for a caller's reference, state and due date, and for logs)."""
+    """Open the deletions of these subjects in one transaction; return them as written, not read back
+    (their reference, subject, request, trigger, due date and time: what callers and logs use)."""
     today = timezone.localdate(at)
     # No savepoint inside a caller's transaction: a chunk that fails fails the caller's change too.
     with transaction.atomic(savepoint=False):

@@ -10,12 +10,14 @@ def leave_room_for_updates(apps, schema_editor):
     """Leave a fifth of each page free: a claim changes no indexed column, so PostgreSQL can then update the row
     in place (a HOT update) instead of writing every index again. PostgreSQL only; new pages only."""
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE dataops_propagation SET (fillfactor = 80)")
+        table = schema_editor.quote_name(apps.get_model("dataops", "Propagation")._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = 80)")
 
 
 def fill_pages(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE dataops_propagation RESET (fillfactor)")
+        table = schema_editor.quote_name(apps.get_model("dataops", "Propagation")._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):

@@ -82,3 +82,39 @@ def test_a_failing_insert_fails_the_transaction_it_is_in():
     with pytest.raises(Exception, match="audit_event_chain_seq_unique"), transaction.atomic():
         insert_columns(AuditEvent, 2, columns)
     assert not AuditEvent.objects.filter(chain="dup").exists()
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut():
+    from django.db import DataError  # noqa: PLC0415 (this test's alone)
+
+    columns = {"chain": ["x" * 65], "seq": [1], "at": timezone.now(), "actor": "t", "action": "x", "hash": "h"}
+    with pytest.raises(DataError), transaction.atomic():
+        insert_columns(AuditEvent, 1, columns)
+    assert not AuditEvent.objects.filter(actor="t", action="x").exists()
+
+
+def test_a_name_that_is_not_a_field_is_refused():
+    with pytest.raises(ValueError, match="not fields of facerights.AuditEvent: chain_id"):
+        insert_columns(AuditEvent, 1, {"chain_id": ["a"], "seq": [1]})
+
+
+def test_a_column_of_nothing_but_nulls_still_writes_every_row():
+    from dataops.models import DeletionRequest  # noqa: PLC0415 (a model with a nullable foreign key: dataops's)
+    from tests import factories  # noqa: PLC0415 (its subjects need the database this test has)
+
+    person = factories.subject(phone="13900000009")
+    today = timezone.localdate()
+    written = insert_columns(
+        DeletionRequest,
+        2,
+        {
+            "subject": person.pk,
+            "request": [None, None],
+            "trigger": "subject_request",
+            "created_at": timezone.now(),
+            "due_on": today,
+            "due_earliest": today,
+        },
+    )
+    assert len(written) == 2
+    assert list(DeletionRequest.objects.filter(subject=person).values_list("request", flat=True)) == [None, None]

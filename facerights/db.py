@@ -94,30 +94,6 @@ def bulk_update_rows(objs: Sequence[_M], fields: list[str], *, chunk: int = 1000
             cursor.execute(sql, params)
 
 
-def bulk_insert(
-    model: type[models.Model], fields: list[str], rows: list[tuple[Any, ...]], *, chunk: int = 20_000
-) -> None:
-    """Insert many rows with executemany, skipping model instances (ten times faster than
-    bulk_create for loads of 100,000 rows: demo data, benchmarks). Values are prepared by
-    each field as the ORM would; no signals, no defaults: give every needed column."""
-    meta = model._meta
-    columns = _concrete_fields(meta, fields)
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "  # noqa: S608 (model names)
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), chunk):
-            cursor.executemany(
-                sql,
-                [
-                    tuple(f.get_db_prep_save(value, connection) for f, value in zip(columns, row, strict=True))
-                    for row in rows[start : start + chunk]
-                ],
-            )
-
-
 def insert_columns(
     model: type[_M], count: int, columns: dict[str, Any], *, returning: tuple[str, ...] = ("pk",)
 ) -> list[tuple[Any, ...]]:
@@ -126,11 +102,12 @@ def insert_columns(
     Each value in `columns` (by field name) is a list with one value per row, or a single value for
     every row; a name that is not a field is refused. A field not named takes its default: a callable
     default is called once per row (a random key stays unique). No signals, no model instances, no
-    save(), hence no auto_now and no database default: a model with either is refused.
+    save(): a field save() would set (auto_now, auto_now_add) or with a database default must be given.
 
     On PostgreSQL this is one INSERT ... SELECT FROM unnest(...): one binary array parameter per
-    column (column_cursor), not one parameter per value. Elsewhere, bulk_create. The rows come back
-    in the order given.
+    column (column_cursor), not one parameter per value. Elsewhere (SQLite, for `make run`),
+    multi-row INSERT ... VALUES in batches the database's parameter limit allows. Values are
+    prepared by each field as the ORM would. The rows come back in the order given.
     """
     if count == 0:
         return []
@@ -142,12 +119,9 @@ def insert_columns(
     if unknown:
         raise ValueError(f"not fields of {meta.label}: {', '.join(sorted(unknown))}")
     for field in fields:
-        if (
-            getattr(field, "auto_now", False)
-            or getattr(field, "auto_now_add", False)
-            or field.db_default is not NOT_PROVIDED
-        ):
-            raise ValueError(f"{meta.label}.{field.name} is set on save(), which insert_columns does not call")
+        set_on_save = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        if field.name not in columns and (set_on_save or field.db_default is not NOT_PROVIDED):
+            raise ValueError(f"{meta.label}.{field.name} is set on save(), which insert_columns does not call: give it")
     values: dict[str, Any] = {}
     for field in fields:
         if field.name in columns:
@@ -162,14 +136,10 @@ def insert_columns(
         if isinstance(value, list) and all(v is None for v in value):
             values[name] = None  # NULL for every row (an array of nothing but NULL has no type to bind)
     named = [pk if name == "pk" else _concrete_fields(meta, [name])[0] for name in returning]
-    if connection.vendor != "postgresql":
-        objs = [
-            model(**{name: value[n] if isinstance(value, list) else value for name, value in values.items()})
-            for n in range(count)
-        ]
-        model._default_manager.bulk_create(objs, batch_size=1000)
-        return [tuple(getattr(obj, field.attname) for field in named) for obj in objs]
     quote = connection.ops.quote_name
+    returned = ", ".join(quote(field.column) for field in named)
+    if connection.vendor != "postgresql":
+        return _insert_values(meta, fields, values, count, returned)
     selected: list[str] = []  # the SELECT list: a single value's placeholder, or an array's alias
     singles: list[Any] = []  # their parameters, in the SELECT list's order, before the arrays'
     arrays: list[str] = []
@@ -188,7 +158,6 @@ def insert_columns(
         source = f"unnest({', '.join(arrays)}) WITH ORDINALITY AS u({aliases}, n)"
     else:
         source, lists = "generate_series(1, %s::integer) AS u(n)", [count]
-    returned = ", ".join(quote(field.column) for field in named)
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (model names)
         f"SELECT {', '.join(selected)} FROM {source} ORDER BY n" + (f" RETURNING {returned}" if returned else "")
@@ -196,6 +165,34 @@ def insert_columns(
     with column_cursor() as cursor:
         cursor.execute(sql, singles + lists)
         return [tuple(row) for row in cursor.fetchall()] if returned else []
+
+
+def _insert_values(
+    meta: Options[Any], fields: list[models.Field[Any, Any]], values: dict[str, Any], count: int, returned: str
+) -> list[tuple[Any, ...]]:
+    """insert_columns without arrays: multi-row INSERT ... VALUES, as many rows a statement as its parameters allow."""
+    prepared = [
+        [field.get_db_prep_save(v, connection) for v in value]
+        if isinstance(value := values[field.attname], list)
+        else [field.get_db_prep_save(value, connection)] * count
+        for field in fields
+    ]
+    rows = list(zip(*prepared, strict=True))
+    quote = connection.ops.quote_name
+    per_statement = max(1, (connection.features.max_query_params or 30_000) // len(fields))
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    written: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, count, per_statement):
+            batch = rows[start : start + per_statement]
+            sql = (
+                f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (model names)
+                f"VALUES {', '.join([placeholders] * len(batch))}" + (f" RETURNING {returned}" if returned else "")
+            )
+            cursor.execute(sql, [value for row in batch for value in row])
+            if returned:
+                written.extend(tuple(row) for row in cursor.fetchall())
+    return written
 
 
 # Fields whose values the driver takes as they are, by exact type: a subclass (an encrypted text field, say) may

@@ -4,7 +4,6 @@ it rests on, and the consent check a system makes before it processes someone (R
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -30,7 +29,7 @@ from consent.sessions import consent_token_redeem
 from consent.written import Signature, Where, consent_give_signed_if_required
 from facerights import crypto
 from facerights.audit import audit_batch, audit_record
-from facerights.db import bulk_insert
+from facerights.db import insert_columns
 
 from .models import Holding, ProcessingSystem
 from .services import system_new_processing_refusal
@@ -434,9 +433,6 @@ def consent_check(*, system: ProcessingSystem, subject_key: str, purpose: str) -
     return True, "consent_active"
 
 
-LOAD_CHUNK = 10_000
-
-
 def holdings_load_pseudonymous(
     *, actor: str, system: ProcessingSystem, keys: list[str], enrolled_at: dt.datetime, retention_until: dt.date
 ) -> int:
@@ -451,27 +447,23 @@ def holdings_load_pseudonymous(
         fresh = [key for key in keys if key not in taken]
         if not fresh:
             return 0
-        now = timezone.now()
         wrapped = crypto.data_key_new()[1]  # no identifiers will ever be encrypted under it
-        people = [uuid.uuid4() for _ in fresh]
-        bulk_insert(
-            DataSubject,
-            ["uuid", "wrapped_key", "created_at", "is_synthetic"],
-            [(person, wrapped, now, False) for person in people],
+        people = insert_columns(
+            DataSubject, len(fresh), {"wrapped_key": wrapped, "created_at": timezone.now(), "is_synthetic": False}
         )
-        pk_of: dict[uuid.UUID, int] = {}
-        for start in range(0, len(people), LOAD_CHUNK):
-            pk_of.update(
-                DataSubject.objects.filter(uuid__in=people[start : start + LOAD_CHUNK]).values_list("uuid", "pk")
-            )
-        subject_ids = [pk_of[person] for person in people]
-        bulk_insert(
+        insert_columns(
             Holding,
-            ["subject", "system", "subject_key", "data_kind", "enrolled_at", "retention_until", "status"],
-            [
-                (pk, system.pk, key, Holding.DataKind.TEMPLATE, enrolled_at, retention_until, Holding.Status.ACTIVE)
-                for pk, key in zip(subject_ids, fresh, strict=True)
-            ],
+            len(fresh),
+            {
+                "subject": [pk for (pk,) in people],
+                "system": system.pk,
+                "subject_key": fresh,
+                "data_kind": Holding.DataKind.TEMPLATE,
+                "enrolled_at": enrolled_at,
+                "retention_until": retention_until,
+                "status": Holding.Status.ACTIVE,
+            },
+            returning=(),
         )
         audit_record(actor=actor, action="holdings.loaded", target=system, data={"count": len(fresh)})
     return len(fresh)

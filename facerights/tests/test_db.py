@@ -118,3 +118,12 @@ def test_a_column_of_nothing_but_nulls_still_writes_every_row():
     )
     assert len(written) == 2
     assert list(DeletionRequest.objects.filter(subject=person).values_list("request", flat=True)) == [None, None]
+
+
+def test_a_field_save_would_set_must_be_given():
+    from consent.models import DataSubject  # noqa: PLC0415 (a model with auto_now_add: consent's)
+
+    with pytest.raises(ValueError, match="DataSubject.created_at is set on save"):
+        insert_columns(DataSubject, 1, {"is_synthetic": False})
+    [(pk,)] = insert_columns(DataSubject, 1, {"created_at": timezone.now() - dt.timedelta(days=3)})
+    assert DataSubject.objects.get(pk=pk).created_at < timezone.now() - dt.timedelta(days=2)

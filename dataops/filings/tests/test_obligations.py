@@ -1,13 +1,11 @@
 """The duties that follow a count of people: the filing at 100,000, the officer report, audits."""
 
 import datetime as dt
-import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db.models import Max
 from django.utils import timezone
 
 from consent.models import DataSubject
@@ -23,7 +21,7 @@ from dataops.filings.services import (
 )
 from dataops.registry.models import Holding
 from facerights import crypto
-from facerights.db import bulk_insert
+from facerights.db import insert_columns
 from facerights.due import Due
 from tests import factories
 
@@ -40,18 +38,24 @@ def _bulk_people(system, count, *, also=None, enrolled=None):
 
     wrapped = crypto.data_key_new()[1]
     now = enrolled or timezone.now()
-    first = (DataSubject.objects.aggregate(Max("pk"))["pk__max"] or 0) + 1
-    bulk_insert(
-        DataSubject,
-        ["uuid", "wrapped_key", "created_at", "is_synthetic"],
-        [(uuid.uuid4(), wrapped, now, False) for _ in range(count)],
-    )
-    ids = list(DataSubject.objects.filter(pk__gte=first).values_list("pk", flat=True))
-    fields = ["subject", "system", "subject_key", "data_kind", "enrolled_at", "retention_until", "status"]
-    rows = [(pk, system.pk, f"B{system.pk}-{pk}", "template", now, now.date(), "active") for pk in ids]
-    if also is not None:
-        rows += [(pk, also.pk, f"B{also.pk}-{pk}", "template", now, now.date(), "active") for pk in ids[: count // 2]]
-    bulk_insert(Holding, fields, rows)
+    people = insert_columns(DataSubject, count, {"wrapped_key": wrapped, "created_at": now, "is_synthetic": False})
+    ids = [pk for (pk,) in people]
+    held = [(system, ids)] + ([(also, ids[: count // 2])] if also is not None else [])
+    for holder, subjects in held:
+        insert_columns(
+            Holding,
+            len(subjects),
+            {
+                "subject": subjects,
+                "system": holder.pk,
+                "subject_key": [f"B{holder.pk}-{pk}" for pk in subjects],
+                "data_kind": "template",
+                "enrolled_at": now,
+                "retention_until": now.date(),
+                "status": "active",
+            },
+            returning=(),
+        )
     return ids
 
 

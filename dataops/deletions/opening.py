@@ -71,20 +71,33 @@ def deletion_request_open(
     replay after a restore (dataops.restore), which reopens a deletion under
     the reference it had, so the next replay finds it.
     """
-    opened = _open_chunk(
-        actor,
-        [subject.pk],
-        trigger,
-        systems,
-        request,
-        at or timezone.now(),
-        {subject.pk: reference} if reference else {},
-    )
+    at = at or timezone.now()
+    due = _due(request, at)
+    references = {subject.pk: reference} if reference else {}
+    opened = _open_chunk(actor, [subject.pk], trigger, systems, request, at, due, references)
     if not opened:
         return None
-    (deletion,) = opened
-    deletion.subject, deletion.request = subject, request
+    ((pk, _subject_id, written_reference),) = opened
+    # As written, not read back.
+    deletion = DeletionRequest(
+        pk=pk,
+        reference=written_reference,
+        subject=subject,
+        trigger=trigger,
+        request=request,
+        created_at=at,
+        trace_id=request_id_get(),
+    )
+    deletion.due_set(due)
+    deletion._state.adding, deletion._state.db = False, DEFAULT_DB_ALIAS
     return deletion
+
+
+def _due(request: Request | None, at: dt.datetime) -> Due:
+    """When a deletion opened at `at` is due: its request's due date, else the legal period from that day."""
+    if request is not None:
+        return request.due
+    return request_due(timezone.localdate(at), request_response_days(Request.Type.DELETION))
 
 
 OPEN_CHUNK = 2000
@@ -108,13 +121,17 @@ def deletion_requests_open(
     `deletions.deliver` message per chunk is sent after its commit. Rows are
     written a column at a time (facerights.db.insert_columns), so a mass deletion
     (face recognition ended: everyone at once) builds no model instance per person.
+    The legal due date is worked out once, for every chunk.
     """
     at = at or timezone.now()
+    due = _due(request, at)
     references = references or {}
     opened: list[int] = []
     for start in range(0, len(subject_ids), OPEN_CHUNK):
         chunk = subject_ids[start : start + OPEN_CHUNK]
-        opened.extend(d.pk for d in _open_chunk(actor, chunk, trigger, systems, request, at, references))
+        opened.extend(
+            pk for pk, _subject, _reference in _open_chunk(actor, chunk, trigger, systems, request, at, due, references)
+        )
     return opened
 
 
@@ -135,10 +152,10 @@ def _open_chunk(
     systems: list[ProcessingSystem] | None,
     request: Request | None,
     at: dt.datetime,
+    due: Due,
     references: dict[int, str],
-) -> list[DeletionRequest]:
-    """Open the deletions of these subjects in one transaction; return them as written, not read back
-    (their reference, subject, request, trigger, due date and time: what callers and logs use)."""
+) -> list[tuple[int, int, str]]:
+    """Open the deletions of these subjects in one transaction; return each one's id, subject and reference."""
     today = timezone.localdate(at)
     # No savepoint inside a caller's transaction: a chunk that fails fails the caller's change too.
     with transaction.atomic(savepoint=False):
@@ -156,7 +173,6 @@ def _open_chunk(
         if not holdings:
             return []
         system_by_id = ProcessingSystem.objects.in_bulk({h.system_id for h in holdings})
-        due = request.due if request else request_due(today, request_response_days(Request.Type.DELETION))
         subjects = sorted({h.subject_id for h in holdings})
         trace_id = request_id_get()
         columns: dict[str, Any] = {
@@ -171,12 +187,8 @@ def _open_chunk(
         }
         if references:
             columns["reference"] = [references.get(sid) or new_request_reference() for sid in subjects]
-        written = insert_columns(DeletionRequest, len(subjects), columns, returning=("pk", "subject", "reference"))
-        deletions = [
-            _opened(pk, subject_id, reference, trigger, request, due, at, trace_id)
-            for pk, subject_id, reference in written
-        ]
-        by_subject = {d.subject_id: d.pk for d in deletions}
+        deletions = insert_columns(DeletionRequest, len(subjects), columns, returning=("pk", "subject", "reference"))
+        by_subject = {subject_id: pk for pk, subject_id, _reference in deletions}
         deadlines = {pk: deletion_deadline(system, today, due) for pk, system in system_by_id.items()}
         next_seq = _reserve_feed_numbers([h.system_id for h in holdings], system_by_id)
         feed_seqs: list[int | None] = []
@@ -210,13 +222,13 @@ def _open_chunk(
             actor=actor,
             rows=[
                 Row(
-                    chain=d.audit_chain,
+                    chain=f"subject:{subject_id}",  # the person's chain, as DeletionRequest.audit_chain names it
                     action="deletion.opened",
                     object_type=label,
-                    object_id=str(d.pk),
-                    data={**opened_data, "systems": systems_of[d.subject_id]},
+                    object_id=str(pk),
+                    data={**opened_data, "systems": systems_of[subject_id]},
                 )
-                for d in deletions
+                for pk, subject_id, _reference in deletions
             ],
         )
         _journal_opened(deletions, holdings, trigger, request, at, feed_next=next_seq)
@@ -224,40 +236,15 @@ def _open_chunk(
             "%d deletions opened, %d propagations",
             len(deletions),
             len(holdings),
-            extra={"deletions": [d.reference for d in deletions[:50]], "trigger": trigger},
+            extra={"deletions": [reference for _pk, _subject, reference in deletions[:50]], "trigger": trigger},
         )
         # One message for the chunk: the worker delivers to each system (dataops/deletions/delivery/).
-        enqueue_on_commit("deletions.deliver", [d.pk for d in deletions])
+        enqueue_on_commit("deletions.deliver", [pk for pk, _subject, _reference in deletions])
     return deletions
 
 
-def _opened(
-    pk: int,
-    subject_id: int,
-    reference: str,
-    trigger: str,
-    request: Request | None,
-    due: Due,
-    at: dt.datetime,
-    trace_id: str,
-) -> DeletionRequest:
-    """The deletion just written, as the database now holds it, without reading it back."""
-    deletion = DeletionRequest(
-        pk=pk,
-        reference=reference,
-        subject_id=subject_id,
-        trigger=trigger,
-        request_id=request.pk if request else None,
-        created_at=at,
-        trace_id=trace_id,
-    )
-    deletion.due_set(due)
-    deletion._state.adding, deletion._state.db = False, DEFAULT_DB_ALIAS
-    return deletion
-
-
 def _journal_opened(
-    deletions: list[DeletionRequest],
+    deletions: list[tuple[int, int, str]],
     holdings: list[_Live],
     trigger: str,
     request: Request | None,
@@ -274,9 +261,9 @@ def _journal_opened(
     rewound number would never read the instructions numbered below it.
     """
     people = dict(
-        DataSubject.objects.filter(pk__in={d.subject_id for d in deletions}, is_synthetic=False).values_list(
-            "pk", "uuid"
-        )
+        DataSubject.objects.filter(
+            pk__in={subject_id for _pk, subject_id, _r in deletions}, is_synthetic=False
+        ).values_list("pk", "uuid")
     )
     covered: dict[int, list[dict[str, int]]] = {}
     for h in holdings:
@@ -286,15 +273,15 @@ def _journal_opened(
             kind="deletion.opened",
             at=at,
             data={
-                "subject": str(people[d.subject_id]),
-                "reference": d.reference,
+                "subject": str(people[subject_id]),
+                "reference": reference,
                 "trigger": trigger,
                 "request": request.reference if request else None,
-                "holdings": covered[d.subject_id],
+                "holdings": covered[subject_id],
             },
         )
-        for d in deletions
-        if d.subject_id in people
+        for _pk, subject_id, reference in deletions
+        if subject_id in people
     ]
     if feed_next:  # the last number taken on each pull system
         last = {str(pk): seq - 1 for pk, seq in feed_next.items()}

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -351,32 +351,23 @@ def notice_progress(notice: IncidentNotice) -> dict[str, dict[str, int]]:
     return progress
 
 
+def _shown_to(subject: DataSubject) -> QuerySet[IncidentNotice]:
+    """The notices sent to this person on the portal (a drill's never are), each once."""
+    return IncidentNotice.objects.filter(
+        deliveries__recipient=subject,
+        deliveries__channel=NoticeDelivery.Channel.PORTAL,
+        deliveries__state=NoticeDelivery.State.SENT,
+    ).distinct()
+
+
 def notices_for(subject: DataSubject) -> list[IncidentNotice]:
-    """The notices shown to this person on the portal (a drill's never are)."""
-    return list(
-        IncidentNotice.objects.filter(
-            deliveries__recipient=subject,
-            deliveries__channel=NoticeDelivery.Channel.PORTAL,
-            deliveries__state=NoticeDelivery.State.SENT,
-        )
-        .select_related("incident__entity")
-        .distinct()
-        .order_by("-sent_at")
-    )
+    """The notices shown to this person on the portal, newest first."""
+    return list(_shown_to(subject).select_related("incident__entity").order_by("-sent_at"))
 
 
 def notices_count_for(subject: DataSubject) -> int:
     """How many notices notices_for(subject) lists, counted in the database."""
-    return (
-        IncidentNotice.objects.filter(
-            deliveries__recipient=subject,
-            deliveries__channel=NoticeDelivery.Channel.PORTAL,
-            deliveries__state=NoticeDelivery.State.SENT,
-        )
-        .values("pk")
-        .distinct()
-        .count()
-    )
+    return _shown_to(subject).values("pk").count()
 
 
 def notice_portal_only(notice: IncidentNotice) -> int:
